@@ -1,0 +1,1 @@
+"""egressctl vendor drivers, one folder per platform (installed as ``egressctl_drivers``)."""

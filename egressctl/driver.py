@@ -1,0 +1,153 @@
+"""The driver contract every vendor driver implements, and the capabilities it declares.
+
+Modelled on NAPALM's config lifecycle (load candidate, diff, commit with ``revert_in``, confirm, rollback,
+``has_pending_commit``) plus two additions: a pure :meth:`Driver.render` step (no I/O, golden-testable)
+and declared :class:`Capability` values that the planner checks *before* any device is touched, so a
+policy a device cannot express is refused rather than silently weakened.
+
+Lifecycle the executor drives for one device::
+
+    open() -> read_state() -> snapshot() -> load_candidate(policy, state) -> diff()
+           -> commit(revert_in=N)          # dead-man switch armed
+           -> read_state()                  # read back and compare, on this session
+           -> (fresh session) check          # management path still works
+           -> confirm()                     # or rollback() on any doubt
+           -> close()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar, Protocol, runtime_checkable
+
+from egressctl.inventory.credentials import Secret
+from egressctl.inventory.models import Device
+from egressctl.policy import Policy, Rule
+
+
+class Capability(StrEnum):
+    """What a driver can express. The planner refuses rules needing a capability a driver lacks."""
+
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+    TCP = "tcp"
+    UDP = "udp"
+    ICMP = "icmp"
+    PORT_RANGES = "port-ranges"
+    SOURCE_PORTS = "source-ports"
+    SOURCE_PREFIXES = "source-prefixes"
+
+
+class SafetyNet(StrEnum):
+    """How a driver's dead-man switch works; shown by ``plan``."""
+
+    NATIVE_CONFIRM = "native commit-confirm"
+    """The device reverts by itself unless confirmed (Junos ``commit confirmed``, IOS revert timer...)."""
+    CONTROLLER_TIMER = "controller-armed timer on the device"
+    """egressctl arms a revert job on the device itself (e.g. a scheduled ``nft -f`` of the snapshot)."""
+    GUARDED_SNAPSHOT = "snapshot + guarded commit"
+    """No native revert: the candidate is proved before commit and rolled back from a snapshot on failure."""
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What egressctl owns on a device, parsed from the device itself (never remembered).
+
+    ``target`` and ``fingerprint`` come from the marker the driver writes with its rules; ``rules`` are the
+    owned rules parsed back into neutral form. No egressctl objects at all means ``target == "normal"``.
+    """
+
+    target: str
+    fingerprint: str
+    rules: tuple[Rule, ...] = ()
+    pending_commit: bool = False
+    raw: str = field(default="", repr=False)
+
+    @property
+    def is_normal(self) -> bool:
+        """True when the device holds no egressctl configuration."""
+        return self.target == "normal" and not self.rules
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """One device of one platform. Instances are single-use: one session, one operation."""
+
+    platform: ClassVar[str]
+    netmiko_device_type: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    safety_net: ClassVar[SafetyNet]
+
+    device: Device
+
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """Pure: the vendor lines that take the device from ``current`` to ``policy``. No I/O."""
+        ...
+
+    def open(self, secret: Secret) -> None:
+        """Open the SSH session (host key checked against the inventory's pin)."""
+        ...
+
+    def close(self) -> None:
+        """Close the session. Never raises."""
+        ...
+
+    def read_state(self) -> DeviceState:
+        """Read egressctl's objects back from the device and parse them into neutral form."""
+        ...
+
+    def snapshot(self) -> str:
+        """Return the device's running configuration (or ruleset) as text, for the journal."""
+        ...
+
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Stage ``render(policy, current)`` on the device without it taking effect where possible."""
+        ...
+
+    def diff(self) -> str:
+        """The difference between the device's running config and the candidate, in the vendor's words."""
+        ...
+
+    def commit(self, revert_in: int) -> None:
+        """Make the candidate take effect, reverting by itself after ``revert_in`` seconds unless confirmed."""
+        ...
+
+    def confirm(self) -> None:
+        """Confirm the pending commit so it stays."""
+        ...
+
+    def rollback(self) -> None:
+        """Undo the pending or last change now, returning to the snapshot taken before it."""
+        ...
+
+    def discard(self) -> None:
+        """Throw away a loaded candidate that was never committed."""
+        ...
+
+    def has_pending_commit(self) -> bool:
+        """True when a commit is waiting for confirmation (its dead-man switch is armed)."""
+        ...
+
+
+def missing_capabilities(capabilities: frozenset[Capability], policy: Policy) -> list[str]:
+    """List every rule feature of ``policy`` that ``capabilities`` cannot express."""
+    gaps: list[str] = []
+    for r in policy.rules:
+        need: set[Capability] = set()
+        fams = r.families()
+        if 6 in fams and (r.sources or r.destinations) and any(n.version == 6 for n in r.sources + r.destinations):
+            need.add(Capability.IPV6)
+        if 4 in fams:
+            need.add(Capability.IPV4)
+        if r.protocol in ("tcp", "udp", "icmp"):
+            need.add(Capability(r.protocol))
+        if any(p.first != p.last for p in r.src_ports + r.dst_ports):
+            need.add(Capability.PORT_RANGES)
+        if r.src_ports:
+            need.add(Capability.SOURCE_PORTS)
+        if r.sources:
+            need.add(Capability.SOURCE_PREFIXES)
+        for cap in sorted(need - capabilities):
+            gaps.append(f"rule {r.name}: needs {cap.value}")
+    return gaps
