@@ -1,1 +1,1 @@
-"""egressctl tui."""
+"""The incident TUI (Textual). Build it with :func:`egressctl.tui.app.make_app`."""

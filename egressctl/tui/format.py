@@ -1,0 +1,71 @@
+"""Small, pure formatting helpers shared by the screens (kept apart so they are unit-testable)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+
+_STATE_STYLE = {
+    "normal": "green",
+    "isolated": "bold red",
+    "isolating": "bold yellow",
+    "restoring": "bold yellow",
+    "failed-partial": "bold white on red",
+    "failed": "bold white on red",
+}
+_VERDICT_STYLE = {
+    "cut-confirmed": "bold green",
+    "normal-ok": "green",
+    "ok": "green",
+    "leak": "bold white on red",
+    "blocked-allowed": "bold yellow",
+    "leak+blocked-allowed": "bold white on red",
+    "error": "bold red",
+}
+
+
+def state_text(state: str | None) -> Text:
+    """A site or device state, coloured so isolated and failed states stand out at a glance."""
+    s = state or "unknown"
+    style = _STATE_STYLE.get(s, "yellow" if s.startswith("stage") else "dim")
+    return Text(s, style=style)
+
+
+def verdict_text(verdict: str | None) -> Text:
+    """A verification verdict; a missing one is shown dim, never as clean."""
+    if not verdict:
+        return Text("never verified", style="dim")
+    return Text(verdict, style=_VERDICT_STYLE.get(verdict, "yellow"))
+
+
+def age(ts: float | str | None, now: float | None = None) -> str:
+    """Human age of a UNIX timestamp ("42s", "5m", "3h", "2d"); "-" when unknown."""
+    if ts in (None, ""):
+        return "-"
+    try:
+        t = float(ts)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(ts)
+    d = max(0.0, (now or time.time()) - t)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if d >= size:
+            return f"{int(d // size)}{unit}"
+    return f"{int(d)}s"
+
+
+def countdown(deadline: float | None, now: float | None = None) -> str:
+    """Seconds left on a pending dead-man switch, or "-" when none is armed."""
+    if not deadline:
+        return "-"
+    left = deadline - (now or time.time())
+    return f"reverts in {int(left)}s" if left > 0 else "revert due"
+
+
+def get(doc: dict[str, Any], *keys: str, default: Any = None) -> Any:
+    """First present key of ``doc`` (engine documents may name a field one of several ways)."""
+    for k in keys:
+        if k in doc and doc[k] is not None:
+            return doc[k]
+    return default

@@ -1,0 +1,210 @@
+"""One site: its devices, its stages (current marked), its last proof and its recent journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from egressctl.tui.backend import Doc
+from egressctl.tui.format import age, countdown, get, state_text, verdict_text
+from egressctl.tui.messages import Loaded
+
+
+class SiteScreen(Screen[None]):
+    """Everything about one site on one screen, and the keys that act on it."""
+
+    BINDINGS = [
+        Binding("i", "isolate", "Isolate"),
+        Binding("n", "restore_next", "Next stage"),
+        Binding("s", "restore_selected", "Restore to selected"),
+        Binding("f", "restore_full", "Full restore"),
+        Binding("v", "verify", "Verify"),
+        Binding("w", "watch", "Watch"),
+        Binding("h", "history", "History"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "back", "Sites"),
+    ]
+
+    def __init__(self, site: str) -> None:
+        super().__init__()
+        self.site = site
+        self.doc: Doc = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="site-summary")
+        with Horizontal(id="site-top"):
+            with Vertical(id="devices-box"):
+                yield Label("Devices", classes="box-title")
+                yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="stages-box"):
+                yield Label("Stages", classes="box-title")
+                yield OptionList(id="stages")
+        with Horizontal(id="site-bottom"):
+            with Vertical(id="matrix-box"):
+                yield Label("Last verification", classes="box-title")
+                yield DataTable(id="matrix", cursor_type="row")
+            with Vertical(id="journal-box"):
+                yield Label("Journal", classes="box-title")
+                yield DataTable(id="journal", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"egressctl - {self.site}"
+        self.query_one("#devices", DataTable).add_columns(
+            "Device", "Platform", "Exit", "Reach", "State", "Safety net", "Dead-man"
+        )
+        self.query_one("#matrix", DataTable).add_columns("From", "To", "Expected", "Observed", "")
+        self.query_one("#journal", DataTable).add_columns("Age", "Event", "Device", "Detail")
+        self.query_one("#devices", DataTable).focus()
+        self.action_refresh()
+        self.set_interval(1.0, self._tick)
+
+    @work(thread=True, exclusive=True, group="site-status")
+    def action_refresh(self) -> None:
+        """Read the site's status (it connects to devices read-only) in a worker."""
+        try:
+            self.post_message(Loaded("site", self.app.backend.site(self.site)))  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.post_message(Loaded("error", {"error": str(exc)}))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "error":
+            self.query_one("#site-summary", Static).update(f"[red]{message.doc['error']}[/red]")
+            return
+        if message.what == "site":
+            self.doc = message.doc
+            self._render()
+
+    def _render(self) -> None:
+        d = self.doc
+        ver = get(d, "verification", "last_verification", default={}) or {}
+        lock = get(d, "lock_owner", "lock", default=None)
+        summary = state_text(get(d, "state"))
+        summary.append(f"   target: {get(d, 'target', default='-')}   ")
+        summary.append_text(verdict_text(get(ver, "verdict")))
+        summary.append(f" ({age(get(ver, 'at', 'verified_at'))} ago)")
+        if lock:
+            summary.append(f"   locked by {lock}", style="yellow")
+        note = get(d, "explanation", "message", default="")
+        if note:
+            summary.append(f"\n{note}", style="italic")
+        self.query_one("#site-summary", Static).update(summary)
+        self._fill_devices(get(d, "devices", default=[]) or [])
+        self._fill_stages()
+        self._fill_matrix(ver)
+        self._fill_journal(get(d, "journal", "recent", default=[]) or [])
+
+    def _fill_devices(self, devices: list[Doc]) -> None:
+        table = self.query_one("#devices", DataTable)
+        table.clear()
+        for dev in devices:
+            reach = get(dev, "reachable", default=None)
+            table.add_row(
+                str(get(dev, "name", default="?")),
+                str(get(dev, "platform", default="")),
+                str(get(dev, "exit", default="")),
+                "-" if reach is None else ("[green]up[/green]" if reach else "[red]DOWN[/red]"),
+                state_text(get(dev, "target", "state")),
+                str(get(dev, "safety_net", default="")),
+                countdown(get(dev, "deadline", "pending_deadline")) if get(dev, "pending", "pending_commit")
+                else "-",
+                key=str(get(dev, "name", default="?")),
+            )
+
+    def _fill_stages(self) -> None:
+        stages = self.query_one("#stages", OptionList)
+        current = str(get(self.doc, "target", default=""))
+        stages.clear_options()
+        for t in self.targets():
+            mark = "> " if t == current else "  "
+            stages.add_option(Option(f"{mark}{t}", id=t))
+
+    def _fill_matrix(self, ver: Doc) -> None:
+        table = self.query_one("#matrix", DataTable)
+        table.clear()
+        for row in get(ver, "matrix", "probes", default=[]) or []:
+            ok = bool(get(row, "ok", "pass", default=False))
+            table.add_row(
+                str(get(row, "vantage", "vantage_point", "from", default="")),
+                str(get(row, "target", "dst", "to", default="")),
+                str(get(row, "expected", default="")),
+                str(get(row, "observed", "outcome", default="")),
+                "[green]ok[/green]" if ok else "[red]FAIL[/red]",
+            )
+
+    def _fill_journal(self, entries: list[Doc]) -> None:
+        table = self.query_one("#journal", DataTable)
+        table.clear()
+        for e in entries[-50:]:
+            table.add_row(
+                age(get(e, "at", "ts")),
+                str(get(e, "event", "kind", default="")),
+                str(get(e, "device", default="") or ""),
+                str(get(e, "detail", "message", "step", default=""))[:60],
+            )
+
+    def _tick(self) -> None:
+        """Refresh dead-man countdowns without touching the devices."""
+        if self.doc:
+            self._fill_devices(get(self.doc, "devices", default=[]) or [])
+
+    def targets(self) -> list[str]:
+        """Targets of this site, from the status document (most closed first)."""
+        stages = [str(get(s, "name", default=s) if isinstance(s, dict) else s)
+                  for s in get(self.doc, "stages", default=[]) or []]
+        return ["isolated", *stages, "normal"]
+
+    def next_target(self) -> str | None:
+        """The next more-open target after the current one, or None when already normal."""
+        order = self.targets()
+        current = str(get(self.doc, "target", default="normal"))
+        if current not in order or current == "normal":
+            return None
+        return order[order.index(current) + 1]
+
+    def _selected_target(self) -> str | None:
+        stages = self.query_one("#stages", OptionList)
+        if stages.highlighted is None:
+            return None
+        opt: Any = stages.get_option_at_index(stages.highlighted)
+        return str(opt.id) if opt.id else None
+
+    def action_isolate(self) -> None:
+        self.app.start_operation(self.site, "isolated")  # type: ignore[attr-defined]
+
+    def action_restore_next(self) -> None:
+        target = self.next_target()
+        if target is None:
+            self.notify("The site is not cut: there is no stage to restore.", severity="warning")
+        else:
+            self.app.start_operation(self.site, target)  # type: ignore[attr-defined]
+
+    def action_restore_selected(self) -> None:
+        target = self._selected_target()
+        if target is None:
+            self.notify("Highlight a stage in the Stages list first.", severity="warning")
+        else:
+            self.app.start_operation(self.site, target)  # type: ignore[attr-defined]
+
+    def action_restore_full(self) -> None:
+        self.app.start_operation(self.site, "normal")  # type: ignore[attr-defined]
+
+    def action_verify(self) -> None:
+        self.app.start_verify(self.site)  # type: ignore[attr-defined]
+
+    def action_watch(self) -> None:
+        self.app.open_watch(self.site)  # type: ignore[attr-defined]
+
+    def action_history(self) -> None:
+        self.app.open_history(self.site)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

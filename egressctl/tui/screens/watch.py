@@ -1,0 +1,116 @@
+"""The live leak watch: totals, a rate chart, leak flows and the inside hosts still beaconing.
+
+A watch whose capture dropped packets is never shown as clean: drops are stated in red next to the
+verdict, because a leak may have been among the dropped packets.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
+
+from egressctl.tui.backend import Doc
+from egressctl.tui.format import get
+from egressctl.tui.messages import WatchDone, WatchUpdate
+
+DEFAULT_SECONDS = 60.0
+
+
+def watch_summary(stats: Doc, running: bool) -> str:
+    """One line saying what the watch saw; never 'clean' when packets were dropped or nothing was seen."""
+    packets = int(get(stats, "packets", default=0) or 0)
+    leaks = int(get(stats, "leak_packets", "leaks", default=0) or 0)
+    drops = int(get(stats, "drops", "kernel_drops", default=0) or 0)
+    unverified = int(get(stats, "unverified", default=0) or 0)
+    head = "watching" if running else "watch ended"
+    parts = [f"{head}: {packets} packets, {leaks} leak packets, {unverified} unverified"]
+    if drops:
+        parts.append(f"[b white on red] {drops} DROPPED BY THE KERNEL: NOT CLEAN [/]")
+    elif leaks:
+        parts.append("[b white on red] LEAKING [/]")
+    elif packets == 0:
+        parts.append("[yellow]no traffic seen yet[/yellow]")
+    else:
+        parts.append("[green]no leak seen, no drops[/green]")
+    return "  ".join(parts)
+
+
+class WatchScreen(Screen[None]):
+    """Runs the leak watch in a worker and shows its running totals."""
+
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "restart", "Restart")]
+
+    def __init__(self, site: str, seconds: float = DEFAULT_SECONDS) -> None:
+        super().__init__()
+        self.site = site
+        self.seconds = seconds
+        self.rates: list[float] = [0.0]
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("starting the watch...", id="watch-summary")
+        yield Sparkline(self.rates, id="watch-rate")
+        with Horizontal(id="watch-tables"):
+            with Vertical():
+                yield Label("Leak flows", classes="box-title")
+                yield DataTable(id="watch-leaks", cursor_type="row")
+            with Vertical():
+                yield Label("Inside hosts still trying (beacons)", classes="box-title")
+                yield DataTable(id="watch-beacons", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"egressctl - {self.site} - watch"
+        self.query_one("#watch-leaks", DataTable).add_columns("Exit", "Flow", "Packets")
+        self.query_one("#watch-beacons", DataTable).add_columns("Host", "Attempts", "Top destinations")
+        self.action_restart()
+
+    def action_restart(self) -> None:
+        if not self.running:
+            self.running = True
+            self._run()
+
+    @work(thread=True, exclusive=True, group="watch")
+    def _run(self) -> None:
+        backend = self.app.backend  # type: ignore[attr-defined]
+        try:
+            report = backend.watch(self.site, self.seconds, lambda s: self.post_message(WatchUpdate(s)))
+        except Exception as exc:
+            report = {"error": str(exc)}
+        self.post_message(WatchDone(report))
+
+    def on_watch_update(self, message: WatchUpdate) -> None:
+        self._show(message.stats, running=True)
+
+    def on_watch_done(self, message: WatchDone) -> None:
+        self.running = False
+        if "error" in message.report:
+            self.query_one("#watch-summary", Static).update(f"[b red]watch failed:[/b red] {message.report['error']}")
+            return
+        self._show(message.report, running=False)
+
+    def _show(self, stats: Doc, running: bool) -> None:
+        self.query_one("#watch-summary", Static).update(watch_summary(stats, running))
+        rate = get(stats, "rate", "pps", default=None)
+        if rate is not None:
+            self.rates = [*self.rates[-59:], float(rate)]
+            self.query_one("#watch-rate", Sparkline).data = self.rates
+        leaks = self.query_one("#watch-leaks", DataTable)
+        leaks.clear()
+        for f in get(stats, "leak_flows", "flows", default=[]) or []:
+            leaks.add_row(str(get(f, "exit", default="")), str(get(f, "flow", "key", default=f)),
+                          str(get(f, "packets", "count", default="")))
+        beacons = self.query_one("#watch-beacons", DataTable)
+        beacons.clear()
+        for b in get(stats, "beacons", default=[]) or []:
+            dests = get(b, "destinations", "top", default=[]) or []
+            beacons.add_row(str(get(b, "host", "src", default="")), str(get(b, "attempts", "count", default="")),
+                            ", ".join(str(x) for x in dests[:3]))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
