@@ -18,6 +18,8 @@ from typing import Any
 import asyncssh
 import paramiko
 import pytest
+from egressctl_drivers.common import NetmikoDriverBase, PinnedHostKeys, map_netmiko_errors
+from egressctl_drivers.common.errors import translate
 from netmiko.exceptions import ConfigInvalidException, NetmikoTimeoutException, ReadTimeout
 
 from egressctl.driver import Capability, SafetyNet
@@ -25,8 +27,6 @@ from egressctl.errors import AuthError, CommandRejected, ConnectError, DeviceTim
 from egressctl.inventory.credentials import Secret, redact, remember
 from egressctl.inventory.models import Device
 from egressctl.lab import hostkeys
-from egressctl_drivers.common import NetmikoDriverBase, PinnedHostKeys, map_netmiko_errors
-from egressctl_drivers.common.errors import translate
 
 PORT = 23400
 PASSWORD = "d1-Sup3r-s3cret-value"
@@ -141,7 +141,7 @@ def test_conn_without_open_is_connect_error() -> None:
         (paramiko.BadHostKeyException("h", paramiko.RSAKey.generate(1024), paramiko.RSAKey.generate(1024)),
          HostKeyMismatch),
         (ReadTimeout("Pattern not detected"), DeviceTimeout),
-        (socket.timeout("timed out"), DeviceTimeout),
+        (TimeoutError("timed out"), DeviceTimeout),
         (NetmikoTimeoutException("TCP connection to device failed."), ConnectError),
         (EOFError(), ConnectError),
     ],
