@@ -30,7 +30,7 @@ class TypedConfirm(ModalScreen[bool]):
             with VerticalScroll(id="dialog-body"):
                 yield Static(self._body, markup=False)
             yield Label(f"Type the site name ([b]{self._expected}[/b]) to confirm:")
-            yield Input(placeholder=self._expected, id="confirm-input")
+            yield Input(placeholder="type the site name here", id="confirm-input")
             yield Label("", id="confirm-error")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Confirm", variant="error", id="ok")

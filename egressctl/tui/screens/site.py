@@ -81,9 +81,9 @@ class SiteScreen(Screen[None]):
             return
         if message.what == "site":
             self.doc = message.doc
-            self._render()
+            self._show_doc()
 
-    def _render(self) -> None:
+    def _show_doc(self) -> None:
         d = self.doc
         ver = get(d, "verification", "last_verification", default={}) or {}
         lock = get(d, "lock_owner", "lock", default=None)

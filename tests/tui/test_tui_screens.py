@@ -1,0 +1,170 @@
+"""Headless pilot and snapshot tests of every TUI screen (recorded backend; see static_backend.py)."""
+
+from __future__ import annotations
+
+import pytest
+from static_backend import StaticBackend
+from textual.widgets import DataTable, Input
+
+from egressctl.tui.app import EgressApp, make_app
+from egressctl.tui.format import age, countdown
+from egressctl.tui.screens.operation import OperationScreen
+from egressctl.tui.screens.site import SiteScreen
+from egressctl.tui.screens.watch import watch_summary
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_sites_screen_lists_and_filters() -> None:
+    app = make_app(StaticBackend())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#sites", DataTable)
+        assert table.row_count == 2
+        await pilot.press("slash", *"nord")
+        assert table.row_count == 1
+
+
+async def test_isolate_requires_exact_site_name() -> None:
+    backend = StaticBackend()
+    app = make_app(backend, site="lab")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(pilot)
+        assert isinstance(app.screen, SiteScreen)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press(*"lbb", "enter")  # typo: nothing may start
+        await _settle(pilot)
+        assert backend.applied == []
+        await pilot.press("escape")  # cancel
+        await _settle(pilot)
+        assert backend.applied == [] and isinstance(app.screen, SiteScreen)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await _settle(pilot)
+        assert backend.applied == ["isolated"]
+        assert isinstance(app.screen, OperationScreen)
+        assert "ok" in str(app.screen.query_one("#op-title").render())
+
+
+async def test_full_restore_asks_twice() -> None:
+    backend = StaticBackend(target="allowlist")
+    app = make_app(backend, site="lab")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("f")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await _settle(pilot)
+        assert backend.applied == []  # second question pending
+        await pilot.press("escape")  # "No"
+        await _settle(pilot)
+        assert backend.applied == []
+        await pilot.press("f")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await _settle(pilot)
+        await pilot.press("y")
+        await _settle(pilot)
+        assert backend.applied == ["normal"]
+
+
+async def test_restore_next_stage_from_isolated() -> None:
+    backend = StaticBackend(target="isolated")
+    app = make_app(backend, site="lab")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("n")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await _settle(pilot)
+        assert backend.applied == ["ministry"]
+
+
+async def test_quit_during_operation_asks_first() -> None:
+    backend = StaticBackend(step_delay=0.05)
+    app = make_app(backend, site="lab")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await pilot.pause()
+        assert app.running_site == "lab"
+        await pilot.press("q")
+        await pilot.pause()
+        assert "dead-man" in str(app.screen.query_one("#dialog-title").render())
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert app.is_running
+
+
+def test_format_helpers() -> None:
+    assert age(100.0, now=160.0) == "1m"
+    assert age(None) == "-"
+    assert countdown(None) == "-"
+    assert countdown(110.0, now=100.0) == "reverts in 10s"
+    assert "NOT CLEAN" in watch_summary({"packets": 10, "drops": 3}, running=True)
+    assert "no leak" in watch_summary({"packets": 10}, running=False)
+    assert "no traffic" in watch_summary({}, running=True)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+def test_snapshot_sites(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(StaticBackend()), terminal_size=size, run_before=_wait)
+
+
+def test_snapshot_site(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(StaticBackend(target="isolated"), site="lab"), terminal_size=(100, 32),
+                        run_before=_wait)
+
+
+def test_snapshot_confirm_modal(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(StaticBackend(), site="lab"), terminal_size=(100, 32), run_before=before)
+
+
+def test_snapshot_operation(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(StaticBackend(), site="lab"), terminal_size=(100, 32), run_before=before)
+
+
+def test_snapshot_watch_and_history(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("w")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(StaticBackend(), site="lab"), terminal_size=(100, 32), run_before=before)
+
+
+def test_snapshot_history(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("h")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(StaticBackend(), site="lab"), terminal_size=(100, 32), run_before=before)
+
+
+async def _wait(pilot) -> None:  # type: ignore[no-untyped-def]
+    await _settle(pilot)
+
+
+def test_app_class() -> None:
+    assert isinstance(make_app(StaticBackend()), EgressApp)
