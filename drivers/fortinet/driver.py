@@ -1,0 +1,186 @@
+"""FortiGate driver: FortiOS firewall policies over netmiko's ``fortinet`` class, with ``cfg-save revert``.
+
+FortiOS has no candidate configuration: a policy edit is live at ``next``/``end``. Its dead-man switch is
+the *configuration save mode*: with ``set cfg-save revert`` changes stay unsaved and the unit goes back to
+its saved configuration when ``cfg-revert-timeout`` seconds pass without ``execute cfg save``. So:
+
+* :meth:`load_candidate` only renders and keeps the lines (sending them would make them live);
+* :meth:`commit` switches to revert mode with ``revert_in`` as the timeout, *then* sends the lines;
+* :meth:`confirm` is ``execute cfg save`` and puts the save mode back as it was;
+* :meth:`rollback` is ``execute cfg reload`` (back to the saved configuration now) while a change is
+  unconfirmed, and an explicit re-render of the earlier state once it was confirmed.
+
+A controller-side marker file (``{state}/drivers/fortinet/<device>.json``) remembers an armed change so a
+restarted controller still sees it as pending; FortiOS has no CLI command that lists unsaved changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any, ClassVar
+
+from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.fortinet import constants as C
+from egressctl_drivers.fortinet import parse
+from egressctl_drivers.fortinet.render import render as render_lines
+
+from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.credentials import state_dir
+from egressctl.inventory.models import Device
+from egressctl.policy import Policy
+
+
+class PendingMarker:
+    """Controller-side record of an armed, unconfirmed change (survives a controller restart)."""
+
+    def __init__(self, platform: str, device: str) -> None:
+        self.path = state_dir() / "drivers" / platform / f"{device}.json"
+
+    def write(self, **data: Any) -> None:
+        """Record the armed change (atomic replace)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"armed_at": time.time(), **data}))
+        tmp.replace(self.path)
+
+    def read(self) -> dict[str, Any] | None:
+        """The record, or None when no change is armed."""
+        try:
+            data: dict[str, Any] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data
+
+    def clear(self) -> None:
+        """Forget the armed change."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class FortinetDriver(NetmikoDriverBase):
+    """One FortiGate (single VDOM), driven through FortiOS's CLI."""
+
+    platform: ClassVar[str] = "fortinet"
+    netmiko_device_type: ClassVar[str] = "fortinet"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
+    error_patterns: ClassVar[tuple[str, ...]] = C.ERROR_PATTERNS
+
+    def __init__(self, device: Device, *, timeout: float = 30.0) -> None:
+        super().__init__(device, timeout=timeout)
+        self._lines: list[str] = []
+        self._policy: Policy | None = None
+        self._before: DeviceState | None = None
+        self._marker = PendingMarker(self.platform, device.name)
+
+    # ----------------------------------------------------------------------------- pure
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """FortiOS lines from ``current`` to ``policy`` (see :mod:`egressctl_drivers.fortinet.render`)."""
+        return render_lines(self.device, policy, current)
+
+    # ------------------------------------------------------------------------ read-back
+    def _global(self) -> tuple[str, str]:
+        out = self.send(C.GET_GLOBAL)
+        mode = C.CFG_SAVE_RE.search(out)
+        tmo = C.CFG_TIMEOUT_RE.search(out)
+        return (mode.group(1) if mode else C.CFG_SAVE_DEFAULT), (tmo.group(1) if tmo else "600")
+
+    def _raw(self) -> str:
+        return "\n".join(self.send(cmd) for cmd in C.SHOW_COMMANDS)
+
+    def _pending(self, state: DeviceState) -> bool:
+        """Armed by egressctl, still in revert mode, and the device still holds what was committed."""
+        armed = self._marker.read()
+        if armed is None or self._global()[0] != C.CFG_SAVE_REVERT:
+            return False
+        if state.target != armed.get("target"):
+            return False
+        return state.is_normal if state.target == "normal" else state.fingerprint == armed.get("fingerprint")
+
+    def read_state(self) -> DeviceState:
+        """Parse egressctl's policies (and the objects they use) back from the device."""
+        state = parse.device_state(self._raw())
+        pending = self._pending(state)
+        return DeviceState(state.target, state.fingerprint, state.rules, pending, state.raw)
+
+    def snapshot(self) -> str:
+        """The whole configuration as ``show`` prints it."""
+        return self.send("show")
+
+    def has_pending_commit(self) -> bool:
+        """True while a change egressctl armed is live, unsaved and not yet reverted."""
+        return self._pending(parse.device_state(self._raw()))
+
+    # ------------------------------------------------------------------------ lifecycle
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Render and keep the lines: FortiOS has no candidate, so nothing is sent before :meth:`commit`."""
+        self._policy, self._before = policy, current
+        self._lines = self.render(policy, current)
+
+    def diff(self) -> str:
+        """The lines :meth:`commit` will send (FortiOS has no candidate to compare)."""
+        return "\n".join(self._lines)
+
+    def commit(self, revert_in: int) -> None:
+        """Arm ``cfg-save revert`` with ``revert_in`` seconds, then send the lines (live at once)."""
+        if not self._lines or self._policy is None:
+            return
+        timeout = min(max(int(revert_in), C.REVERT_MIN), C.REVERT_MAX)
+        mode, old_timeout = self._global()
+        self._marker.write(target=self._policy.target, fingerprint=self._policy.fingerprint(),
+                           original_mode=mode, original_timeout=old_timeout, revert_in=timeout)
+        try:
+            self.send_config([f"config {C.SEC_GLOBAL}", f"set cfg-save {C.CFG_SAVE_REVERT}",
+                              f"set cfg-revert-timeout {timeout}", "end"])
+        except DeviceError as exc:
+            self._marker.clear()
+            raise CommitError(self.device.name, "could not arm cfg-save revert", exc.device_output) from exc
+        self.send_config(self._lines)
+
+    def _restore_mode(self, armed: dict[str, Any]) -> None:
+        mode = str(armed.get("original_mode", C.CFG_SAVE_DEFAULT))
+        tmo = str(armed.get("original_timeout", "600"))
+        self.send_config([f"config {C.SEC_GLOBAL}", f"set cfg-revert-timeout {tmo}", f"set cfg-save {mode}",
+                          "end"])
+
+    def confirm(self) -> None:
+        """``execute cfg save``, then put the save mode back as it was before :meth:`commit`."""
+        armed = self._marker.read()
+        if armed is None:
+            return
+        try:
+            self.send(C.CMD_CFG_SAVE)
+            self._restore_mode(armed)
+        except DeviceError as exc:
+            raise ConfirmError(self.device.name, "execute cfg save failed", exc.device_output) from exc
+        self._marker.clear()
+
+    def rollback(self) -> None:
+        """Go back to the state before the change: ``execute cfg reload`` if unsaved, else re-render it."""
+        armed = self._marker.read()
+        try:
+            if armed is not None:
+                self.send(C.CMD_CFG_RELOAD)
+                self._restore_mode(armed)
+                self._marker.clear()
+                return
+            if self._before is None or self._policy is None:
+                raise RollbackError(self.device.name, "no unconfirmed change and no earlier state known")
+            before = Policy(self._policy.site, self._before.target, self._before.rules)
+            lines = self.render(before, self.read_state())
+            if lines:
+                self.send_config(lines)
+        except RollbackError:
+            raise
+        except DeviceError as exc:
+            raise RollbackError(self.device.name, f"rollback failed: {exc}", exc.device_output) from exc
+
+    def discard(self) -> None:
+        """Forget the rendered lines (nothing was sent)."""
+        self._lines, self._policy = [], None
+
+
+__all__ = ["FortinetDriver"]
