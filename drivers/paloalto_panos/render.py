@@ -97,7 +97,8 @@ SCALAR_FIELDS = ("action", "description")
 
 def _changed(have: Fields, want: Fields) -> list[str]:
     """Names of the fields whose device value differs from the wanted one."""
-    return [k for k, v in want.items() if have.get(k, [C.ANY] if k in ("source-user", "category") else []) != v]
+    defaults = {"source-user": [C.ANY], "category": [C.ANY]}
+    return [k for k, v in want.items() if have.get(k, defaults.get(k, [])) != v]
 
 
 def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:

@@ -1,0 +1,206 @@
+"""PAN-OS driver: security rules over netmiko's ``paloalto_panos`` class, with a guarded commit.
+
+A standalone PAN-OS firewall has **no native dead-man switch** (Automated Commit Recovery only exists
+for Panorama-managed firewalls). So this driver's safety net is ``GUARDED_SNAPSHOT``:
+
+1. :meth:`snapshot` saves the configuration to a *named* file on the device (``save config to
+   egressctl-snapshot.xml``; the name is journaled by the executor with the returned text);
+2. :meth:`load_candidate` refuses to stage over uncommitted changes it did not make, then sets the
+   candidate;
+3. :meth:`commit` **proves the management path in the candidate before committing** (the management
+   rules must sit above every deny, and SSH to the device's own management address must be permitted
+   there) and raises ``CommitError`` without committing when it cannot;
+4. after the commit a **controller-side watchdog thread** rolls back (``load config from`` the snapshot +
+   ``commit``, on a fresh session) unless :meth:`confirm` arrives within ``revert_in`` seconds.
+
+The watchdog lives in the controller process: **a controller crash cannot trigger it.** What survives a
+crash is a controller-side marker file (``{state}/drivers/paloalto_panos/<device>.json``) that makes
+:meth:`has_pending_commit` answer True, so a resumed run rolls back or confirms explicitly.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from egressctl_drivers.common.errors import map_netmiko_errors
+from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.fortinet.driver import PendingMarker
+from egressctl_drivers.paloalto_panos import constants as C
+from egressctl_drivers.paloalto_panos import parse
+from egressctl_drivers.paloalto_panos.render import management_problems
+from egressctl_drivers.paloalto_panos.render import render as render_lines
+
+from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.credentials import Secret, redact
+from egressctl.inventory.models import Device
+from egressctl.policy import Policy
+
+
+class PaloAltoPanosDriver(NetmikoDriverBase):
+    """One PAN-OS firewall (vsys1), driven through its CLI."""
+
+    platform: ClassVar[str] = "paloalto_panos"
+    netmiko_device_type: ClassVar[str] = "paloalto_panos"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    safety_net: ClassVar[SafetyNet] = SafetyNet.GUARDED_SNAPSHOT
+    error_patterns: ClassVar[tuple[str, ...]] = C.ERROR_PATTERNS
+
+    def __init__(self, device: Device, *, timeout: float = 30.0) -> None:
+        super().__init__(device, timeout=timeout)
+        self._policy: Policy | None = None
+        self._secret: Secret | None = None
+        self._marker = PendingMarker(self.platform, device.name)
+        self._lock = threading.Lock()
+        self._watchdog: threading.Timer | None = None
+        self._watchdog_outcome: str | None = None
+
+    # ----------------------------------------------------------------------- session
+    def open(self, secret: Secret) -> None:
+        """Open the session; the secret is kept (never shown) so the watchdog can open its own session."""
+        self._secret = secret
+        super().open(secret)
+
+    def prepare(self) -> None:
+        """Ask for ``set``-form configuration output (the parser also reads the default brace form)."""
+        self.send(C.CMD_OUTPUT_FORMAT, check=False)
+
+    def close(self) -> None:
+        """Close the session. A running watchdog keeps its own session and still fires. Never raises."""
+        super().close()
+
+    # -------------------------------------------------------------------------- pure
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """PAN-OS candidate lines from ``current`` to ``policy``."""
+        return render_lines(self.device, policy, current)
+
+    # --------------------------------------------------------------------- read-back
+    def _config_show(self) -> str:
+        """Configure-mode ``show`` of egressctl's sections: the candidate (= running if nothing pends)."""
+        conn = self.conn
+        with map_netmiko_errors(self.device.name, "configure mode"):
+            conn.config_mode()
+        try:
+            return "\n".join(self.send(f"show {s}", check=False) for s in C.SHOW_SECTIONS)
+        finally:
+            with map_netmiko_errors(self.device.name, "configure mode"):
+                conn.exit_config_mode()
+
+    def _diff(self) -> str:
+        out = self.send(C.CMD_DIFF, check=False)
+        return "" if not out.strip() or "no differences" in out.lower() else out
+
+    def read_state(self) -> DeviceState:
+        """Parse egressctl's rules (and the objects they use) back from the device."""
+        state = parse.device_state(self._config_show())
+        return DeviceState(state.target, state.fingerprint, state.rules, self.has_pending_commit(), state.raw)
+
+    def snapshot(self) -> str:
+        """Save the configuration to ``egressctl-snapshot.xml`` on the device and return it as text."""
+        if self._diff():
+            raise CommitError(self.device.name, "the candidate holds uncommitted changes; refusing to "
+                              "snapshot them as the state to return to")
+        self.send_config([C.CMD_SAVE])
+        return f"# saved on the device as {C.SNAPSHOT_FILE}\n" + self._config_show()
+
+    def has_pending_commit(self) -> bool:
+        """Uncommitted candidate changes, or a commit egressctl made that is not confirmed yet."""
+        return bool(self._diff()) or self._marker.read() is not None
+
+    # --------------------------------------------------------------------- lifecycle
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Set the rendered lines in the candidate (nothing takes effect before :meth:`commit`)."""
+        if self._diff():
+            raise CommandRejected(self.device.name, "the candidate already holds uncommitted changes "
+                                  "egressctl did not make; commit or revert them first")
+        self._policy = policy
+        self.send_config(self.render(policy, current))
+
+    def diff(self) -> str:
+        """``show config diff``: the candidate against the running configuration."""
+        return self._diff()
+
+    def guard(self) -> list[str]:
+        """Problems that make the candidate unsafe to commit (empty when the management path is proved)."""
+        policy = self._policy or Policy("", "normal", ())
+        return management_problems(self.device, policy, parse.parse_config(self._config_show()))
+
+    def commit(self, revert_in: int) -> None:
+        """Prove the management path in the candidate, commit, and arm the controller-side watchdog."""
+        if not self._diff():
+            return
+        problems = self.guard()
+        if problems:
+            self.discard()
+            raise CommitError(self.device.name, "refusing to commit: the candidate would cut the "
+                              "management path (" + "; ".join(problems) + ")")
+        target = self._policy.target if self._policy else "unknown"
+        self._marker.write(target=target, snapshot=C.SNAPSHOT_FILE, revert_in=revert_in)
+        self._commit_now()
+        self._arm(revert_in)
+
+    def _commit_now(self) -> None:
+        try:
+            with map_netmiko_errors(self.device.name, "commit"):
+                out = self.conn.commit(read_timeout=max(self.timeout, 120.0))  # type: ignore[call-arg]
+        except ValueError as exc:
+            raise CommitError(self.device.name, "commit failed", redact(str(exc))[-500:]) from exc
+        m = C.COMMIT_FAILED_RE.search(str(out))
+        if m and "committed successfully" not in str(out).lower():
+            raise CommitError(self.device.name, "commit failed", redact(m.group(0)))
+
+    def _arm(self, revert_in: int) -> None:
+        with self._lock:
+            self._watchdog_outcome = None
+            self._watchdog = threading.Timer(max(revert_in, 1), self._fire)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def _fire(self) -> None:
+        """Watchdog: confirm did not come in time; roll back on a fresh session of our own."""
+        with self._lock:
+            if self._watchdog is None:
+                return
+            self._watchdog = None
+            other = type(self)(self.device, timeout=self.timeout)
+            try:
+                assert self._secret is not None
+                other.open(self._secret)
+                other.rollback()
+                self._watchdog_outcome = "rolled back"
+            except Exception as exc:  # recorded; confirm() reports it
+                self._watchdog_outcome = f"rollback failed: {redact(str(exc))}"
+            finally:
+                other.close()
+
+    def confirm(self) -> None:
+        """Disarm the watchdog so the commit stays (``ConfirmError`` if it already rolled back)."""
+        with self._lock:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+            elif self._watchdog_outcome is not None:
+                why = self._watchdog_outcome
+                raise ConfirmError(self.device.name, f"too late, the watchdog fired: {why}")
+        self._marker.clear()
+
+    def rollback(self) -> None:
+        """``load config from egressctl-snapshot.xml`` (taken before the change) and commit it."""
+        with self._lock:  # the watchdog rolls back on its own instance, so this never self-deadlocks
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+        try:
+            self.send_config([C.CMD_LOAD])
+            if self._diff():
+                self._commit_now()
+        except DeviceError as exc:
+            raise RollbackError(self.device.name, f"rollback from {C.SNAPSHOT_FILE} failed",
+                                exc.device_output or str(exc)) from exc
+        self._marker.clear()
+
+    def discard(self) -> None:
+        """``revert config``: throw the uncommitted candidate away."""
+        self.send_config([C.CMD_REVERT])
+
