@@ -1,0 +1,142 @@
+"""``CiscoIosDriver``: IOS routers through netmiko ``cisco_ios``; safety net = the revert timer.
+
+IOS has no candidate configuration: lines take effect as they are typed. The dead-man switch is IOS's
+Configuration Rollback Confirmed Change: with ``archive`` / ``path`` configured, ``configure terminal
+revert timer N`` archives the running config and restores it after N minutes unless ``configure confirm``
+arrives; ``configure revert now`` restores it at once. So :meth:`load_candidate` only renders (and checks
+that the change is expressible), and :meth:`commit` sends the lines inside a revert-timer session.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import ClassVar
+
+from egressctl_drivers.cisco_ios import constants as c
+from egressctl_drivers.cisco_ios import render as r
+from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
+from egressctl_drivers.common.errors import map_netmiko_errors
+from egressctl_drivers.common.session import NetmikoDriverBase
+
+from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.policy import Policy
+
+_BINDINGS_CMD = "show running-config | include ^interface |access-group|traffic-filter"
+
+
+def revert_minutes(seconds: int) -> int:
+    """IOS revert timers count whole minutes (1..120): round ``seconds`` up, clamp to the range."""
+    return min(c.REVERT_MAX_MINUTES, max(c.REVERT_MIN_MINUTES, math.ceil(seconds / 60)))
+
+
+class CiscoIosDriver(NetmikoDriverBase):
+    """Cisco IOS / IOS-XE routers; see the module docstring for the commit model."""
+
+    platform: ClassVar[str] = "cisco_ios"
+    netmiko_device_type: ClassVar[str] = "cisco_ios"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
+    error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+
+    _candidate: list[str] | None = None
+
+    def prepare(self) -> None:
+        """Enter privileged EXEC (``enable``, answered with the secret)."""
+        self.conn.enable()
+
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """Configuration lines taking the router from ``current`` to ``policy`` ([] when already there)."""
+        return r.render(self.device, policy, current)
+
+    def read_state(self) -> DeviceState:
+        """Parse egressctl's ACLs and their interface bindings from the running config."""
+        raw = self.send("show running-config | section access-list") + "\n!\n" + self.send(_BINDINGS_CMD)
+        try:
+            return parse_state(self.device, raw, pending=self.has_pending_commit())
+        except (ParseError, ValueError, IndexError) as exc:
+            raise DeviceError(self.device.name, f"cannot parse egressctl's ACLs: {exc}") from exc
+
+    def snapshot(self) -> str:
+        """``show running-config``."""
+        return self.send("show running-config", read_timeout=max(self.timeout, 60))
+
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Render the change; refuse when a site ACL already filters an inside interface inbound.
+
+        IOS allows one inbound ACL per interface and family, so binding egressctl's would silently
+        replace the site's: egressctl never touches what it does not own, and says so instead.
+        """
+        foreign = r.foreign_inbound(self.device, current.raw) if current.raw else {}
+        if foreign and not policy.is_normal:
+            what = "; ".join(f"{i}: {', '.join(n)}" for i, n in sorted(foreign.items()))
+            raise CommandRejected(
+                self.device.name, "inside interface already has a site ACL inbound; egressctl will not "
+                "replace it", device_output=what)
+        self._candidate = self.render(policy, current)
+
+    def diff(self) -> str:
+        """The configuration lines the commit will send (IOS has no candidate to compare)."""
+        return "\n".join(self._candidate or [])
+
+    def commit(self, revert_in: int) -> None:
+        """Ensure the archive, open a revert-timer session, send the lines, ``end``.
+
+        A line the router rejects is undone at once (``configure revert now``) and raised as
+        ``CommandRejected`` with the router's own text.
+        """
+        if not self._candidate:
+            return
+        if self.has_pending_commit():
+            raise CommitError(self.device.name, "a confirmed change is already pending on the router")
+        self.send_config(["archive", f" path {c.ARCHIVE_PATH}"])
+        cmd = f"configure terminal revert timer {revert_minutes(revert_in)}"
+        try:
+            with map_netmiko_errors(self.device.name, "configure terminal revert timer"):
+                out = self.conn.config_mode(config_command=cmd)
+        except ValueError as exc:
+            raise CommitError(self.device.name, "cannot open a revert-timer session", str(exc)) from exc
+        self.check_output(cmd, out)
+        try:
+            self.send_config(self._candidate, enter_config_mode=False)
+        except DeviceError:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Leave config mode and revert what was typed so far (best effort; the timer remains armed)."""
+        try:
+            with map_netmiko_errors(self.device.name, "end"):
+                self.conn.exit_config_mode()
+            self.send("configure revert now", check=False)
+        except DeviceError:
+            pass
+
+    def confirm(self) -> None:
+        """``configure confirm``; ``ConfirmError`` when no change is pending (the timer already fired)."""
+        if not self.has_pending_commit():
+            raise ConfirmError(self.device.name, "no confirmed change pending (the timer already fired)")
+        out = self.send("configure confirm", check=False)
+        if c.NO_PENDING in out or self.has_pending_commit():
+            raise ConfirmError(self.device.name, "configure confirm failed", device_output=out)
+
+    def rollback(self) -> None:
+        """``configure revert now`` while a change is pending; afterwards only a new apply can undo it."""
+        if not self.has_pending_commit():
+            if self._candidate:
+                raise RollbackError(self.device.name, "no pending change to revert (already confirmed or "
+                                    "already reverted); apply the previous target instead")
+            return
+        out = self.send("configure revert now", check=False)
+        if self.has_pending_commit():
+            raise RollbackError(self.device.name, "configure revert now failed", device_output=out)
+
+    def discard(self) -> None:
+        """Forget the rendered lines (nothing was sent)."""
+        self._candidate = None
+
+    def has_pending_commit(self) -> bool:
+        """True while a revert timer is armed (``show archive config rollback timer``)."""
+        out = self.send("show archive config rollback timer", check=False)
+        return c.NO_PENDING not in out and re.search(c.PENDING_RE, out) is not None

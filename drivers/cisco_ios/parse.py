@@ -1,0 +1,145 @@
+"""Parse IOS running-config text back into egressctl's neutral rules (pure).
+
+Input is what :class:`~egressctl_drivers.cisco_ios.driver.CiscoIosDriver` reads: the ``access-list``
+section of the running config followed by the interface lines that bind ACLs. IOS prints well-known
+ports by keyword (``eq www``) and IPv6 addresses in upper case; both are normalised here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from egressctl_drivers.cisco_ios import constants as c
+from egressctl_drivers.common.state import MARKER_RE, atom_rule, build_state
+
+from egressctl.driver import DeviceState
+from egressctl.inventory.models import Device, Network, PortRange, Protocol
+from egressctl.policy import Action, Rule
+
+
+class ParseError(ValueError):
+    """An owned ACL holds an entry egressctl never writes."""
+
+
+_HEAD = re.compile(r"^(?:ip access-list extended|ipv6 access-list)\s+(\S+)\s*$")
+
+
+def acl_blocks(raw: str) -> dict[str, list[str]]:
+    """ACL name -> its indented entry lines (remarks included), for every ACL in ``raw``."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in raw.splitlines():
+        m = _HEAD.match(line.rstrip())
+        if m:
+            current = blocks.setdefault(m.group(1), [])
+        elif line.startswith(" ") and current is not None:
+            current.append(line.strip())
+        else:
+            current = None
+    return blocks
+
+
+def has_acl(raw: str, fam: int) -> bool:
+    """True when egressctl's ACL of that family exists in ``raw``."""
+    return (c.ACL4 if fam == 4 else c.ACL6) in acl_blocks(raw)
+
+
+def bindings(raw: str) -> dict[str, set[str]]:
+    """Interface -> names of the ACLs applied inbound on it (IPv4 access-group and IPv6 traffic-filter)."""
+    out: dict[str, set[str]] = {}
+    itf: str | None = None
+    for line in raw.splitlines():
+        m = re.match(r"^interface\s+(\S+)", line)
+        if m:
+            itf = m.group(1)
+            out.setdefault(itf, set())
+            continue
+        m = re.match(r"^\s+(?:ip access-group|ipv6 traffic-filter)\s+(\S+)\s+in\b", line)
+        if m and itf is not None:
+            out[itf].add(m.group(1))
+        elif not line.startswith(" "):
+            itf = None
+    return out
+
+
+def _address(tokens: list[str], fam: int) -> Network | None:
+    tok = tokens.pop(0)
+    if tok == "any":
+        return None
+    if tok == "host":
+        return ipaddress.ip_network(tokens.pop(0).lower())
+    if fam == 4:
+        wildcard = ipaddress.IPv4Address(tokens.pop(0))
+        mask = ipaddress.IPv4Address(int(wildcard) ^ 0xFFFFFFFF)
+        return ipaddress.ip_network(f"{tok}/{mask}")
+    return ipaddress.ip_network(tok.lower())
+
+
+def _port_value(tok: str, proto: str) -> int:
+    if tok.isdigit():
+        return int(tok)
+    table = c.TCP_PORTS if proto == "tcp" else c.UDP_PORTS
+    if tok not in table:
+        raise ParseError(f"unknown {proto} port keyword {tok!r}")
+    return table[tok]
+
+
+def _ports(tokens: list[str], proto: str) -> PortRange | None:
+    if not tokens or tokens[0] not in ("eq", "range"):
+        return None
+    op = tokens.pop(0)
+    first = _port_value(tokens.pop(0), proto)
+    last = _port_value(tokens.pop(0), proto) if op == "range" else first
+    return PortRange(first=first, last=last)
+
+
+def parse_ace(text: str, fam: int, name: str) -> Rule:
+    """One entry (``permit tcp host A any eq 22``, optionally numbered) -> one neutral rule."""
+    tokens = text.split()
+    if tokens and tokens[0] == "sequence":
+        tokens = tokens[2:]
+    elif tokens and tokens[0].isdigit():
+        tokens = tokens[1:]
+    action: Action = "permit" if tokens.pop(0) == "permit" else "deny"
+    word = tokens.pop(0)
+    proto: Protocol = "any" if word in ("ip", "ipv6") else word  # type: ignore[assignment]
+    if proto not in ("any", "tcp", "udp", "icmp"):
+        raise ParseError(f"unexpected protocol in {text!r}")
+    src = _address(tokens, fam)
+    sport = _ports(tokens, proto)
+    dst = _address(tokens, fam)
+    dport = _ports(tokens, proto)
+    tokens = [t for t in tokens if t != "log" and not t.startswith("(")]
+    if tokens and not re.fullmatch(r"\d+", tokens[0]):
+        raise ParseError(f"unexpected options {' '.join(tokens)!r} in {text!r}")
+    return atom_rule(name, action, proto, fam, src, dst, sport, dport)
+
+
+def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
+    """(marker remark text, rules) of one owned ACL."""
+    marker_text, name, rules = "", "entry", []
+    for line in lines:
+        if line.startswith("remark "):
+            text = line.removeprefix("remark ").strip()
+            if MARKER_RE.search(text):
+                marker_text = marker_text or text
+            else:
+                name = text
+        else:
+            rules.append(parse_ace(line, fam, name))
+    return marker_text, rules
+
+
+def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:
+    """Read-back text -> neutral ``DeviceState``; an ACL not bound on every inside interface is unknown."""
+    blocks = acl_blocks(raw)
+    bound = bindings(raw)
+    owned = c.ACL4 in blocks or c.ACL6 in blocks or any(
+        n & {c.ACL4, c.ACL6} for n in bound.values())
+    m4, rules4 = parse_acl(blocks.get(c.ACL4, []), 4)
+    m6, rules6 = parse_acl(blocks.get(c.ACL6, []), 6)
+    complete = all({c.ACL4, c.ACL6} <= bound.get(i, set()) for i in device.inside)
+    agree = m4 == m6 and c.ACL4 in blocks and c.ACL6 in blocks
+    marker_text = m4 if complete and agree else ""
+    return build_state(marker_text, [*rules4, *rules6], pending=pending, raw=raw, owned=owned)

@@ -1,0 +1,180 @@
+"""``LinuxNftablesDriver``: a real Linux firewall over SSH (netmiko ``linux``), root through ``sudo -s``.
+
+Everything egressctl owns is one table, replaced atomically by ``nft -f``. Linux has no native dead-man
+switch, so :meth:`commit` arms one on the device itself before applying: the table as it is now (or its
+absence) is saved to a rollback file and a detached job (``setsid``) restores it after ``revert_in``
+seconds unless :meth:`confirm` kills the job first. The job lives on the device, so it fires even when
+the controller dies or loses its management path, which is the whole point.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import math
+import re
+import shlex
+from typing import ClassVar
+
+from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.linux_nftables import constants as c
+from egressctl_drivers.linux_nftables import render as r
+from egressctl_drivers.linux_nftables.parse import ParseError, parse_state
+
+from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.policy import Policy
+
+_RC = re.compile(r"EGRESSCTL-RC=(\d+)")
+_TABLE = f"{c.FAMILY} {c.TABLE}"
+
+
+class LinuxNftablesDriver(NetmikoDriverBase):
+    """Linux + nftables; see the module docstring for the safety net."""
+
+    platform: ClassVar[str] = "linux_nftables"
+    netmiko_device_type: ClassVar[str] = "linux"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    safety_net: ClassVar[SafetyNet] = SafetyNet.CONTROLLER_TIMER
+    error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+
+    workdir: str = ""
+    _candidate: list[str] | None = None
+
+    # ------------------------------------------------------------------ shell
+    def prepare(self) -> None:
+        """Become root (``sudo -s`` answered with the password) and create the per-namespace workdir."""
+        self.conn.enable()
+        inode = self.run("stat -L -c %i /proc/self/ns/net").strip().splitlines()[-1].strip()
+        if not inode.isdigit():
+            raise DeviceError(self.device.name, "cannot identify the network namespace", device_output=inode)
+        self.workdir = f"{c.WORKDIR_BASE}/ns{inode}"
+        self.run(f"mkdir -p -m 0700 {self.workdir}")
+
+    def run(self, command: str, *, error: type[DeviceError] = CommandRejected) -> str:
+        """Run a shell command as root; a non-zero exit status raises ``error`` with the command's output."""
+        out = self.send(f"{command}; echo EGRESSCTL-RC=$?", check=False)
+        m = _RC.search(out)
+        body = _RC.sub("", out).strip()
+        if m is None or m.group(1) != "0":
+            what = f"command failed: {command[:80]}"
+            raise error(self.device.name, what, device_output=body or "(no output)")
+        return body
+
+    def path(self, name: str) -> str:
+        """Absolute path of a working file on the device."""
+        return f"{self.workdir}/{name}"
+
+    def write_file(self, name: str, text: str) -> None:
+        """Send ``text`` through the shell: gzip (rulesets are repetitive), base64, chunks below the width."""
+        data = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+        tmp = self.path(name + ".b64")
+        self.run(f": > {tmp}")
+        for i in range(0, len(data), c.CHUNK):
+            self.run(f"printf %s {shlex.quote(data[i:i + c.CHUNK])} >> {tmp}")
+        self.run(f"base64 -d {tmp} | gzip -dc > {self.path(name)} && rm -f {tmp}")
+
+    # -------------------------------------------------------------- contract
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """The ``nft -f`` file taking the device from ``current`` to ``policy`` ([] when already there)."""
+        return r.render(self.device, policy, current)
+
+    def read_state(self) -> DeviceState:
+        """Parse the owned table (text listing for the marker, JSON for the rules) and the timer state."""
+        raw = self.run(
+            f"if nft list table {_TABLE} >/dev/null 2>&1; then nft list table {_TABLE}; "
+            f"nft -j list table {_TABLE}; else echo {c.ABSENT}; fi"
+        )
+        try:
+            return parse_state(raw, pending=self.has_pending_commit())
+        except (ParseError, ValueError, KeyError) as exc:
+            raise DeviceError(self.device.name, f"cannot parse the egressctl table: {exc}") from exc
+
+    def snapshot(self) -> str:
+        """The whole ruleset of the device, as ``nft list ruleset`` prints it."""
+        return self.run("nft list ruleset")
+
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Write the candidate file to the device and have nft check it (``nft -c``) without applying."""
+        self._candidate = self.render(policy, current)
+        if not self._candidate:
+            return
+        self.write_file(c.CANDIDATE, "\n".join(self._candidate) + "\n")
+        self.run(f"nft -c -f {self.path(c.CANDIDATE)}")
+
+    def diff(self) -> str:
+        """``diff -u`` between the owned table as it is and the candidate table."""
+        if not self._candidate:
+            return ""
+        running, wanted = self.path(c.RUNNING), self.path(c.CANDIDATE + ".table")
+        self.run(f"(nft list table {_TABLE} 2>/dev/null || true) > {running}")
+        self.run(f"sed '1,2d' {self.path(c.CANDIDATE)} > {wanted}")
+        return self.send(f"diff -u {running} {wanted} | tail -n +3", check=False)
+
+    def commit(self, revert_in: int) -> None:
+        """Save the rollback file, arm the revert job, then apply the candidate in one transaction."""
+        if not self._candidate:
+            return
+        if self.has_pending_commit():
+            raise CommitError(self.device.name, "a commit is already waiting for confirmation")
+        rb = self.path(c.ROLLBACK)
+        self.run(f"{{ printf 'table {_TABLE}\\ndelete table {_TABLE}\\n'; "
+                 f"nft list table {_TABLE} 2>/dev/null || true; }} > {rb}", error=CommitError)
+        self._arm(max(1, math.ceil(revert_in)))
+        try:
+            self.run(f"nft -f {self.path(c.CANDIDATE)}", error=CommitError)
+        except CommitError:
+            self._disarm()
+            raise
+
+    def _arm(self, seconds: int) -> None:
+        pid, rb = self.path(c.PIDFILE), self.path(c.ROLLBACK)
+        job = f"echo $$ > {pid}; sleep {seconds}; nft -f {rb}; rm -f {pid}"
+        detached = f"setsid -f sh -c {shlex.quote(job)} </dev/null >/dev/null 2>&1"
+        self.run(f"rm -f {pid}; {detached}", error=CommitError)
+        wait = f"for i in $(seq 50); do [ -s {pid} ] && break; sleep 0.1; done; [ -s {pid} ]"
+        self.run(wait, error=CommitError)
+
+    def _disarm(self) -> bool:
+        """Kill the revert job; True when it was still waiting (so the change had not been reverted)."""
+        pid = self.path(c.PIDFILE)
+        out = self.run(
+            f"if [ -s {pid} ] && kill -0 $(cat {pid}) 2>/dev/null; then kill -TERM -- -$(cat {pid}); "
+            f"rm -f {pid}; echo {c.PENDING}; else rm -f {pid}; echo {c.IDLE}; fi"
+        )
+        return c.PENDING in out
+
+    def confirm(self) -> None:
+        """Kill the revert job; ``ConfirmError`` when it already fired (the change was reverted)."""
+        try:
+            alive = self._disarm()
+        except DeviceError as exc:
+            raise ConfirmError(self.device.name, "cannot stop the revert job", exc.device_output) from exc
+        if not alive:
+            raise ConfirmError(
+                self.device.name, "no pending commit: the revert job already ran or was never armed"
+            )
+
+    def rollback(self) -> None:
+        """Stop the revert job and restore the saved table now."""
+        try:
+            self._disarm()
+            rb = self.path(c.ROLLBACK)
+            self.run(f"test -s {rb} && nft -f {rb}", error=RollbackError)
+        except RollbackError:
+            raise
+        except DeviceError as exc:
+            raise RollbackError(self.device.name, "rollback failed", exc.device_output) from exc
+
+    def discard(self) -> None:
+        """Forget the candidate (nothing was applied)."""
+        self._candidate = None
+        if self.workdir and self._conn is not None:
+            self.run(f"rm -f {self.path(c.CANDIDATE)}")
+
+    def has_pending_commit(self) -> bool:
+        """True while the revert job is waiting on the device."""
+        pid = self.path(c.PIDFILE)
+        out = self.run(f"if [ -s {pid} ] && kill -0 $(cat {pid}) 2>/dev/null; then echo {c.PENDING}; "
+                       f"else echo {c.IDLE}; fi")
+        return c.PENDING in out
