@@ -1,0 +1,72 @@
+"""The ``egressctl`` command line: a thin shell over :class:`egressctl.engine.Engine`.
+
+Commands live in small modules (``ops_cmd``: isolate/restore/plan; ``read_cmd``: status/history/unlock)
+and other teams' groups are wired here (``lab``, ``verify``/``probe``, ``tui``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from egressctl.cli.common import EXIT_CODES, Globals, default_inventory
+from egressctl.cli.lab_cmd import lab_app
+from egressctl.cli.ops_cmd import isolate, plan, restore
+from egressctl.cli.read_cmd import history, status, unlock
+from egressctl.cli.tui_cmd import tui
+from egressctl.cli.verify_cmd import probe, verify
+
+HELP = """Cut a site off the internet in one action, prove the cut with packets, restore it in stages.
+
+\b
+Examples:
+  egressctl -i inventory/site.yaml plan hospital --to isolated
+  egressctl isolate hospital          (asks you to type the site name)
+  egressctl verify hospital
+  egressctl restore hospital --stage ministry
+  egressctl restore hospital --full
+  egressctl status hospital
+  egressctl history --verify
+"""
+EPILOG = "\b\n" + EXIT_CODES
+
+app = typer.Typer(
+    name="egressctl", help=HELP, epilog=EPILOG, no_args_is_help=True,
+    rich_markup_mode=None, pretty_exceptions_enable=False, context_settings={"max_content_width": 110},
+)
+
+
+@app.callback()
+def _globals(
+    ctx: typer.Context,
+    inventory: Annotated[Path | None, typer.Option(
+        "--inventory", "-i", help="Inventory file [default: $EGRESSCTL_INVENTORY or ./inventory/lab.yaml].",
+        show_default=False)] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        "--state-dir", help="Journal and state directory [default: $EGRESSCTL_STATE_DIR or "
+        "~/.local/state/egressctl].", show_default=False)] = None,
+) -> None:
+    g = Globals(inventory or default_inventory(), state_dir)
+    if state_dir is not None:
+        # Credential references ({state}/...) and the lab's files follow the same directory.
+        os.environ["EGRESSCTL_STATE_DIR"] = str(state_dir)
+    if inventory is not None:
+        os.environ["EGRESSCTL_INVENTORY"] = str(inventory)
+    ctx.obj = g.as_obj()
+
+
+for _fn in (isolate, restore, plan, status, history, unlock, verify, probe, tui):
+    app.command(epilog=EPILOG if _fn in (isolate, restore) else None)(_fn)
+app.add_typer(lab_app, name="lab")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""``isolate``, ``restore`` and ``plan``: the commands that change (or would change) a site."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+
+from egressctl.cli.common import handles_errors, is_tty, make_engine
+from egressctl.cli.output import print_json, render_plan, render_result
+from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
+from egressctl.events import Sink
+from egressctl.planner import Plan
+
+SiteArg = Annotated[str, typer.Argument(help="Site name from the inventory.", show_default=False)]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to type the site name to confirm.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan and print; send nothing (says so).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Stream events as JSON lines; the last is the result.")]
+RevertOpt = Annotated[int, typer.Option("--revert-in", min=10, max=3600,
+                                        help="Dead-man switch: seconds until an unconfirmed change reverts.")]
+StageOpt = Annotated[str | None, typer.Option("--stage", "-s", help="Restore up to this stage.")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Do not connect; render from unknown/normal.")]
+NoVerifyOpt = Annotated[bool, typer.Option("--no-verify", help="Skip the active verification afterwards.")]
+DeviceOpt = Annotated[list[str] | None, typer.Option("--device", "-d",
+                                                     help="Only this device (repeatable).")]
+UnlockOpt = Annotated[bool, typer.Option("--force-unlock", help="Remove a stale site lock first.")]
+
+
+def _confirm_by_name(site: str, console: Console) -> Any:
+    def confirm(plan: Plan) -> bool:
+        names = ", ".join(d.device for d in plan.devices)
+        console.print(f"[bold]{plan.target}[/] site [bold]{site}[/] on {names}.")
+        try:
+            typed = click.prompt(f"Type the site name ({site}) to confirm", err=True, default="",
+                                 show_default=False)
+        except click.exceptions.Abort:
+            return False
+        return bool(typed.strip() == site)
+
+    return confirm
+
+
+def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, yes: bool, dry_run: bool,
+             json_out: bool, revert_in: int, no_verify: bool, device: list[str] | None,
+             force_unlock: bool) -> None:
+    engine = make_engine(ctx)
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+    jl = JsonLines()
+    sink: Sink
+    display: AbstractContextManager[Any]
+    if json_out:
+        sink, display = jl, nullcontext()
+    elif is_tty():
+        table = LiveTable(out, [d.name for d in engine.site(site).devices if not device or d.name in device])
+        sink, display = table, table
+    else:
+        sink = LinePrinter(out)
+        display = nullcontext()
+    kw: dict[str, Any] = {
+        "dry_run": dry_run, "verify": not no_verify, "yes": yes, "revert_in": revert_in, "sink": sink,
+        "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err),
+    }
+    try:
+        with display:
+            if target == "isolated":
+                res = engine.isolate(site, **kw)
+            else:
+                res = engine.restore(site, target, full, **kw)
+    finally:
+        engine.close()
+    doc = res.to_dict()
+    if json_out:
+        jl.write({"event": "result", **doc})
+    else:
+        render_result(out, doc)
+    raise typer.Exit(res.exit_code)
+
+
+@handles_errors
+def isolate(ctx: typer.Context, site: SiteArg, yes: YesOpt = False, dry_run: DryRunOpt = False,
+            json_out: JsonOpt = False, revert_in: RevertOpt = 120, no_verify: NoVerifyOpt = False,
+            device: DeviceOpt = None, force_unlock: UnlockOpt = False) -> None:
+    """Cut SITE off the internet now, keeping its management paths (fail-closed).
+
+    Every device is changed under a dead-man switch, read back, and checked over a fresh management
+    session before it is confirmed; devices that were cut stay cut even if another one fails (exit 5).
+    Re-running the same command after a crash resumes it.
+
+    For example:
+
+    \b
+      egressctl isolate lab            (asks you to type the site name)
+      egressctl isolate lab --yes --json
+      egressctl isolate lab --dry-run
+    """  # noqa: D301 - \b is click's no-rewrap marker
+    _operate(ctx, site, "isolated", False, yes=yes, dry_run=dry_run, json_out=json_out, revert_in=revert_in,
+             no_verify=no_verify, device=device, force_unlock=force_unlock)
+
+
+@handles_errors
+def restore(ctx: typer.Context, site: SiteArg,
+            stage: StageOpt = None,
+            full: Annotated[bool, typer.Option("--full", help="Remove every egressctl rule.")] = False,
+            yes: YesOpt = False, dry_run: DryRunOpt = False, json_out: JsonOpt = False,
+            revert_in: RevertOpt = 120, no_verify: NoVerifyOpt = False, device: DeviceOpt = None,
+            force_unlock: UnlockOpt = False) -> None:
+    """Reopen SITE stage by stage (--stage NAME) or completely (--full). All-or-nothing.
+
+    Stages are cumulative, in inventory order. If any device fails, every device is rolled back to its
+    state before this restore (exit 1).
+
+    For example:
+
+    \b
+      egressctl restore lab --stage ministry
+      egressctl restore lab --full --yes
+    """  # noqa: D301 - \b is click's no-rewrap marker
+    _operate(ctx, site, stage, full, yes=yes, dry_run=dry_run, json_out=json_out, revert_in=revert_in,
+             no_verify=no_verify, device=device, force_unlock=force_unlock)
+
+
+@handles_errors
+def plan(ctx: typer.Context, site: SiteArg,
+         to: Annotated[str, typer.Option("--to", help="isolated, a stage name, or normal.")],
+         offline: OfflineOpt = False,
+         json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+         device: DeviceOpt = None) -> None:
+    """Show what reaching a target would send to each device, and the diff. Nothing is sent.
+
+    Reads each device's state over a read-only session unless --offline.
+
+    For example:
+
+    \b
+      egressctl plan lab --to isolated
+      egressctl plan lab --to ministry --json
+    """  # noqa: D301 - \b is click's no-rewrap marker
+    engine = make_engine(ctx)
+    try:
+        doc = engine.plan(site, to, offline=offline, devices=device).to_dict()
+    finally:
+        engine.close()
+    out = Console(highlight=False)
+    if json_out:
+        print_json(out, doc)
+    else:
+        render_plan(out, doc)

@@ -1,0 +1,93 @@
+"""``status``, ``history`` and ``unlock``: reading the journal (and the one operator override)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from egressctl.cli.common import handles_errors, make_engine
+from egressctl.cli.output import print_json, render_history, render_overview, render_status
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@handles_errors
+def status(ctx: typer.Context,
+           site: Annotated[str | None, typer.Argument(help="Site name (all sites when omitted).")] = None,
+           json_out: JsonOpt = False) -> None:
+    """Where a site stands: state, lock, last operation, each device's last step, and what to do.
+
+    After a crash this names the interrupted operation, the device and step it stopped at, and the
+    command that resumes it.
+
+    For example:
+
+    \b
+      egressctl status
+      egressctl status lab --json
+    """  # noqa: D301 - \b is click's no-rewrap marker
+    engine = make_engine(ctx)
+    out = Console(highlight=False)
+    try:
+        if site is None:
+            rows = [o.to_dict() for o in engine.sites_overview()]
+            print_json(out, rows) if json_out else render_overview(out, rows)
+        else:
+            doc = engine.status(site).to_dict()
+            print_json(out, doc) if json_out else render_status(out, doc)
+    finally:
+        engine.close()
+
+
+@handles_errors
+def history(ctx: typer.Context,
+            site: Annotated[str | None, typer.Argument(help="Only this site's rows.")] = None,
+            verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain (exit 5 if broken).")]
+            = False,
+            limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N rows.")] = None,
+            json_out: JsonOpt = False) -> None:
+    """The append-only audit trail; --verify recomputes its hash chain.
+
+    For example:
+
+    \b
+      egressctl history lab -n 50
+      egressctl history --verify
+    """  # noqa: D301 - \b is click's no-rewrap marker
+    engine = make_engine(ctx)
+    out = Console(highlight=False)
+    try:
+        if verify:
+            check = engine.verify_history()
+            print_json(out, check.to_dict()) if json_out else out.print(
+                ("chain intact: " if check.ok else "CHAIN BROKEN: ") + check.message, markup=False)
+            if not check.ok:
+                raise typer.Exit(5)
+            return
+        rows = [e.to_dict() for e in engine.history(site, limit)]
+        print_json(out, rows) if json_out else render_history(out, rows)
+    finally:
+        engine.close()
+
+
+@handles_errors
+def unlock(ctx: typer.Context, site: Annotated[str, typer.Argument(help="Site name.")],
+           json_out: JsonOpt = False) -> None:
+    """Remove a site's lock, such as one left by a crashed run on another host. Audited.
+
+    A crashed run on this host does not need it: re-running the command takes over its stale lock.
+    """
+    engine = make_engine(ctx)
+    out = Console(highlight=False)
+    try:
+        removed = engine.unlock(site)
+    finally:
+        engine.close()
+    doc = {"site": site, "removed": removed.to_dict() if removed else None}
+    if json_out:
+        print_json(out, doc)
+    else:
+        text = f"removed lock held by {removed.owner}" if removed else f"{site} was not locked"
+        out.print(text, markup=False)

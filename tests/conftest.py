@@ -1,0 +1,33 @@
+"""Shared, generic fixtures. Keep this small; put subsystem fixtures next to their tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def lab_available() -> bool:
+    """True when this process can build network namespaces (root with `ip netns`)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("nft") is None:
+        return False
+    probe = "egressctl-probe-ns"
+    try:
+        subprocess.run(["ip", "netns", "add", probe], check=True, capture_output=True, timeout=10)
+    except (subprocess.SubprocessError, OSError):
+        return False
+    subprocess.run(["ip", "netns", "del", probe], check=False, capture_output=True, timeout=10)
+    return True
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private egressctl state directory (journal, lab files), also exported as EGRESSCTL_STATE_DIR."""
+    path = tmp_path / "state"
+    path.mkdir()
+    monkeypatch.setenv("EGRESSCTL_STATE_DIR", str(path))
+    yield path

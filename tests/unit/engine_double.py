@@ -1,0 +1,239 @@
+"""A test double at the Driver Protocol seam (the one allowed fake), plus a small inventory builder.
+
+``FakeDriver`` implements :class:`egressctl.driver.Driver` over ``FakeNet``, an in-memory set of devices
+whose state survives sessions (as real devices' does). It models the parts the engine relies on: a
+pending commit that must be confirmed, rollback of a pending or the last change, a management lockout
+(a fresh session fails when the device holds a deny without a management permit), failures injected before
+any method, and crashes (``SimulatedCrash``, a BaseException nothing in egressctl catches) injected before
+or after a method acted. It never touches a network: the real drivers are tested against the lab.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.errors import ConnectError, DeviceError
+from egressctl.inventory.credentials import Secret
+from egressctl.inventory.models import Device
+from egressctl.policy import Policy
+
+PASSWORD = "Zq7-known-PASSWORD-4242"
+HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHoR2vS8mK8Q0DAZU864neT/yRls23XrEDy7IrLAeu2"
+
+
+class SimulatedCrash(BaseException):
+    """Stands for the controller process dying at a given point."""
+
+
+NORMAL = DeviceState("normal", "", ())
+
+
+@dataclass
+class Box:
+    """One emulated device's persistent state."""
+
+    state: DeviceState = NORMAL
+    before_pending: DeviceState | None = None
+    before_last: DeviceState | None = None
+
+
+@dataclass
+class FakeNet:
+    """Every fake device, plus what was sent to them and the faults to inject."""
+
+    delay: float = 0.0
+    boxes: dict[str, Box] = field(default_factory=dict)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    fail: dict[tuple[str, str], Exception] = field(default_factory=dict)
+    crash: tuple[str, str, str] | None = None  # (device or "*", method, "before"|"after")
+    opens: Counter[str] = field(default_factory=Counter)
+    passwords: list[str] = field(default_factory=list)
+    active: int = 0
+    max_active: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def box(self, name: str) -> Box:
+        with self.lock:
+            return self.boxes.setdefault(name, Box())
+
+    def factory(self, device: Device) -> FakeDriver:
+        return FakeDriver(device, self)
+
+    def mutations(self) -> list[tuple[str, str]]:
+        return [s for s in self.sent if s[1] in ("load", "commit", "confirm", "rollback", "discard")]
+
+
+def _managed(state: DeviceState) -> bool:
+    deny = any(r.action == "deny" for r in state.rules)
+    return not deny or any(r.kind == "management" for r in state.rules)
+
+
+class FakeDriver:
+    """Test double implementing the Driver Protocol over :class:`FakeNet` (see module docstring)."""
+
+    platform: ClassVar[str] = "linux_nftables"
+    netmiko_device_type: ClassVar[str] = "linux"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    safety_net: ClassVar[SafetyNet] = SafetyNet.CONTROLLER_TIMER
+
+    def __init__(self, device: Device, net: FakeNet, timeout: float = 30.0) -> None:
+        self.device = device
+        self.net = net
+        self.candidate: Policy | None = None
+        self.is_open = False
+
+    def _hook(self, method: str, when: str) -> None:
+        name = self.device.name
+        if when == "before" and (name, method) in self.net.fail:
+            raise self.net.fail[(name, method)]
+        if self.net.crash and self.net.crash[0] in (name, "*") and self.net.crash[1:] == (method, when):
+            raise SimulatedCrash(f"{name} {method} {when}")
+
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        if policy.is_normal:
+            return ["delete table inet egressctl"]
+        return [f"rule {r.name} {r.action} {r.protocol}" for r in policy.rules]
+
+    def open(self, secret: Secret) -> None:
+        self._hook("open", "before")
+        with self.net.lock:
+            self.net.active += 1
+            self.net.max_active = max(self.net.max_active, self.net.active)
+            self.net.opens[self.device.name] += 1
+            self.net.passwords.append(secret.password or "")
+        time.sleep(self.net.delay)
+        if not _managed(self.net.box(self.device.name).state):
+            with self.net.lock:
+                self.net.active -= 1
+            raise ConnectError(self.device.name, "connection timed out (management path cut)")
+        if secret.password != PASSWORD:
+            raise ConnectError(self.device.name, "authentication failed")
+        self.is_open = True
+
+    def close(self) -> None:
+        if self.is_open:
+            with self.net.lock:
+                self.net.active -= 1
+            self.is_open = False
+
+    def read_state(self) -> DeviceState:
+        self._hook("read_state", "before")
+        st = self.net.box(self.device.name).state
+        self._hook("read_state", "after")
+        return st
+
+    def snapshot(self) -> str:
+        self._hook("snapshot", "before")
+        st = self.net.box(self.device.name).state
+        return f"hostname {self.device.name}\nusername admin secret {PASSWORD}\n# target {st.target}\n"
+
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        self._hook("load_candidate", "before")
+        self.candidate = policy
+        self.net.sent.append((self.device.name, "load"))
+        self._hook("load_candidate", "after")
+
+    def diff(self) -> str:
+        self._hook("diff", "before")
+        assert self.candidate is not None
+        return "\n".join("+ " + ln for ln in self.render(self.candidate)) + f"\n# echo {PASSWORD}"
+
+    def commit(self, revert_in: int) -> None:
+        self._hook("commit", "before")
+        assert self.candidate is not None
+        box = self.net.box(self.device.name)
+        if box.state.pending_commit:
+            raise DeviceError(self.device.name, "a commit is already pending")
+        box.before_pending = box.state
+        box.state = DeviceState(self.candidate.target, self.candidate.fingerprint(), self.candidate.rules, True)
+        self.net.sent.append((self.device.name, "commit"))
+        self._hook("commit", "after")
+
+    def confirm(self) -> None:
+        self._hook("confirm", "before")
+        box = self.net.box(self.device.name)
+        st = box.state
+        box.state = DeviceState(st.target, st.fingerprint, st.rules, False)
+        box.before_last, box.before_pending = box.before_pending, None
+        self.net.sent.append((self.device.name, "confirm"))
+        self._hook("confirm", "after")
+
+    def rollback(self) -> None:
+        self._hook("rollback", "before")
+        box = self.net.box(self.device.name)
+        if box.state.pending_commit:
+            box.state = box.before_pending or NORMAL
+            box.before_pending = None
+        elif box.before_last is not None:
+            box.state, box.before_last = box.before_last, None
+        self.net.sent.append((self.device.name, "rollback"))
+
+    def discard(self) -> None:
+        self.candidate = None
+        self.net.sent.append((self.device.name, "discard"))
+
+    def has_pending_commit(self) -> bool:
+        return self.net.box(self.device.name).state.pending_commit
+
+
+def inventory_yaml(devices: int = 4, *, credential: str = "env:EGTEST_PASSWORD", vantage: bool = False) -> str:
+    """A site ``hq`` with ``devices`` devices alternating between exits ``primary`` and ``backup``."""
+    devs = "".join(
+        f"""
+      - name: dev{i}
+        platform: linux_nftables
+        host: 127.0.0.1
+        port: {24000 + i}
+        username: admin
+        credential: {credential}
+        host_key: {HOSTKEY}
+        inside: [lan0]
+        outside: [wan0]
+        exit: {"primary" if i % 2 else "backup"}
+        mgmt_address: 10.99.0.{i}
+""" for i in range(1, devices + 1))
+    vp = """
+    vantage_points:
+      - name: ws1
+        exit: primary
+        netns: ws1
+        addresses: [10.10.1.11]
+""" if vantage else ""
+    return f"""version: 1
+sites:
+  - name: hq
+    inside: [10.10.0.0/16]
+    management:
+      - name: ops-ssh
+        sources: [10.99.0.50/32]
+    always_allowed:
+      - name: dns-fwd
+        destinations: [203.0.113.53/32]
+        protocol: udp
+        ports: [53]
+    stages:
+      - name: ministry
+        allow:
+          - name: ministry-vpn
+            destinations: [203.0.113.20/32]
+            protocol: udp
+            ports: [500, 4500]
+      - name: allowlist
+        allow:
+          - name: saas
+            destinations: [198.18.20.0/24]
+            protocol: tcp
+            ports: [443]
+    devices:{devs}{vp}"""
+
+
+def write_inventory(tmp: Path, **kw: object) -> Path:
+    path = tmp / "site.yaml"
+    path.write_text(inventory_yaml(**kw))  # type: ignore[arg-type]
+    return path
