@@ -40,6 +40,7 @@ MAX_ADDR = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 U64 = (1 << 64) - 1
 
 IntArray = npt.NDArray[Any]
+Addr = tuple[IntArray, ...]  # (uint32,) for IPv4, (high uint64, low uint64) for IPv6
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,16 @@ class CompiledPolicy:
         """Verdict codes (int32) for IPv6 packets; addresses as uint64 high and low halves."""
         return _classify(self, 6, proto, (src_h, src_l), (dst_h, dst_l), sport, dport)
 
+    def subject_mask(self, family: int, src: Addr, dst: Addr) -> IntArray:
+        """Which packets leave the site; addresses as ``(uint32,)`` or ``(high, low)`` uint64 tuples."""
+        arr = self.tables(family).arrays()
+        return np.asarray(_inside(arr, family, src) & ~_inside(arr, family, dst))
+
+    def classify_subject(self, family: int, proto: IntArray, src: Addr, dst: Addr, sport: IntArray,
+                         dport: IntArray) -> IntArray:
+        """Verdict codes for packets already known to be subject (see :meth:`subject_mask`)."""
+        return _classify(self, family, proto, src, dst, sport, dport, assume_subject=True)
+
 
 def _proto_number(family: int, proto: int | str) -> int:
     if isinstance(proto, int):
@@ -297,7 +308,6 @@ def _proto_number(family: int, proto: int | str) -> int:
 
 
 # -- vectorised implementation ----------------------------------------------------------------------------
-Addr = tuple[IntArray, ...]  # (uint32,) for IPv4, (high uint64, low uint64) for IPv6
 
 
 def _ge(a: Addr, b: Addr) -> IntArray:
@@ -341,7 +351,7 @@ def _inside(arr: dict[str, IntArray], family: int, x: Addr) -> IntArray:
 
 
 def _classify(cp: CompiledPolicy, family: int, proto: IntArray, src: Addr, dst: Addr, sport: IntArray,
-              dport: IntArray) -> IntArray:
+              dport: IntArray, assume_subject: bool | None = None) -> IntArray:
     """Vectorised :meth:`CompiledPolicy.code`: a first-match scan, one atom position at a time."""
     arr = cp.tables(family).arrays()
     proto = np.asarray(proto, dtype=np.uint8)
@@ -349,7 +359,8 @@ def _classify(cp: CompiledPolicy, family: int, proto: IntArray, src: Addr, dst: 
     sport = np.where(l4, sport, 0).astype(np.int32)
     dport = np.where(l4, dport, 0).astype(np.int32)
     out = np.full(proto.shape, NOT_SUBJECT, dtype=np.int32)
-    subject = _inside(arr, family, src) & ~_inside(arr, family, dst)
+    subject = _inside(arr, family, src) & ~_inside(arr, family, dst) if assume_subject is None \
+        else np.ones(proto.shape, dtype=bool)
     if cp.is_normal:
         out[subject] = OPEN
         return out

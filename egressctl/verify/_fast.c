@@ -1,0 +1,336 @@
+/* egressctl capture hot loop: walk pcap/pcapng records in one mapped window, parse L2/L3/L4 and look the
+ * packet up in the compiled policy tables (egressctl/verify/matcher.py). Contract and semantics are the
+ * ones of egressctl/verify/_fastnp.py (the numpy fallback); tests check that both agree packet for packet.
+ *
+ * Every read is bounds-checked against the record's captured length and the window length: a hostile or
+ * truncated file can make a packet "unverified" or stop the walk as corrupt, never read out of bounds.
+ * Compiled at first use with the system cc (see _fastc.py); no other dependency than a C99 compiler with
+ * unsigned __int128 (gcc, clang).
+ */
+#include <stdint.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+typedef struct {
+    const uint64_t *inside_lo, *inside_hi;   /* pairs (low 64 bits, high 64 bits) */
+    const uint64_t *bounds;                  /* pairs */
+    const int32_t *interval_class, *class_start, *class_len;
+    const uint8_t *proto;
+    const uint64_t *src_lo, *src_hi;         /* pairs */
+    const int32_t *sp_lo, *sp_hi, *dp_lo, *dp_hi, *code;
+    int64_t n_inside, n_bounds;
+} eg_family;
+
+typedef struct {
+    eg_family fam[2];
+    int64_t is_normal;
+} eg_policy;
+
+typedef struct {
+    int64_t linktype, snaplen, ts_mul, ts_div;
+} eg_iface;
+
+typedef struct {
+    const uint8_t *buf;
+    int64_t len, pos, format, swap;
+    const eg_iface *ifaces;
+    int64_t n_ifaces;
+    uint64_t *counters, *rule_hits;
+    uint8_t *out;
+    int64_t out_cap, out_n;
+} eg_state;
+
+typedef struct {
+    int64_t ts_ns;
+    uint32_t wirelen;
+    uint16_t sport, dport;
+    uint8_t family, proto;
+    uint16_t iface;
+    uint8_t src[16], dst[16];
+    uint32_t pad;
+} eg_leak;
+
+enum { C_PACKETS, C_BYTES, C_SUBJECT, C_PERMITTED, C_LEAKS, C_LEAK_BYTES, C_NOT_SUBJECT, C_NON_IP,
+       C_TRUNCATED, C_FRAGMENT, C_MALFORMED, C_LINKTYPE, C_INTERFACE, C_VLAN, C_IPV4, C_IPV6, C_N };
+enum { R_NEED_DATA = 0, R_OUT_FULL = 1, R_BLOCK = 2, R_CORRUPT = 3 };
+#define LEAK (-2)
+
+static inline uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint32_t be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint64_t be64(const uint8_t *p) { return ((uint64_t)be32(p) << 32) | be32(p + 4); }
+static inline uint32_t rd32(const uint8_t *p, int64_t swap) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return swap ? __builtin_bswap32(v) : v;
+}
+static inline uint16_t rd16(const uint8_t *p, int64_t swap) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return swap ? __builtin_bswap16(v) : v;
+}
+static inline u128 ld(const uint64_t *a, int64_t i) { return ((u128)a[2 * i + 1] << 64) | a[2 * i]; }
+
+/* Largest i with a[i] <= x, or -1. */
+static int64_t rank(const uint64_t *a, int64_t n, u128 x) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) >> 1;
+        if (ld(a, mid) <= x) lo = mid + 1; else hi = mid;
+    }
+    return lo - 1;
+}
+
+static int inside(const eg_family *f, u128 x) {
+    int64_t i = rank(f->inside_lo, f->n_inside, x);
+    return i >= 0 && x <= ld(f->inside_hi, i);
+}
+
+static int32_t lookup(const eg_family *f, uint8_t proto, u128 src, u128 dst, int32_t sp, int32_t dp) {
+    int64_t i = rank(f->bounds, f->n_bounds, dst);
+    int32_t c = f->interval_class[i < 0 ? 0 : i];
+    int32_t a = f->class_start[c], end = a + f->class_len[c];
+    for (; a < end; a++) {
+        if ((f->proto[a] == 0 || f->proto[a] == proto) && src >= ld(f->src_lo, a) && src <= ld(f->src_hi, a)
+            && sp >= f->sp_lo[a] && sp <= f->sp_hi[a] && dp >= f->dp_lo[a] && dp <= f->dp_hi[a])
+            return f->code[a];
+    }
+    return LEAK;
+}
+
+typedef struct {
+    const uint8_t *p;
+    int64_t caplen;
+    uint32_t wirelen;
+    int64_t ts_ns;
+    int64_t linktype;
+    uint16_t iface;
+} eg_pkt;
+
+/* Link layer: returns the L3 offset and sets *et, or -1 (counter already bumped). */
+static int64_t link_layer(const eg_pkt *k, uint64_t *cnt, uint32_t *et) {
+    const uint8_t *p = k->p;
+    int64_t n = k->caplen, off;
+    switch (k->linktype) {
+    case 1:   /* Ethernet */
+    case 113: /* Linux cooked v1 */
+        off = k->linktype == 1 ? 14 : 16;
+        if (n < off) { cnt[C_TRUNCATED]++; return -1; }
+        *et = be16(p + off - 2);
+        break;
+    case 276: /* Linux cooked v2 */
+        if (n < 20) { cnt[C_TRUNCATED]++; return -1; }
+        *et = be16(p);
+        off = 20;
+        break;
+    case 101: case 12: case 14: /* raw IP */
+        if (n < 1) { cnt[C_TRUNCATED]++; return -1; }
+        *et = (p[0] >> 4) == 4 ? 0x0800 : (p[0] >> 4) == 6 ? 0x86DD : 0;
+        if (!*et) { cnt[C_MALFORMED]++; return -1; }
+        return 0;
+    case 228: *et = 0x0800; return 0;
+    case 229: *et = 0x86DD; return 0;
+    default:
+        cnt[C_LINKTYPE]++;
+        return -1;
+    }
+    int tags = 0;
+    while (*et == 0x8100 || *et == 0x88A8 || *et == 0x9100) {
+        if (++tags > 8) { cnt[C_MALFORMED]++; return -1; }
+        if (n < off + 4) { cnt[C_TRUNCATED]++; return -1; }
+        *et = be16(p + off + 2);
+        off += 4;
+    }
+    if (tags) cnt[C_VLAN]++;
+    return off;
+}
+
+static void emit(eg_state *s, const eg_pkt *k, uint8_t fam, uint8_t proto, const uint8_t *src,
+                 const uint8_t *dst, int alen, int32_t sp, int32_t dp) {
+    eg_leak r;
+    memset(&r, 0, sizeof r);
+    r.ts_ns = k->ts_ns;
+    r.wirelen = k->wirelen;
+    r.sport = (uint16_t)sp;
+    r.dport = (uint16_t)dp;
+    r.family = fam;
+    r.proto = proto;
+    r.iface = k->iface;
+    memcpy(r.src, src, alen);
+    memcpy(r.dst, dst, alen);
+    memcpy(s->out + s->out_n * (int64_t)sizeof r, &r, sizeof r);
+    s->out_n++;
+}
+
+static void verdict(eg_state *s, const eg_policy *pol, const eg_pkt *k, int fi, uint8_t proto, u128 src,
+                    u128 dst, const uint8_t *l4, int64_t l4len, const uint8_t *sa, const uint8_t *da) {
+    uint64_t *cnt = s->counters;
+    int32_t sp = 0, dp = 0;
+    if (proto == 6 || proto == 17) {
+        if (l4len < 4) { cnt[C_TRUNCATED]++; return; }
+        sp = be16(l4);
+        dp = be16(l4 + 2);
+    }
+    cnt[C_SUBJECT]++;
+    if (pol->is_normal) { cnt[C_PERMITTED]++; return; }
+    int32_t code = lookup(&pol->fam[fi], proto, src, dst, sp, dp);
+    if (code >= 0) {
+        cnt[C_PERMITTED]++;
+        s->rule_hits[code]++;
+        return;
+    }
+    cnt[C_LEAKS]++;
+    cnt[C_LEAK_BYTES] += k->wirelen;
+    emit(s, k, fi ? 6 : 4, proto, sa, da, fi ? 16 : 4, sp, dp);
+}
+
+static void ipv4(eg_state *s, const eg_policy *pol, const eg_pkt *k, int64_t off) {
+    uint64_t *cnt = s->counters;
+    const uint8_t *p = k->p + off;
+    int64_t n = k->caplen - off;
+    if (n < 20) { cnt[C_TRUNCATED]++; return; }
+    int64_t ihl = (int64_t)(p[0] & 15) * 4;
+    if ((p[0] >> 4) != 4 || ihl < 20) { cnt[C_MALFORMED]++; return; }
+    cnt[C_IPV4]++;
+    u128 src = be32(p + 12), dst = be32(p + 16);
+    const eg_family *f = &pol->fam[0];
+    if (!inside(f, src) || inside(f, dst)) { cnt[C_NOT_SUBJECT]++; return; }
+    if (be16(p + 6) & 0x1FFF) { cnt[C_FRAGMENT]++; return; }
+    verdict(s, pol, k, 0, p[9], src, dst, p + (ihl < n ? ihl : n), n - ihl, p + 12, p + 16);
+}
+
+static void ipv6(eg_state *s, const eg_policy *pol, const eg_pkt *k, int64_t off) {
+    uint64_t *cnt = s->counters;
+    const uint8_t *p = k->p + off;
+    int64_t n = k->caplen - off;
+    if (n < 40) { cnt[C_TRUNCATED]++; return; }
+    if ((p[0] >> 4) != 6) { cnt[C_MALFORMED]++; return; }
+    cnt[C_IPV6]++;
+    u128 src = ((u128)be64(p + 8) << 64) | be64(p + 16);
+    u128 dst = ((u128)be64(p + 24) << 64) | be64(p + 32);
+    const eg_family *f = &pol->fam[1];
+    if (!inside(f, src) || inside(f, dst)) { cnt[C_NOT_SUBJECT]++; return; }
+    uint8_t nh = p[6];
+    int64_t pos = 40;
+    for (int i = 0;; i++) {
+        if (nh != 0 && nh != 43 && nh != 44 && nh != 51 && nh != 60 && nh != 135 && nh != 139 && nh != 140)
+            break;
+        if (i >= 16) { cnt[C_MALFORMED]++; return; }
+        if (n < pos + 8) { cnt[C_TRUNCATED]++; return; }
+        uint8_t next = p[pos];
+        if (nh == 44) {
+            if (be16(p + pos + 2) & 0xFFF8) { cnt[C_FRAGMENT]++; return; }
+            pos += 8;
+        } else if (nh == 51) {
+            pos += ((int64_t)p[pos + 1] + 2) * 4;
+        } else {
+            pos += ((int64_t)p[pos + 1] + 1) * 8;
+        }
+        nh = next;
+    }
+    verdict(s, pol, k, 1, nh, src, dst, p + (pos < n ? pos : n), n - pos, p + 8, p + 24);
+}
+
+static void packet(eg_state *s, const eg_policy *pol, const eg_pkt *k) {
+    uint64_t *cnt = s->counters;
+    uint32_t et = 0;
+    cnt[C_PACKETS]++;
+    cnt[C_BYTES] += k->wirelen;
+    int64_t off = link_layer(k, cnt, &et);
+    if (off < 0) return;
+    if (et == 0x0800) ipv4(s, pol, k, off);
+    else if (et == 0x86DD) ipv6(s, pol, k, off);
+    else cnt[C_NON_IP]++;
+}
+
+static int64_t ts_ng(const eg_iface *f, uint32_t hi, uint32_t lo) {
+    u128 t = ((u128)hi << 32) | lo;
+    return (int64_t)(t * (u128)f->ts_mul / (u128)f->ts_div);
+}
+
+/* One pcapng block at s->pos (already known to fit): a packet, a skipped block, or a stop reason. */
+static int ng_block(eg_state *s, const eg_policy *pol, const uint8_t *b, uint32_t type, uint32_t blen) {
+    eg_pkt k;
+    int64_t sw = s->swap, data, caplen;
+    uint32_t ifid;
+    if (type == 6 || type == 2) {
+        if (blen < 32) return R_CORRUPT;
+        ifid = type == 6 ? rd32(b + 8, sw) : rd16(b + 8, sw);
+        caplen = rd32(b + 20, sw);
+        k.wirelen = rd32(b + 24, sw);
+        data = 28;
+        if (caplen > (int64_t)blen - 32) return R_CORRUPT;
+        if (ifid >= (uint32_t)s->n_ifaces) {
+            s->counters[C_PACKETS]++;
+            s->counters[C_BYTES] += k.wirelen;
+            s->counters[C_INTERFACE]++;
+            return -1;
+        }
+        k.ts_ns = ts_ng(&s->ifaces[ifid], rd32(b + 12, sw), rd32(b + 16, sw));
+    } else if (type == 3) {
+        if (blen < 16) return R_CORRUPT;
+        ifid = 0;
+        k.wirelen = rd32(b + 8, sw);
+        data = 12;
+        caplen = (int64_t)blen - 16;
+        if (k.wirelen < caplen) caplen = k.wirelen;
+        if (s->n_ifaces < 1) {
+            s->counters[C_PACKETS]++;
+            s->counters[C_BYTES] += k.wirelen;
+            s->counters[C_INTERFACE]++;
+            return -1;
+        }
+        if (s->ifaces[0].snaplen > 0 && caplen > s->ifaces[0].snaplen) caplen = s->ifaces[0].snaplen;
+        k.ts_ns = 0;
+    } else {
+        return -1; /* not a packet: skipped */
+    }
+    k.p = b + data;
+    k.caplen = caplen;
+    k.linktype = s->ifaces[ifid].linktype;
+    k.iface = (uint16_t)ifid;
+    packet(s, pol, &k);
+    return -1;
+}
+
+int64_t eg_run(eg_state *s, const eg_policy *pol) {
+    while (s->pos < s->len) {
+        const uint8_t *b = s->buf + s->pos;
+        int64_t left = s->len - s->pos;
+        if (s->out_n >= s->out_cap) return R_OUT_FULL;
+        if (s->format == 1) {
+            if (left < 16) return R_NEED_DATA;
+            uint32_t incl = rd32(b + 8, s->swap);
+            if (incl > 0x4000000u) return R_CORRUPT;
+            if (left < 16 + (int64_t)incl) return R_NEED_DATA;
+            eg_pkt k;
+            k.p = b + 16;
+            k.caplen = incl;
+            k.wirelen = rd32(b + 12, s->swap);
+            k.ts_ns = (int64_t)rd32(b, s->swap) * 1000000000LL + (int64_t)rd32(b + 4, s->swap) * s->ifaces[0].ts_mul;
+            k.linktype = s->ifaces[0].linktype;
+            k.iface = 0;
+            packet(s, pol, &k);
+            s->pos += 16 + incl;
+            continue;
+        }
+        if (left < 8) return R_NEED_DATA;
+        uint32_t type = rd32(b, s->swap);
+        if (type == 0x0A0D0D0Au) return R_BLOCK;
+        uint32_t blen = rd32(b + 4, s->swap);
+        if (blen < 12 || (blen & 3) || blen > 0x10000000u) return R_CORRUPT;
+        if (left < (int64_t)blen) return R_NEED_DATA;
+        if (rd32(b + blen - 4, s->swap) != blen) return R_CORRUPT;
+        if (type == 1) return R_BLOCK;
+        int r = ng_block(s, pol, b, type, blen);
+        if (r >= 0) return r;
+        s->pos += blen;
+    }
+    return R_NEED_DATA;
+}
+
+int64_t eg_record_size(void) { return (int64_t)sizeof(eg_leak); }
+int64_t eg_state_size(void) { return (int64_t)sizeof(eg_state); }
+int64_t eg_policy_size(void) { return (int64_t)sizeof(eg_policy); }

@@ -1,0 +1,326 @@
+"""The numpy capture engine: the fallback when no C compiler exists, and the C engine's reference.
+
+Record offsets are found by a Python loop (the only inherently sequential step); everything after it
+(link layer, VLAN tags, IPv4/IPv6 headers and extension headers, the policy lookup) is vectorised over
+the window's packets. Semantics are exactly those of ``_fast.c``, check for check, so a test can demand
+identical counters and identical leak records from both engines.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+
+from egressctl.verify import _fastdefs as d
+from egressctl.verify.matcher import LEAK, CompiledPolicy
+
+Arr = np.ndarray[Any, Any]
+BATCH = 1 << 18  # packets per run(): bounds the temporaries of one vectorised pass
+
+
+def _be16(buf: Arr, i: Arr) -> Arr:
+    return np.asarray((buf[i].astype(np.int64) << 8) | buf[i + 1])
+
+
+def _be32(buf: Arr, i: Arr) -> Arr:
+    return ((_be16(buf, i) << 16) | _be16(buf, i + 2)).astype(np.uint32)
+
+
+def _bytes16(buf: Arr, i: Arr) -> Arr:
+    return np.asarray(buf[i[:, None] + np.arange(16)], dtype=np.uint8).reshape(-1, 16)
+
+
+def _ts_ng(iface: d.Iface, hi: int, lo: int) -> int:
+    v = (((hi << 32) | lo) * iface.ts_mul // iface.ts_div) & 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+class _Batch:
+    """Per-packet columns collected by the walk."""
+
+    def __init__(self) -> None:
+        # off, caplen, wirelen, ts, linktype, iface
+        self.cols: tuple[list[int], ...] = ([], [], [], [], [], [])
+
+    def add(self, *vals: int) -> None:
+        for col, v in zip(self.cols, vals, strict=True):
+            col.append(v)
+
+    def __len__(self) -> int:
+        return len(self.cols[0])
+
+
+class NumpyEngine:
+    """Capture engine in numpy (see the module docstring)."""
+
+    name = "numpy"
+
+    def __init__(self, cp: CompiledPolicy) -> None:
+        self.cp = cp
+        self.ifaces: list[d.Iface] = []
+
+    def set_ifaces(self, ifaces: list[d.Iface]) -> None:
+        """Interfaces of the current section (pcap: exactly one)."""
+        self.ifaces = list(ifaces)
+
+    def run(self, win: d.Window, ctx: d.Context) -> tuple[int, int, Arr]:
+        """Process ``win`` from ``win.pos`` (at most ``BATCH`` packets per call)."""
+        batch = _Batch()
+        walk = self._walk_pcap if ctx.fmt == d.PCAP else self._walk_ng
+        reason, pos = walk(win, ctx, batch)
+        return reason, pos, self._process(win.array, batch, ctx)
+
+    def _walk_pcap(self, win: d.Window, ctx: d.Context, batch: _Batch) -> tuple[int, int]:
+        hdr = struct.Struct(">IIII" if ctx.swap else "<IIII").unpack_from
+        mv, n, pos = win.mv, len(win.mv), win.pos
+        f = self.ifaces[0]
+        while len(batch) < BATCH:
+            if n - pos < 16:
+                return d.NEED_DATA, pos
+            sec, frac, incl, orig = hdr(mv, pos)
+            if incl > d.MAX_PCAP_RECORD:
+                return d.CORRUPT, pos
+            if n - pos < 16 + incl:
+                return d.NEED_DATA, pos
+            batch.add(pos + 16, incl, orig, sec * 1_000_000_000 + frac * f.ts_mul, f.linktype, 0)
+            pos += 16 + incl
+        return d.OUT_FULL, pos
+
+    def _walk_ng(self, win: d.Window, ctx: d.Context, batch: _Batch) -> tuple[int, int]:
+        e = ">" if ctx.swap else "<"
+        u32, two, epb, opb = (struct.Struct(e + f).unpack_from for f in ("I", "II", "IIIII", "HHIIII"))
+        mv, n, pos = win.mv, len(win.mv), win.pos
+        while len(batch) < BATCH:
+            if n - pos < 8:
+                return d.NEED_DATA, pos
+            btype, blen = two(mv, pos)
+            if btype == d.SHB_TYPE:
+                return d.BLOCK, pos
+            if blen < 12 or blen & 3 or blen > d.MAX_BLOCK:
+                return d.CORRUPT, pos
+            if n - pos < blen:
+                return d.NEED_DATA, pos
+            if u32(mv, pos + blen - 4)[0] != blen:
+                return d.CORRUPT, pos
+            if btype == 1:
+                return d.BLOCK, pos
+            if btype in (6, 2):
+                if blen < 32:
+                    return d.CORRUPT, pos
+                if btype == 6:
+                    ifid, hi, lo, caplen, wire = epb(mv, pos + 8)
+                else:
+                    ifid, _drops, hi, lo, caplen, wire = opb(mv, pos + 8)
+                if caplen > blen - 32:
+                    return d.CORRUPT, pos
+                if ifid >= len(self.ifaces):
+                    self._bad_iface(ctx, wire)
+                else:
+                    f = self.ifaces[ifid]
+                    batch.add(pos + 28, caplen, wire, _ts_ng(f, hi, lo), f.linktype, ifid)
+            elif btype == 3:
+                if blen < 16:
+                    return d.CORRUPT, pos
+                wire = u32(mv, pos + 8)[0]
+                caplen = min(blen - 16, wire)
+                if not self.ifaces:
+                    self._bad_iface(ctx, wire)
+                else:
+                    f = self.ifaces[0]
+                    if 0 < f.snaplen < caplen:
+                        caplen = f.snaplen
+                    batch.add(pos + 12, caplen, wire, 0, f.linktype, 0)
+            pos += blen
+        return d.OUT_FULL, pos
+
+    @staticmethod
+    def _bad_iface(ctx: d.Context, wire: int) -> None:
+        for name, inc in (("packets", 1), ("bytes", wire), ("interface", 1)):
+            ctx.counters[d.C[name]] += np.uint64(inc)
+
+    def _process(self, buf: Arr, batch: _Batch, ctx: d.Context) -> Arr:
+        if not len(batch):
+            return np.zeros(0, dtype=d.LEAK_DTYPE)
+        off, cap, wire, ts, lt, ifc = (np.array(c, dtype=np.int64) for c in batch.cols)
+        p = _Packets(self.cp, buf, off, cap, wire, ctx)
+        p.count("packets", len(off))
+        p.count("bytes", int(wire.sum()))
+        p.link_layer(lt)
+        p.vlan()
+        v4 = np.nonzero(p.alive & (p.et == 0x0800))[0]
+        v6 = np.nonzero(p.alive & (p.et == 0x86DD))[0]
+        p.count("non_ip", int(p.alive.sum()) - len(v4) - len(v6))
+        recs = [p.ipv4(v4), p.ipv6(v6)]
+        out = np.concatenate([r[0] for r in recs])
+        order = np.argsort(np.concatenate([r[1] for r in recs]), kind="stable")
+        out = out[order]
+        idx = np.concatenate([r[1] for r in recs])[order]
+        out["ts_ns"], out["wirelen"], out["iface"] = ts[idx], wire[idx], ifc[idx]
+        return out
+
+
+class _Packets:
+    """The vectorised parse of one batch; ``alive`` marks packets not yet counted as something."""
+
+    def __init__(self, cp: CompiledPolicy, buf: Arr, off: Arr, cap: Arr, wire: Arr, ctx: d.Context) -> None:
+        self.cp, self.buf, self.off, self.cap, self.wire, self.ctx = cp, buf, off, cap, wire, ctx
+        n = len(off)
+        self.alive = np.zeros(n, dtype=bool)
+        self.eth = np.zeros(n, dtype=bool)
+        self.et = np.zeros(n, dtype=np.int64)
+        self.l3 = np.zeros(n, dtype=np.int64)
+
+    def count(self, name: str, k: int) -> None:
+        self.ctx.counters[d.C[name]] += np.uint64(k)
+
+    def kill(self, idx: Arr, reason: str) -> None:
+        self.count(reason, len(idx))
+        self.alive[idx] = False
+
+    def link_layer(self, lt: Arr) -> None:
+        for val in np.unique(lt).tolist():
+            sel = np.nonzero(lt == val)[0]
+            hdr = {1: 14, 113: 16, 276: 20}.get(val)
+            if hdr is not None:
+                ok = self.cap[sel] >= hdr
+                self.count("truncated", int((~ok).sum()))
+                sel = sel[ok]
+                self.et[sel] = _be16(self.buf, self.off[sel] + (0 if val == 276 else hdr - 2))
+                self.l3[sel], self.eth[sel], self.alive[sel] = hdr, True, True
+            elif val in (101, 12, 14):
+                ok = self.cap[sel] >= 1
+                self.count("truncated", int((~ok).sum()))
+                sel = sel[ok]
+                ver = self.buf[self.off[sel]] >> 4
+                self.et[sel] = np.where(ver == 4, 0x0800, np.where(ver == 6, 0x86DD, 0))
+                self.count("malformed", int((self.et[sel] == 0).sum()))
+                self.alive[sel[self.et[sel] != 0]] = True
+            elif val in (228, 229):
+                self.et[sel] = 0x0800 if val == 228 else 0x86DD
+                self.alive[sel] = True
+            else:
+                self.count("linktype", len(sel))
+
+    def vlan(self) -> None:
+        act = np.nonzero(self.alive & self.eth & np.isin(self.et, d.VLAN_TYPES))[0]
+        tagged = act
+        tags = 0
+        while act.size:
+            tags += 1
+            if tags > 8:
+                self.kill(act, "malformed")
+                break
+            ok = self.cap[act] >= self.l3[act] + 4
+            self.kill(act[~ok], "truncated")
+            act = act[ok]
+            self.et[act] = _be16(self.buf, self.off[act] + self.l3[act] + 2)
+            self.l3[act] += 4
+            act = act[np.isin(self.et[act], d.VLAN_TYPES)]
+        self.count("vlan", int(self.alive[tagged].sum()))
+
+    def _base(self, idx: Arr, need: int, version: int) -> tuple[Arr, Arr, Arr]:
+        n = self.cap[idx] - self.l3[idx]
+        ok = n >= need
+        self.kill(idx[~ok], "truncated")
+        idx, n = idx[ok], n[ok]
+        a = self.off[idx] + self.l3[idx]
+        good = (self.buf[a] >> 4) == version
+        if version == 4:
+            good &= (self.buf[a] & 15) >= 5
+        self.kill(idx[~good], "malformed")
+        self.count("ipv4" if version == 4 else "ipv6", int(good.sum()))
+        return idx[good], n[good], a[good]
+
+    def ipv4(self, idx: Arr) -> tuple[Arr, Arr]:
+        idx, n, a = self._base(idx, 20, 4)
+        src, dst = (_be32(self.buf, a + k) for k in (12, 16))
+        subj = self.cp.subject_mask(4, (src,), (dst,))
+        self.kill(idx[~subj], "not_subject")
+        idx, n, a, src, dst = idx[subj], n[subj], a[subj], src[subj], dst[subj]
+        frag = (_be16(self.buf, a + 6) & 0x1FFF) != 0
+        self.kill(idx[frag], "fragment")
+        idx, n, a, src, dst = idx[~frag], n[~frag], a[~frag], src[~frag], dst[~frag]
+        ihl = (self.buf[a] & 15).astype(np.int64) * 4
+        keep = self._ports(idx, self.buf[a + 9], n - ihl, a + ihl)
+        s16 = np.zeros((len(idx), 16), dtype=np.uint8)
+        t16 = np.zeros((len(idx), 16), dtype=np.uint8)
+        s16[:, :4] = self.buf[a[:, None] + 12 + np.arange(4)].reshape(-1, 4)
+        t16[:, :4] = self.buf[a[:, None] + 16 + np.arange(4)].reshape(-1, 4)
+        return self._verdict(4, (src,), (dst,), s16, t16, keep)
+
+    def ipv6(self, idx: Arr) -> tuple[Arr, Arr]:
+        idx, n, a = self._base(idx, 40, 6)
+        s16, t16 = _bytes16(self.buf, a + 8), _bytes16(self.buf, a + 24)
+        sw, tw = (np.ascontiguousarray(x).view(">u8").astype(np.uint64) for x in (s16, t16))
+        src, dst = (sw[:, 0], sw[:, 1]), (tw[:, 0], tw[:, 1])
+        subj = self.cp.subject_mask(6, src, dst)
+        self.kill(idx[~subj], "not_subject")
+        idx, n, a, s16, t16 = idx[subj], n[subj], a[subj], s16[subj], t16[subj]
+        src, dst = (src[0][subj], src[1][subj]), (dst[0][subj], dst[1][subj])
+        nh = self.buf[a + 6].astype(np.int64)
+        pos = np.full(len(idx), 40, dtype=np.int64)
+        live = np.ones(len(idx), dtype=bool)
+        act = np.arange(len(idx))
+        for i in range(17):
+            act = act[np.isin(nh[act], d.V6_EXT)]
+            if not act.size:
+                break
+            if i >= 16:
+                self.kill(idx[act], "malformed")
+                live[act] = False
+                break
+            ok = n[act] >= pos[act] + 8
+            self.kill(idx[act[~ok]], "truncated")
+            live[act[~ok]] = False
+            act = act[ok]
+            at = a[act] + pos[act]
+            nxt = self.buf[at].astype(np.int64)
+            hlen = self.buf[at + 1].astype(np.int64)
+            cur = nh[act]
+            frag = (cur == 44) & ((_be16(self.buf, at + 2) & 0xFFF8) != 0)
+            self.kill(idx[act[frag]], "fragment")
+            live[act[frag]] = False
+            pos[act] += np.where(cur == 44, 8, np.where(cur == 51, (hlen + 2) * 4, (hlen + 1) * 8))
+            nh[act] = nxt
+            act = act[~frag]
+        sel = np.nonzero(live)[0]
+        idx, n, a, pos, nh = idx[sel], n[sel], a[sel], pos[sel], nh[sel]
+        keep = self._ports(idx, nh.astype(np.uint8), n - pos, a + pos)
+        return self._verdict(6, (src[0][sel], src[1][sel]), (dst[0][sel], dst[1][sel]), s16[sel], t16[sel],
+                             keep)
+
+    def _ports(self, idx: Arr, proto: Arr, l4len: Arr, l4: Arr) -> tuple[Arr, Arr, Arr, Arr, Arr]:
+        """Read ports of TCP/UDP; returns (kept mask, idx, proto, sport, dport) after truncation checks."""
+        l4p = (proto == 6) | (proto == 17)
+        short = l4p & (l4len < 4)
+        self.kill(idx[short], "truncated")
+        keep = ~short
+        sp = np.zeros(len(idx), dtype=np.int64)
+        dp = np.zeros(len(idx), dtype=np.int64)
+        rd = np.nonzero(l4p & keep)[0]
+        sp[rd] = _be16(self.buf, l4[rd])
+        dp[rd] = _be16(self.buf, l4[rd] + 2)
+        return keep, idx[keep], proto[keep], sp[keep], dp[keep]
+
+    def _verdict(self, fam: int, src: tuple[Arr, ...], dst: tuple[Arr, ...], s16: Arr, t16: Arr,
+                 kept: tuple[Arr, Arr, Arr, Arr, Arr]) -> tuple[Arr, Arr]:
+        keep, idx, proto, sp, dp = kept
+        src, dst = tuple(x[keep] for x in src), tuple(x[keep] for x in dst)
+        self.count("subject", len(idx))
+        if self.cp.is_normal:
+            self.count("permitted", len(idx))
+            return np.zeros(0, dtype=d.LEAK_DTYPE), np.zeros(0, dtype=np.int64)
+        codes = self.cp.classify_subject(fam, proto, src, dst, sp, dp)
+        perm = codes >= 0
+        self.count("permitted", int(perm.sum()))
+        hits = np.bincount(codes[perm], minlength=len(self.ctx.rule_hits))
+        self.ctx.rule_hits += hits[: len(self.ctx.rule_hits)].astype(np.uint64)
+        leak = np.nonzero(codes == LEAK)[0]
+        self.count("leaks", len(leak))
+        self.count("leak_bytes", int(self.wire[idx[leak]].sum()))
+        rec = np.zeros(len(leak), dtype=d.LEAK_DTYPE)
+        rec["sport"], rec["dport"], rec["proto"], rec["family"] = sp[leak], dp[leak], proto[leak], fam
+        rec["src"], rec["dst"] = s16[keep][leak], t16[keep][leak]
+        return rec, idx[leak]
