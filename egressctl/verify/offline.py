@@ -1,0 +1,256 @@
+"""``egressctl verify SITE --pcap FILE [--stage NAME]``: a capture checked exactly against a target's policy.
+
+The walk and the per-packet verdicts are ``capture.scan``'s; this module turns its leak records into
+leak *flows* (5-tuples with packet and byte counts, first and last seen) and into the beacon report
+(per inside host: which blocked destinations it keeps trying, ranked), aggregating each bounded batch as
+it arrives so memory follows the number of distinct flows, not the size of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from egressctl.inventory.models import Site
+from egressctl.policy import compute_policy
+from egressctl.verify import _fastdefs as d
+from egressctl.verify.capture import EngineName, scan
+from egressctl.verify.matcher import CompiledPolicy
+
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+FlowKey = tuple[int, int, bytes, bytes, int, int]  # family, proto, src, dst, sport, dport
+
+
+@dataclass(frozen=True)
+class LeakFlow:
+    """Packets of one 5-tuple that left the site although the policy does not permit them."""
+
+    family: int
+    proto: int
+    src: str
+    dst: str
+    sport: int
+    dport: int
+    packets: int
+    bytes: int
+    first_ns: int
+    last_ns: int
+
+    @property
+    def proto_name(self) -> str:
+        """``tcp``, ``udp``, ``icmp``, ``icmpv6`` or the protocol number."""
+        return PROTO_NAMES.get(self.proto, str(self.proto))
+
+    def key(self) -> tuple[int, str, str, str, int, int]:
+        """The 5-tuple (with family), for comparisons with a ground truth."""
+        return (self.family, self.proto_name, self.src, self.dst, self.sport, self.dport)
+
+
+@dataclass(frozen=True)
+class BeaconTarget:
+    """One blocked destination (address, protocol, port) an inside host keeps trying."""
+
+    dst: str
+    proto: str
+    dport: int
+    packets: int
+    flows: int
+    first_ns: int
+    last_ns: int
+
+
+@dataclass(frozen=True)
+class Beacon:
+    """An inside host that tried to leave the site through blocked paths."""
+
+    host: str
+    packets: int
+    flows: int
+    destinations: int
+    targets: list[BeaconTarget]
+
+
+@dataclass
+class CaptureReport:
+    """Everything ``verify --pcap`` reports; ``ok`` only when no leak and nothing unverified."""
+
+    path: str
+    site: str
+    target: str
+    engine: str
+    format: str
+    packets: int
+    bytes: int
+    subject_packets: int
+    permitted_packets: int
+    leak_packets: int
+    leak_bytes: int
+    not_subject_packets: int
+    non_ip_packets: int
+    vlan_tagged_packets: int
+    ipv4_packets: int
+    ipv6_packets: int
+    unverified: dict[str, int]
+    rule_hits: dict[str, int]
+    leak_flows: list[LeakFlow]
+    beacons: list[Beacon]
+    elapsed_s: float
+    errors: list[str] = field(default_factory=list)
+    unread_bytes: int = 0
+
+    @property
+    def unverified_packets(self) -> int:
+        """Packets whose verdict could not be established (never counted as clean)."""
+        return sum(self.unverified.values())
+
+    @property
+    def packets_per_s(self) -> float:
+        """Throughput of the analysis."""
+        return self.packets / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True only for a capture fully read, fully verified, and without any leak."""
+        return not self.leak_packets and not self.unverified_packets and not self.errors
+
+    @property
+    def verdict(self) -> str:
+        """``clean``, ``leak``, ``unverified`` or ``leak+unverified``."""
+        parts = [w for w, bad in (("leak", self.leak_packets),
+                                  ("unverified", self.unverified_packets or self.errors)) if bad]
+        return "+".join(parts) or "clean"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready document (``verify --pcap --json``)."""
+        out = asdict(self)
+        out["leak_flows"] = [{**asdict(f), "proto": f.proto_name} for f in self.leak_flows]
+        out.update(ok=self.ok, verdict=self.verdict, unverified_packets=self.unverified_packets,
+                   packets_per_s=round(self.packets_per_s, 1))
+        return out
+
+    def beacons_csv(self, out: IO[str] | None = None) -> str:
+        """Beacon report as CSV (one row per host and blocked target, ranked); returned and/or written."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["rank", "host", "host_packets", "dst", "proto", "dport", "packets", "flows",
+                    "first_ns", "last_ns"])
+        for rank, b in enumerate(self.beacons, 1):
+            for t in b.targets:
+                w.writerow([rank, b.host, b.packets, t.dst, t.proto, t.dport, t.packets, t.flows, t.first_ns,
+                            t.last_ns])
+        text = buf.getvalue()
+        if out is not None:
+            out.write(text)
+        return text
+
+    def flows_csv(self, out: IO[str] | None = None) -> str:
+        """Leak flows as CSV; returned and/or written."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["family", "proto", "src", "sport", "dst", "dport", "packets", "bytes", "first_ns",
+                    "last_ns"])
+        for f in self.leak_flows:
+            w.writerow([f.family, f.proto_name, f.src, f.sport, f.dst, f.dport, f.packets, f.bytes,
+                        f.first_ns, f.last_ns])
+        text = buf.getvalue()
+        if out is not None:
+            out.write(text)
+        return text
+
+
+class FlowTable:
+    """Leak records folded into flows, one bounded batch at a time."""
+
+    KEY_FIELDS = ("family", "proto", "sport", "dport", "src", "dst")
+
+    def __init__(self) -> None:
+        self.flows: dict[FlowKey, list[int]] = {}
+
+    def add(self, recs: np.ndarray[Any, Any]) -> None:
+        """Fold one batch of ``LEAK_DTYPE`` records in."""
+        keys = np.zeros(len(recs), dtype=[(f, d.LEAK_DTYPE[f]) for f in self.KEY_FIELDS])
+        for f in self.KEY_FIELDS:
+            keys[f] = recs[f]
+        raw = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
+        uniq, first, inv = np.unique(raw, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+        count = np.bincount(inv, minlength=len(uniq))
+        nbytes = np.bincount(inv, weights=recs["wirelen"], minlength=len(uniq))
+        lo = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
+        hi = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(lo, inv, recs["ts_ns"])
+        np.maximum.at(hi, inv, recs["ts_ns"])
+        for i, j in enumerate(first.tolist()):
+            r = recs[j]
+            n = 4 if int(r["family"]) == 4 else 16
+            key: FlowKey = (int(r["family"]), int(r["proto"]), bytes(r["src"][:n]), bytes(r["dst"][:n]),
+                            int(r["sport"]), int(r["dport"]))
+            acc = self.flows.get(key)
+            if acc is None:
+                self.flows[key] = [int(count[i]), int(nbytes[i]), int(lo[i]), int(hi[i])]
+            else:
+                acc[0] += int(count[i])
+                acc[1] += int(nbytes[i])
+                acc[2] = min(acc[2], int(lo[i]))
+                acc[3] = max(acc[3], int(hi[i]))
+
+    def leak_flows(self) -> list[LeakFlow]:
+        """Flows, most packets first (then by 5-tuple, for a stable order)."""
+        def addr(raw: bytes) -> str:
+            return str(ipaddress.ip_address(raw))
+
+        out = [LeakFlow(k[0], k[1], addr(k[2]), addr(k[3]), k[4], k[5], *v) for k, v in self.flows.items()]
+        out.sort(key=lambda f: (-f.packets, f.family, f.src, f.dst, f.proto, f.sport, f.dport))
+        return out
+
+
+def beacons(flows: list[LeakFlow], *, top: int = 20) -> list[Beacon]:
+    """Per inside host, the blocked targets it tried (``top`` per host), hosts ranked by packets."""
+    by_host: dict[str, dict[tuple[str, str, int], list[int]]] = defaultdict(dict)
+    for f in flows:
+        tgt = by_host[f.src].setdefault((f.dst, f.proto_name, f.dport), [0, 0, f.first_ns, f.last_ns])
+        tgt[0] += f.packets
+        tgt[1] += 1
+        tgt[2] = min(tgt[2], f.first_ns)
+        tgt[3] = max(tgt[3], f.last_ns)
+    out: list[Beacon] = []
+    for host, tgts in by_host.items():
+        items = sorted(tgts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        out.append(Beacon(host, sum(v[0] for v in tgts.values()), sum(v[1] for v in tgts.values()),
+                          len({k[0] for k in tgts}),
+                          [BeaconTarget(k[0], k[1], k[2], *v) for k, v in items[:top]]))
+    out.sort(key=lambda b: (-b.packets, b.host))
+    return out
+
+
+def analyze(path: str | Path, site: Site, target: str, *, engine: EngineName = "auto") -> CaptureReport:
+    """Check every packet of a pcap/pcapng capture against ``site``'s policy at ``target``.
+
+    Raises:
+        PolicyError: ``target`` is not a target of the site.
+        VerificationError: the file cannot be read as a capture at all.
+    """
+    cp = CompiledPolicy.compile(compute_policy(site, target), site)
+    table = FlowTable()
+    t0 = time.perf_counter()
+    res = scan(path, cp, table.add, engine=engine)
+    flows = table.leak_flows()
+    elapsed = time.perf_counter() - t0
+    c = res.counters
+    return CaptureReport(
+        path=str(path), site=site.name, target=target, engine=res.engine, format=res.fmt,
+        packets=c["packets"], bytes=c["bytes"], subject_packets=c["subject"],
+        permitted_packets=c["permitted"], leak_packets=c["leaks"], leak_bytes=c["leak_bytes"],
+        not_subject_packets=c["not_subject"], non_ip_packets=c["non_ip"], vlan_tagged_packets=c["vlan"],
+        ipv4_packets=c["ipv4"], ipv6_packets=c["ipv6"], unverified={k: c[k] for k in d.UNVERIFIED},
+        rule_hits={n: h for n, h in zip(cp.rule_names, res.rule_hits, strict=True) if h},
+        leak_flows=flows, beacons=beacons(flows), elapsed_s=elapsed, errors=res.errors,
+        unread_bytes=res.unread_bytes)
