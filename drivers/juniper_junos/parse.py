@@ -1,0 +1,167 @@
+"""Parse Junos ``display set`` output back into egressctl's neutral rules (pure).
+
+The read-back is the ``display set`` form of the security policies (all of them: the site's first policy
+per zone pair is needed to insert egressctl's before it, and to check they still come first), plus the
+address-book entries and applications whose names start with ``egressctl-``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from egressctl_drivers.common.state import build_state, kind_for
+from egressctl_drivers.juniper_junos import constants as c
+
+from egressctl.driver import DeviceState
+from egressctl.inventory.models import Device, Network, PortRange, Protocol
+from egressctl.policy import ANY_V4, ANY_V6, Rule
+
+_POLICY = re.compile(r"^set (security policies from-zone \S+ to-zone \S+) policy (\S+)(?: (.*))?$")
+_ADDRESS = re.compile(r"^set security address-book \S+ address (\S+) (\S+)\s*$")
+_APP = re.compile(r"^set applications application (\S+) (.*)$")
+
+
+class ParseError(ValueError):
+    """An owned object uses a construct egressctl never writes."""
+
+
+@dataclass
+class Owned:
+    """Names of every egressctl object found, per kind (policies per zone-pair context, in order)."""
+
+    policies: dict[str, list[str]] = field(default_factory=dict)
+    addresses: list[str] = field(default_factory=list)
+    applications: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.policies or self.addresses or self.applications)
+
+
+def _policy_order(raw: str) -> dict[str, list[str]]:
+    order: dict[str, list[str]] = {}
+    for line in raw.splitlines():
+        m = _POLICY.match(line.strip())
+        if m and m.group(2) not in order.setdefault(m.group(1), []):
+            order[m.group(1)].append(m.group(2))
+    return order
+
+
+def owned_objects(raw: str) -> Owned:
+    """Every ``egressctl-`` policy, address and application present in ``raw``."""
+    out = Owned()
+    for ctx, names in _policy_order(raw).items():
+        mine = [n for n in names if n.startswith(c.PREFIX)]
+        if mine:
+            out.policies[ctx] = mine
+    for line in raw.splitlines():
+        line = line.strip()
+        for rx, names in ((_ADDRESS, out.addresses), (_APP, out.applications)):
+            m = rx.match(line)
+            if m and m.group(1).startswith(c.PREFIX) and m.group(1) not in names:
+                names.append(m.group(1))
+    return out
+
+
+def foreign_policies(raw: str) -> dict[str, list[str]]:
+    """The site's own policies per zone-pair context, in device order."""
+    order = _policy_order(raw)
+    return {ctx: [n for n in names if not n.startswith(c.PREFIX)] for ctx, names in order.items()}
+
+
+def _addresses(raw: str) -> dict[str, Network]:
+    return {m.group(1): ipaddress.ip_network(m.group(2)) for line in raw.splitlines()
+            if (m := _ADDRESS.match(line.strip()))}
+
+
+def _applications(raw: str) -> dict[str, dict[str, str]]:
+    apps: dict[str, dict[str, str]] = {}
+    for line in raw.splitlines():
+        if m := _APP.match(line.strip()):
+            key, _, value = m.group(2).partition(" ")
+            apps.setdefault(m.group(1), {})[key] = value
+    return apps
+
+
+def _port(text: str | None) -> PortRange | None:
+    if not text:
+        return None
+    a, _, b = text.partition("-")
+    return PortRange(first=int(a), last=int(b or a))
+
+
+def _net(name: str, book: dict[str, Network]) -> Network | None:
+    if name == "any":
+        return None
+    special = {"any-ipv4": ANY_V4, "any-ipv6": ANY_V6}
+    if name in special:
+        return special[name]
+    if name not in book:
+        raise ParseError(f"address {name!r} is not in the address book read back")
+    return book[name]
+
+
+def parse_policy(
+    name: str, lines: list[str], book: dict[str, Network], apps: dict[str, dict[str, str]]
+) -> Rule:
+    """The ``display set`` tails of one owned policy -> one neutral rule."""
+    srcs: list[Network] = []
+    dsts: list[Network] = []
+    protocol: Protocol = "any"
+    sports: list[PortRange] = []
+    dports: list[PortRange] = []
+    action = "permit"
+    for tail in lines:
+        words = shlex.split(tail)
+        if words[:2] == ["match", "source-address"] and (n := _net(words[2], book)) is not None:
+            srcs.append(n)
+        elif words[:2] == ["match", "destination-address"] and (n := _net(words[2], book)) is not None:
+            dsts.append(n)
+        elif words[:2] == ["match", "application"] and words[2] != "any":
+            app = apps.get(words[2])
+            if app is None:
+                raise ParseError(f"application {words[2]!r} is not among those read back")
+            proto = app.get("protocol", "")
+            protocol = "icmp" if proto in ("icmp", "icmp6") else proto  # type: ignore[assignment]
+            sp, dp = _port(app.get("source-port")), _port(app.get("destination-port"))
+            if sp is not None and sp not in sports:
+                sports.append(sp)
+            if dp is not None and dp not in dports:
+                dports.append(dp)
+        elif words[0] == "then":
+            action = "permit" if words[1] == "permit" else "deny"
+    if protocol not in ("any", "tcp", "udp", "icmp"):
+        raise ParseError(f"policy {name}: unexpected protocol {protocol!r}")
+    rule_name = re.sub(rf"^{re.escape(c.PREFIX)}\d+-", "", name)
+    return Rule(rule_name, kind_for(rule_name, action), "permit" if action == "permit" else "deny", protocol,
+                tuple(srcs), tuple(dsts), tuple(sports), tuple(dports))
+
+
+def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:
+    """Read-back text -> neutral ``DeviceState`` (rules of the first inside/outside context).
+
+    The marker only counts when every zone pair holds the same owned policies and they come before
+    every site policy; otherwise the state is ``unknown`` and the planner re-applies.
+    """
+    owned = owned_objects(raw)
+    order = _policy_order(raw)
+    book, apps = _addresses(raw), _applications(raw)
+    ctxs = [f"security policies from-zone {i} to-zone {o}" for i in device.inside for o in device.outside]
+    per_ctx: dict[str, list[str]] = {ctx: [] for ctx in ctxs}
+    tails: dict[tuple[str, str], list[str]] = {}
+    marker_text = ""
+    for line in raw.splitlines():
+        m = _POLICY.match(line.strip())
+        if m and m.group(2).startswith(c.PREFIX) and m.group(3):
+            tails.setdefault((m.group(1), m.group(2)), []).append(m.group(3))
+            if m.group(3).startswith("description") and not marker_text:
+                marker_text = m.group(3)
+    for ctx in ctxs:
+        per_ctx[ctx] = [n for n in order.get(ctx, []) if n.startswith(c.PREFIX)]
+    first = ctxs[0]
+    rules = [parse_policy(n, tails.get((first, n), []), book, apps) for n in per_ctx[first]]
+    consistent = all(per_ctx[ctx] == per_ctx[first] for ctx in ctxs) and all(
+        order.get(ctx, [])[: len(per_ctx[ctx])] == per_ctx[ctx] for ctx in ctxs)
+    return build_state(marker_text if consistent else "", rules, pending=pending, raw=raw, owned=bool(owned))
