@@ -65,7 +65,7 @@ def _blocks(lines: list[str], hit: Callable[[str], bool]) -> list[str]:
         if block is not None:
             block.append(line)
             if stripped == "next":
-                if any(hit(x) for x in block):
+                if any(hit(x) for x in block[:-1]):
                     pending = block
                     if header is not None and not header_shown:
                         out.append(header)

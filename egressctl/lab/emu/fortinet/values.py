@@ -99,7 +99,16 @@ def _subnet(tokens: list[str]) -> tuple[str, ...]:
             return (tokens[0], tokens[1])
     except ValueError:
         pass
-    raise value_error(tokens[-1] if tokens else "")
+    bad = next((t for t in tokens if not _is_ipv4(t.split("/")[0])), tokens[-1] if tokens else "")
+    raise value_error(bad)
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 _PORT = re.compile(r"^(\d+)(?:-(\d+))?(?::(\d+)(?:-(\d+))?)?$")
