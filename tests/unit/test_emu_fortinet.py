@@ -14,7 +14,10 @@ from egressctl.lab.emu.fortinet import FortiDevice, create
 from egressctl.lab.emu.fortinet.cli import FortiSession
 
 SPEC = DeviceSpec(
-    name="fw-b", hostname="fw-b", username="admin", password="x2-secret",
+    name="fw-b",
+    hostname="fw-b",
+    username="admin",
+    password="x2-secret",
     interfaces={"port1": "wan0", "port2": "lan0"},
 )
 
@@ -30,10 +33,25 @@ def run(session: FortiSession, *lines: str) -> str:
 
 
 DENY_WEB = (
-    "config firewall address", "edit web", "set subnet 192.0.2.80 255.255.255.255", "next", "end",
-    "config firewall policy", "edit 0", "set name egressctl-deny", "set srcintf port2", "set dstintf port1",
-    "set srcaddr all", "set dstaddr web", "set action deny", "set schedule always", "set service ALL",
-    'set comments "egressctl target=isolated"', "next", "move 2 before 1", "end",
+    "config firewall address",
+    "edit web",
+    "set subnet 192.0.2.80 255.255.255.255",
+    "next",
+    "end",
+    "config firewall policy",
+    "edit 0",
+    "set name egressctl-deny",
+    "set srcintf port2",
+    "set dstintf port1",
+    "set srcaddr all",
+    "set dstaddr web",
+    "set action deny",
+    "set schedule always",
+    "set service ALL",
+    'set comments "egressctl target=isolated"',
+    "next",
+    "move 2 before 1",
+    "end",
 )
 
 
@@ -51,7 +69,9 @@ def test_prompts_and_contexts(dev: tuple[FortiDevice, ManualClock, NullDataPlane
     assert s.prompt() == "fw-b (custom) # "
 
 
-def test_status_and_console_for_netmiko(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
+def test_status_and_console_for_netmiko(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
     s = dev[0].new_session("admin")
     assert run(s, "get system status | grep Virtual") == (
         "Virtual domains status: 1 in NAT mode, 0 in TP mode\nVirtual domain configuration: disable\n"
@@ -74,12 +94,16 @@ def test_policy_takes_effect_at_next_and_abort_discards(
     assert 'ip daddr 192.0.2.80/32 drop comment "policy 2"' in device.ruleset()
     shown = run(s, "show firewall policy 2")
     assert '        set comments "egressctl target=isolated"\n' in shown
-    assert run(s, "show firewall policy | grep -f egressctl").startswith("config firewall policy\n    edit 2\n")
+    assert run(s, "show firewall policy | grep -f egressctl").startswith(
+        "config firewall policy\n    edit 2\n"
+    )
     run(s, "config firewall policy", "edit 2", "set action accept", "abort")
     assert device.config["firewall policy"]["2"]["action"] == ("deny",)
 
 
-def test_working_copy_is_private_until_next(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
+def test_working_copy_is_private_until_next(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
     device = dev[0]
     a, b = device.new_session("admin"), device.new_session("admin")
     run(a, "config firewall policy", "edit 1", "set status disable")
@@ -93,20 +117,40 @@ def test_working_copy_is_private_until_next(dev: tuple[FortiDevice, ManualClock,
     ("lines", "error"),
     [
         (("frobnicate",), "Unknown action 0\n"),
-        (("config firewall policy", "edit 1", "set srcaddr nope"),
-         "entry not found in datasource\n\nvalue parse error before 'nope'\nCommand fail. Return code -3\n"),
-        (("config firewall policy", "edit 1", "set action maybe"),
-         "command parse error before 'maybe'\nCommand fail. Return code -61\n"),
-        (("config firewall policy", "edit 1", "set bogus 1"),
-         "command parse error before 'bogus'\nCommand fail. Return code -61\n"),
-        (("config firewall address", "edit a", "set subnet 10.0.0.300 255.0.0.0"),
-         "value parse error before '10.0.0.300'\nCommand fail. Return code -8\n"),
-        (("config firewall service custom", "edit s", "set tcp-portrange 70000"),
-         "value parse error before '70000'\nCommand fail. Return code -8\n"),
-        (("config firewall address", "delete all"), "The entry is used by other 1 entries\nCommand fail. Return code -23\n"),
-        (("config firewall policy", "delete 99"), "entry not found in datasource\nCommand fail. Return code -3\n"),
-        (("config firewall policy", "edit 0", "set name x", "next"),
-         "node_check_object fail! for srcintf\n\nAttribute 'srcintf' MUST be set.\nCommand fail. Return code -56\n"),
+        (
+            ("config firewall policy", "edit 1", "set srcaddr nope"),
+            "entry not found in datasource\n\nvalue parse error before 'nope'\n"
+            "Command fail. Return code -3\n",
+        ),
+        (
+            ("config firewall policy", "edit 1", "set action maybe"),
+            "command parse error before 'maybe'\nCommand fail. Return code -61\n",
+        ),
+        (
+            ("config firewall policy", "edit 1", "set bogus 1"),
+            "command parse error before 'bogus'\nCommand fail. Return code -61\n",
+        ),
+        (
+            ("config firewall address", "edit a", "set subnet 10.0.0.300 255.0.0.0"),
+            "value parse error before '10.0.0.300'\nCommand fail. Return code -8\n",
+        ),
+        (
+            ("config firewall service custom", "edit s", "set tcp-portrange 70000"),
+            "value parse error before '70000'\nCommand fail. Return code -8\n",
+        ),
+        (
+            ("config firewall address", "delete all"),
+            "The entry is used by other 1 entries\nCommand fail. Return code -23\n",
+        ),
+        (
+            ("config firewall policy", "delete 99"),
+            "entry not found in datasource\nCommand fail. Return code -3\n",
+        ),
+        (
+            ("config firewall policy", "edit 0", "set name x", "next"),
+            "node_check_object fail! for srcintf\n\nAttribute 'srcintf' MUST be set.\n"
+            "Command fail. Return code -56\n",
+        ),
     ],
 )
 def test_errors_change_nothing(
@@ -123,7 +167,9 @@ def test_errors_change_nothing(
     assert len(plane.applied) == applied
 
 
-def test_cfg_revert_timeout_restores_saved_config(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
+def test_cfg_revert_timeout_restores_saved_config(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
     device, clock, plane = dev
     s = device.new_session("admin")
     run(s, "config system global", "set cfg-save revert", "set cfg-revert-timeout 60", "end")
@@ -139,10 +185,19 @@ def test_cfg_revert_timeout_restores_saved_config(dev: tuple[FortiDevice, Manual
     assert device.config["system global"][""]["cfg-save"] == ("revert",)
 
 
-def test_cfg_save_confirms_and_reload_reverts(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
+def test_cfg_save_confirms_and_reload_reverts(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
     device, clock, _ = dev
     s = device.new_session("admin")
-    run(s, "config system global", "set cfg-save revert", "set cfg-revert-timeout 60", "end", *DENY_WEB)
+    run(
+        s,
+        "config system global",
+        "set cfg-save revert",
+        "set cfg-revert-timeout 60",
+        "end",
+        *DENY_WEB,
+    )
     run(s, "execute cfg save")
     clock.advance(120)
     assert "2" in device.config["firewall policy"] and device.reverts == 0
@@ -151,7 +206,9 @@ def test_cfg_save_confirms_and_reload_reverts(dev: tuple[FortiDevice, ManualCloc
     assert "2" in device.config["firewall policy"] and not device.revert_pending
 
 
-def test_hostname_change_changes_prompt(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
+def test_hostname_change_changes_prompt(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
     s = dev[0].new_session("admin")
     run(s, "config system global", "set hostname fw-renamed", "end")
     assert s.prompt() == "fw-renamed # "
@@ -172,11 +229,33 @@ def test_exit_closes(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> Non
 def test_rulesets_are_valid_nft(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
     device = dev[0]
     s = device.new_session("admin")
-    run(s, *DENY_WEB, "config firewall address6", "edit v6", "set ip6 2001:db8:c::/64", "end",
-        "config firewall service custom", "edit mix", "set tcp-portrange 443 8000-8080 80:1024-65535",
-        "set udp-portrange 53", "end",
-        "config firewall addrgrp", "edit g", "set member web all", "end",
-        "config firewall policy", "edit 0", "set srcintf any", "set dstintf port1", "set srcaddr g",
-        "set dstaddr all", "set srcaddr6 all", "set dstaddr6 v6", "set schedule always", "set service mix PING",
-        "set action accept", "end")
+    run(
+        s,
+        *DENY_WEB,
+        "config firewall address6",
+        "edit v6",
+        "set ip6 2001:db8:c::/64",
+        "end",
+        "config firewall service custom",
+        "edit mix",
+        "set tcp-portrange 443 8000-8080 80:1024-65535",
+        "set udp-portrange 53",
+        "end",
+        "config firewall addrgrp",
+        "edit g",
+        "set member web all",
+        "end",
+        "config firewall policy",
+        "edit 0",
+        "set srcintf any",
+        "set dstintf port1",
+        "set srcaddr g",
+        "set dstaddr all",
+        "set srcaddr6 all",
+        "set dstaddr6 v6",
+        "set schedule always",
+        "set service mix PING",
+        "set action accept",
+        "end",
+    )
     assert check(device.ruleset()) is None, device.ruleset()

@@ -14,7 +14,10 @@ from egressctl.lab.emu.paloalto_panos import PanDevice, create
 from egressctl.lab.emu.paloalto_panos.cli import PanSession
 
 SPEC = DeviceSpec(
-    name="fw-a", hostname="fw-a", username="admin", password="x2-secret",
+    name="fw-a",
+    hostname="fw-a",
+    username="admin",
+    password="x2-secret",
     interfaces={"ethernet1/1": "e1-1", "ethernet1/2": "e1-2"},
     zones={"trust": ["ethernet1/2"], "untrust": ["ethernet1/1"]},
     options={"commit_seconds": "0"},
@@ -71,7 +74,9 @@ def test_changes_wait_for_commit(dev: tuple[PanDevice, NullDataPlane]) -> None:
     assert list(device.running.rules) == ["allow-outbound"]
     assert list(device.candidate.rules) == ["egressctl-deny", "allow-outbound"]
     assert run(s, "run check pending-changes") == "yes\n"
-    assert "+set rulebase security rules egressctl-deny action deny" in run(s, "run show config diff")
+    assert "+set rulebase security rules egressctl-deny action deny" in run(
+        s, "run show config diff"
+    )
     assert len(plane.applied) == applied
     reply = s.handle("commit")
     assert [c for _, c in reply.chunks][1:4] == ["....55%", "....75%", "...98%"]
@@ -86,9 +91,15 @@ def test_changes_wait_for_commit(dev: tuple[PanDevice, NullDataPlane]) -> None:
 def test_snapshot_load_and_revert(dev: tuple[PanDevice, NullDataPlane]) -> None:
     device, _ = dev
     s = session(device)
-    assert run(s, "save config to egressctl-snapshot.xml") == "Config saved to egressctl-snapshot.xml\n"
+    assert (
+        run(s, "save config to egressctl-snapshot.xml")
+        == "Config saved to egressctl-snapshot.xml\n"
+    )
     run(s, *DENY, "commit")
-    assert run(s, "load config from egressctl-snapshot.xml") == "Config loaded from egressctl-snapshot.xml\n"
+    assert (
+        run(s, "load config from egressctl-snapshot.xml")
+        == "Config loaded from egressctl-snapshot.xml\n"
+    )
     assert list(device.candidate.rules) == ["allow-outbound"]
     assert "egressctl-deny" in device.running.rules
     run(s, "commit")
@@ -113,10 +124,13 @@ def test_show_formats_and_match(dev: tuple[PanDevice, NullDataPlane]) -> None:
 def test_set_accumulates_members_and_move(dev: tuple[PanDevice, NullDataPlane]) -> None:
     device = dev[0]
     s = session(device)
-    run(s, "set rulebase security rules r1 from trust to untrust source 10.10.1.11 destination any "
+    run(
+        s,
+        "set rulebase security rules r1 from trust to untrust source 10.10.1.11 destination any "
         "application any service any action allow",
         "set rulebase security rules r1 source [ 10.10.1.12 10.10.1.13 ]",
-        "move rulebase security rules r1 before allow-outbound")
+        "move rulebase security rules r1 before allow-outbound",
+    )
     assert device.candidate.rules["r1"]["source"] == ["10.10.1.11", "10.10.1.12", "10.10.1.13"]
     assert list(device.candidate.rules) == ["r1", "allow-outbound"]
     run(s, "move rulebase security rules r1 bottom")
@@ -132,8 +146,10 @@ def test_set_accumulates_members_and_move(dev: tuple[PanDevice, NullDataPlane]) 
         ("set service s protocol icmp port 1", "Invalid syntax.\n"),
         ("set service s protocol tcp port 70000", "Invalid syntax.\n"),
         ("set rulebase security rules r source [ a b", "Invalid syntax.\n"),
-        ("move rulebase security rules ghost top",
-         "Server error : move failed. Object ghost does not exist\n"),
+        (
+            "move rulebase security rules ghost top",
+            "Server error : move failed. Object ghost does not exist\n",
+        ),
         ("show system info", "Invalid syntax.\n"),
     ],
 )
@@ -149,15 +165,25 @@ def test_commit_failure_keeps_running(dev: tuple[PanDevice, NullDataPlane]) -> N
     device, plane = dev
     s = session(device)
     applied = len(plane.applied)
-    out = run(s, "set rulebase security rules bad from trust to nowhere source ghost destination any "
-              "application any service any action allow", "commit")
+    out = run(
+        s,
+        "set rulebase security rules bad from trust to nowhere source ghost destination any "
+        "application any service any action allow",
+        "commit",
+    )
     assert "100%\nValidation Error:\n" in out
-    assert " rulebase -> security -> rules -> bad -> source 'ghost' is not a valid reference\n" in out
+    assert (
+        " rulebase -> security -> rules -> bad -> source 'ghost' is not a valid reference\n" in out
+    )
     assert " rulebase -> security -> rules -> bad -> to 'nowhere' is not a valid reference\n" in out
     assert out.endswith("Commit failed\n")
     assert "bad" not in device.running.rules and len(plane.applied) == applied
-    incomplete = run(s, "delete rulebase security rules bad",
-                     "set rulebase security rules half action allow", "commit")
+    incomplete = run(
+        s,
+        "delete rulebase security rules bad",
+        "set rulebase security rules half action allow",
+        "commit",
+    )
     assert " rulebase -> security -> rules -> half is missing 'from'" in incomplete
 
 
@@ -172,14 +198,18 @@ def test_default_intrazone_allow_interzone_deny(dev: tuple[PanDevice, NullDataPl
 def test_rulesets_are_valid_nft(dev: tuple[PanDevice, NullDataPlane]) -> None:
     device = dev[0]
     s = session(device)
-    run(s, *DENY,
-        "set address r6 ip-netmask 2001:db8:c::/64", "set address rng ip-range 10.10.1.10-10.10.1.20",
+    run(
+        s,
+        *DENY,
+        "set address r6 ip-netmask 2001:db8:c::/64",
+        "set address rng ip-range 10.10.1.10-10.10.1.20",
         "set address-group g static [ web r6 rng ]",
         "set service tcp-x protocol tcp port 443,8000-8080 source-port 1024-65535",
-        "set rulebase security rules mix from any to untrust source rng destination g application [ dns ssl ] "
-        "service application-default action reset-client",
+        "set rulebase security rules mix from any to untrust source rng destination g "
+        "application [ dns ssl ] service application-default action reset-client",
         "set rulebase security rules mix2 from trust to untrust source any destination g application any "
         "service [ tcp-x service-https ] action drop",
-        "commit")
+        "commit",
+    )
     assert set(device.running.rules) == {"egressctl-deny", "allow-outbound", "mix", "mix2"}
     assert check(device.ruleset()) is None, device.ruleset()
