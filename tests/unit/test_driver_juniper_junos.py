@@ -1,0 +1,109 @@
+"""juniper_junos driver: render/parse/golden through the conformance suite, plus policy placement."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+import pytest
+from egressctl_drivers.juniper_junos.driver import JuniperJunosDriver, confirm_minutes
+from egressctl_drivers.juniper_junos.parse import foreign_policies, parse_state
+
+from egressctl.driver import DeviceState
+from egressctl.policy import compute_policy
+from tests.unit.test_driver_contract import DriverContract, lab_site
+
+CTX = "security policies from-zone trust to-zone untrust"
+BASELINE = "\n".join([
+    f"set {CTX} policy site-web match source-address any",
+    f"set {CTX} policy site-web match destination-address any",
+    f"set {CTX} policy site-web match application junos-http",
+    f"set {CTX} policy site-web then permit",
+    f"set {CTX} policy site-any match source-address any",
+    f"set {CTX} policy site-any match destination-address any",
+    f"set {CTX} policy site-any match application any",
+    f"set {CTX} policy site-any then permit",
+])
+
+
+class JunosModel:
+    """``display set`` lines with set/delete/insert applied (test helper, not an emulator)."""
+
+    def __init__(self, raw: str) -> None:
+        self.lines = [ln for ln in raw.splitlines() if ln.startswith("set ")]
+
+    def apply(self, lines: list[str]) -> JunosModel:
+        for line in lines:
+            verb, rest = line.split(" ", 1)
+            if verb == "set" and line not in self.lines:
+                self.lines.append(line)
+            elif verb == "delete":
+                gone = f"set {rest}"
+                self.lines = [ln for ln in self.lines if ln != gone and not ln.startswith(gone + " ")]
+            elif verb == "insert":
+                m = re.match(r"^(.*) policy (\S+) before policy (\S+)$", rest)
+                assert m
+                ctx, mine, before = m.groups()
+                moving = [ln for ln in self.lines if ln.startswith(f"set {ctx} policy {mine} ")]
+                rest_lines = [ln for ln in self.lines if ln not in moving]
+                anchor = f"set {ctx} policy {before} "
+                at = next(i for i, ln in enumerate(rest_lines) if ln.startswith(anchor))
+                self.lines = rest_lines[:at] + moving + rest_lines[at:]
+        return self
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class TestJuniperJunosContract(DriverContract):
+    driver_cls = JuniperJunosDriver
+    device_name = "ce-b"
+    baseline = BASELINE
+
+    def parse(self, drv: Any, raw: str) -> DeviceState:
+        return parse_state(drv.device, raw, pending=False)
+
+    def readback(self, drv: Any, lines: list[str]) -> str:
+        return JunosModel(self.baseline).apply(lines).text()
+
+    def readback_from(self, drv: Any, state: DeviceState, lines: list[str]) -> str:
+        return JunosModel(state.raw).apply(lines).text()
+
+
+def test_owned_policies_come_before_the_site_policies() -> None:
+    site = lab_site()
+    drv = JuniperJunosDriver(site.device("ce-b"))
+    policy = compute_policy(site, "isolated")
+    normal = parse_state(drv.device, BASELINE, pending=False)
+    raw = JunosModel(BASELINE).apply(drv.render(policy, normal)).text()
+    order = list(dict.fromkeys(re.findall(r"policy (\S+)", raw)))
+    assert order[-2:] == ["site-web", "site-any"]
+    assert all(n.startswith("egressctl-") for n in order[:-2])
+    assert foreign_policies(raw)[CTX] == ["site-web", "site-any"]
+    # the site's policies are untouched
+    assert [ln for ln in raw.splitlines() if "site-" in ln] == BASELINE.splitlines()
+
+
+def test_policies_after_the_site_ones_are_unknown() -> None:
+    site = lab_site()
+    drv = JuniperJunosDriver(site.device("ce-b"))
+    policy = compute_policy(site, "isolated")
+    lines = [ln for ln in drv.render(policy, parse_state(drv.device, BASELINE, pending=False))
+             if not ln.startswith("insert")]
+    state = parse_state(drv.device, JunosModel(BASELINE).apply(lines).text(), pending=False)
+    assert state.target == "unknown"
+
+
+def test_quoted_description_is_the_marker() -> None:
+    site = lab_site()
+    drv = JuniperJunosDriver(site.device("ce-b"))
+    policy = compute_policy(site, "allowlist")
+    lines = drv.render(policy, None)
+    desc = next(ln for ln in lines if " description " in ln)
+    assert shlex.split(desc)[-1] == f"egressctl target=allowlist fingerprint={policy.fingerprint()}"
+
+
+@pytest.mark.parametrize(("seconds", "minutes"), [(1, 1), (60, 1), (61, 2), (300, 5)])
+def test_confirm_minutes(seconds: int, minutes: int) -> None:
+    assert confirm_minutes(seconds) == minutes
