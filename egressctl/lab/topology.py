@@ -48,22 +48,25 @@ class Interface(_Strict):
     """One kernel interface of a node.
 
     Exactly one of ``bridge`` (a veth whose other end joins that bridge node's ``br0``), ``peer``
-    (``node:ifname``, a veth to another node) or ``kind: dummy`` (addresses with no link, e.g. the
-    internet's services) says how it is wired. ``vendor`` is the name the device's own CLI uses for it.
+    (``node:ifname``, a veth to another node), ``kind: dummy`` or ``kind: loopback`` (addresses with no
+    link, e.g. the internet's services; ``loopback`` puts them on ``lo``, for kernels without the dummy
+    driver) says how it is wired. ``vendor`` is the name the device's own CLI uses for it.
     """
 
     name: KernelIfName
     vendor: str | None = None
     bridge: NodeName | None = None
     peer: str | None = None
-    kind: Literal["veth", "dummy"] = "veth"
+    kind: Literal["veth", "dummy", "loopback"] = "veth"
     addresses: list[IfAddress] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_wiring(self) -> Interface:
-        wired = (self.bridge is not None) + (self.peer is not None) + (self.kind == "dummy")
+        wired = (self.bridge is not None) + (self.peer is not None) + (self.kind != "veth")
         if wired != 1:
-            raise ValueError(f"interface {self.name}: give exactly one of bridge, peer or kind: dummy")
+            raise ValueError(f"interface {self.name}: give exactly one of bridge, peer or kind: dummy|loopback")
+        if (self.kind == "loopback") != (self.name == "lo"):
+            raise ValueError(f"interface {self.name}: kind loopback is exactly the interface named lo")
         if self.vendor is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9/._:-]{0,63}", self.vendor):
             raise ValueError(f"interface {self.name}: {self.vendor!r} is not a safe vendor interface name")
         return self
