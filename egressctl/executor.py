@@ -187,6 +187,10 @@ class Executor:
             with self._step(name, Step.ROLLBACK, "pending commit left by an interrupted operation"):
                 drv.rollback()
             state = self._read(live)
+            if is_noop(state, dp.policy):
+                live.result.outcome, live.result.after = "changed", state.target
+                self._event(name, Step.DONE, StepStatus.OK, f"back at {dp.policy.target} after the rollback")
+                return
         if is_noop(state, dp.policy):
             live.result.outcome, live.result.after = "noop", state.target
             self._event(name, Step.DONE, StepStatus.SKIPPED, f"already at {dp.policy.target}; nothing sent")

@@ -7,6 +7,7 @@ mapped back to ``file:line: field: message``. All problems are reported at once,
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,46 @@ def _field_name(loc: tuple[str | int, ...], data: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
+_DUP_RE = re.compile(r"^duplicate (stage|device|vantage point|canary|flow) name '(.+)'$")
+_DUP_LISTS = {"stage": ("stages",), "device": ("devices",), "vantage point": ("vantage_points",),
+              "canary": ("canaries",), "flow": ("always_allowed", "allow")}
+
+
+def _named_paths(node: Any, path: tuple[str | int, ...], lists: tuple[str, ...],
+                 name: str) -> list[tuple[str | int, ...]]:
+    """Paths of every ``{name: ...}`` item of a list called one of ``lists`` under ``node``."""
+    found: list[tuple[str | int, ...]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in lists and isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, dict) and str(item.get("name", "")).lower() == name.lower():
+                        found.append((*path, key, i))
+            found.extend(_named_paths(value, (*path, key), lists, name))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            found.extend(_named_paths(item, (*path, i), lists, name))
+    return found
+
+
+def _refined_line(loc: tuple[str | int, ...], message: str, data: Any,
+                  lines: dict[tuple[str | int, ...], int]) -> int | None:
+    """A more precise line than the object's own for whole-object checks (duplicates, ports w/o l4)."""
+    sub = data
+    for item in loc:
+        try:
+            sub = sub[item]
+        except (KeyError, IndexError, TypeError):
+            return None
+    dup = _DUP_RE.match(message)
+    if dup:
+        paths = _named_paths(sub, loc, _DUP_LISTS[dup.group(1)], dup.group(2))
+        return lines.get((*paths[1], "name")) if len(paths) > 1 else None
+    if message.startswith("ports need protocol"):
+        return lines.get((*loc, "protocol"))
+    return None
+
+
 def _message(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     loc = err.get("loc", ())
@@ -95,7 +136,9 @@ def parse_inventory(text: str, filename: str = "<inventory>") -> Inventory:
         problems = []
         for err in exc.errors():
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-            problems.append(InventoryProblem(filename, _line_for(loc, lines), _field_name(loc, data), _message(dict(err))))
+            msg = _message(dict(err))
+            line = _refined_line(loc, msg, data, lines) or _line_for(loc, lines)
+            problems.append(InventoryProblem(filename, line, _field_name(loc, data), msg))
         raise InventoryError(problems) from None
 
 

@@ -71,6 +71,13 @@ class PortRange(BaseModel):
         return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
 
 
+def _port(n: int) -> int:
+    """One port number, refused with a single clear message when out of range."""
+    if not 1 <= n <= 65535:
+        raise ValueError(f"port {n} is out of range (1-65535)")
+    return n
+
+
 def parse_ports(value: object) -> list[PortRange]:
     """Accept ``443``, ``"8000-8080"`` or a list of those."""
     items = value if isinstance(value, list) else [value]
@@ -81,10 +88,10 @@ def parse_ports(value: object) -> list[PortRange]:
         elif isinstance(item, bool):
             raise ValueError("a port must be a number or a range like 8000-8080")
         elif isinstance(item, int):
-            out.append(PortRange(first=item, last=item))
+            out.append(PortRange(first=_port(item), last=_port(item)))
         elif isinstance(item, str) and re.fullmatch(r"\d{1,5}(-\d{1,5})?", item.strip()):
             a, _, b = item.strip().partition("-")
-            out.append(PortRange(first=int(a), last=int(b or a)))
+            out.append(PortRange(first=_port(int(a)), last=_port(int(b or a))))
         else:
             raise ValueError(f"{item!r} is not a port or a range like 8000-8080")
     return out

@@ -51,11 +51,14 @@ class FakeNet:
     boxes: dict[str, Box] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)
     fail: dict[tuple[str, str], Exception] = field(default_factory=dict)
-    crash: tuple[str, str, str] | None = None  # (device or "*", method, "before"|"after")
+    fail_nth: dict[tuple[str, str], int] = field(default_factory=dict)  # fail only at the nth call
+    crash: tuple[str, str, str, int] | None = None  # (device or "*", method, "before"|"after", nth call)
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    in_open: int = 0
+    max_in_open: int = 0
     opens: Counter[str] = field(default_factory=Counter)
     passwords: list[str] = field(default_factory=list)
     active: int = 0
-    max_active: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def box(self, name: str) -> Box:
@@ -89,11 +92,16 @@ class FakeDriver:
         self.is_open = False
 
     def _hook(self, method: str, when: str) -> None:
-        name = self.device.name
-        if when == "before" and (name, method) in self.net.fail:
-            raise self.net.fail[(name, method)]
-        if self.net.crash and self.net.crash[0] in (name, "*") and self.net.crash[1:] == (method, when):
-            raise SimulatedCrash(f"{name} {method} {when}")
+        name, key = self.device.name, (self.device.name, method)
+        if when == "before":
+            with self.net.lock:
+                self.net.calls[key] += 1
+        nth = self.net.calls[key]
+        if when == "before" and key in self.net.fail and self.net.fail_nth.get(key, nth) == nth:
+            raise self.net.fail[key]
+        crash = self.net.crash
+        if crash and crash[0] in (name, "*") and crash[1:] == (method, when, nth):
+            raise SimulatedCrash(f"{name} {method} {when} #{nth}")
 
     def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
         if policy.is_normal:
@@ -104,10 +112,13 @@ class FakeDriver:
         self._hook("open", "before")
         with self.net.lock:
             self.net.active += 1
-            self.net.max_active = max(self.net.max_active, self.net.active)
+            self.net.in_open += 1
+            self.net.max_in_open = max(self.net.max_in_open, self.net.in_open)
             self.net.opens[self.device.name] += 1
             self.net.passwords.append(secret.password or "")
         time.sleep(self.net.delay)
+        with self.net.lock:
+            self.net.in_open -= 1
         if not _managed(self.net.box(self.device.name).state):
             with self.net.lock:
                 self.net.active -= 1
@@ -151,7 +162,8 @@ class FakeDriver:
         if box.state.pending_commit:
             raise DeviceError(self.device.name, "a commit is already pending")
         box.before_pending = box.state
-        box.state = DeviceState(self.candidate.target, self.candidate.fingerprint(), self.candidate.rules, True)
+        cand = self.candidate
+        box.state = DeviceState(cand.target, cand.fingerprint(), cand.rules, True)
         self.net.sent.append((self.device.name, "commit"))
         self._hook("commit", "after")
 
@@ -182,7 +194,8 @@ class FakeDriver:
         return self.net.box(self.device.name).state.pending_commit
 
 
-def inventory_yaml(devices: int = 4, *, credential: str = "env:EGTEST_PASSWORD", vantage: bool = False) -> str:
+def inventory_yaml(devices: int = 4, *, credential: str = "env:EGTEST_PASSWORD",
+                   vantage: bool = False) -> str:
     """A site ``hq`` with ``devices`` devices alternating between exits ``primary`` and ``backup``."""
     devs = "".join(
         f"""
