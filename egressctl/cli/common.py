@@ -138,3 +138,8 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
 def is_tty() -> bool:
     """True when stdout is an interactive terminal."""
     return sys.stdout.isatty()
+
+
+def out_console() -> Console:
+    """Stdout console: no hard wrapping, and wide tables when piped (logs and CI read whole lines)."""
+    return Console(highlight=False, soft_wrap=True, width=None if is_tty() else 160)

@@ -9,7 +9,7 @@ import click
 import typer
 from rich.console import Console
 
-from egressctl.cli.common import handles_errors, is_tty, make_engine
+from egressctl.cli.common import handles_errors, is_tty, make_engine, out_console
 from egressctl.cli.output import print_json, render_plan, render_result
 from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
 from egressctl.events import Sink
@@ -48,7 +48,7 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
              force_unlock: bool) -> None:
     engine = make_engine(ctx)
     err = Console(stderr=True, highlight=False)
-    out = Console(highlight=False)
+    out = out_console()
     jl = JsonLines()
     sink: Sink
     display: AbstractContextManager[Any]
@@ -144,7 +144,7 @@ def plan(ctx: typer.Context, site: SiteArg,
         doc = engine.plan(site, to, offline=offline, devices=device).to_dict()
     finally:
         engine.close()
-    out = Console(highlight=False)
+    out = out_console()
     if json_out:
         print_json(out, doc)
     else:

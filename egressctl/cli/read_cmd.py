@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from egressctl.cli.common import handles_errors, make_engine
+from egressctl.cli.common import handles_errors, make_engine, out_console
 from egressctl.cli.output import print_json, render_history, render_overview, render_status
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -29,7 +28,7 @@ def status(ctx: typer.Context,
       egressctl status lab --json
     """  # noqa: D301 - \b is click's no-rewrap marker
     engine = make_engine(ctx)
-    out = Console(highlight=False)
+    out = out_console()
     try:
         if site is None:
             rows = [o.to_dict() for o in engine.sites_overview()]
@@ -57,7 +56,7 @@ def history(ctx: typer.Context,
       egressctl history --verify
     """  # noqa: D301 - \b is click's no-rewrap marker
     engine = make_engine(ctx)
-    out = Console(highlight=False)
+    out = out_console()
     try:
         if verify:
             check = engine.verify_history()
@@ -80,7 +79,7 @@ def unlock(ctx: typer.Context, site: Annotated[str, typer.Argument(help="Site na
     A crashed run on this host does not need it: re-running the command takes over its stale lock.
     """
     engine = make_engine(ctx)
-    out = Console(highlight=False)
+    out = out_console()
     try:
         removed = engine.unlock(site)
     finally:
