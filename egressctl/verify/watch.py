@@ -1,0 +1,199 @@
+"""Live leak watch over every capture point of a site: ``egressctl verify SITE --watch SECONDS``.
+
+One agent (:mod:`watch_agent`) per capture point runs where the link is visible (in the lab: inside the
+provider namespace on ``ce0``, through ``exec_prefix``), each streaming JSON lines; this side merges the
+streams, hands every event to ``on_event`` as it arrives (the CLI prints leak flows as they happen) and
+builds the :class:`WatchReport`. The report is **clean** only when no leak was seen, the kernel dropped
+nothing, nothing was left unverified, and every agent ran to the end.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from egressctl.errors import VerificationError
+from egressctl.inventory.models import CapturePoint, Site
+
+ExecPrefix = Callable[[str], list[str]]
+OnEvent = Callable[[dict[str, Any]], None]
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6"}
+
+
+@dataclass
+class WatchReport:
+    """Result of a live watch: per capture point totals and every leak flow with its exit."""
+
+    site: str
+    target: str
+    seconds: float
+    captures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def drops(self) -> int:
+        """Packets the kernel dropped before the watch could see them (all capture points)."""
+        return sum(int(c.get("kernel_drops", 0)) for c in self.captures.values())
+
+    @property
+    def unverified(self) -> int:
+        """Packets that could not be given a verdict (all capture points)."""
+        return sum(int(c.get("unverified", 0)) for c in self.captures.values())
+
+    @property
+    def leak_packets(self) -> int:
+        """Leak packets seen (all capture points)."""
+        return sum(int(c.get("counters", {}).get("leaks", 0)) for c in self.captures.values())
+
+    @property
+    def verdict(self) -> str:
+        """``leak``, ``incomplete`` (drops, unverified packets or a failed agent) or ``clean``."""
+        if self.flows:
+            return "leak"
+        if self.errors or self.drops or self.unverified or not self.captures:
+            return "incomplete"
+        return "clean"
+
+    @property
+    def ok(self) -> bool:
+        """True only for a clean watch."""
+        return self.verdict == "clean"
+
+    @property
+    def summary(self) -> str:
+        """One paragraph for people."""
+        lines = [f"watch {self.verdict}: {self.seconds:g} s at target {self.target}, "
+                 f"{len(self.captures)} capture point(s)"]
+        for name, c in self.captures.items():
+            lines.append(f"  {name}: {c.get('counters', {}).get('packets', 0)} packets, "
+                         f"{c.get('counters', {}).get('leaks', 0)} leak packets, {c.get('unverified', 0)} "
+                         f"unverified, {c.get('kernel_drops', 0)} kernel drops, "
+                         f"{c.get('packets_per_cpu_s') or 0:.0f} packets per CPU-second")
+        lines += [f"  capture {k} failed: {v}" for k, v in self.errors.items()]
+        lines += [f"  LEAK via exit {f['exit']}: {describe_flow(f)} ({f.get('packets', '?')} packets)"
+                  for f in self.flows]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Document for ``--json`` (the final line of the stream) and the journal."""
+        return {"event": "report", "site": self.site, "target": self.target, "seconds": self.seconds,
+                "verdict": self.verdict, "ok": self.ok, "kernel_drops": self.drops,
+                "unverified": self.unverified, "leak_packets": self.leak_packets,
+                "leaking_exits": sorted({f["exit"] for f in self.flows}), "flows": self.flows,
+                "captures": self.captures, "errors": self.errors, "summary": self.summary}
+
+
+def site_document(site: Site) -> dict[str, Any]:
+    """JSON of ``site`` that :class:`Site` validates again (port ranges back to their ``"a-b"`` form)."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"first", "last"}:
+                return f"{value['first']}-{value['last']}"
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    doc: dict[str, Any] = fix(site.model_dump(mode="json"))
+    return doc
+
+
+def describe_flow(f: dict[str, Any]) -> str:
+    """``src:sport -> dst:dport proto [vlan N]``."""
+    proto = PROTO_NAMES.get(int(f["proto"]), str(f["proto"]))
+    ports = f["proto"] in (6, 17)
+    src = f"{f['src']}:{f['sport']}" if ports else f["src"]
+    dst = f"{f['dst']}:{f['dport']}" if ports else f["dst"]
+    return f"{src} -> {dst} {proto}" + (f" vlan {f['vlan']}" if f.get("vlan") is not None else "")
+
+
+def capture_name(cp: CapturePoint) -> str:
+    """``exit (netns:iface)``, the key of a capture point in reports."""
+    return f"{cp.exit} ({cp.netns + ':' if cp.netns else ''}{cp.interface})"
+
+
+def _agent(cp: CapturePoint, job: dict[str, Any], prefix: ExecPrefix | None,
+           out: queue.Queue[tuple[str, dict[str, Any] | None]]) -> None:
+    name = capture_name(cp)
+    argv = [sys.executable, "-m", "egressctl.verify.watch_agent"]
+    if cp.netns is not None:
+        if prefix is None:
+            from egressctl.lab import node_exec_prefix
+
+            argv = [*node_exec_prefix(cp.netns), *argv]
+        else:
+            argv = [*prefix(cp.netns), *argv]
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    except OSError as exc:
+        out.put((name, {"event": "error", "error": str(exc)}))
+        out.put((name, None))
+        return
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdin.write(json.dumps({**job, "iface": cp.interface, "exit": cp.exit}))
+    proc.stdin.close()
+    for line in proc.stdout:
+        try:
+            out.put((name, json.loads(line)))
+        except json.JSONDecodeError:
+            continue
+    err = proc.stderr.read()
+    if proc.wait() != 0:
+        out.put((name, {"event": "error", "error": f"agent exited {proc.returncode}: {err.strip()[-300:]}"}))
+    out.put((name, None))
+
+
+def watch_site(site: Site, target: str, seconds: float, *, exec_prefix: ExecPrefix | None = None,
+               captures: list[CapturePoint] | None = None, on_event: OnEvent | None = None,
+               python_walker: bool = False) -> WatchReport:
+    """Watch every capture point of ``site`` for ``seconds`` against ``target``'s policy.
+
+    Raises:
+        VerificationError: the site has no capture point.
+    """
+    points = captures if captures is not None else list(site.captures)
+    if not points:
+        raise VerificationError(f"site {site.name!r} has no capture points (captures: in the inventory)")
+    job = {"site": site_document(site), "target": target, "seconds": seconds,
+           "python_walker": python_walker}
+    q: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
+    threads = [threading.Thread(target=_agent, args=(cp, job, exec_prefix, q), daemon=True) for cp in points]
+    for t in threads:
+        t.start()
+    report = WatchReport(site.name, target, seconds)
+    running, deadline = len(threads), time.monotonic() + seconds + 60
+    while running and time.monotonic() < deadline:
+        try:
+            name, event = q.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        if event is None:
+            running -= 1
+            if name not in report.captures and name not in report.errors:
+                report.errors[name] = "agent ended without a report"
+            continue
+        _merge(report, name, event)
+        if on_event is not None:
+            on_event({**event, "capture": name})
+    if running:
+        report.errors["(watch)"] = f"{running} agent(s) did not finish in time"
+    return report
+
+
+def _merge(report: WatchReport, name: str, event: dict[str, Any]) -> None:
+    kind = event.get("event")
+    if kind == "error":
+        report.errors[name] = str(event.get("error"))
+    elif kind == "end":
+        flows = event.pop("flows", [])
+        report.captures[name] = event
+        report.flows += [{**f, "exit": event.get("exit"), "capture": name} for f in flows]

@@ -1,0 +1,206 @@
+"""The capture-point side of the live leak watch: ring -> records -> exact verdicts -> JSON lines.
+
+Runs inside the namespace (or on the host) that sees the upstream link: ``python -m
+egressctl.verify.watch_agent`` reads its job (site, target, interface, seconds, exit) as JSON on stdin and
+prints one JSON object per line: ``start``, ``leak`` (the first packet of each new leak flow, as it
+happens), ``stats`` (every second: packets, leaks, unverified, kernel drops, CPU) and ``end`` (totals and
+every leak flow with its packet count). Every packet that reaches user space gets an exact verdict from
+VERIFY-A's compiled policy, vectorised over a whole ring block; packets that cannot be verified
+(truncated, malformed, non-first fragments of subject traffic) are counted as unverified, never passed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from egressctl.inventory.models import Site
+from egressctl.policy import compute_policy
+from egressctl.verify.matcher import LEAK, CompiledPolicy
+from egressctl.verify.watch_ring import (
+    S_FRAGMENT,
+    S_MALFORMED,
+    S_NON_IP,
+    S_OK,
+    S_TRUNCATED,
+    Ring,
+    Walker,
+    site_filter,
+)
+
+Emit = Callable[[dict[str, Any]], None]
+FlowKey = tuple[int, int, str, str, int, int, int]  # family, proto, src, dst, sport, dport, vlan (-1: none)
+_KEY_FIELDS = ["family", "proto", "src_h", "src_l", "dst_h", "dst_l", "sport", "dport", "vlan", "vflag"]
+
+
+def _addr(family: int, hi: int, lo: int) -> str:
+    return str(ipaddress.ip_address(lo if family == 4 else (hi << 64) | lo))
+
+
+def flow_dict(key: FlowKey) -> dict[str, Any]:
+    """JSON form of a flow key."""
+    fam, proto, src, dst, sport, dport, vlan = key
+    return {"family": fam, "proto": proto, "src": src, "dst": dst, "sport": sport, "dport": dport,
+            "vlan": None if vlan < 0 else vlan}
+
+
+@dataclass
+class FlowStats:
+    """Packets, bytes and first/last time (ns) of one leak flow."""
+
+    packets: int = 0
+    bytes: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+
+
+@dataclass
+class Watcher:
+    """Exact verdicts for batches of records; counters and leak flows."""
+
+    cp: CompiledPolicy
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("packets", "bytes", "subject", "permitted", "leaks", "not_subject", "non_ip", "truncated",
+         "fragment", "malformed", "block"), 0))
+    flows: dict[FlowKey, FlowStats] = field(default_factory=dict)
+
+    @property
+    def unverified(self) -> int:
+        """Packets that could not be given a verdict."""
+        c = self.counters
+        return c["truncated"] + c["fragment"] + c["malformed"] + c["block"]
+
+    def feed(self, rec: np.ndarray[Any, Any]) -> list[FlowKey]:
+        """Classify one batch; returns the leak flows seen for the first time."""
+        c = self.counters
+        status = rec["status"]
+        c["packets"] += len(rec)
+        c["bytes"] += int(rec["wirelen"].sum(dtype=np.uint64))
+        c["non_ip"] += int(np.count_nonzero(status == S_NON_IP))
+        c["truncated"] += int(np.count_nonzero(status == S_TRUNCATED))
+        c["malformed"] += int(np.count_nonzero(status == S_MALFORMED))
+        new: list[FlowKey] = []
+        for fam in (4, 6):
+            sel = rec[((status == S_OK) | (status == S_FRAGMENT)) & (rec["family"] == fam)]
+            if len(sel):
+                new += self._family(fam, sel)
+        return new
+
+    def _family(self, fam: int, sel: np.ndarray[Any, Any]) -> list[FlowKey]:
+        c = self.counters
+        src = (sel["src_l"].astype(np.uint32),) if fam == 4 else (sel["src_h"], sel["src_l"])
+        dst = (sel["dst_l"].astype(np.uint32),) if fam == 4 else (sel["dst_h"], sel["dst_l"])
+        subject = self.cp.subject_mask(fam, src, dst)
+        c["not_subject"] += int(np.count_nonzero(~subject))
+        frag = subject & (sel["status"] == S_FRAGMENT)
+        c["fragment"] += int(np.count_nonzero(frag))
+        ok = subject & ~frag
+        if not ok.any():
+            return []
+        s = sel[ok]
+        codes = self.cp.classify_subject(fam, s["proto"], tuple(a[ok] for a in src),
+                                         tuple(a[ok] for a in dst), s["sport"], s["dport"])
+        leak = codes == LEAK
+        c["subject"] += len(s)
+        c["leaks"] += int(np.count_nonzero(leak))
+        c["permitted"] += len(s) - int(np.count_nonzero(leak))
+        return self._flows(s[leak]) if leak.any() else []
+
+    def _flows(self, leaks: np.ndarray[Any, Any]) -> list[FlowKey]:
+        keys = np.ascontiguousarray(leaks[_KEY_FIELDS])
+        uniq, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
+                                                 return_counts=True)
+        nbytes = np.bincount(inverse.reshape(-1), weights=leaks["wirelen"], minlength=len(uniq))
+        last = np.zeros(len(uniq), dtype=np.int64)
+        np.maximum.at(last, inverse.reshape(-1), leaks["ts_ns"])
+        new: list[FlowKey] = []
+        for i, u in enumerate(uniq):
+            fam = int(u["family"])
+            key: FlowKey = (fam, int(u["proto"]), _addr(fam, int(u["src_h"]), int(u["src_l"])),
+                            _addr(fam, int(u["dst_h"]), int(u["dst_l"])), int(u["sport"]), int(u["dport"]),
+                            int(u["vlan"]) if u["vflag"] else -1)
+            st = self.flows.get(key)
+            if st is None:
+                st = self.flows[key] = FlowStats(first_ns=int(leaks["ts_ns"][first[i]]))
+                new.append(key)
+            st.packets += int(counts[i])
+            st.bytes += int(nbytes[i])
+            st.last_ns = max(st.last_ns, int(last[i]))
+        return new
+
+
+def run_agent(site: Site, target: str, iface: str, seconds: float, exit_name: str, emit: Emit,
+              use_c: bool = True) -> dict[str, Any]:
+    """Watch ``iface`` for ``seconds``; emits events as they happen and returns the ``end`` event."""
+    cp = CompiledPolicy.compile(compute_policy(site, target), site)
+    prog = site_filter(list(site.inside))
+    ring, walker, w = Ring(iface, prog), Walker(use_c=use_c), Watcher(cp)
+    base = {"exit": exit_name, "iface": iface}
+    emit({"event": "start", **base, "target": target, "bpf_instructions": len(prog), "walker": walker.name,
+          "ring_bytes": ring.block_size * ring.blocks})
+    t0, cpu0 = time.monotonic(), time.process_time()
+    end, next_stats = t0 + seconds, t0 + 1.0
+
+    def drain(timeout_ms: int) -> None:
+        for off in ring.ready_blocks(timeout_ms):
+            rec = walker.walk(ring.array, off, ring.block_size)
+            if rec is None:
+                w.counters["block"] += int(np.frombuffer(ring.map, np.uint32, 1, off + 12)[0])
+                continue
+            for key in w.feed(rec):
+                st = w.flows[key]
+                emit({"event": "leak", **base, "flow": flow_dict(key), "first_ns": st.first_ns})
+
+    def snapshot(kind: str) -> dict[str, Any]:
+        kpackets, drops = ring.stats()
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
+        return {"event": kind, **base, "elapsed_s": round(wall, 3), "cpu_s": round(cpu, 3),
+                "kernel_packets": kpackets, "kernel_drops": drops, "unverified": w.unverified,
+                "counters": dict(w.counters), "leak_flows": len(w.flows),
+                "pps": round(w.counters["packets"] / wall, 1) if wall else 0.0,
+                "packets_per_cpu_s": round(w.counters["packets"] / cpu, 1) if cpu else None}
+
+    try:
+        while (now := time.monotonic()) < end:
+            drain(max(1, min(100, int((end - now) * 1000))))
+            if time.monotonic() >= next_stats:
+                emit(snapshot("stats"))
+                next_stats += 1.0
+        drain(60)  # the block still open when time ran out retires after the ring's timeout
+        final = snapshot("end")
+        final["flows"] = [{**flow_dict(k), "packets": v.packets, "bytes": v.bytes, "first_ns": v.first_ns,
+                           "last_ns": v.last_ns} for k, v in w.flows.items()]
+        emit(final)
+        return final
+    finally:
+        ring.close()
+
+
+def main() -> int:
+    """Entry point: job JSON on stdin, events as JSON lines on stdout."""
+    job = json.loads(sys.stdin.read())
+
+    def emit(event: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+
+    try:
+        site = Site.model_validate(job["site"])
+        run_agent(site, job["target"], job["iface"], float(job["seconds"]), job.get("exit", "?"), emit,
+                  use_c=not job.get("python_walker", False))
+    except Exception as exc:  # reported as an event: the parent decides, never a silent pass
+        emit({"event": "error", "exit": job.get("exit", "?"), "iface": job.get("iface"),
+              "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
