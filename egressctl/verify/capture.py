@@ -169,7 +169,8 @@ class _Walker:
             arr = np.frombuffer(mm, dtype=np.uint8)
             mv = memoryview(mm)
             try:
-                return self._run(d.Window(arr, mv, pos - base))
+                local, reason = self._run(d.Window(arr, mv, pos - base))
+                return base + local, reason
             finally:
                 mv.release()
                 del arr
