@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from egressctl.lab.emu.base import DeviceSpec
+from egressctl.lab.emu.base import DeviceSpec, Session
 from egressctl.lab.emu.clock import ManualClock
 from egressctl.lab.emu.dataplane import NullDataPlane, check
 from egressctl.lab.emu.fortinet import FortiDevice, create
@@ -28,7 +28,7 @@ def dev() -> tuple[FortiDevice, ManualClock, NullDataPlane]:
     return create(SPEC, clock, plane), clock, plane
 
 
-def run(session: FortiSession, *lines: str) -> str:
+def run(session: Session, *lines: str) -> str:
     return "".join(session.handle(line).text for line in lines)
 
 
