@@ -25,7 +25,7 @@ from egressctl.policy import Policy
 
 _READ_BACK = (
     "show configuration security policies | display set",
-    f"show configuration security address-book | display set | match {c.PREFIX}",
+    f"show configuration security address-book {c.ADDRESS_BOOK} | display set | match {c.PREFIX}",
     f"show configuration applications | display set | match {c.PREFIX}",
 )
 
