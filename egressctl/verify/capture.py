@@ -117,8 +117,8 @@ class _Walker:
         """Handle a pcapng SHB or IDB at ``pos``; new position, or None if it does not fit the window."""
         if len(mv) - pos < 12:
             return None
-        btype = struct.unpack_from("<I", mv, pos)[0]
-        if btype == d.SHB_TYPE:
+        btype = struct.unpack_from(">I" if self.ctx.swap else "<I", mv, pos)[0]
+        if btype == d.SHB_TYPE:  # palindromic: readable before the byte order is known
             bom = struct.unpack_from("<I", mv, pos + 8)[0]
             if bom not in (0x1A2B3C4D, 0x4D3C2B1A):
                 raise _Corrupt(pos, "bad byte-order magic in section header")

@@ -46,6 +46,7 @@ class GenOptions:
 
     packets: int = 100_000
     seed: int = 1
+    site_seed: int = 1  # the policy (see ``build_site``); ``seed`` drives the traffic
     fmt: Literal["pcap", "pcapng"] = "pcap"
     byte_order: Literal["<", ">"] = "<"
     nanosecond: bool = False
@@ -324,8 +325,8 @@ class _Planter:
 
     def candidate(self) -> dict[str, Any]:
         r, m = self.r, self.model
-        kind = r.choice(["prefix-edge", "port-edge", "wrong-proto", "ipv6", "ip-options", "vlan", "icmp",
-                         "mgmt-edge", "beacon"])
+        kind = r.choices(["prefix-edge", "port-edge", "wrong-proto", "ipv6", "ip-options", "vlan", "icmp",
+                          "mgmt-edge", "beacon"], [1, 1, 1, 2, 1, 1, 0.5, 0.5, 0.3])[0]
         fam, tags, opt, ext, k = 4, 0, 0, 0, 1 if r.random() < 0.7 else r.randrange(2, 8)
         src = r.choice(m.hosts4)
         proto, sp = r.choice([6, 17]), r.randrange(1024, 65536)
@@ -358,7 +359,7 @@ class _Planter:
         else:
             src, dst = r.choice(m.infected4), r.choice(m.c2)
             proto, dp = r.choice([(6, 443), (6, 8443), (17, 53)])
-            k = r.randrange(10, 30)
+            k = r.randrange(5, 20)
         if proto not in (6, 17):
             sp = dp = 0
         if kind != "vlan" and r.random() < 0.1:
@@ -447,7 +448,7 @@ def _inside_mask(f: dict[str, Arr], which: str) -> Arr:
 def generate(path: str | Path, opts: GenOptions = GenOptions()) -> GroundTruth:
     """Write the capture to ``path`` and its ground truth to ``<path>.truth.json``; returns the truth."""
     out = Path(path)
-    model = Model(opts.seed, opts.flows)
+    model = Model(opts.site_seed, opts.flows)
     truth = GroundTruth(options=asdict(opts))
     t = 1_700_000_000 * 1_000_000_000
     with out.open("wb") as fh:
