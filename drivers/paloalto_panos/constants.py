@@ -27,10 +27,12 @@ PERMIT, DENY = "allow", "deny"
 DENY_ACTIONS = frozenset({"deny", "drop", "reset-client", "reset-server", "reset-both"})
 
 RULES_PATH = "rulebase security rules"
-#: Read-back: configure-mode ``show`` of the three sections egressctl writes (set format, see prepare()).
-SHOW_SECTIONS = ("address", "service", "rulebase security")
 CMD_OUTPUT_FORMAT = "set cli config-output-format set"
 CMD_DIFF = "show config diff"
+CMD_RUNNING = "show config running"
+CMD_CANDIDATE = "show config candidate"
+#: Seconds to wait for a commit job (real commits can take minutes).
+COMMIT_TIMEOUT = 300.0
 CMD_SAVE = f"save config to {SNAPSHOT_FILE}"
 CMD_LOAD = f"load config from {SNAPSHOT_FILE}"
 CMD_REVERT = "revert config"
@@ -39,10 +41,10 @@ CMD_REVERT = "revert config"
 ERROR_PATTERNS = (
     r"^Invalid syntax\..*$",
     r"^Unknown command: .*$",
-    r"^Server error: .*$",
+    r"^Server error\s*:.*$",
     r"^Validation Error:.*$",
     r"^.* is not a valid reference.*$",
     r"^.* is already in use.*$",
     r"^Error: .*$",
 )
-COMMIT_FAILED_RE = re.compile(r"(Commit failed|Validation Error|Error:.*)", re.I)
+COMMIT_FAILED_RE = re.compile(r"(Validation Error:[\s\S]*|Commit failed.*|Error:.*)", re.I)

@@ -63,8 +63,22 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         super().open(secret)
 
     def prepare(self) -> None:
-        """Ask for ``set``-form configuration output (the parser also reads the default brace form)."""
+        """Ask for ``set``-form output, then stay in configure mode for the whole session.
+
+        netmiko's PAN-OS class spends about 4 s detecting the mode on each entry and exit of configure
+        mode, so the driver enters once; operational commands go through ``run``.
+        """
         self.send(C.CMD_OUTPUT_FORMAT, check=False)
+        with map_netmiko_errors(self.device.name, "configure mode"):
+            self.conn.config_mode()
+
+    def _op(self, command: str) -> str:
+        """An operational command from configure mode (``run ...``), without the ``[edit]`` line."""
+        out = self.send(f"run {command}", check=False)
+        return "\n".join(ln for ln in out.splitlines() if ln.strip() != "[edit]")
+
+    def _config(self, lines: list[str]) -> None:
+        self.send_config(lines, enter_config_mode=False, exit_config_mode=False)
 
     def close(self) -> None:
         """Close the session. A running watchdog keeps its own session and still fires. Never raises."""
@@ -76,24 +90,13 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         return render_lines(self.device, policy, current)
 
     # --------------------------------------------------------------------- read-back
-    def _config_show(self) -> str:
-        """Configure-mode ``show`` of egressctl's sections: the candidate (= running if nothing pends)."""
-        conn = self.conn
-        with map_netmiko_errors(self.device.name, "configure mode"):
-            conn.config_mode()
-        try:
-            return "\n".join(self.send(f"show {s}", check=False) for s in C.SHOW_SECTIONS)
-        finally:
-            with map_netmiko_errors(self.device.name, "configure mode"):
-                conn.exit_config_mode()
-
     def _diff(self) -> str:
-        out = self.send(C.CMD_DIFF, check=False)
+        out = self._op(C.CMD_DIFF)
         return "" if not out.strip() or "no differences" in out.lower() else out
 
     def read_state(self) -> DeviceState:
         """Parse egressctl's rules (and the objects they use) back from the device."""
-        state = parse.device_state(self._config_show())
+        state = parse.device_state(self._op(C.CMD_RUNNING))
         return DeviceState(state.target, state.fingerprint, state.rules, self.has_pending_commit(), state.raw)
 
     def snapshot(self) -> str:
@@ -101,8 +104,8 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         if self._diff():
             raise CommitError(self.device.name, "the candidate holds uncommitted changes; refusing to "
                               "snapshot them as the state to return to")
-        self.send_config([C.CMD_SAVE])
-        return f"# saved on the device as {C.SNAPSHOT_FILE}\n" + self._config_show()
+        self._config([C.CMD_SAVE])
+        return f"# saved on the device as {C.SNAPSHOT_FILE}\n" + self._op(C.CMD_RUNNING)
 
     def has_pending_commit(self) -> bool:
         """Uncommitted candidate changes, or a commit egressctl made that is not confirmed yet."""
@@ -115,7 +118,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
             raise CommandRejected(self.device.name, "the candidate already holds uncommitted changes "
                                   "egressctl did not make; commit or revert them first")
         self._policy = policy
-        self.send_config(self.render(policy, current))
+        self._config(self.render(policy, current))
 
     def diff(self) -> str:
         """``show config diff``: the candidate against the running configuration."""
@@ -124,7 +127,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
     def guard(self) -> list[str]:
         """Problems that make the candidate unsafe to commit (empty when the management path is proved)."""
         policy = self._policy or Policy("", "normal", ())
-        return management_problems(self.device, policy, parse.parse_config(self._config_show()))
+        return management_problems(self.device, policy, parse.parse_config(self._op(C.CMD_CANDIDATE)))
 
     def commit(self, revert_in: int) -> None:
         """Prove the management path in the candidate, commit, and arm the controller-side watchdog."""
@@ -141,14 +144,10 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self._arm(revert_in)
 
     def _commit_now(self) -> None:
-        try:
-            with map_netmiko_errors(self.device.name, "commit"):
-                out = self.conn.commit(read_timeout=max(self.timeout, 120.0))  # type: ignore[call-arg]
-        except ValueError as exc:
-            raise CommitError(self.device.name, "commit failed", redact(str(exc))[-500:]) from exc
-        m = C.COMMIT_FAILED_RE.search(str(out))
-        if m and "committed successfully" not in str(out).lower():
-            raise CommitError(self.device.name, "commit failed", redact(m.group(0)))
+        out = self.send("commit", read_timeout=max(self.timeout, C.COMMIT_TIMEOUT), check=False)
+        if "configuration committed successfully" not in out.lower():
+            m = C.COMMIT_FAILED_RE.search(out)
+            raise CommitError(self.device.name, "commit failed", m.group(0) if m else out[-500:])
 
     def _arm(self, revert_in: int) -> None:
         with self._lock:
@@ -192,7 +191,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
                 self._watchdog.cancel()
                 self._watchdog = None
         try:
-            self.send_config([C.CMD_LOAD])
+            self._config([C.CMD_LOAD])
             if self._diff():
                 self._commit_now()
         except DeviceError as exc:
@@ -202,5 +201,5 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
 
     def discard(self) -> None:
         """``revert config``: throw the uncommitted candidate away."""
-        self.send_config([C.CMD_REVERT])
+        self._config([C.CMD_REVERT])
 
