@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from netmiko import ConnectHandler
+from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
 from egressctl.lab.emu.base import DeviceSpec
 from egressctl.lab.emu.dataplane import NftDataPlane
+from egressctl.lab.emu.fortinet import FortiDevice
 from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
 from egressctl.lab.hostkeys import write_private
 from tests.integration import x2_topology
@@ -48,7 +50,7 @@ DENY_OUTSIDE = [
 ]
 
 
-def connect(port: int) -> ConnectHandler:
+def connect(port: int) -> BaseConnection:
     return ConnectHandler(
         device_type="fortinet",
         host="127.0.0.1",
@@ -57,6 +59,14 @@ def connect(port: int) -> ConnectHandler:
         password=PASSWORD,
         timeout=20,
     )
+
+
+def cmd(conn: BaseConnection, command: str, **kwargs: Any) -> str:
+    return str(conn.send_command(command, **kwargs))
+
+
+def dev(emu: RunningEmulator) -> FortiDevice:
+    return cast(FortiDevice, emu.device)
 
 
 @pytest.fixture(scope="module")
@@ -73,17 +83,14 @@ def test_connect_paging_and_disconnect_restore_more(emu: RunningEmulator) -> Non
     conn = connect(emu.port)
     try:
         assert conn.base_prompt == "fw-b "
-        assert emu.call(lambda: emu.device.config["system console"][""]) == {"output": ("standard",)}
-        status = conn.send_command("get system status")
+        assert emu.call(lambda: dev(emu).config["system console"][""]) == {"output": ("standard",)}
+        status = cmd(conn, "get system status")
         assert "Virtual domain configuration: disable" in status and "Hostname: fw-b" in status
-        assert (
-            conn.send_command("get system console | grep output").strip()
-            == "output              : standard"
-        )
+        assert cmd(conn, "get system console | grep output").strip() == "output              : standard"
     finally:
         conn.disconnect()
     deadline = time.monotonic() + 5
-    while emu.call(lambda: emu.device.config["system console"][""]) != {"output": ("more",)}:
+    while emu.call(lambda: dev(emu).config["system console"][""]) != {"output": ("more",)}:
         assert time.monotonic() < deadline, "netmiko's cleanup did not restore 'set output more'"
         time.sleep(0.1)
 
@@ -92,21 +99,21 @@ def test_config_block_and_rejected_line(emu: RunningEmulator) -> None:
     conn = connect(emu.port)
     try:
         conn.send_config_set(DENY_OUTSIDE, error_pattern=ERRORS)
-        assert emu.call(lambda: list(emu.device.config["firewall policy"])) == ["2", "1"]
-        shown = conn.send_command("show firewall policy | grep -f egressctl")
+        assert emu.call(lambda: list(dev(emu).config["firewall policy"])) == ["2", "1"]
+        shown = cmd(conn, "show firewall policy | grep -f egressctl")
         assert 'set comments "egressctl target=isolated"' in shown and "edit 2" in shown
-        before = emu.call(lambda: repr(emu.device.config))
+        before = emu.call(lambda: repr(dev(emu).config))
         with pytest.raises(ConfigInvalidException, match="Command fail"):
             conn.send_config_set(
                 ["config firewall policy", "edit 2", "set dstaddr no-such-object", "next", "end"],
                 error_pattern=ERRORS,
             )
-        out = conn.send_command("abort", expect_string=r"fw-b # ")
+        out = cmd(conn, "abort", expect_string=r"fw-b # ")
         assert "Command fail" not in out
-        assert emu.call(lambda: repr(emu.device.config)) == before
+        assert emu.call(lambda: repr(dev(emu).config)) == before
         conn.send_config_set(["config firewall policy", "delete 2", "end"], error_pattern=ERRORS)
         conn.send_config_set(["config firewall address", "delete x2-out", "end"], error_pattern=ERRORS)
-        assert emu.call(lambda: list(emu.device.config["firewall policy"])) == ["1"]
+        assert emu.call(lambda: list(dev(emu).config["firewall policy"])) == ["1"]
     finally:
         conn.disconnect()
 
@@ -133,8 +140,8 @@ def test_deny_stops_packets_and_cfg_revert_timeout_restores_them(tmp_path: Path)
                 assert plane.failures == 0
                 # 120 device seconds at scale 0.05 = 6 s real: left unconfirmed, the change reverts.
                 assert topo.wait_reachable(True, 20), "cfg-revert-timeout should restore forwarding"
-                assert emu.call(lambda: emu.device.reverts) == 1
-                assert "egressctl-deny" not in conn.send_command("show firewall policy")
+                assert emu.call(lambda: dev(emu).reverts) == 1
+                assert "egressctl-deny" not in cmd(conn, "show firewall policy")
             finally:
                 conn.disconnect()
         finally:

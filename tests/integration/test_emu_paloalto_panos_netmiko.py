@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from netmiko import ConnectHandler
+from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
 from egressctl.lab.emu.base import DeviceSpec
 from egressctl.lab.emu.dataplane import NftDataPlane
+from egressctl.lab.emu.paloalto_panos import PanDevice
 from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
 from egressctl.lab.hostkeys import write_private
 from tests.integration import x2_topology
@@ -39,7 +41,7 @@ DENY_OUTSIDE = [
 ]
 
 
-def connect(port: int) -> ConnectHandler:
+def connect(port: int) -> BaseConnection:
     return ConnectHandler(
         device_type="paloalto_panos",
         host="127.0.0.1",
@@ -48,6 +50,14 @@ def connect(port: int) -> ConnectHandler:
         password=PASSWORD,
         timeout=20,
     )
+
+
+def cmd(conn: BaseConnection, command: str, **kwargs: Any) -> str:
+    return str(conn.send_command(command, **kwargs))
+
+
+def dev(emu: RunningEmulator) -> PanDevice:
+    return cast(PanDevice, emu.device)
 
 
 @pytest.fixture(scope="module")
@@ -64,21 +74,21 @@ def test_lifecycle_with_netmiko(emu: RunningEmulator) -> None:
     conn = connect(emu.port)
     try:
         assert conn.base_prompt == "admin@fw-a"
-        assert "operational-mode: normal" in conn.send_command("show system info")
+        assert "operational-mode: normal" in cmd(conn, "show system info")
         conn.send_config_set(
             ["save config to egressctl-snapshot.xml", *DENY_OUTSIDE], error_pattern=ERRORS
         )
-        assert emu.call(lambda: list(emu.device.running.rules)) == ["allow-outbound"]
-        assert conn.send_command("check pending-changes").strip() == "yes"
+        assert emu.call(lambda: list(dev(emu).running.rules)) == ["allow-outbound"]
+        assert cmd(conn, "check pending-changes").strip() == "yes"
         output = conn.commit()
         assert "Configuration committed successfully" in output and "100%" in output
-        assert emu.call(lambda: list(emu.device.running.rules)) == ["egressctl-deny", "allow-outbound"]
-        active = conn.send_command("show running security-policy | match index")
+        assert emu.call(lambda: list(dev(emu).running.rules)) == ["egressctl-deny", "allow-outbound"]
+        active = cmd(conn, "show running security-policy | match index")
         assert active.splitlines()[0] == '"egressctl-deny; index: 1" {'
         with pytest.raises(ConfigInvalidException, match="Invalid syntax"):
             conn.send_config_set(["set address bad ip-netmask 300.1.1.1"], error_pattern=ERRORS)
         conn.exit_config_mode()
-        assert conn.send_command("check pending-changes").strip() == "no"
+        assert cmd(conn, "check pending-changes").strip() == "no"
     finally:
         conn.disconnect()
 
@@ -105,7 +115,7 @@ def test_deny_stops_packets_and_snapshot_restores_them(tmp_path: Path) -> None:
                 assert "committed successfully" in conn.commit()
                 assert not topo.reachable(), "the committed deny rule must stop inside packets"
                 conn.config_mode()
-                loaded = conn.send_command("load config from egressctl-snapshot.xml", expect_string=r"#")
+                loaded = cmd(conn, "load config from egressctl-snapshot.xml", expect_string=r"#")
                 assert "Config loaded from egressctl-snapshot.xml" in loaded
                 assert "committed successfully" in conn.commit()
                 assert topo.wait_reachable(True, 5), "commit of the snapshot must restore forwarding"
