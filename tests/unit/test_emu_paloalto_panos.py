@@ -213,3 +213,20 @@ def test_rulesets_are_valid_nft(dev: tuple[PanDevice, NullDataPlane]) -> None:
     )
     assert set(device.running.rules) == {"egressctl-deny", "allow-outbound", "mix", "mix2"}
     assert check(device.ruleset()) is None, device.ruleset()
+
+
+def test_application_narrows_protocols(dev: tuple[PanDevice, NullDataPlane]) -> None:
+    device, plane = dev
+    s = session(device)
+    run(
+        s,
+        "set rulebase security rules ping from trust to untrust source any destination any "
+        "application icmp service any action allow",
+        "set rulebase security rules dns from trust to untrust source any destination any "
+        "application dns service application-default action allow",
+        "commit",
+    )
+    text = plane.applied[-1]
+    assert 'meta l4proto icmp accept comment "rule ping"' in text
+    assert 'meta l4proto udp th dport 53 accept comment "rule dns"' in text
+    assert 'meta l4proto tcp th dport 53 accept comment "rule dns"' in text

@@ -126,12 +126,27 @@ def _nets(cfg: PanConfig, names: list[str]) -> tuple[Network, ...] | None:
     return tuple(n for name in names for n in resolve_address(cfg, name) or [])
 
 
+def _restrict_to_apps(services: list[L4], apps: list[str]) -> list[L4]:
+    """Without App-ID, an application narrows a rule to the protocols it runs over (``icmp`` -> ICMP)."""
+    if "any" in apps:
+        return services
+    protos = sorted({proto for app in apps for proto, _ in C.APPLICATIONS.get(app, ())})
+    out: list[L4] = []
+    for l4 in services:
+        if l4.proto is None:
+            out += [L4(proto) for proto in protos]
+        elif l4.proto in protos:
+            out.append(l4)
+    return out
+
+
 def rule_match(
     cfg: PanConfig, name: str, rule: dict[str, list[str] | str], kernel: Mapping[str, str]
 ) -> Match:
     """The first-match rule one security rule stands for."""
     apps = _members(rule.get("application"))
     services = [l4 for s in _members(rule.get("service")) for l4 in resolve_service(cfg, s, apps) or []]
+    services = _restrict_to_apps(services, apps)
     action = str(rule.get("action", "allow"))
     return Match(
         iifs=_zone_ifaces(cfg, _members(rule.get("from")), kernel),
