@@ -25,7 +25,9 @@ InventoryOpt = Annotated[
     typer.Option("--inventory", "-i", help="lab inventory (default: the running lab's, $EGRESSCTL_INVENTORY, "
                                            "or inventory/lab.yaml)"),
 ]
-PrefixOpt = Annotated[str | None, typer.Option(help="namespace prefix (default $EGRESSCTL_LAB_PREFIX or eg-)")]
+PrefixOpt = Annotated[
+    str | None, typer.Option(help="namespace prefix (default $EGRESSCTL_LAB_PREFIX or eg-)")
+]
 
 
 def _inventory(explicit: Path | None) -> Path:
@@ -49,12 +51,14 @@ def _fail(exc: EgressError) -> typer.Exit:
 def _make(inventory: Path | None, prefix: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
     from egressctl.lab import Lab
 
-    doc_prefix = None
-    if prefix is None and inventory is None:
+    if inventory is None:
         from egressctl.lab.state import paths, read_lab_json
 
-        doc_prefix = (read_lab_json(paths()) or {}).get("prefix")
-    return Lab(_inventory(inventory), prefix=prefix or doc_prefix, **kw)  # type: ignore[arg-type]
+        doc = read_lab_json(paths()) or {}
+        prefix = prefix or doc.get("prefix")
+        if "port_base" not in kw and doc.get("port_base") is not None:
+            kw["port_base"] = int(doc["port_base"])
+    return Lab(_inventory(inventory), prefix=prefix, **kw)  # type: ignore[arg-type]
 
 
 @lab_app.command()
@@ -62,7 +66,9 @@ def up(
     inventory: InventoryOpt = None,
     prefix: PrefixOpt = None,
     time_scale: Annotated[float, typer.Option(help="device timers run this many times real time")] = 0.25,
-    port_base: Annotated[int | None, typer.Option(help="first loopback port (default: the inventory's)")] = None,
+    port_base: Annotated[
+        int | None, typer.Option(help="first loopback port (default: the inventory's)")
+    ] = None,
 ) -> None:
     """Build the lab (repairing leftovers of a previous one) and start every device."""
     try:
@@ -93,7 +99,8 @@ def status(
     if json_out:
         print(json.dumps(st.to_dict(), indent=2))
         raise typer.Exit(0 if st.up else 1)
-    print(f"lab is {'UP' if st.up else 'DOWN'} (mode {st.mode}, prefix {st.prefix}, time scale {st.time_scale})")
+    state = "UP" if st.up else "DOWN"
+    print(f"lab is {state} (mode {st.mode}, prefix {st.prefix}, time scale {st.time_scale})")
     nodes = Table(title="nodes")
     for col in ("node", "namespace", "role", "addresses"):
         nodes.add_column(col)
@@ -131,4 +138,4 @@ def exec_(
         argv = [*node_exec_prefix(node), *command]
     except LabError as exc:
         raise _fail(exc) from None
-    os.execvp(argv[0], argv)
+    os.execvp(argv[0], argv)  # noqa: S606 (argv, never a shell)

@@ -1,11 +1,12 @@
 """The lab internet's canary services: one bounded asyncio process answering on every local address.
 
-Runs inside the ``inet`` namespace. Every canary and allowed destination is an address on one dummy
-interface there, so one wildcard socket per port answers for all of them, and the reply names the address
-that was reached, which makes a probe's answer self-describing. TCP: a one-line banner, or a minimal HTTP
-response when the client speaks HTTP. UDP: on port 53 a DNS response (same id and question, NOERROR, no
-answer records) to anything that parses as a query, otherwise an echo of the datagram after a prefix. ICMP echo is left
-to the kernel. Concurrency, read sizes and per-connection time are bounded, so a probe storm cannot grow it.
+Runs inside the ``inet`` namespace. Every canary and allowed destination is an address on its loopback
+interface, so one wildcard TCP socket per port answers for all of them (UDP binds each address, see
+``_bound_udp``), and the reply names the address that was reached, which makes a probe's answer
+self-describing. TCP: a one-line banner, or a minimal HTTP response when the client speaks HTTP. UDP: on
+port 53 a DNS response (same id and question, NOERROR, no answer records) to anything that parses as a
+query, otherwise an echo of the datagram after a prefix. ICMP echo is left to the kernel. Concurrency,
+read sizes and per-connection time are bounded, so a probe storm cannot grow it.
 
 Usage: ``python -m egressctl.lab.canary --tcp 25,80 --udp 53,443 --address A ... [--ready-fd FD]``
 """
@@ -36,9 +37,12 @@ def _dual_stack(kind: int, port: int) -> socket.socket:
 
 
 def _bound_udp(address: str, port: int) -> socket.socket:
-    """A UDP socket bound to one address: replies must leave *from* the address the probe reached,
-    which a wildcard socket does not guarantee (the kernel would pick the outgoing interface's address,
-    and the ISP's NAT would then drop the reply as unrelated)."""
+    """A UDP socket bound to one address.
+
+    Replies must leave *from* the address the probe reached, which a wildcard socket does not guarantee
+    (the kernel would pick the outgoing interface's address, and the ISP's NAT would then drop the reply
+    as unrelated).
+    """
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,7 +91,9 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport.sendto(reply, addr)
 
 
-async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, slots: asyncio.Semaphore) -> None:
+async def _tcp(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, slots: asyncio.Semaphore
+) -> None:
     if slots.locked():
         writer.close()
         return
@@ -114,7 +120,9 @@ async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port:
                 await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
 
 
-async def serve(tcp_ports: list[int], udp_ports: list[int], addresses: list[str], ready_fd: int | None) -> None:
+async def serve(
+    tcp_ports: list[int], udp_ports: list[int], addresses: list[str], ready_fd: int | None
+) -> None:
     """Serve until SIGTERM/SIGINT."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

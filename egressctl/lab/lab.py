@@ -31,11 +31,20 @@ from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Site
 from egressctl.lab import hostkeys, netbuild
 from egressctl.lab.state import (
-    LabPaths, alive, ensure_secret, kill_group, kill_groups, paths, read_lab_json, recorded_pids, start_time,
-    write_lab_json, write_private,
+    LabPaths,
+    alive,
+    ensure_secret,
+    kill_group,
+    kill_groups,
+    paths,
+    read_lab_json,
+    recorded_pids,
+    start_time,
+    write_lab_json,
+    write_private,
 )
 from egressctl.lab.status import LabStatus, describe
-from egressctl.lab.topology import Topology, load_topology
+from egressctl.lab.topology import load_topology
 
 DEFAULT_PREFIX = "eg-"
 UP_SECONDS = 90.0
@@ -54,7 +63,7 @@ class Lab:
 
     def __init__(self, inventory_path: Path, *, prefix: str | None = None, port_base: int | None = None,
                  time_scale: float = 0.25, state_dir: Path | None = None) -> None:
-        self.source = Path(inventory_path)
+        self.source = Path(inventory_path).resolve()
         self.prefix = prefix or os.environ.get("EGRESSCTL_LAB_PREFIX") or DEFAULT_PREFIX
         self.port_base = port_base
         self.time_scale = time_scale
@@ -74,7 +83,9 @@ class Lab:
         updates = []
         for i, dev in enumerate(self.site.devices):
             port = self.port_base + i if self.port_base is not None else dev.port
-            cred = dev.credential.replace("{state}", str(self.paths.state)) if self._changed() else dev.credential
+            cred = dev.credential
+            if self._changed():
+                cred = cred.replace("{state}", str(self.paths.state))
             updates.append(dev.model_copy(update={"port": port, "credential": cred}))
         return self.site.model_copy(update={"devices": updates})
 
@@ -100,7 +111,9 @@ class Lab:
         self.up()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.down()
 
     def _check_keys(self) -> None:
@@ -165,6 +178,7 @@ class Lab:
         write_lab_json(self.paths, {
             "prefix": self.prefix, "mode": self.mode, "time_scale": self.time_scale,
             "keeper_pid": keeper, "keeper_start": start_time(keeper), "source": str(self.source),
+            "port_base": self.port_base,
             "inventory": str(self.inventory_path), "nodes": [n.name for n in self.topology.nodes],
             "timings": {k: v for k, v in report.items() if k.endswith("_s")},
         })
@@ -195,7 +209,8 @@ class Lab:
         report = json.loads(line) if line else {"ok": False, "error": "the keeper exited without a report"}
         if not report.get("ok"):
             tail = (self.paths.run / "keeper.log").read_text(errors="replace").splitlines()[-5:]
-            raise LabError(f"lab up failed: {report.get('error', 'interrupted')}" + "".join(f"\n  {t}" for t in tail))
+            why = report.get("error", "interrupted")
+            raise LabError(f"lab up failed: {why}" + "".join(f"\n  {t}" for t in tail))
         return proc.pid, report
 
     def down(self) -> None:
@@ -222,9 +237,13 @@ class Lab:
         doc = read_lab_json(self.paths) or {}
         up = bool(doc) and _keeper_alive(doc) and bool(doc.get("nodes"))
         prefix = str(doc.get("prefix", self.prefix)) if up else self.prefix
-        nodes, devices = describe(self.topology, self._effective_site, prefix)
+        site = self._effective_site
+        if up and doc.get("inventory") and Path(str(doc["inventory"])).is_file():
+            site = load_inventory(Path(str(doc["inventory"]))).site(self.site.name)
+        nodes, devices = describe(self.topology, site, prefix)
         return LabStatus(
-            up=up, mode=str(doc.get("mode", self.mode)), prefix=prefix, time_scale=float(doc.get("time_scale", self.time_scale)),
+            up=up, mode=str(doc.get("mode", self.mode)), prefix=prefix,
+            time_scale=float(doc.get("time_scale", self.time_scale)),
             state_dir=str(self.paths.state), inventory=str(self.inventory_path),
             keeper_pid=int(doc["keeper_pid"]) if up else None, nodes=nodes, devices=devices,
             timings=dict(doc.get("timings", {})),
@@ -257,7 +276,7 @@ def _read_line(fd: int, timeout: float) -> str:
 
 
 def node_exec_prefix(node: str, state_dir: Path | None = None) -> list[str]:
-    """argv prefix running a command inside lab node ``node`` (a node name, or its namespace name).
+    """Argv prefix running a command inside lab node ``node`` (a node name, or its namespace name).
 
     Raises:
         LabError: no lab is up in ``state_dir`` (default: egressctl's state directory) or no such node.

@@ -35,6 +35,7 @@ INPUTRC = "set enable-bracketed-paste off\n"
 PROFILE = '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
 SUDOERS = """# egressctl lab sudoers (bind-mounted over /etc/sudoers inside core-b only)
 Defaults env_reset
+Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 Defaults lecture=never
 Defaults !syslog
 Defaults !fqdn
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     _mount_lab_files(args.root)
     socket.sethostname(args.hostname)
     sshd = "/usr/sbin/sshd"
-    os.execv(sshd, [sshd, "-D", "-e", "-f", str(args.root / "sshd_config")])
+    os.execv(sshd, [sshd, "-D", "-e", "-f", str(args.root / "sshd_config")])  # noqa: S606
 
 
 if __name__ == "__main__":

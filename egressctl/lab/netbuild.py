@@ -25,7 +25,6 @@ _COMMON_SYSCTLS = {
     "net.ipv6.conf.default.accept_dad": "0",
     "net.ipv6.conf.all.accept_ra": "0",
     "net.ipv6.conf.default.accept_ra": "0",
-    "net.ipv4.ping_group_range": "0 2147483647",
 }
 _FORWARD_SYSCTLS = {
     "net.ipv4.ip_forward": "1",
@@ -45,7 +44,7 @@ def run(argv: list[str], *, stdin: str | None = None, check: bool = True) -> sub
 
 
 def netns_exec(ns: str) -> list[str]:
-    """argv prefix running a command in namespace ``ns`` (as seen by the process running it)."""
+    """Argv prefix running a command in namespace ``ns`` (as seen by the process running it)."""
     return ["ip", "netns", "exec", ns]
 
 

@@ -94,7 +94,7 @@ def start_emulator(paths: LabPaths, node: Node, device: Device, prefix: str, pas
     spec_file = write_private(ddir / f"{device.name}.json", json.dumps(asdict(spec)))
     key = hostkeys.write_private(device.name, ddir / f"{device.name}.key")
     argv = [*netns_exec(prefix + node.name), *emulator_command(), "--platform", device.platform,
-            "--spec-file", str(spec_file), "--listen", "0.0.0.0", "--port", "22",
+            "--spec-file", str(spec_file), "--listen", "0.0.0.0",  # noqa: S104 (inside the device namespace) "--port", "22",
             "--host-key-file", str(key), "--time-scale", str(time_scale)]
     return spawn(paths, device.name, argv)
 
@@ -119,7 +119,9 @@ def start_linux(paths: LabPaths, node: Node, device: Device, prefix: str, passwo
     return started
 
 
-def start_forwarder(paths: LabPaths, topo: Topology, prefix: str, mapping: list[tuple[int, str, int]]) -> Started:
+def start_forwarder(
+    paths: LabPaths, topo: Topology, prefix: str, mapping: list[tuple[int, str, int]]
+) -> Started:
     """The loopback-to-management relay, running in the operators' node."""
     argv = [*netns_exec(prefix + topo.operator), sys.executable, "-m", "egressctl.lab.forwarder"]
     for fd, addr, port in mapping:

@@ -151,16 +151,20 @@ class _Shells:
         loop.add_reader(master, readable)
         pump = asyncio.ensure_future(self._feed(process, master))
         waiter = asyncio.ensure_future(proc.wait())
-        await asyncio.wait([pump, waiter], return_when=asyncio.FIRST_COMPLETED)
-        if not waiter.done():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGHUP)
-            await waiter
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(closed.wait(), timeout=0.5)
-        loop.remove_reader(master)
-        pump.cancel()
-        os.close(master)
+        try:
+            await asyncio.wait([pump, waiter], return_when=asyncio.FIRST_COMPLETED)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed.wait(), timeout=0.5 if waiter.done() else 0.01)
+        finally:
+            # Also when asyncssh cancels this task because the client vanished: never leave a shell behind.
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGHUP)
+                    os.killpg(proc.pid, signal.SIGCONT)
+            loop.remove_reader(master)
+            pump.cancel()
+            os.close(master)
+        await waiter
         process.exit(proc.returncode or 0)
 
     @staticmethod
@@ -179,6 +183,7 @@ async def serve(args: argparse.Namespace) -> None:
     server = await asyncssh.create_server(
         lambda: _Auth(args.user, password), "", args.port, server_host_keys=[key],
         process_factory=shells.handle, encoding=None, line_editor=False, reuse_address=True,
+        gss_host=None,  # else asyncssh calls getfqdn(): a DNS query that times out inside the lab
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

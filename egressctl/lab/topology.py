@@ -64,7 +64,7 @@ class Interface(_Strict):
     def _one_wiring(self) -> Interface:
         wired = (self.bridge is not None) + (self.peer is not None) + (self.kind != "veth")
         if wired != 1:
-            raise ValueError(f"interface {self.name}: give exactly one of bridge, peer or kind: dummy|loopback")
+            raise ValueError(f"interface {self.name}: give one of bridge, peer or kind: dummy|loopback")
         if (self.kind == "loopback") != (self.name == "lo"):
             raise ValueError(f"interface {self.name}: kind loopback is exactly the interface named lo")
         if self.vendor is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9/._:-]{0,63}", self.vendor):
@@ -145,7 +145,7 @@ class Topology(_Strict):
 
     site: str = Field(description="the inventory site this lab emulates")
     services: Services = Field(default_factory=Services)
-    operator: NodeName = Field(default="ops", description="node the controller's management traffic leaves from")
+    operator: NodeName = Field(default="ops", description="node the controller's SSH leaves from")
     nodes: list[Node] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -228,7 +228,7 @@ def cross_check(topo: Topology, site: Site) -> list[str]:
         known = set(node.vendor_map()) | set(node.zones) | {i.name for i in node.interfaces}
         for side in (*dev.inside, *dev.outside):
             if side not in known:
-                problems.append(f"device {dev.name}: {side} is neither a vendor interface nor a zone of its node")
+                problems.append(f"device {dev.name}: {side} is no vendor interface or zone of its node")
     for node in topo.nodes:
         if node.device is not None and node.device not in {d.name for d in site.devices}:
             problems.append(f"lab node {node.name}: site {site.name} has no device {node.device}")
