@@ -120,13 +120,13 @@ class JunosSession:
             resolved = tree.resolve(rest, end, need_value=False)
             return Reply(text=show.apply_pipes(show.configuration(dev, dev.candidate, resolved, False),
                                                pipes, config=True))
-        if pipes:
-            raise JunosError(c.SYNTAX_ERROR, line.index("|"))
         if cmd == "run":
             if not rest:
                 raise JunosError(c.SYNTAX_EXPECTING.format(what="<command>"), end)
-            reply = self._operational(body[rest[0].pos:])
+            reply = self._operational(line[line.index(rest[0].text, toks[0].pos + len(toks[0].text)):])
             return Reply(text=reply.text)
+        if pipes:
+            raise JunosError(c.SYNTAX_ERROR, line.index("|"))
         if cmd in ("set", "delete", "insert"):
             return Reply(text=self._edit(cmd, rest, end))
         if cmd == "commit":

@@ -363,7 +363,11 @@ def subtree(tree: Tree, r: Resolved) -> tuple[Tree | None, tuple[str, ...]]:
                 return None, tuple(path)
             node = node[step.name]
             path.append(step.name)
-    return (node if isinstance(node, dict) else {r.steps[-1].keyword: node}), tuple(path)
+    if isinstance(node, dict) and r.steps and r.steps[-1].spec.kind in ("C", "N"):
+        return node, tuple(path)
+    if not r.steps:
+        return node, ()
+    return {r.steps[-1].keyword: node}, tuple(path[:-1])
 
 
 def compare(active: Tree, candidate: Tree) -> str:
