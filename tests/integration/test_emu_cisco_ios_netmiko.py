@@ -284,9 +284,9 @@ def test_deny_by_ios_syntax_stops_packets(site: Site) -> None:
     conn = connect(PORT_NS, site.socket_to_emulator(PORT_NS))
     try:
         conn.enable()
-        conn.send_config_set(["ip access-list extended X1-CUT", "deny tcp any any eq www",
-                              "permit ip any any", "interface GigabitEthernet0/0", "ip access-group X1-CUT out"],
-                             error_pattern=ERRORS)
+        cut = ["ip access-list extended X1-CUT", "deny tcp any any eq www", "permit ip any any",
+               "interface GigabitEthernet0/0", "ip access-group X1-CUT out"]
+        conn.send_config_set(cut, error_pattern=ERRORS)
         assert "jump" in site.nft_table()
         assert not tcp_open(site.h1, "10.71.2.2", 80)
         assert tcp_open(site.h1, "10.71.2.2", 443)
