@@ -67,12 +67,14 @@ def main() -> None:
     with Testbed("vb-pb-") as tb:
         tb.nft(RULES)
         print(f"timeout {args.timeout} s; times are inside the vantage point (subprocess wall in brackets)")
-        print(f"{'probes':>7} | {'ours r=0':>16} | {'ours r=1':>16} | {'scapy sr()':>16} | speedup | verdicts")
+        print(f"{'probes':>7} | {'ours r=0':>16} | {'ours r=1':>16} | {'scapy sr()':>16} | speedup "
+              "| verdicts")
         for n in (int(x) for x in args.sizes.split(",")):
             probes = probe_set(n)
             ours0, w0 = run(tb, "egressctl.verify.probe", probes, args.timeout, 0)
             ours1, w1 = run(tb, "egressctl.verify.probe", probes, args.timeout, 1)
-            row = f"{n:>7} | {ours0['elapsed_s']:6.2f}s [{w0:5.2f}s] | {ours1['elapsed_s']:6.2f}s [{w1:5.2f}s] |"
+            row = (f"{n:>7} | {ours0['elapsed_s']:6.2f}s [{w0:5.2f}s] | {ours1['elapsed_s']:6.2f}s "
+                   f"[{w1:5.2f}s] |")
             if args.no_scapy:
                 print(row + " (skipped)")
                 continue
