@@ -142,7 +142,7 @@ def probe_command() -> list[str]:
 
 
 def _default_prefix(netns: str) -> list[str]:
-    from egressctl.lab import node_exec_prefix  # type: ignore[attr-defined]
+    from egressctl.lab import node_exec_prefix
 
     return list(node_exec_prefix(netns))
 
