@@ -28,6 +28,14 @@ def _be32(buf: Arr, i: Arr) -> Arr:
     return ((_be16(buf, i) << 16) | _be16(buf, i + 2)).astype(np.uint32)
 
 
+def _u32(buf: Arr, i: Arr, swap: bool) -> Arr:
+    """Unsigned 32-bit file fields (host order unless ``swap``) as int64."""
+    b = [buf[i + k].astype(np.int64) for k in range(4)]
+    if swap:
+        b.reverse()
+    return np.asarray(b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24))
+
+
 def _bytes16(buf: Arr, i: Arr) -> Arr:
     return np.asarray(buf[i[:, None] + np.arange(16)], dtype=np.uint8).reshape(-1, 16)
 
@@ -43,13 +51,19 @@ class _Batch:
     def __init__(self) -> None:
         # off, caplen, wirelen, ts, linktype, iface
         self.cols: tuple[list[int], ...] = ([], [], [], [], [], [])
+        self.arrays: tuple[Arr, ...] | None = None  # the same columns, when a walker built them vectorised
 
     def add(self, *vals: int) -> None:
         for col, v in zip(self.cols, vals, strict=True):
             col.append(v)
 
+    def columns(self) -> tuple[Arr, ...]:
+        if self.arrays is not None:
+            return self.arrays
+        return tuple(np.array(c, dtype=np.int64) for c in self.cols)
+
     def __len__(self) -> int:
-        return len(self.cols[0])
+        return len(self.arrays[0]) if self.arrays is not None else len(self.cols[0])
 
 
 class NumpyEngine:
@@ -73,20 +87,32 @@ class NumpyEngine:
         return reason, pos, self._process(win.array, batch, ctx)
 
     def _walk_pcap(self, win: d.Window, ctx: d.Context, batch: _Batch) -> tuple[int, int]:
-        hdr = struct.Struct(">IIII" if ctx.swap else "<IIII").unpack_from
+        """Only the sequential step runs in Python (record lengths); header fields are read vectorised."""
+        incl_at = struct.Struct(">I" if ctx.swap else "<I").unpack_from
         mv, n, pos = win.mv, len(win.mv), win.pos
-        f = self.ifaces[0]
-        while len(batch) < BATCH:
+        starts: list[int] = []
+        add = starts.append
+        reason = d.OUT_FULL
+        while len(starts) < BATCH:
             if n - pos < 16:
-                return d.NEED_DATA, pos
-            sec, frac, incl, orig = hdr(mv, pos)
+                reason = d.NEED_DATA
+                break
+            incl = incl_at(mv, pos + 8)[0]
             if incl > d.MAX_PCAP_RECORD:
-                return d.CORRUPT, pos
+                reason = d.CORRUPT
+                break
             if n - pos < 16 + incl:
-                return d.NEED_DATA, pos
-            batch.add(pos + 16, incl, orig, sec * 1_000_000_000 + frac * f.ts_mul, f.linktype, 0)
+                reason = d.NEED_DATA
+                break
+            add(pos)
             pos += 16 + incl
-        return d.OUT_FULL, pos
+        if starts:
+            at = np.array(starts, dtype=np.int64)
+            sec, frac, incl_v, orig = (_u32(win.array, at + k, ctx.swap) for k in (0, 4, 8, 12))
+            f = self.ifaces[0]
+            batch.arrays = (at + 16, incl_v, orig, sec * 1_000_000_000 + frac * f.ts_mul,
+                            np.full(len(at), f.linktype, dtype=np.int64), np.zeros(len(at), dtype=np.int64))
+        return reason, pos
 
     def _walk_ng(self, win: d.Window, ctx: d.Context, batch: _Batch) -> tuple[int, int]:
         e = ">" if ctx.swap else "<"
@@ -143,7 +169,7 @@ class NumpyEngine:
     def _process(self, buf: Arr, batch: _Batch, ctx: d.Context) -> Arr:
         if not len(batch):
             return np.zeros(0, dtype=d.LEAK_DTYPE)
-        off, cap, wire, ts, lt, ifc = (np.array(c, dtype=np.int64) for c in batch.cols)
+        off, cap, wire, ts, lt, ifc = batch.columns()
         p = _Packets(self.cp, buf, off, cap, wire, ctx)
         p.count("packets", len(off))
         p.count("bytes", int(wire.sum()))

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from egressctl.errors import VerificationError
+from egressctl.policy import compute_policy
 from egressctl.verify import _fastc, capture, offline, pcapgen
 from egressctl.verify.matcher import CompiledPolicy
 
@@ -27,7 +28,7 @@ def site() -> Any:
 
 @pytest.fixture(scope="module")
 def cp(site: Any) -> CompiledPolicy:
-    return CompiledPolicy.compile(pcapgen.compute_policy(site, pcapgen.TARGET), site)
+    return CompiledPolicy.compile(compute_policy(site, pcapgen.TARGET), site)
 
 
 @pytest.fixture(scope="module")
