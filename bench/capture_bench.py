@@ -254,8 +254,8 @@ def report(rows: list[dict[str, Any]], truth: pcapgen.GroundTruth, path: Path, b
     size = path.stat().st_size
     print(
         f"\ncapture: {path} ({size / 1e9:.2f} GB, {truth.packets:,} packets, "
-        f"{truth.leak_packets:,} planted leak packets in {len(truth.leak_flows):,} flows, {truth.vlan_leaks} VLAN-tagged, {truth.ipv6_leaks} "
-        f"IPv6; unverified {truth.unverified})"
+        f"{truth.leak_packets:,} planted leak packets in {len(truth.leak_flows):,} flows, "
+        f"{truth.vlan_leaks} VLAN-tagged, {truth.ipv6_leaks} IPv6; unverified {truth.unverified})"
     )
     print(f"BPF: {len(bpf):,} characters\n")
     print(f"| {'approach':<44} | {'packets/s':>12} | {'exact':<40} | {'peak RSS':>9} |")
