@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from egressctl.lab.emu.base import Reply
 from egressctl.lab.emu.juniper_junos import constants as c
-from egressctl.lab.emu.juniper_junos import show, tree, validate
+from egressctl.lab.emu.juniper_junos import display, show, tree, validate
 from egressctl.lab.emu.juniper_junos.tree import JunosError, Tok, match_keyword, tokenize
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class JunosSession:
         dev = self.device
         if cmd == "show":
             if pipes and pipes[0].split()[0] == "compare":
-                return Reply(text=show.apply_pipes(tree.compare(dev.active, dev.candidate), pipes[1:], True))
+                diff = display.compare(dev.active, dev.candidate)
+                return Reply(text=show.apply_pipes(diff, pipes[1:], True))
             resolved = tree.resolve(rest, end, need_value=False)
             return Reply(text=show.apply_pipes(show.configuration(dev, dev.candidate, resolved, False),
                                                pipes, config=True))

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from egressctl.lab.emu.juniper_junos import constants as c
-from egressctl.lab.emu.juniper_junos import tree
+from egressctl.lab.emu.juniper_junos import display, tree
 from egressctl.lab.emu.juniper_junos.tree import JunosError, Tree
 from egressctl.lab.emu.juniper_junos.validate import policies
 
@@ -27,7 +27,7 @@ def configuration(dev: JunosDevice, config: Tree, path: tree.Resolved, operation
     The set form is produced by :func:`apply_pipes` when ``| display set`` follows, so the marker line
     carries the node and its path.
     """
-    node, where = tree.subtree(config, path)
+    node, where = display.subtree(config, path)
     if node is None:
         return ""
     header = ""
@@ -36,8 +36,8 @@ def configuration(dev: JunosDevice, config: Tree, path: tree.Resolved, operation
         header = f"## Last commit: {_stamp(last.when)} by {last.user}\nversion 21.4R3.15;\n"
         if not operational:
             header = f"## Last changed: {_stamp(dev.clock.now())}\nversion 21.4R3.15;\n"
-    curly = "\n".join(tree.curly(node, tree.spec_at(where)))
-    sets = "\n".join(tree.set_lines(node, where))
+    curly = "\n".join(display.curly(node, display.spec_at(where)))
+    sets = "\n".join(display.set_lines(node, where))
     return f"{_DISPLAY_SET}{sets}\n{_DISPLAY_SET}{header}{curly}\n"
 
 
