@@ -2,9 +2,9 @@
 
 Runs inside the ``inet`` namespace. Every canary and allowed destination is an address on its loopback
 interface, so one wildcard TCP socket per port answers for all of them (UDP binds each address, see
-``_bound_udp``), and the reply names the address that was reached, which makes a probe's answer
-self-describing. TCP: a one-line banner, or a minimal HTTP response when the client speaks HTTP. UDP: on
-port 53 a DNS response (same id and question, NOERROR, no answer records) to anything that parses as a
+``_bound_udp``). Replies name the address reached and the (masqueraded) source, so a probe's answer says
+which exit it took. TCP: a one-line banner, or a minimal HTTP response when the client speaks HTTP. UDP:
+on port 53 a DNS response (same id and question, NOERROR, no answer records) to anything that parses as a
 query, otherwise an echo of the datagram after a prefix. ICMP echo is left to the kernel. Concurrency,
 read sizes and per-connection time are bounded, so a probe storm cannot grow it.
 
@@ -87,7 +87,7 @@ class _Udp(asyncio.DatagramProtocol):
         reply = dns_reply(data) if self.port == 53 else None
         if reply is None:
             local = _local(self.transport.get_extra_info("sockname"))
-            reply = f"canary udp/{self.port} {local} ".encode() + data[:512]
+            reply = f"canary udp/{self.port} {local} from {_local(addr)} ".encode() + data[:512]
         self.transport.sendto(reply, addr)
 
 
@@ -99,18 +99,19 @@ async def _tcp(
         return
     async with slots:
         local = _local(writer.get_extra_info("sockname"))
+        peer = _local(writer.get_extra_info("peername"))
         try:
             data = b""
             with contextlib.suppress(TimeoutError):
                 data = await asyncio.wait_for(reader.read(READ_LIMIT), timeout=0.3)
             if data[:4] in (b"GET ", b"HEAD", b"POST"):
-                body = f"canary tcp/{port} {local}\n".encode()
+                body = f"canary tcp/{port} {local} from {peer}\n".encode()
                 writer.write(
                     b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
                 )
             else:
-                writer.write(f"canary tcp/{port} {local}\r\n".encode())
+                writer.write(f"canary tcp/{port} {local} from {peer}\r\n".encode())
             await asyncio.wait_for(writer.drain(), timeout=CONNECTION_SECONDS)
         except (OSError, TimeoutError):
             pass

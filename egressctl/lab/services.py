@@ -34,6 +34,7 @@ NETMIKO_TYPES = {
     "paloalto_panos": "paloalto_panos",
 }
 READY_SECONDS = 45.0
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104 (every address *of the device's own namespace*, like a real box)
 
 
 def emulator_command() -> list[str]:
@@ -94,7 +95,7 @@ def start_emulator(paths: LabPaths, node: Node, device: Device, prefix: str, pas
     spec_file = write_private(ddir / f"{device.name}.json", json.dumps(asdict(spec)))
     key = hostkeys.write_private(device.name, ddir / f"{device.name}.key")
     argv = [*netns_exec(prefix + node.name), *emulator_command(), "--platform", device.platform,
-            "--spec-file", str(spec_file), "--listen", "0.0.0.0",  # noqa: S104 (inside the device namespace) "--port", "22",
+            "--spec-file", str(spec_file), "--listen", ANY_ADDRESS, "--port", "22",
             "--host-key-file", str(key), "--time-scale", str(time_scale)]
     return spawn(paths, device.name, argv)
 
