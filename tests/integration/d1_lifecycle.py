@@ -32,6 +32,12 @@ def lab_site() -> Site:
     return load_inventory(Path(__file__).resolve().parents[2] / "inventory" / "lab.yaml").site("lab")
 
 
+def make(device: Device, timeout: float = 20.0) -> Any:
+    """A driver instance for ``device`` (constructor per the agreed interface, not the Protocol)."""
+    cls: Any = driver_class(device.platform)
+    return cls(device, timeout=timeout)
+
+
 def at(state: DeviceState, policy: Policy) -> bool:
     return state.target == policy.target and state.fingerprint == policy.fingerprint() and equivalent(
         state.rules, policy.rules) if not policy.is_normal else state.is_normal
@@ -51,7 +57,7 @@ class LifecycleSuite:
 
     @pytest.fixture
     def drv(self, device: Device, secret: Secret) -> Iterator[Any]:
-        d = driver_class(device.platform)(device, timeout=20.0)
+        d = make(device)
         d.open(secret)
         try:
             yield d
@@ -59,7 +65,7 @@ class LifecycleSuite:
             d.close()
 
     def apply(self, d: Any, policy: Policy, revert_in: int = REVERT_IN) -> DeviceState:
-        state = d.read_state()
+        state: DeviceState = d.read_state()
         d.load_candidate(policy, state)
         d.commit(revert_in)
         return state
@@ -76,7 +82,7 @@ class LifecycleSuite:
         after = drv.read_state()
         assert at(after, policy) and after.pending_commit
         # a fresh management session reaches the device and sees the same state
-        fresh = driver_class(device.platform)(device, timeout=20.0)
+        fresh = make(device)
         fresh.open(secret)
         try:
             assert at(fresh.read_state(), policy)
@@ -132,13 +138,13 @@ class LifecycleSuite:
 
     def test_07_wrong_host_key(self, device: Device, secret: Secret) -> None:
         bad = device.model_copy(update={"host_key": hostkeys.public_line("d1-not-this-device")})
-        d = driver_class(device.platform)(bad, timeout=10.0)
+        d = make(bad, 10.0)
         with pytest.raises(HostKeyMismatch) as ei:
             d.open(secret)
         assert ei.value.device == device.name
 
     def test_08_wrong_password(self, device: Device) -> None:
-        d = driver_class(device.platform)(device, timeout=10.0)
+        d = make(device, 10.0)
         with pytest.raises(AuthError) as ei:
             d.open(Secret(password="d1-definitely-wrong"))
         assert ei.value.device == device.name

@@ -10,6 +10,7 @@ path netmiko's ``linux`` class takes (``sudo -s``). Everything is removed on tea
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import shutil
@@ -158,7 +159,7 @@ def linux_box(port: int) -> Iterator[LinuxBox]:
         device = Device(
             name="core-b", platform="linux_nftables", host="127.0.0.1", port=port, username=USER,
             credential=f"env:{env_var}", host_key=hostkeys.public_line(NS), inside=["lan0"], outside=["tb1"],
-            exit="backup", mgmt_address="10.99.0.3",
+            exit="backup", mgmt_address=ipaddress.ip_address("10.99.0.3"),
         )
         yield LinuxBox(device, password, env_var)
     finally:

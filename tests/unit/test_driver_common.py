@@ -8,6 +8,7 @@ Full sessions are exercised by the per-platform integration tests against the em
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 import threading
@@ -82,7 +83,7 @@ def _device(port: int, host_key: str) -> Device:
     return Device(
         name="d1-probe", platform="linux_nftables", host="127.0.0.1", port=port, username="admin",
         credential="env:D1_UNUSED", host_key=host_key, inside=["lan0"], outside=["wan0"], exit="primary",
-        mgmt_address="10.99.0.3",
+        mgmt_address=ipaddress.ip_address("10.99.0.3"),
     )
 
 
