@@ -152,8 +152,16 @@ class FortinetDriver(NetmikoDriverBase):
         if armed is None:
             return
         try:
+            if not self.has_pending_commit():
+                # The timeout already reverted the unit: saving now would keep the *old* state.
+                self._restore_mode(armed)
+                self._marker.clear()
+                raise ConfirmError(self.device.name, "too late: the device already reverted the change "
+                                   "(cfg-revert-timeout expired)")
             self.send(C.CMD_CFG_SAVE)
             self._restore_mode(armed)
+        except ConfirmError:
+            raise
         except DeviceError as exc:
             raise ConfirmError(self.device.name, "execute cfg save failed", exc.device_output) from exc
         self._marker.clear()

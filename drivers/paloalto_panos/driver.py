@@ -113,12 +113,15 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
 
     # --------------------------------------------------------------------- lifecycle
     def load_candidate(self, policy: Policy, current: DeviceState) -> None:
-        """Set the rendered lines in the candidate (nothing takes effect before :meth:`commit`)."""
+        """Save the snapshot file, then set the rendered lines in the candidate (inert until commit)."""
         if self._diff():
             raise CommandRejected(self.device.name, "the candidate already holds uncommitted changes "
                                   "egressctl did not make; commit or revert them first")
         self._policy = policy
-        self._config(self.render(policy, current))
+        lines = self.render(policy, current)
+        if lines:
+            # The named snapshot is always the state right before *this* change (candidate == running).
+            self._config([C.CMD_SAVE, *lines])
 
     def diff(self) -> str:
         """``show config diff``: the candidate against the running configuration."""

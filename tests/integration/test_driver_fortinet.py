@@ -1,0 +1,116 @@
+"""fortinet driver against EMU2's emulated FortiGate over real SSH (netmiko's real ``fortinet`` class).
+
+Runs DRV1's shared lifecycle suite (isolate, idempotent second apply, dead-man revert, rollback, stages,
+normal, rejected line, host key, password), then FortiOS specifics: the revert really restores the saved
+configuration, and the save mode is put back after confirm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from egressctl.errors import ConfirmError
+from egressctl.inventory.credentials import Secret, remember
+from egressctl.inventory.models import Device, Site
+from egressctl.lab import hostkeys
+from egressctl.policy import Policy, compute_policy
+from tests.integration import d1_emulated as emu
+from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site
+
+pytestmark = pytest.mark.skipif(not emu.available("fortinet"), reason="fortinet emulator not available")
+
+SPEC = {"interfaces": {"port1": "port1", "port2": "port2"}}
+#: Device seconds per real second: the suite's 60 s dead-man lasts 15 s, long enough for its checks.
+TIME_SCALE = 0.25
+
+
+@contextlib.contextmanager
+def d2_emulated(device: Device, port: int, spec_kw: dict[str, Any]) -> Iterator[emu.Emulated]:
+    """Serve ``device``'s platform on 127.0.0.1:``port`` with the lab's pinned host key (no data plane)."""
+    from egressctl.lab.emu.base import DeviceSpec
+    from egressctl.lab.emu.server import serve_in_thread
+
+    tmp = Path(tempfile.mkdtemp(prefix="d2-emu-"))
+    password = "d2-" + secrets.token_urlsafe(12)
+    remember(password)
+    key = hostkeys.write_private(device.name, tmp / "host_key")
+    spec = DeviceSpec(name=device.name, hostname=device.name, username=device.username, password=password,
+                      **spec_kw)
+    handle = serve_in_thread(device.platform, spec, port=port, host_key_path=key, time_scale=TIME_SCALE)
+    try:
+        reach = device.model_copy(update={"port": port, "host": "127.0.0.1"})
+        yield emu.Emulated(reach, Secret(password=password), handle)
+    finally:
+        handle.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fortigate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EGRESSCTL_STATE_DIR", str(tmp_path_factory.mktemp("d2-fgt-state")))
+        with d2_emulated(lab_site().device("fw-b"), 23510, SPEC) as e:
+            yield e
+
+
+class TestFortinetLifecycle(LifecycleSuite):
+    # cfg-revert-timeout is at least 10 device seconds; REVERT_MIN keeps the 3 s asked by the suite legal.
+    revert_wait = 10 * TIME_SCALE
+
+    @pytest.fixture(scope="class")
+    def device(self, fortigate: emu.Emulated) -> Device:
+        return fortigate.device
+
+    @pytest.fixture(scope="class")
+    def secret(self, fortigate: emu.Emulated) -> Secret:
+        return fortigate.secret
+
+    def rejected_line(self, drv: Any) -> None:
+        drv.send_config(["config firewall address", 'edit "egressctl-bad"', "set subnet 10.0.0.300 255.0.0.0",
+                         "next", "end"])
+
+    def test_09_save_mode_restored_after_confirm(self, drv: Any, site: Site) -> None:
+        self.apply(drv, compute_policy(site, "ministry"))
+        assert "cfg-save" in drv.send("get system global") and drv._global()[0] == "revert"
+        drv.confirm()
+        assert drv._global()[0] == "automatic"
+        assert not drv.has_pending_commit()
+
+    def test_10_revert_restores_saved_config_and_refuses_late_confirm(
+        self, drv: Any, site: Site, fortigate: emu.Emulated
+    ) -> None:
+        before = drv.read_state()
+        target = "isolated" if before.target != "isolated" else "allowlist"
+        drv.load_candidate(compute_policy(site, target), before)
+        drv.commit(10)
+        assert drv.has_pending_commit()
+        reverts = fortigate.handle.call(lambda: fortigate.handle.device.reverts)
+        deadline = time.monotonic() + 30
+        while fortigate.handle.call(lambda: fortigate.handle.device.reverts) == reverts:
+            assert time.monotonic() < deadline, "cfg-revert-timeout never fired"
+            time.sleep(0.2)
+        assert at(drv.read_state(), Policy(site.name, before.target, before.rules))
+        with pytest.raises(ConfirmError):
+            drv.confirm()
+        assert drv._global()[0] == "automatic"
+
+    def test_11_snapshot_is_the_whole_configuration(self, drv: Any) -> None:
+        snap = drv.snapshot()
+        assert "config firewall policy" in snap and "config system global" in snap
+
+    def test_12_secret_never_in_state_dir(self, fortigate: emu.Emulated) -> None:
+        import os
+
+        root = Path(os.environ.get("EGRESSCTL_STATE_DIR", "/nonexistent"))
+        for f in root.rglob("*") if root.exists() else []:
+            if f.is_file():
+                assert fortigate.secret.password not in f.read_text(errors="ignore")
