@@ -129,6 +129,7 @@ class Lab:
             raise LabError(f"a lab with prefix {doc.get('prefix')!r} is already up in {self.paths.root}; "
                            "run `egressctl lab down` or use another state directory")
         if doc is not None or recorded_pids(self.paths):
+            print(f"lab: tearing down the previous lab recorded in {self.paths.root} first", file=sys.stderr)
             self.down()
         if self.mode == "root":
             leftovers = netbuild.teardown(self.prefix + n.name for n in self.topology.nodes)

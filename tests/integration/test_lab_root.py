@@ -70,6 +70,16 @@ def test_status_json_describes_nodes_and_devices(lab: Lab) -> None:
     assert (lab.paths.secret.stat().st_mode & 0o777) == 0o600
 
 
+def test_every_device_presents_its_pinned_host_key(lab: Lab) -> None:
+    import paramiko
+
+    for dev in lab.status().devices:
+        with paramiko.Transport(("127.0.0.1", dev.port)) as transport:
+            transport.start_client(timeout=10)
+            key = transport.get_remote_server_key()
+            assert f"{key.get_name()} {key.get_base64()}" == dev.host_key, dev.name
+
+
 def test_plain_netmiko_script_drives_every_device(lab: Lab) -> None:
     check_devices(run_netmiko(_status_json(lab)))
 
