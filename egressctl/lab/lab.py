@@ -47,6 +47,7 @@ from egressctl.lab.status import LabStatus, describe
 from egressctl.lab.topology import load_topology
 
 DEFAULT_PREFIX = "eg-"
+LOOPBACK = "127.0.0.1"  # the controller reaches every device through the forwarder's loopback listeners
 UP_SECONDS = 90.0
 
 
@@ -77,7 +78,11 @@ class Lab:
 
     # -- effective inventory ------------------------------------------------------------------------
     def _changed(self) -> bool:
-        return self.port_base is not None or self.paths.state.resolve() != default_state_dir().resolve()
+        return (
+            self.port_base is not None
+            or self.paths.state.resolve() != default_state_dir().resolve()
+            or any(d.host != LOOPBACK for d in self.site.devices)
+        )
 
     def _site_for_instance(self) -> Site:
         updates = []
@@ -86,7 +91,7 @@ class Lab:
             cred = dev.credential
             if self._changed():
                 cred = cred.replace("{state}", str(self.paths.state))
-            updates.append(dev.model_copy(update={"port": port, "credential": cred}))
+            updates.append(dev.model_copy(update={"host": LOOPBACK, "port": port, "credential": cred}))
         return self.site.model_copy(update={"devices": updates})
 
     @property
@@ -102,7 +107,7 @@ class Lab:
             if site["name"] != self.site.name:
                 continue
             for raw, dev in zip(site["devices"], self._effective_site.devices, strict=True):
-                raw["port"], raw["credential"] = dev.port, dev.credential
+                raw["host"], raw["port"], raw["credential"] = dev.host, dev.port, dev.credential
         text = "# Effective lab inventory written by egressctl lab up (source: " + str(self.source) + ")\n"
         self.paths.inventory.write_text(text + yaml.safe_dump(data, sort_keys=False))
 
@@ -144,7 +149,7 @@ class Lab:
                 socks.append((s, str(dev.mgmt_address)))
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
-                    s.bind(("127.0.0.1", dev.port))
+                    s.bind((LOOPBACK, dev.port))
                 except OSError as exc:
                     raise LabError(f"cannot listen on 127.0.0.1:{dev.port} for {dev.name} ({exc.strerror}); "
                                    "is another lab up? choose another --port-base") from None
