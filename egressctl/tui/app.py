@@ -94,8 +94,12 @@ class EgressApp(App[None]):
         yield from super().get_system_commands(screen)
         if isinstance(screen, SiteScreen):
             yield SystemCommand("Isolate site", "Cut the site off (asks first)", screen.action_isolate)
-            yield SystemCommand("Restore next stage", "Open the next stage (asks first)", screen.action_restore_next)
-            yield SystemCommand("Full restore", "Remove every egressctl rule (asks twice)", screen.action_restore_full)
+            yield SystemCommand(
+                "Restore next stage", "Open the next stage (asks first)", screen.action_restore_next
+            )
+            yield SystemCommand(
+                "Full restore", "Remove every egressctl rule (asks twice)", screen.action_restore_full
+            )
             yield SystemCommand("Verify", "Prove the current state with probes", screen.action_verify)
             yield SystemCommand("Watch", "Live leak watch on the upstream links", screen.action_watch)
             yield SystemCommand("History", "Journal and audit chain", screen.action_history)
@@ -125,8 +129,11 @@ class EgressApp(App[None]):
             self._confirm(message.doc["site"], message.doc["target"], message.doc["plan"])
         elif message.what == "verify":
             ver = message.doc
-            self.notify(f"Verification: {get(ver, 'verdict', default='?')} - {get(ver, 'summary', default='')}",
-                        severity="information" if get(ver, "ok", default=False) else "error", timeout=10)
+            self.notify(
+                f"Verification: {get(ver, 'verdict', default='?')} - {get(ver, 'summary', default='')}",
+                severity="information" if get(ver, "ok", default=False) else "error",
+                timeout=10,
+            )
             if isinstance(self.screen, SiteScreen):
                 self.screen.action_refresh()
 
@@ -140,10 +147,15 @@ class EgressApp(App[None]):
                 return
             if target == "normal":
                 self.push_screen(
-                    YesNo(f"Full restore of {site}: every egressctl rule is removed and the site is open to "
-                          "the internet again. Are you sure?"),
-                    lambda sure: self._run(site, target, devices) if sure else self.notify(
-                        "Cancelled: nothing was sent."),
+                    YesNo(
+                        f"Full restore of {site}: every egressctl rule is removed and the site is open to "
+                        "the internet again. Are you sure?"
+                    ),
+                    lambda sure: (
+                        self._run(site, target, devices)
+                        if sure
+                        else self.notify("Cancelled: nothing was sent.")
+                    ),
                 )
             else:
                 self._run(site, target, devices)
@@ -158,8 +170,11 @@ class EgressApp(App[None]):
 
     @work(thread=True, exclusive=True, group="operation", exit_on_error=False)
     def _apply(self, site: str, target: str) -> None:
+        def forward(event: Doc) -> None:
+            self.post_message(EngineEvent(event))
+
         try:
-            result = self.backend.apply(site, target, lambda ev: self.post_message(EngineEvent(ev)))
+            result = self.backend.apply(site, target, forward)
         except Exception as exc:
             result = {"outcome": "failed", "state": "unknown", "error": str(exc)}
         self.post_message(OperationDone(result))
@@ -201,8 +216,13 @@ class EgressApp(App[None]):
         self.push_screen(YesNo(QUIT_WARNING.format(site=self.running_site)), decided)
 
 
-def make_app(backend: Backend | None = None, *, inventory: Path | str | None = None,
-             state_dir: Path | None = None, site: str | None = None) -> EgressApp:
+def make_app(
+    backend: Backend | None = None,
+    *,
+    inventory: Path | str | None = None,
+    state_dir: Path | None = None,
+    site: str | None = None,
+) -> EgressApp:
     """Build the app: the one factory used by ``egressctl tui`` and by the tests."""
     if backend is None:
         from egressctl.tui.engine_backend import EngineBackend

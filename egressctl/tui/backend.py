@@ -22,8 +22,11 @@ class Backend(Protocol):
         ...
 
     def site(self, name: str) -> Doc:
-        """A site's status: devices (platform, reachability, state, pending dead-man), stages, last
-        verification and recent journal entries."""
+        """A site's status document.
+
+        It holds devices (platform, reachability, state, pending dead-man), stages, the last verification
+        and recent journal entries.
+        """
         ...
 
     def targets(self, name: str) -> list[str]:

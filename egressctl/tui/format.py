@@ -45,7 +45,7 @@ def age(ts: float | str | None, now: float | None = None) -> str:
     if ts in (None, ""):
         return "-"
     try:
-        t = float(ts)  # type: ignore[arg-type]
+        t = float(ts)
     except (TypeError, ValueError):
         return str(ts)
     d = max(0.0, (now or time.time()) - t)

@@ -1,5 +1,7 @@
-"""Typed messages that carry work results from thread workers to the UI thread (``post_message`` is
-thread-safe; nothing else in Textual is)."""
+"""Typed messages that carry work results from thread workers to the UI thread.
+
+``post_message`` is thread-safe; nothing else in Textual is.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from static_backend import StaticBackend
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from egressctl.tui.app import EgressApp, make_app
 from egressctl.tui.format import age, countdown
@@ -120,8 +120,9 @@ def test_snapshot_sites(snap_compare, size) -> None:  # type: ignore[no-untyped-
 
 
 def test_snapshot_site(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(StaticBackend(target="isolated"), site="lab"), terminal_size=(100, 32),
-                        run_before=_wait)
+    assert snap_compare(
+        make_app(StaticBackend(target="isolated"), site="lab"), terminal_size=(100, 32), run_before=_wait
+    )
 
 
 def test_snapshot_confirm_modal(snap_compare) -> None:  # type: ignore[no-untyped-def]

@@ -53,7 +53,9 @@ class HistoryScreen(Screen[None]):
             ok = bool(message.doc.get("ok"))
             text = message.doc.get("message", "")
             self.query_one("#chain", Static).update(
-                f"[green]audit chain intact[/green] {text}" if ok else f"[b red]AUDIT CHAIN BROKEN[/b red] {text}"
+                f"[green]audit chain intact[/green] {text}"
+                if ok
+                else f"[b red]AUDIT CHAIN BROKEN[/b red] {text}"
             )
 
     def _fill(self) -> None:

@@ -16,8 +16,12 @@ from egressctl.tui.format import get, verdict_text
 
 STEP_COLUMNS = ("connect", "snapshot", "load", "commit", "readback", "mgmt-check", "confirm")
 _ALIASES = {"read-state": "connect", "diff": "load", "rollback": "confirm", "done": "confirm"}
-_MARK = {"started": "[yellow]..[/yellow]", "ok": "[green]ok[/green]", "failed": "[b red]FAIL[/b red]",
-         "skipped": "[dim]skip[/dim]"}
+_MARK = {
+    "started": "[yellow]..[/yellow]",
+    "ok": "[green]ok[/green]",
+    "failed": "[b red]FAIL[/b red]",
+    "skipped": "[dim]skip[/dim]",
+}
 
 
 class OperationScreen(Screen[None]):
@@ -84,9 +88,15 @@ class OperationScreen(Screen[None]):
         table = self.query_one("#op-devices", DataTable)
         detail = str(get(ev, "detail", default="") or "")
         if step == "rollback":
-            table.update_cell(device, "result", "[b red]rolled back[/b red]" if status == "ok" else _MARK.get(status, status))
+            table.update_cell(
+                device,
+                "result",
+                "[b red]rolled back[/b red]" if status == "ok" else _MARK.get(status, status),
+            )
         elif step == "done":
-            table.update_cell(device, "result", "[green]done[/green]" if status == "ok" else _MARK.get(status, status))
+            table.update_cell(
+                device, "result", "[green]done[/green]" if status == "ok" else _MARK.get(status, status)
+            )
         elif col in STEP_COLUMNS:
             table.update_cell(device, col, _MARK.get(status, status))
         if status == "failed":
@@ -102,8 +112,8 @@ class OperationScreen(Screen[None]):
         style = "green" if outcome in ("ok", "noop") else "bold red"
         msg = get(result, "message", "error", default="") or ""
         self.query_one("#op-title", Static).update(
-            f"{self.site} -> {self.target}: [{style}]{outcome}[/{style}]  state {get(result, 'state', default='?')}"
-            f"  {msg}"
+            f"{self.site} -> {self.target}: [{style}]{outcome}[/{style}]"
+            f"  state {get(result, 'state', default='?')}  {msg}"
         )
         ver = get(result, "verification", default=None)
         if isinstance(ver, dict) and get(ver, "verdict"):

@@ -114,7 +114,8 @@ class SiteScreen(Screen[None]):
                 "-" if reach is None else ("[green]up[/green]" if reach else "[red]DOWN[/red]"),
                 state_text(get(dev, "target", "state")),
                 str(get(dev, "safety_net", default="")),
-                countdown(get(dev, "deadline", "pending_deadline")) if get(dev, "pending", "pending_commit")
+                countdown(get(dev, "deadline", "pending_deadline"))
+                if get(dev, "pending", "pending_commit")
                 else "-",
                 key=str(get(dev, "name", default="?")),
             )
@@ -158,8 +159,10 @@ class SiteScreen(Screen[None]):
 
     def targets(self) -> list[str]:
         """Targets of this site, from the status document (most closed first)."""
-        stages = [str(get(s, "name", default=s) if isinstance(s, dict) else s)
-                  for s in get(self.doc, "stages", default=[]) or []]
+        stages = [
+            str(get(s, "name", default=s) if isinstance(s, dict) else s)
+            for s in get(self.doc, "stages", default=[]) or []
+        ]
         return ["isolated", *stages, "normal"]
 
     def next_target(self) -> str | None:

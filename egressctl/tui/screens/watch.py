@@ -90,7 +90,9 @@ class WatchScreen(Screen[None]):
     def on_watch_done(self, message: WatchDone) -> None:
         self.running = False
         if "error" in message.report:
-            self.query_one("#watch-summary", Static).update(f"[b red]watch failed:[/b red] {message.report['error']}")
+            self.query_one("#watch-summary", Static).update(
+                f"[b red]watch failed:[/b red] {message.report['error']}"
+            )
             return
         self._show(message.report, running=False)
 
@@ -103,14 +105,20 @@ class WatchScreen(Screen[None]):
         leaks = self.query_one("#watch-leaks", DataTable)
         leaks.clear()
         for f in get(stats, "leak_flows", "flows", default=[]) or []:
-            leaks.add_row(str(get(f, "exit", default="")), str(get(f, "flow", "key", default=f)),
-                          str(get(f, "packets", "count", default="")))
+            leaks.add_row(
+                str(get(f, "exit", default="")),
+                str(get(f, "flow", "key", default=f)),
+                str(get(f, "packets", "count", default="")),
+            )
         beacons = self.query_one("#watch-beacons", DataTable)
         beacons.clear()
         for b in get(stats, "beacons", default=[]) or []:
             dests = get(b, "destinations", "top", default=[]) or []
-            beacons.add_row(str(get(b, "host", "src", default="")), str(get(b, "attempts", "count", default="")),
-                            ", ".join(str(x) for x in dests[:3]))
+            beacons.add_row(
+                str(get(b, "host", "src", default="")),
+                str(get(b, "attempts", "count", default="")),
+                ", ".join(str(x) for x in dests[:3]),
+            )
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,222 @@
+"""The TUI's backend over the real engine: the same calls the CLI makes, shaped for the screens.
+
+Every method here blocks (journal, SSH, packets) and is only ever called from a thread worker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from egressctl.engine import Engine
+from egressctl.events import Event
+from egressctl.policy import opened_by, targets
+from egressctl.tui.backend import Doc, EventCallback
+
+
+def _target_of(state: str) -> str:
+    """The target a site state stands for (``stage:x`` -> ``x``)."""
+    return state.removeprefix("stage:")
+
+
+class EngineBackend:
+    """Adapts :class:`egressctl.engine.Engine` to :class:`egressctl.tui.backend.Backend`."""
+
+    def __init__(
+        self, inventory: Path | str | None, *, state_dir: Path | None = None, revert_in: int = 120
+    ) -> None:
+        path = inventory or os.environ.get("EGRESSCTL_INVENTORY") or "inventory/lab.yaml"
+        self.engine = Engine(path, state_dir=state_dir)
+        self.revert_in = revert_in
+        self._lock = threading.Lock()  # one journal connection, shared by workers
+
+    def sites(self) -> list[Doc]:
+        """Overview of every site with its last verification."""
+        with self._lock:
+            out = []
+            for ov in self.engine.sites_overview():
+                ver = self.engine.status(ov.site).verification or {}
+                out.append(
+                    {
+                        "name": ov.site,
+                        "state": ov.state,
+                        "target": _target_of(ov.state),
+                        "last_verdict": ver.get("verdict"),
+                        "last_verified_at": ver.get("at"),
+                        "lock_owner": ov.locked_by,
+                    }
+                )
+            return out
+
+    def site(self, name: str) -> Doc:
+        """Status plus a read-only plan against the current target (device reachability and state)."""
+        with self._lock:
+            st = self.engine.status(name)
+            site = self.engine.site(name)
+            entries = [self._entry(e.to_dict()) for e in self.engine.history(name, limit=30)]
+        target = (
+            _target_of(st.state)
+            if st.state in ("normal", "isolated") or st.state.startswith("stage:")
+            else "isolated"
+        )
+        devices = self._devices(name, target, site)
+        ver = dict(st.verification or {})
+        if isinstance(ver.get("details"), str):
+            import json
+
+            try:
+                ver["matrix"] = json.loads(ver["details"]).get("matrix", [])
+            except ValueError:
+                ver["matrix"] = []
+        ver["matrix"] = [self._cell(c) for c in ver.get("matrix", [])]
+        return {
+            "name": name,
+            "state": st.state,
+            "target": _target_of(st.state),
+            "explanation": st.hint,
+            "lock_owner": st.lock.owner if st.lock else None,
+            "stages": [{"name": s.name, "description": s.description} for s in site.stages],
+            "devices": devices,
+            "verification": ver,
+            "journal": entries,
+        }
+
+    def _devices(self, name: str, target: str, site: Any) -> list[Doc]:
+        try:
+            plan = self.engine.plan(name, target)
+            by_name = {d.device: d for d in plan.devices}
+        except Exception:  # unreachable devices still get a row
+            by_name = {}
+        rows = []
+        for dev in site.devices:
+            p = by_name.get(dev.name)
+            rows.append(
+                {
+                    "name": dev.name,
+                    "platform": dev.platform,
+                    "exit": dev.exit,
+                    "safety_net": p.safety_net if p else "",
+                    "reachable": bool(p and not p.error),
+                    "target": (p.current_target if p else None) or "unknown",
+                    "pending": bool(p and p.pending_commit),
+                }
+            )
+        return rows
+
+    @staticmethod
+    def _cell(c: Doc) -> Doc:
+        return {
+            "vantage": c.get("vantage"),
+            "target": f"{c.get('dst')} {c.get('proto')}/{c.get('port')}",
+            "expected": c.get("expected"),
+            "observed": c.get("observed"),
+            "ok": not c.get("problem"),
+        }
+
+    @staticmethod
+    def _entry(e: Doc) -> Doc:
+        payload = e.get("payload") or {}
+        detail = " ".join(
+            str(payload[k])
+            for k in ("step", "status", "detail", "outcome", "verdict", "target")
+            if payload.get(k)
+        )
+        return {
+            "at": e.get("at"),
+            "op_id": e.get("op_id"),
+            "event": e.get("kind"),
+            "device": payload.get("device"),
+            "detail": detail,
+        }
+
+    def targets(self, name: str) -> list[str]:
+        """Targets from most closed to fully open."""
+        return targets(self.engine.site(name))
+
+    def plan(self, name: str, target: str) -> Doc:
+        """The plan, plus what the change opens compared with the current state."""
+        with self._lock:
+            current = _target_of(self.engine.status(name).state)
+        doc = self.engine.plan(name, target).to_dict()
+        site = self.engine.site(name)
+        if current in targets(site) and target != "isolated":
+            doc["opens"] = [r.name for r in opened_by(site, current, target)]
+        return doc
+
+    def apply(self, name: str, target: str, on_event: EventCallback) -> Doc:
+        """Run the operation; events stream to ``on_event`` from this worker thread."""
+
+        def sink(event: Event) -> None:
+            on_event(event.to_dict())
+
+        return self.engine.apply(name, target, yes=True, revert_in=self.revert_in, sink=sink).to_dict()
+
+    def verify(self, name: str) -> Doc:
+        """Active verification of the current state."""
+        return self.engine.verify(name).to_dict()
+
+    def history(self, name: str) -> list[Doc]:
+        """Journal entries of the site."""
+        with self._lock:
+            return [self._entry(e.to_dict()) for e in self.engine.history(name)]
+
+    def verify_history(self) -> Doc:
+        """Audit chain check."""
+        with self._lock:
+            chk = self.engine.verify_history()
+        return {"ok": chk.ok, "message": chk.message or f"{chk.rows} entries"}
+
+    def watch(self, name: str, seconds: float, on_update: EventCallback) -> Doc:
+        """Live leak watch with running totals across capture points."""
+        from egressctl.engine import _lab_prefix
+        from egressctl.verify.beacon import BeaconReport
+        from egressctl.verify.watch import watch_site
+
+        site = self.engine.site(name)
+        with self._lock:
+            target = _target_of(self.engine.status(name).state)
+        latest: dict[str, Doc] = {}
+        flows: list[Doc] = []
+
+        def totals() -> Doc:
+            cs = list(latest.values())
+            beacons = BeaconReport.from_flows(flows, target).to_dict()["beacons"] if flows else []
+            return {
+                "packets": sum(int(c.get("counters", {}).get("packets", 0)) for c in cs),
+                "leak_packets": sum(int(c.get("counters", {}).get("leaks", 0)) for c in cs),
+                "drops": sum(int(c.get("kernel_drops", 0)) for c in cs),
+                "unverified": sum(int(c.get("unverified", 0)) for c in cs),
+                "rate": sum(float(c.get("pps", 0) or 0) for c in cs),
+                "leak_flows": [
+                    {
+                        "exit": f.get("exit"),
+                        "flow": f"{f.get('src')} -> {f.get('dst')} p{f.get('proto')}/{f.get('dport')}",
+                        "packets": f.get("packets", ""),
+                    }
+                    for f in flows
+                ],
+                "beacons": [
+                    {
+                        "host": b.get("host"),
+                        "attempts": b.get("packets"),
+                        "destinations": [f"{t.get('dst')}:{t.get('dport')}" for t in b.get("targets", [])],
+                    }
+                    for b in beacons
+                ],
+            }
+
+        def on_event(ev: Doc) -> None:
+            kind = ev.get("event")
+            if kind in ("stats", "end"):
+                latest[str(ev.get("capture"))] = ev
+            elif kind == "leak":
+                flows.append({**ev.get("flow", {}), "exit": ev.get("exit"), "packets": 1})
+            on_update(totals())
+
+        report = watch_site(
+            site, target, seconds, exec_prefix=_lab_prefix(self.engine.state_dir), on_event=on_event
+        )
+        flows[:] = report.flows
+        return {**totals(), "verdict": report.verdict}
