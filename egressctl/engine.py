@@ -62,13 +62,14 @@ class OperationResult:
     verification: VerifyResult | None = None
     dry_run: bool = False
     resumed: str | None = None
+    scope: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "op_id": self.op_id, "site": self.site, "operation": self.operation, "target": self.target,
             "outcome": self.outcome, "state": self.state, "exit_code": self.exit_code,
-            "message": self.message, "dry_run": self.dry_run, "resumed": self.resumed,
+            "message": self.message, "dry_run": self.dry_run, "resumed": self.resumed, "scope": self.scope,
             "devices": [d.to_dict() for d in self.devices],
             "plan": self.plan.to_dict() if self.plan else None,
             "verification": self.verification.to_dict() if self.verification else None,
@@ -153,9 +154,10 @@ def run_verification(site: Site, target: str, op_id: str, emit: Callable[[Event]
     verification module is not installed; a verification that cannot run is a failed one (``error``).
     """
     try:
-        from egressctl.verify.active import verify_active
+        active = importlib.import_module("egressctl.verify.active")
     except ImportError:
-        verify_active = None
+        active = None
+    verify_active = getattr(active, "verify_active", None)
     if verify_active is None or not site.vantage_points:
         why = "no vantage points" if verify_active is not None else "egressctl.verify.active not installed"
         emit(VerificationDone(op_id, site.name, verdict="unavailable", summary=why))
@@ -379,9 +381,11 @@ class Engine:
         ).run()
         state = next_state(kind, target, from_state, execution.outcome)
         journal.set_site_state(s.name, state, op_id)
+        partial_scope = len(names) < len(s.devices)
         result = OperationResult(op_id, s.name, kind, target, execution.outcome, state,
                                  _EXIT_BY_OUTCOME.get(execution.outcome, EXIT_PARTIAL),
-                                 devices=execution.results, resumed=prev.op_id if prev else None)
+                                 devices=execution.results, resumed=prev.op_id if prev else None,
+                                 scope=list(names) if partial_scope else [])
         result.message = _message(result)
         if verify and execution.outcome in ("ok", "noop"):
             result.verification = run_verification(s, target, op_id, emit, self.state_dir)
@@ -449,7 +453,7 @@ def _message(r: OperationResult) -> str:
     if r.outcome == "noop":
         return f"every device already at {r.target}; nothing sent"
     if r.outcome == "ok":
-        return f"{r.site} is {r.state}"
+        return f"{r.site} is {r.state}" + (f" (devices: {', '.join(r.scope)})" if r.scope else "")
     detail = "; ".join(f"{d.device}: {d.outcome}" + (f" at {d.failed_step}" if d.failed_step else "")
                        + (f": {d.error}" if d.error else "") for d in bad)
     if r.outcome == "rolled-back":

@@ -217,7 +217,9 @@ class Executor:
             live.loaded = True
         with self._step(name, Step.DIFF) as note:
             live.result.diff = redact(drv.diff())
-            note.append("\n".join(state_diff(state, live.plan.policy)) or "no rule change")
+            changes = state_diff(state, live.plan.policy)
+            added = sum(1 for ln in changes if ln.startswith("+"))
+            note.append(f"{added} rule atoms added, {len(changes) - added} removed")
         self._checkpoint(live)
         with self._step(name, Step.COMMIT, f"revert in {self.revert_in}s unless confirmed"):
             drv.commit(self.revert_in)
@@ -271,6 +273,7 @@ class Executor:
                 with self._step(name, Step.ROLLBACK, why):
                     drv.rollback()
                 live.committed = False
+                live.result.after = live.result.before
                 live.result.outcome = "rolled-back" if not interrupted else "interrupted"
             elif drv is not None and live.loaded:
                 with self._step(name, Step.ROLLBACK, f"discard candidate: {why}"):
