@@ -43,6 +43,8 @@ def sh(*argv: str, check: bool = True, input: str | None = None) -> subprocess.C
 class Testbed:
     """Build and tear down the testbed (root only)."""
 
+    __test__ = False  # not a pytest class
+
     def __init__(self, prefix: str = "vb-t-") -> None:
         self.prefix = prefix
         self.ns = {n: f"{prefix}{n}" for n in ("in", "rt", "out")}
@@ -51,6 +53,11 @@ class Testbed:
     def exec_prefix(self, node: str) -> list[str]:
         """Argv prefix running a command in testbed node ``in``, ``rt`` or ``out``."""
         return ["ip", "netns", "exec", self.ns[node]]
+
+    @staticmethod
+    def exec_prefix_for_netns(netns: str) -> list[str]:
+        """Argv prefix running a command in namespace ``netns`` (the ``exec_prefix`` verify_active takes)."""
+        return ["ip", "netns", "exec", netns]
 
     def up(self) -> Testbed:
         """Create namespaces, links, addresses, routes and the outside services."""
