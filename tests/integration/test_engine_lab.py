@@ -126,3 +126,19 @@ def test_sigkill_mid_isolate_then_resume(lab: Any) -> None:
     assert not reachable(lab, "srv1", WEB)
     assert cli(lab, "history", "--verify").returncode == 0
     assert cli(lab, "restore", "lab", "--full", "--yes", "--no-verify", *scope()).returncode == 0
+
+
+def test_management_lockout_is_caught_and_rolled_back(lab: Any) -> None:
+    """A rendering that loses the management rules (test fault) must never be confirmed on a real box."""
+    from egressctl.engine import Engine, TestFaults
+
+    eng = Engine(lab.inventory_path, state_dir=lab.state)
+    try:
+        faults = TestFaults(drop_management_on={"core-b"})
+        res = eng.isolate("lab", devices=DEVICES, verify=False, faults=faults)
+    finally:
+        eng.close()
+    dev = next(d for d in res.devices if d.device == "core-b")
+    assert res.exit_code == 5 and dev.outcome == "rolled-back"
+    assert dev.failed_step in ("readback", "mgmt-check")
+    assert reachable(lab, "srv1", WEB), "the faulty cut was rolled back"
