@@ -15,7 +15,7 @@ def lab_available() -> bool:
     """True when this process can build network namespaces (root with `ip netns`)."""
     if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("nft") is None:
         return False
-    probe = "egressctl-probe-ns"
+    probe = f"xe-probe-{os.getpid()}"
     try:
         subprocess.run(["ip", "netns", "add", probe], check=True, capture_output=True, timeout=10)
     except (subprocess.SubprocessError, OSError):

@@ -140,3 +140,21 @@ def test_status_history_verify(run) -> None:  # type: ignore[no-untyped-def]
     conn.close()
     bad = run("history", "--verify")
     assert bad.exit_code == 5 and "CHAIN BROKEN" in bad.stdout
+
+
+def test_live_table_renders_events() -> None:
+    import io
+
+    from rich.console import Console
+
+    from egressctl.cli.progress import LiveTable
+    from egressctl.events import CommitPending, DeviceStep, OperationFinished, Step, StepStatus
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120)
+    with LiveTable(console, ["dev1", "dev2"]) as table:
+        table(DeviceStep("op", "hq", device="dev1", step=Step.COMMIT, status=StepStatus.STARTED))
+        table(CommitPending("op", "hq", device="dev1", revert_in=120, deadline=0.0))
+        table(OperationFinished("op", "hq", outcome="ok", state="isolated"))
+    text = buf.getvalue()
+    assert "dev1" in text and "reverts in 120s" in text and "finished: ok" in text
