@@ -28,6 +28,7 @@ DENY_ACTIONS = frozenset({"deny", "drop", "reset-client", "reset-server", "reset
 
 RULES_PATH = "rulebase security rules"
 CMD_OUTPUT_FORMAT = "set cli config-output-format set"
+CMD_CONFIGURE = "configure"
 CMD_DIFF = "show config diff"
 CMD_RUNNING = "show config running"
 CMD_CANDIDATE = "show config candidate"

@@ -23,7 +23,6 @@ from __future__ import annotations
 import threading
 from typing import ClassVar
 
-from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import NetmikoDriverBase
 from egressctl_drivers.fortinet.driver import PendingMarker
 from egressctl_drivers.paloalto_panos import constants as C
@@ -65,12 +64,12 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
     def prepare(self) -> None:
         """Ask for ``set``-form output, then stay in configure mode for the whole session.
 
-        netmiko's PAN-OS class spends about 4 s detecting the mode on each entry and exit of configure
-        mode, so the driver enters once; operational commands go through ``run``.
+        netmiko's PAN-OS class detects the mode with a timing read (about 2 s) before and after every
+        entry and exit of configure mode, so the driver enters once, by hand, and operational commands
+        go through ``run``.
         """
         self.send(C.CMD_OUTPUT_FORMAT, check=False)
-        with map_netmiko_errors(self.device.name, "configure mode"):
-            self.conn.config_mode()
+        self.send(C.CMD_CONFIGURE, expect_string=r"#", check=True)
 
     def _op(self, command: str) -> str:
         """An operational command from configure mode (``run ...``), without the ``[edit]`` line."""
@@ -81,7 +80,16 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self.send_config(lines, enter_config_mode=False, exit_config_mode=False)
 
     def close(self) -> None:
-        """Close the session. A running watchdog keeps its own session and still fires. Never raises."""
+        """Leave configure mode and log out, then close. A running watchdog has its own session. Never raises.
+
+        netmiko's own cleanup would spend two timing reads re-detecting the mode this driver already knows.
+        """
+        conn = self._conn
+        if conn is not None:
+            def leave(command: str = "exit") -> None:
+                conn.write_channel(f"exit{conn.RETURN}{command}{conn.RETURN}")
+
+            conn.cleanup = leave  # type: ignore[method-assign]
         super().close()
 
     # -------------------------------------------------------------------------- pure

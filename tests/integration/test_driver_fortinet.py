@@ -7,10 +7,6 @@ configuration, and the save mode is put back after confirm.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,41 +15,16 @@ from typing import Any
 import pytest
 
 from egressctl.errors import ConfirmError
-from egressctl.inventory.credentials import Secret, remember
+from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device, Site
-from egressctl.lab import hostkeys
 from egressctl.policy import Policy, compute_policy
 from tests.integration import d1_emulated as emu
 from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site
+from tests.integration.d2_emulated import TIME_SCALE, d2_emulated
 
 pytestmark = pytest.mark.skipif(not emu.available("fortinet"), reason="fortinet emulator not available")
 
 SPEC = {"interfaces": {"port1": "port1", "port2": "port2"}}
-#: Device seconds per real second: the suite's 60 s dead-man lasts 15 s, long enough for its checks.
-TIME_SCALE = 0.25
-
-
-@contextlib.contextmanager
-def d2_emulated(device: Device, port: int, spec_kw: dict[str, Any]) -> Iterator[emu.Emulated]:
-    """Serve ``device``'s platform on 127.0.0.1:``port`` with the lab's pinned host key (no data plane)."""
-    from egressctl.lab.emu.base import DeviceSpec
-    from egressctl.lab.emu.server import serve_in_thread
-
-    tmp = Path(tempfile.mkdtemp(prefix="d2-emu-"))
-    password = "d2-" + secrets.token_urlsafe(12)
-    remember(password)
-    key = hostkeys.write_private(device.name, tmp / "host_key")
-    spec = DeviceSpec(name=device.name, hostname=device.name, username=device.username, password=password,
-                      **spec_kw)
-    handle = serve_in_thread(device.platform, spec, port=port, host_key_path=key, time_scale=TIME_SCALE)
-    try:
-        reach = device.model_copy(update={"port": port, "host": "127.0.0.1"})
-        yield emu.Emulated(reach, Secret(password=password), handle)
-    finally:
-        handle.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def fortigate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
     with pytest.MonkeyPatch.context() as mp:
