@@ -59,10 +59,10 @@ def run_scapy(probes: list[Probe], timeout: float = 1.0, threaded: bool = True) 
         parts = _split(bytes(query))
         key = _l4_key(parts[0], parts[2], parts[4], outbound=True) if parts else None
         reply = parse_reply(bytes(answer))
-        i = keys.get(key) if key else None
-        if i is None or reply is None:
+        idx = keys.get(key) if key else None
+        if idx is None or reply is None:
             continue
-        raw[i] = RawOutcome(reply.kind, reply.sender, reply.ttl, reply.icmp, None,
+        raw[idx] = RawOutcome(reply.kind, reply.sender, reply.ttl, reply.icmp, None,
                             built + (float(answer.time) - float(query.sent_time or answer.time)))
     run = ProbeRun(classify(probes, raw, sent_at), time.monotonic() - start,
                    {"probes": len(probes), "answered_pairs": len(answered)})
