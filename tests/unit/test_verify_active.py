@@ -49,7 +49,8 @@ def test_pick_host_prefers_a_canary(site: Site) -> None:
 
     assert pick_host(ipaddress.ip_network("192.0.2.0/24"), site) == "192.0.2.80"
     assert pick_host(ipaddress.ip_network("203.0.113.10/32"), site) == "203.0.113.10"
-    assert pick_host(ipaddress.ip_network("198.18.0.0/16"), site) == "198.18.0.1"
+    assert pick_host(ipaddress.ip_network("198.18.20.0/24"), site) == "198.18.20.10"
+    assert pick_host(ipaddress.ip_network("198.19.0.0/16"), site) == "198.19.0.1"
 
 
 def _report(site: Site, target: str, outcome: dict[str, str]) -> ActiveReport:
