@@ -6,8 +6,27 @@ Command Reference, ``permit (IP extended)`` / ``permit (IPv6)``); the parser map
 
 from __future__ import annotations
 
-ACL4 = "EGRESSCTL-V4"
-ACL6 = "EGRESSCTL-V6"
+#: egressctl's ACLs come in two slots per family so a change is built under the slot not in use, complete,
+#: and then swapped in with one ``ip access-group`` / ``ipv6 traffic-filter`` line per interface
+#: (make-before-break): an applied ACL is never edited in place.
+ACL4_SLOTS = ("EGRESSCTL-V4-A", "EGRESSCTL-V4-B")
+ACL6_SLOTS = ("EGRESSCTL-V6-A", "EGRESSCTL-V6-B")
+#: Names written by egressctl before the slots existed: still owned, recognised and removed.
+ACL4_LEGACY = "EGRESSCTL-V4"
+ACL6_LEGACY = "EGRESSCTL-V6"
+ACL4 = ACL4_SLOTS[0]
+ACL6 = ACL6_SLOTS[0]
+#: Remark heading the entries egressctl adds for the router's own needs, not from the neutral policy.
+#: IPv6 ACLs carry implicit ``permit icmp any any nd-na`` / ``nd-ns`` before their implicit deny, but an
+#: explicit final deny hides them (Cisco IOS IPv6 Configuration Guide, "IPv6 ACL implicit rules"), so the
+#: ACL must permit neighbour discovery itself. Router solicitations from inside hosts are permitted too
+#: (hosts bring up SLAAC faster); advertisements leave the router outbound and are not filtered here.
+INFRA_REMARK = "egressctl infra: IPv6 neighbour discovery (not policy)"
+ND_ACES: tuple[str, ...] = (
+    "permit icmp any any nd-na",
+    "permit icmp any any nd-ns",
+    "permit icmp any any router-solicitation",
+)
 ARCHIVE_PATH = "flash:archive"
 #: ``configure terminal revert timer`` accepts 1..120 minutes.
 REVERT_MIN_MINUTES = 1

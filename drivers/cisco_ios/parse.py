@@ -3,6 +3,10 @@
 Input is what :class:`~egressctl_drivers.cisco_ios.driver.CiscoIosDriver` reads: the ``access-list``
 section of the running config followed by the interface lines that bind ACLs. IOS prints well-known
 ports by keyword (``eq www``) and IPv6 addresses in upper case; both are normalised here.
+
+egressctl's ACL of a family lives in one of two slots (``EGRESSCTL-V4-A`` / ``-B``, see ``constants``); the
+slot bound inbound on the inside interfaces is the authoritative one. Entries under egressctl's
+infrastructure remark (IPv6 neighbour discovery) are the router's needs, not policy, and are skipped.
 """
 
 from __future__ import annotations
@@ -40,9 +44,24 @@ def acl_blocks(raw: str) -> dict[str, list[str]]:
     return blocks
 
 
-def has_acl(raw: str, fam: int) -> bool:
-    """True when egressctl's ACL of that family exists in ``raw``."""
-    return (c.ACL4 if fam == 4 else c.ACL6) in acl_blocks(raw)
+def owned_names(fam: int) -> tuple[str, ...]:
+    """Every name egressctl's ACL of family ``fam`` may have: the two slots, then the legacy name."""
+    return (*c.ACL4_SLOTS, c.ACL4_LEGACY) if fam == 4 else (*c.ACL6_SLOTS, c.ACL6_LEGACY)
+
+
+def existing(raw: str, fam: int) -> list[str]:
+    """The owned ACLs of that family present in ``raw`` (slot order)."""
+    blocks = acl_blocks(raw)
+    return [n for n in owned_names(fam) if n in blocks]
+
+
+def applied(device: Device, bound: dict[str, set[str]], fam: int) -> str | None:
+    """The owned ACL of that family bound inbound on *every* inside interface, else None."""
+    names = [bound.get(i, set()) & set(owned_names(fam)) for i in device.inside]
+    if not names or any(len(n) != 1 for n in names):
+        return None
+    first = next(iter(names[0]))
+    return first if all(n == {first} for n in names) else None
 
 
 def bindings(raw: str) -> dict[str, set[str]]:
@@ -116,8 +135,18 @@ def parse_ace(text: str, fam: int, name: str) -> Rule:
     return atom_rule(name, action, proto, fam, src, dst, sport, dport)
 
 
+def _infra(text: str) -> bool:
+    """Whether an entry (as displayed, maybe numbered) is one of egressctl's infrastructure entries."""
+    tokens = text.split()
+    if tokens and tokens[0] == "sequence":
+        tokens = tokens[2:]
+    elif tokens and tokens[0].isdigit():
+        tokens = tokens[1:]
+    return " ".join(tokens) in c.ND_ACES
+
+
 def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
-    """(marker remark text, rules) of one owned ACL."""
+    """(marker remark text, rules) of one owned ACL; infrastructure entries are skipped, not rules."""
     marker_text, name, rules = "", "entry", []
     for line in lines:
         if line.startswith("remark "):
@@ -126,20 +155,33 @@ def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
                 marker_text = marker_text or text
             else:
                 name = text
+        elif name == c.INFRA_REMARK:
+            if not _infra(line):
+                raise ParseError(f"unexpected entry {line!r} under egressctl's infrastructure remark")
         else:
             rules.append(parse_ace(line, fam, name))
     return marker_text, rules
 
 
 def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:
-    """Read-back text -> neutral ``DeviceState``; an ACL not bound on every inside interface is unknown."""
+    """Read-back text -> neutral ``DeviceState``.
+
+    The rules come from the slot bound on every inside interface. The target is ``unknown`` unless both
+    families are bound everywhere, their markers agree and no other owned ACL lingers (a change that
+    stopped half-way): the planner then re-applies, which also removes the leftover.
+    """
     blocks = acl_blocks(raw)
     bound = bindings(raw)
-    owned = c.ACL4 in blocks or c.ACL6 in blocks or any(
-        n & {c.ACL4, c.ACL6} for n in bound.values())
-    m4, rules4 = parse_acl(blocks.get(c.ACL4, []), 4)
-    m6, rules6 = parse_acl(blocks.get(c.ACL6, []), 6)
-    complete = all({c.ACL4, c.ACL6} <= bound.get(i, set()) for i in device.inside)
-    agree = m4 == m6 and c.ACL4 in blocks and c.ACL6 in blocks
-    marker_text = m4 if complete and agree else ""
+    every = {n for fam in (4, 6) for n in owned_names(fam)}
+    owned = any(n in blocks for n in every) or any(n & every for n in bound.values())
+    found: list[tuple[str, list[Rule]]] = []
+    clean = True
+    for fam in (4, 6):
+        active = applied(device, bound, fam)
+        present = existing(raw, fam)
+        source = active if active in blocks else (present[0] if present else None)
+        found.append(parse_acl(blocks.get(source, []) if source else [], fam))
+        clean = clean and active is not None and present == [active]
+    (m4, rules4), (m6, rules6) = found
+    marker_text = m4 if clean and m4 == m6 else ""
     return build_state(marker_text, [*rules4, *rules6], pending=pending, raw=raw, owned=owned)

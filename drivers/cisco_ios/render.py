@@ -1,18 +1,27 @@
 """Render the neutral policy as IOS configuration lines (pure; golden-tested).
 
-egressctl owns two ACLs, ``EGRESSCTL-V4`` (extended) and ``EGRESSCTL-V6``, applied *inbound on the inside
-interfaces*: IOS has no zone pair, and inbound on the inside is where traffic leaving the site first
-meets the router. This also filters traffic to the router itself and between inside interfaces, which is
-why the management rules come first; anything else the deny catches is the neutral policy's deny, by
-design. Each ACE is one policy atom (IOS allows one address and one port range per entry), in atom order;
-a remark before each rule's entries carries its name, and the first remark is the marker. Replacing is
-remove + recreate, within the same revert-timer session.
+egressctl owns one extended ACL and one IPv6 ACL, applied *inbound on the inside interfaces*: IOS has no
+zone pair, and inbound on the inside is where traffic leaving the site first meets the router. This also
+filters traffic to the router itself, including the controller's own in-band SSH session, which is why the
+management rules come first; anything else the deny catches is the neutral policy's deny, by design. Each
+ACE is one policy atom (IOS allows one address and one port range per entry), in atom order; a remark
+before each rule's entries carries its name, and the first remark is the marker.
+
+A change is **make-before-break**. IOS applies every line as it is typed, and an applied ACL with even one
+entry ends in the implicit deny, so rebuilding the bound ACL in place cuts the session that types it after
+its first line. Instead the new ACL is built complete under the slot not in use (``-A`` / ``-B``), each
+inside interface is switched to it with a single ``ip access-group`` / ``ipv6 traffic-filter`` line (IOS
+replaces the binding of that direction at once), and only then is the old ACL removed. All of it runs in
+one revert-timer session.
+
+The IPv6 ACL also permits neighbour discovery before its explicit deny (see ``constants.ND_ACES``), under
+an infrastructure remark the parser skips.
 """
 
 from __future__ import annotations
 
 from egressctl_drivers.cisco_ios import constants as c
-from egressctl_drivers.cisco_ios.parse import bindings, has_acl
+from egressctl_drivers.cisco_ios.parse import applied, bindings, existing, owned_names
 from egressctl_drivers.common.state import holds, marker
 
 from egressctl.driver import DeviceState
@@ -53,51 +62,94 @@ def aces(rule: Rule, fam: int) -> list[str]:
     return out
 
 
-def acl_lines(policy: Policy, fam: int) -> list[str]:
-    """``ip access-list extended EGRESSCTL-V4`` (or the IPv6 list) with remarks and entries."""
-    head = f"ip access-list extended {c.ACL4}" if fam == 4 else f"ipv6 access-list {c.ACL6}"
+def _infra_lines(fam: int) -> list[str]:
+    return [f" remark {c.INFRA_REMARK}", *(f" {ace}" for ace in c.ND_ACES)] if fam == 6 else []
+
+
+def acl_lines(policy: Policy, fam: int, name: str | None = None) -> list[str]:
+    """``ip access-list extended NAME`` (or the IPv6 list) with remarks and entries.
+
+    In the IPv6 list, neighbour discovery is permitted just before the policy's final deny (or at the
+    end when the policy has none), where IOS's own implicit ND permits would have been.
+    """
+    name = name or (c.ACL4 if fam == 4 else c.ACL6)
+    head = f"ip access-list extended {name}" if fam == 4 else f"ipv6 access-list {name}"
+    rules = [r for r in policy.rules if fam in r.families()]
+    last_deny = bool(rules) and rules[-1].action == "deny"
     out = [head, f" remark {marker(policy)}"]
-    for rule in policy.rules:
-        if fam in rule.families():
-            out.append(f" remark {rule.name}")
-            out.extend(f" {ace}" for ace in aces(rule, fam))
-    return out
+    for i, rule in enumerate(rules):
+        if last_deny and i == len(rules) - 1:
+            out += _infra_lines(fam)
+        out.append(f" remark {rule.name}")
+        out.extend(f" {ace}" for ace in aces(rule, fam))
+    return out if last_deny else out + _infra_lines(fam)
+
+
+def _no_acl(fam: int, name: str) -> str:
+    return f"no ip access-list extended {name}" if fam == 4 else f"no ipv6 access-list {name}"
+
+
+def _bind(fam: int, name: str, negate: bool = False) -> str:
+    cmd = f"ip access-group {name} in" if fam == 4 else f"ipv6 traffic-filter {name} in"
+    return f" no {cmd}" if negate else f" {cmd}"
 
 
 def _unbind(device: Device, bound: dict[str, set[str]]) -> list[str]:
     out: list[str] = []
     for itf in device.inside:
         names = bound.get(itf, set())
-        cmds = [f" no ip access-group {c.ACL4} in"] if c.ACL4 in names else []
-        cmds += [f" no ipv6 traffic-filter {c.ACL6} in"] if c.ACL6 in names else []
+        cmds = [_bind(fam, n, negate=True) for fam in (4, 6) for n in owned_names(fam) if n in names]
         if cmds:
             out += [f"interface {itf}", *cmds]
     return out
 
 
+def _slot(device: Device, bound: dict[str, set[str]], fam: int) -> tuple[str, list[str]]:
+    """(slot to build the new ACL in, lines that must run first so that slot is bound nowhere inside).
+
+    The new slot is the alternate of the one applied; when both slots are bound somewhere (a mixed,
+    hand-edited state), every inside interface is first switched to the first interface's ACL, which
+    frees the other slot without ever leaving an interface unfiltered.
+    """
+    slots = c.ACL4_SLOTS if fam == 4 else c.ACL6_SLOTS
+    on = {i: bound.get(i, set()) & set(owned_names(fam)) for i in device.inside}
+    used = set().union(*on.values()) if on else set()
+    active = applied(device, bound, fam)
+    prefer = slots[1] if active == slots[0] else slots[0]
+    free = [n for n in (prefer, *slots) if n not in used]
+    if free:
+        return free[0], []
+    first = next(iter(on[device.inside[0]]))
+    pre = [ln for i, names in on.items() if names != {first} for ln in (f"interface {i}", _bind(fam, first))]
+    return (slots[1] if first == slots[0] else slots[0]), pre
+
+
 def render(device: Device, policy: Policy, current: DeviceState | None) -> list[str]:
     """Configuration lines taking the router from ``current`` to ``policy`` ([] when already there).
 
-    With ``current=None`` (unknown), the lines assume egressctl's ACLs might exist and remove them first.
+    With ``current=None`` (unknown: plan previews only; a commit always renders from a read-back) the
+    lines build slot A and remove every other owned name, assuming nothing is bound.
     """
     if holds(policy, current):
         return []
     raw = current.raw if current is not None else None
-    bound = bindings(raw) if raw is not None else {i: {c.ACL4, c.ACL6} for i in device.inside}
-    exists4 = raw is None or has_acl(raw, 4)
-    exists6 = raw is None or has_acl(raw, 6)
-    removal = [f"no ip access-list extended {c.ACL4}"] if exists4 else []
-    removal += [f"no ipv6 access-list {c.ACL6}"] if exists6 else []
+    bound = bindings(raw) if raw is not None else {}
+    have = {f: existing(raw, f) if raw is not None else list(owned_names(f)) for f in (4, 6)}
     if policy.is_normal:
-        return [*_unbind(device, bound), *removal]
-    out = [*removal, *acl_lines(policy, 4), *acl_lines(policy, 6)]
+        return [*_unbind(device, bound), *(_no_acl(f, n) for f in (4, 6) for n in have[f])]
+    pre: list[str] = []
+    new: dict[int, str] = {}
+    for fam in (4, 6):
+        new[fam], lines = _slot(device, bound, fam)
+        pre += lines
+    out = [*pre, *(_no_acl(f, new[f]) for f in (4, 6) if new[f] in have[f])]
+    out += [*acl_lines(policy, 4, new[4]), *acl_lines(policy, 6, new[6])]
     for itf in device.inside:
-        out += [f"interface {itf}", f" ip access-group {c.ACL4} in", f" ipv6 traffic-filter {c.ACL6} in"]
-    return out
+        out += [f"interface {itf}", _bind(4, new[4]), _bind(6, new[6])]
+    return out + [_no_acl(f, n) for f in (4, 6) for n in have[f] if n != new[f]]
 
 
 def foreign_inbound(device: Device, raw: str) -> dict[str, list[str]]:
     """Site ACLs already applied inbound on an inside interface (IOS allows one per direction)."""
-    owned = {c.ACL4, c.ACL6}
+    owned = {n for fam in (4, 6) for n in owned_names(fam)}
     return {i: sorted(n - owned) for i, n in bindings(raw).items() if i in device.inside and n - owned}
-
