@@ -50,6 +50,8 @@ CFG_SAVE_REVERT = "revert"
 CFG_SAVE_DEFAULT = "automatic"
 CMD_CFG_SAVE = "execute cfg save"
 CMD_CFG_RELOAD = "execute cfg reload"
+#: Leaves a ``config`` block without closing the open edit (used after a rejected line).
+CMD_ABORT = "abort"
 #: FortiOS bounds ``cfg-revert-timeout`` (seconds).
 REVERT_MIN, REVERT_MAX = 10, 4294967295
 

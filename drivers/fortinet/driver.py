@@ -27,7 +27,14 @@ from egressctl_drivers.fortinet import parse
 from egressctl_drivers.fortinet.render import render as render_lines
 
 from egressctl.driver import Capability, DeviceState, SafetyNet
-from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.errors import (
+    CommitError,
+    ConfirmError,
+    ConnectError,
+    DeviceError,
+    DeviceTimeout,
+    RollbackError,
+)
 from egressctl.inventory.credentials import state_dir
 from egressctl.inventory.models import Device
 from egressctl.policy import Policy
@@ -138,7 +145,16 @@ class FortinetDriver(NetmikoDriverBase):
         except DeviceError as exc:
             self._marker.clear()
             raise CommitError(self.device.name, "could not arm cfg-save revert", exc.device_output) from exc
-        self.send_config(self._lines)
+        self._apply(self._lines)
+
+    def _apply(self, lines: list[str]) -> None:
+        """Send lines; after a rejected one, ``abort`` the open block so the session is back at the top."""
+        try:
+            self.send_config(lines)
+        except DeviceError:
+            with contextlib.suppress(DeviceError):
+                self.send(C.CMD_ABORT, expect_string=r"#\s*$", check=False)
+            raise
 
     def _restore_mode(self, armed: dict[str, Any]) -> None:
         mode = str(armed.get("original_mode", C.CFG_SAVE_DEFAULT))
@@ -172,7 +188,12 @@ class FortinetDriver(NetmikoDriverBase):
         try:
             if armed is not None:
                 self.send(C.CMD_CFG_RELOAD)
-                self._restore_mode(armed)
+                try:
+                    self._restore_mode(armed)
+                except (ConnectError, DeviceTimeout):
+                    # A real unit reboots on reload and drops the session; the saved configuration is
+                    # back. The marker stays so the next confirm/rollback restores the save mode.
+                    return
                 self._marker.clear()
                 return
             if self._before is None or self._policy is None:
@@ -180,14 +201,20 @@ class FortinetDriver(NetmikoDriverBase):
             before = Policy(self._policy.site, self._before.target, self._before.rules)
             lines = self.render(before, self.read_state())
             if lines:
-                self.send_config(lines)
+                self._apply(lines)
         except RollbackError:
             raise
         except DeviceError as exc:
             raise RollbackError(self.device.name, f"rollback failed: {exc}", exc.device_output) from exc
 
     def discard(self) -> None:
-        """Forget the rendered lines (nothing was sent)."""
+        """Forget the rendered lines; if a failed :meth:`commit` already armed and sent some, reload now.
+
+        FortiOS has no candidate to throw away: lines that reached the unit before a rejected one are
+        live (but unsaved), so the saved configuration is reloaded instead of waiting for the timeout.
+        """
+        if self._marker.read() is not None and self._conn is not None:
+            self.rollback()
         self._lines, self._policy = [], None
 
 

@@ -151,7 +151,11 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
                               "management path (" + "; ".join(problems) + ")")
         target = self._policy.target if self._policy else "unknown"
         self._marker.write(target=target, snapshot=C.SNAPSHOT_FILE, revert_in=revert_in)
-        self._commit_now()
+        try:
+            self._commit_now()
+        except CommitError:
+            self._marker.clear()  # refused by the device: nothing changed (a lost session keeps the marker)
+            raise
         self._arm(revert_in)
 
     def _commit_now(self) -> None:

@@ -2,7 +2,7 @@
 
 ``FortiModel`` is a test helper (not an emulator): it applies ``config``/``edit``/``set``/``unset``/
 ``next``/``end``/``delete``/``move`` lines to the parsed ``show`` text so the pure render can be checked
-line by line without a session. The real CLI is exercised in tests/integration/test_driver_fortinet.py.
+line by line without a session. The real CLI is exercised in tests/integration/test_driver_fortinet_live.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``PanModel`` is a test helper (not an emulator): it applies configure-mode ``set``/``delete``/``move``
 lines to the parsed ``show`` text so the pure render can be checked without a session. The real CLI is
-exercised in tests/integration/test_driver_paloalto_panos.py.
+exercised in tests/integration/test_driver_paloalto_panos_live.py.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from egressctl.errors import ConfirmError
+from egressctl.errors import CommandRejected, ConfirmError
 from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device, Site
 from egressctl.policy import Policy, compute_policy
+from egressctl.registry import driver_class
 from tests.integration import d1_emulated as emu
 from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site
 from tests.integration.d2_emulated import TIME_SCALE, d2_emulated
@@ -85,3 +86,22 @@ class TestFortinetLifecycle(LifecycleSuite):
         for f in root.rglob("*") if root.exists() else []:
             if f.is_file():
                 assert fortigate.secret.password not in f.read_text(errors="ignore")
+
+    def test_13_rejected_line_mid_commit_is_undone_by_discard(
+        self, device: Device, secret: Secret, site: Site
+    ) -> None:
+        broken = device.model_copy(update={"inside": ["port9"]})  # no such interface on the unit
+        drv = driver_class(device.platform)(broken, timeout=20.0)
+        drv.open(secret)
+        try:
+            before = drv.read_state()
+            drv.load_candidate(compute_policy(site, "ministry"), before)
+            with pytest.raises(CommandRejected) as ei:
+                drv.commit(60)
+            assert "entry not found" in (ei.value.device_output or "")
+            drv.discard()
+            after = drv.read_state()
+            assert at(after, Policy(site.name, before.target, before.rules)) and after.raw == before.raw
+            assert not drv.has_pending_commit() and drv._global()[0] == "automatic"
+        finally:
+            drv.close()
