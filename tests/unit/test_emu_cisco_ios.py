@@ -283,3 +283,65 @@ def test_compiled_rulesets_are_valid_nft(rig: Rig) -> None:
     assert rig.plane.last is not None
     assert check(rig.plane.last) is None, rig.plane.last
     assert check(rig.device.ruleset()) is None
+
+
+# -- ICMP message keywords, IPv6 neighbour discovery, empty and remark-only lists --------------------------
+def test_icmpv6_keywords_parsed_displayed_and_compiled(rig: Rig) -> None:
+    out = rig.config(
+        "ipv6 access-list V6",
+        "permit icmp any any nd-na",
+        "permit icmp any any nd-ns",
+        "permit icmp any any router-sol",
+        "permit icmp any any router-advertisement",
+        "permit icmp any host 2001:db8::1 echo-request",
+        "permit icmp any any 1 4",
+        "permit icmp any any 135 sequence 5",
+        "deny ipv6 any any",
+        "interface GigabitEthernet0/1",
+        "ipv6 traffic-filter V6 in",
+    )
+    assert "%" not in out, out
+    run = rig.run("show running-config | section ipv6 access-list")
+    for shown in ("permit icmp any any nd-na", "permit icmp any any nd-ns",
+                  "permit icmp any any router-solicitation", "permit icmp any any router-advertisement", "permit icmp any host 2001:DB8::1 echo-request",
+                  "permit icmp any any port-unreachable", "sequence 5 permit icmp any any nd-ns"):
+        assert shown in run, shown
+    rules = rig.device.ruleset()
+    assert "meta l4proto 58 icmpv6 type 136 counter return" in rules
+    assert "meta l4proto 58 icmpv6 type 133 counter return" in rules
+    assert "meta l4proto 58 icmpv6 type 1 icmpv6 code 4 counter return" in rules
+    assert "% Ambiguous command" in rig.config("ipv6 access-list V6", "permit icmp any any nd-n")
+    assert "% Invalid input" in rig.config("ipv6 access-list V6", "permit icmp any any nd-nothing")
+
+
+def test_implicit_nd_is_na_ns_only_and_after_an_explicit_deny(rig: Rig) -> None:
+    rig.config("ipv6 access-list V6", "permit tcp any any eq 443", "deny ipv6 any any",
+               "interface GigabitEthernet0/1", "ipv6 traffic-filter V6 in")
+    chain = rig.device.ruleset().split("# ipv6 access-list V6", 1)[1].split("}\n", 1)[0]
+    lines = [ln.strip() for ln in chain.strip().splitlines()]
+    assert lines[-3:] == ["meta nfproto ipv6 counter drop", "icmpv6 type { 135, 136 } return", "counter drop"]
+
+
+def test_empty_and_remark_only_acls_permit_everything(rig: Rig) -> None:
+    """IOS: an empty ACL permits all; remarks are comments, not entries, so they do not change that."""
+    rig.config("interface GigabitEthernet0/1", "ip access-group MISSING in")
+    assert "jump" not in rig.device.ruleset()
+    rig.config("ip access-list extended MISSING")
+    assert "jump" not in rig.device.ruleset()
+    rig.config("ip access-list extended MISSING", "remark only a comment", "remark and another")
+    assert "jump" not in rig.device.ruleset()
+    assert "    remark" not in rig.run("show access-lists MISSING")
+    rig.config("ip access-list extended MISSING", "permit tcp any any eq 22")
+    assert 'iifname "gi0-1" meta nfproto ipv4 jump' in rig.device.ruleset()
+
+
+@needs_nft
+def test_icmp_forms_compile_to_valid_nft(rig: Rig) -> None:
+    rig.config(
+        "ip access-list extended A", "permit icmp any any echo", "permit icmp any any 3 4",
+        "permit icmp any any ttl-exceeded", "deny ip any any",
+        "ipv6 access-list B", "permit icmp any any nd-na", "permit icmp any any nd-ns",
+        "permit icmp any any router-solicitation", "permit icmp any any hop-limit", "deny ipv6 any any",
+        "interface GigabitEthernet0/1", "ip access-group A in", "ipv6 traffic-filter B in",
+    )
+    assert check(rig.device.ruleset()) is None, rig.device.ruleset()

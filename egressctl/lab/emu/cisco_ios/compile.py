@@ -4,9 +4,13 @@
   addressed to the router itself (input hook). ``out`` filters forwarded packets *leaving* it; IOS does
   not filter its own locally generated traffic with outbound ACLs, so no output hook.
 * First match wins; an applied ACL ends with an implicit ``deny ip any any``. IPv6 ACLs also carry IOS's
-  implicit ``permit icmp any any nd-na`` / ``nd-ns`` (neighbour discovery) before that deny.
+  implicit ``permit icmp any any nd-na`` / ``nd-ns`` (neighbour discovery, *not* router solicitation or
+  advertisement) before that deny; an explicit ``deny ipv6 any any`` comes first and so drops ND as well.
 * ACLs are stateless (return traffic needs its own permit), as on IOS without reflexive ACLs/ZBF.
-* A referenced ACL that does not exist, or has no entries, permits everything (IOS behaviour).
+* A referenced ACL that does not exist, or has no permit/deny entries, permits everything (IOS: "an
+  empty ACL permits all"; the implicit deny exists only once the list has an entry). Remarks are
+  comments, not entries (``show access-lists`` does not list them), so a list holding only remarks is
+  empty and permits everything too. An ACL being built therefore starts filtering at its first entry.
 
 A permitting ACE ``return``s to the base chain so the outbound ACL of the egress interface still applies.
 """
@@ -15,10 +19,11 @@ from __future__ import annotations
 
 import ipaddress
 
+from egressctl.lab.emu.cisco_ios import constants as c
 from egressctl.lab.emu.cisco_ios.model import Acl, Addr, Config, Match, Ports
 from egressctl.lab.emu.dataplane import table
 
-_ND_TYPES = "{ nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }"
+_ND_TYPES = "{ " + ", ".join(str(t) for t in c.IMPLICIT_ND6) + " }"
 
 
 def ruleset(cfg: Config) -> str:
@@ -90,6 +95,8 @@ def match_expr(m: Match, family: int) -> list[str]:
         out.append(_ports_expr(m.proto_name, "dport", m.dport))
     if m.icmp_type is not None:
         out.append(f"{'icmp' if family == 4 else 'icmpv6'} type {m.icmp_type}")
+    if m.icmp_code is not None:
+        out.append(f"{'icmp' if family == 4 else 'icmpv6'} code {m.icmp_code}")
     if m.established:
         out.append("tcp flags & (ack | rst) != 0")
     return out or ["meta nfproto " + ("ipv4" if family == 4 else "ipv6")]

@@ -62,8 +62,34 @@ TCP_NAME_INPUT: dict[str, int] = {
     **{v: k for k, v in TCP_PORT_NAMES.items() if not v.isdigit()}, "http": 80, "https": 443,
 }
 UDP_NAME_INPUT: dict[str, int] = {v: k for k, v in UDP_PORT_NAMES.items() if not v.isdigit()}
-ICMP_TYPES: dict[str, int] = {"echo": 8, "echo-reply": 0, "unreachable": 3, "time-exceeded": 11}
-ICMP6_TYPES: dict[str, int] = {"echo-request": 128, "echo-reply": 129, "unreachable": 1}
+# ICMP message keywords of ``permit icmp`` (Cisco IOS Security Command Reference, ``permit (IP extended)``
+# and ``permit icmp (IPv6)``): name -> (type, code or None for any code). IOS prints the keyword back.
+ICMP_TYPES: dict[str, tuple[int, int | None]] = {
+    "echo-reply": (0, None), "unreachable": (3, None), "net-unreachable": (3, 0), "host-unreachable": (3, 1),
+    "protocol-unreachable": (3, 2), "port-unreachable": (3, 3), "packet-too-big": (3, 4),
+    "administratively-prohibited": (3, 13), "source-quench": (4, None), "redirect": (5, None),
+    "echo": (8, None), "router-advertisement": (9, None), "router-solicitation": (10, None),
+    "time-exceeded": (11, None), "ttl-exceeded": (11, 0), "parameter-problem": (12, None),
+    "timestamp-request": (13, None), "timestamp-reply": (14, None), "information-request": (15, None),
+    "information-reply": (16, None), "mask-request": (17, None), "mask-reply": (18, None),
+}
+ICMP6_TYPES: dict[str, tuple[int, int | None]] = {
+    "unreachable": (1, None), "no-route": (1, 0), "no-admin": (1, 1), "beyond-scope": (1, 2),
+    "destination-unreachable": (1, 3), "port-unreachable": (1, 4), "packet-too-big": (2, None),
+    "time-exceeded": (3, None), "hop-limit": (3, 0), "reassembly-timeout": (3, 1),
+    "parameter-problem": (4, None), "header": (4, 0), "next-header": (4, 1), "parameter-option": (4, 2),
+    "echo-request": (128, None), "echo-reply": (129, None), "mld-query": (130, None),
+    "mld-report": (131, None), "mld-reduction": (132, None), "router-solicitation": (133, None),
+    "router-advertisement": (134, None), "nd-ns": (135, None), "nd-na": (136, None), "redirect": (137, None),
+    "router-renumbering": (138, None), "renum-command": (138, 0), "renum-result": (138, 1),
+    "renum-seq-number": (138, 255), "dhaad-request": (144, None), "dhaad-reply": (145, None),
+    "mpd-solicitation": (146, None), "mpd-advertisement": (147, None),
+}
+# IOS IPv6 ACLs end with implicit ``permit icmp any any nd-na``, ``permit icmp any any nd-ns`` and then
+# ``deny ipv6 any any`` (Cisco IOS IPv6 Configuration Guide, "IPv6 Access Control Lists"): neighbour
+# advertisements and solicitations only, not router solicitations/advertisements. An explicit final deny
+# comes before them, so it drops neighbour discovery too.
+IMPLICIT_ND6: tuple[int, ...] = (135, 136)
 PROTOCOLS4: dict[str, int | None] = {"ip": None, "tcp": 6, "udp": 17, "icmp": 1, "gre": 47, "esp": 50,
                                      "ahp": 51, "ospf": 89}
 PROTOCOLS6: dict[str, int | None] = {"ipv6": None, "tcp": 6, "udp": 17, "icmp": 58, "esp": 50, "ahp": 51}

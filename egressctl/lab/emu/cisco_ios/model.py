@@ -54,6 +54,7 @@ class Match:
     icmp_type: int | None = None
     established: bool = False
     log: bool = False
+    icmp_code: int | None = None
 
 
 @dataclass
@@ -138,10 +139,10 @@ def parse_ace(cur: Cursor, family: int) -> tuple[str, str, Match]:
     sport = _ports(cur, pname) if pname in ("tcp", "udp") else None
     dst = _addr(cur, family)
     dport = _ports(cur, pname) if pname in ("tcp", "udp") else None
-    icmp_type = _icmp_type(cur, family) if pname == "icmp" else None
+    icmp_type, icmp_code = _icmp_type(cur, family) if pname == "icmp" else (None, None)
     established = pname == "tcp" and cur.optional_keyword(["established"]) is not None
     log = cur.optional_keyword(["log"]) is not None
-    match = Match(proto, pname, src, dst, sport, dport, icmp_type, established, log)
+    match = Match(proto, pname, src, dst, sport, dport, icmp_type, established, log, icmp_code)
     return action, body_text(match), match
 
 
@@ -155,7 +156,8 @@ def body_text(m: Match) -> str:
         parts.append(_ports_text(m.dport, m.proto_name))
     if m.icmp_type is not None:
         names = c.ICMP_TYPES if m.proto == 1 else c.ICMP6_TYPES
-        parts.append(next((k for k, v in names.items() if v == m.icmp_type), str(m.icmp_type)))
+        numeric = str(m.icmp_type) + ("" if m.icmp_code is None else f" {m.icmp_code}")
+        parts.append(next((k for k, v in names.items() if v == (m.icmp_type, m.icmp_code)), numeric))
     if m.established:
         parts.append("established")
     if m.log:
@@ -232,13 +234,21 @@ def _ports_text(p: Ports, proto: str) -> str:
     return " ".join([p.op, *(names.get(v, str(v)) for v in p.values)])
 
 
-def _icmp_type(cur: Cursor, family: int) -> int | None:
+def _icmp_type(cur: Cursor, family: int) -> tuple[int | None, int | None]:
+    """``[TYPE [CODE] | MESSAGE-KEYWORD]`` after an ICMP destination: (type, code), None where absent."""
     tok = cur.peek()
     if tok is None:
-        return None
+        return None, None
+    if tok.text.isdigit():
+        icmp_type = cur.number(0, 255)
+        nxt = cur.peek()
+        return icmp_type, cur.number(0, 255) if nxt is not None and nxt.text.isdigit() else None
     names = c.ICMP_TYPES if family == 4 else c.ICMP6_TYPES
-    if tok.text.isdigit() and int(tok.text) <= 255:
-        cur.i += 1
-        return int(tok.text)
-    kw = cur.optional_keyword(list(names))
-    return names[kw] if kw else None
+    try:
+        kw = match_keyword(tok, list(names))
+    except CliError as err:
+        if err.kind == "ambiguous":  # "nd-n": IOS refuses it rather than guess
+            raise
+        return None, None  # not a message keyword: log, sequence, ... are parsed by the caller
+    cur.i += 1
+    return names[kw]
