@@ -302,9 +302,11 @@ def test_icmpv6_keywords_parsed_displayed_and_compiled(rig: Rig) -> None:
     )
     assert "%" not in out, out
     run = rig.run("show running-config | section ipv6 access-list")
-    for shown in ("permit icmp any any nd-na", "permit icmp any any nd-ns",
-                  "permit icmp any any router-solicitation", "permit icmp any any router-advertisement",
-                  "permit icmp any host 2001:DB8::1 echo-request", "permit icmp any any port-unreachable", "sequence 5 permit icmp any any nd-ns"):
+    expected = ["permit icmp any any nd-na", "permit icmp any any nd-ns",
+                "permit icmp any any router-solicitation", "permit icmp any any router-advertisement",
+                "permit icmp any host 2001:DB8::1 echo-request", "permit icmp any any port-unreachable",
+                "sequence 5 permit icmp any any nd-ns"]
+    for shown in expected:
         assert shown in run, shown
     rules = rig.device.ruleset()
     assert "meta l4proto 58 icmpv6 type 136 counter return" in rules
