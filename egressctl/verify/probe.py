@@ -149,6 +149,25 @@ def _receiver() -> socket.socket:
     return sock
 
 
+def _quiet_udp(ports: list[tuple[int, str, int]], limit: int = 512) -> list[socket.socket]:
+    """Bind the UDP probes' source ports so the kernel does not answer replies with port unreachable.
+
+    Those ICMP errors would leave the site toward the probed destination and show up in a live watch as
+    leaks the verification itself caused. The packet socket still sees every reply. Bounded (file
+    descriptors); a port already in use is simply skipped.
+    """
+    out: list[socket.socket] = []
+    for family, src, port in ports[:limit]:
+        s = socket.socket(socket.AF_INET if family == 4 else socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            s.bind((src, port))
+        except OSError:
+            s.close()
+            continue
+        out.append(s)
+    return out
+
+
 class ProbeEngine:
     """Send a probe list and collect one raw outcome per probe (see the module docstring)."""
 
@@ -160,6 +179,7 @@ class ProbeEngine:
                       "resent": 0}
         self._wire: list[tuple[int, bytes, str]] = []
         self._keys: dict[tuple[int, bytes, int, int], int] = {}
+        self._udp_ports: list[tuple[int, str, int]] = []
         self._prepare()
 
     def _prepare(self) -> None:
@@ -174,12 +194,15 @@ class ProbeEngine:
                 a, b = 32768 + (base + i) % 28000, p.dport
             dst = packed(p.dst)
             self._wire.append((p.family, build(tpl, packed(src), dst, a, b, (seq0 + i) & 0xFFFFFFFF), p.dst))
+            if p.proto == "udp":
+                self._udp_ports.append((p.family, src, a))
             self._keys[probe_key(p.proto, dst, a, b)] = i
 
     def run(self) -> ProbeRun:
         """Send every probe, match replies until the timeout, and classify."""
         start = time.monotonic()
         rx = _receiver()
+        quiet = _quiet_udp(self._udp_ports)
         senders = {f: socket.socket(socket.AF_INET if f == 4 else socket.AF_INET6, socket.SOCK_RAW,
                                     socket.IPPROTO_RAW) for f in {p.family for p in self.probes}}
         try:
@@ -199,7 +222,7 @@ class ProbeEngine:
             self._drain(rx)
         finally:
             rx.close()
-            for s in senders.values():
+            for s in [*senders.values(), *quiet]:
                 s.close()
         results = classify(self.probes, self.raw, self.sent_at)
         return ProbeRun(results, time.monotonic() - start, self.stats)
