@@ -1,0 +1,1 @@
+"""FortiGate driver (FortiOS firewall policies, cfg-save revert dead-man switch)."""

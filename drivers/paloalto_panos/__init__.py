@@ -1,0 +1,1 @@
+"""PAN-OS driver (security rules, named snapshot + guarded commit + controller-side watchdog)."""
