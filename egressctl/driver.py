@@ -110,7 +110,7 @@ class Driver(Protocol):
         ...
 
     def commit(self, revert_in: int) -> None:
-        """Make the candidate take effect, reverting by itself after ``revert_in`` seconds unless confirmed."""
+        """Make the candidate take effect; it reverts by itself after ``revert_in`` s unless confirmed."""
         ...
 
     def confirm(self) -> None:
@@ -136,7 +136,11 @@ def missing_capabilities(capabilities: frozenset[Capability], policy: Policy) ->
     for r in policy.rules:
         need: set[Capability] = set()
         fams = r.families()
-        if 6 in fams and (r.sources or r.destinations) and any(n.version == 6 for n in r.sources + r.destinations):
+        if (
+            6 in fams
+            and (r.sources or r.destinations)
+            and any(n.version == 6 for n in r.sources + r.destinations)
+        ):
             need.add(Capability.IPV6)
         if 4 in fams:
             need.add(Capability.IPV4)

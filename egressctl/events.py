@@ -79,7 +79,7 @@ class DeviceStep(Event):
 
 @dataclass(frozen=True)
 class CommitPending(Event):
-    """A change is live on a device under its dead-man switch, which fires at ``deadline`` unless confirmed."""
+    """A change is live under its dead-man switch, which fires at ``deadline`` unless confirmed."""
 
     device: str
     revert_in: int

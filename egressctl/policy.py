@@ -46,6 +46,7 @@ class Rule:
 
     def families(self) -> tuple[int, ...]:
         """IP versions this rule applies to (a rule with no prefixes applies to both)."""
+
         def has(nets: tuple[Network, ...], fam: int) -> bool:
             return not nets or any(n.version == fam for n in nets)
 
@@ -94,7 +95,9 @@ def atoms(rules: Iterable[Rule]) -> dict[int, list[Atom]]:
         for fam in r.families():
             any_net = ANY_V4 if fam == 4 else ANY_V6
             srcs = [n for n in r.sources if n.version == fam] or ([any_net] if not r.sources else [])
-            dsts = [n for n in r.destinations if n.version == fam] or ([any_net] if not r.destinations else [])
+            dsts = [n for n in r.destinations if n.version == fam] or (
+                [any_net] if not r.destinations else []
+            )
             for s in srcs:
                 for d in dsts:
                     for sp in _ports_key(r.src_ports):
@@ -113,8 +116,10 @@ def fingerprint(rules: Iterable[Rule]) -> str:
     h = hashlib.sha256()
     for fam, items in sorted(atoms(rules).items()):
         for at in items:
-            h.update(f"{fam}|{at.action}|{at.protocol}|{at.source}|{at.destination}|{at.src_ports}|"
-                     f"{at.dst_ports}\n".encode())
+            h.update(
+                f"{fam}|{at.action}|{at.protocol}|{at.source}|{at.destination}|{at.src_ports}|"
+                f"{at.dst_ports}\n".encode()
+            )
     return h.hexdigest()[:12]
 
 
@@ -128,10 +133,30 @@ def _management_rules(site: Site) -> list[Rule]:
     rules: list[Rule] = []
     for m in site.management:
         dsts = tuple(m.destinations) or device_dsts
-        rules.append(Rule(f"mgmt-{m.name}", "management", "permit", m.protocol, tuple(m.sources), dsts,
-                          (), tuple(m.ports)))
-        rules.append(Rule(f"mgmt-{m.name}-re", "management", "permit", m.protocol, dsts, tuple(m.sources),
-                          tuple(m.ports), ()))
+        rules.append(
+            Rule(
+                f"mgmt-{m.name}",
+                "management",
+                "permit",
+                m.protocol,
+                tuple(m.sources),
+                dsts,
+                (),
+                tuple(m.ports),
+            )
+        )
+        rules.append(
+            Rule(
+                f"mgmt-{m.name}-re",
+                "management",
+                "permit",
+                m.protocol,
+                dsts,
+                tuple(m.sources),
+                tuple(m.ports),
+                (),
+            )
+        )
     return rules
 
 
@@ -154,12 +179,32 @@ def compute_policy(site: Site, target: str) -> Policy:
             ) from None
     rules = _management_rules(site)
     for f in site.always_allowed:
-        rules.append(Rule(f"always-{f.name}", "always", "permit", f.protocol, (), tuple(f.destinations),
-                          (), tuple(f.ports)))
+        rules.append(
+            Rule(
+                f"always-{f.name}",
+                "always",
+                "permit",
+                f.protocol,
+                (),
+                tuple(f.destinations),
+                (),
+                tuple(f.ports),
+            )
+        )
     for stage in site.stages[: upto + 1]:
         for f in stage.allow:
-            rules.append(Rule(f"stage-{f.name}", "stage", "permit", f.protocol, (), tuple(f.destinations),
-                              (), tuple(f.ports)))
+            rules.append(
+                Rule(
+                    f"stage-{f.name}",
+                    "stage",
+                    "permit",
+                    f.protocol,
+                    (),
+                    tuple(f.destinations),
+                    (),
+                    tuple(f.ports),
+                )
+            )
     rules.append(Rule("deny-egress", "deny", "deny"))
     return Policy(site.name, target, tuple(rules))
 

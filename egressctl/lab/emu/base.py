@@ -18,10 +18,10 @@ from typing import Protocol
 
 @dataclass
 class Reply:
-    """What a session answers to one line.
+    r"""What a session answers to one line.
 
     ``text`` is written after the echoed Enter and immediately followed by the (new) prompt, in one write.
-    Use ``\\n`` line ends: the core turns them into ``\\r\\n``. ``chunks`` are written first, each after its
+    Use ``\n`` line ends: the core turns them into ``\r\n``. ``chunks`` are written first, each after its
     delay in *real* seconds (e.g. PAN-OS commit progress). ``close`` ends the session after the write.
     ``echo_next=False`` makes the next line a secret (a password prompt): it is not echoed.
     """
