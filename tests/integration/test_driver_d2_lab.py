@@ -85,3 +85,25 @@ def test_isolate_then_normal_with_packets(lab: Any, device: str, vantage: str) -
     assert reachable(lab, vantage, MAIL) and not reachable(lab, vantage, WEB)
     apply(lab, device, "normal")
     assert reachable(lab, vantage, WEB), f"{device} back to normal but {vantage} is still cut"
+
+
+def test_fortios_unconfirmed_isolation_reverts_by_itself(lab: Any) -> None:
+    """The dead-man switch on the wire: an unconfirmed cut on fw-b lifts itself after cfg-revert-timeout."""
+    import time
+
+    site = load_inventory(lab.inventory_path).site("lab")
+    dev = site.device("fw-b")
+    drv = driver_class(dev.platform)(dev, timeout=30.0)
+    drv.open(resolve(dev.credential))
+    try:
+        drv.load_candidate(compute_policy(site, "isolated"), drv.read_state())
+        drv.commit(20)  # 20 device seconds = 5 s at the lab's time scale
+        assert not reachable(lab, "srv1", WEB)
+        deadline = time.monotonic() + 30
+        while not reachable(lab, "srv1", WEB):
+            assert time.monotonic() < deadline, "the unconfirmed cut never reverted"
+            time.sleep(1)
+        assert drv.read_state().is_normal and not drv.has_pending_commit()
+        drv.rollback()  # puts the save mode back
+    finally:
+        drv.close()
