@@ -5,6 +5,10 @@ Configuration Rollback Confirmed Change: with ``archive`` / ``path`` configured,
 revert timer N`` archives the running config and restores it after N minutes unless ``configure confirm``
 arrives; ``configure revert now`` restores it at once. So :meth:`load_candidate` only renders (and checks
 that the change is expressible), and :meth:`commit` sends the lines inside a revert-timer session.
+
+Because every line is live, the lines themselves must never cut the session typing them (ce-a-like routers
+are managed in band, through the very interface the ACL filters): :mod:`.render` builds each new ACL
+complete under a free name and swaps it in with one line per interface (make-before-break).
 """
 
 from __future__ import annotations
