@@ -1,0 +1,111 @@
+"""Benchmark: isolating the whole lab site, all devices in parallel vs one at a time.
+
+Builds a lab (namespace prefix ``es-b``, its own state directory and ports), then for each round:
+isolate with the engine's default pool (every device in parallel), restore fully (not timed), isolate with
+``max_workers=1`` (serial), restore fully. Verification is off in the timed runs so the figure is the
+devices' own work; the probe matrix (a few seconds) comes on top in ``egressctl isolate``.
+
+Each device's own duration is read from the event stream: from its ``connect started`` event to its
+``done`` event. The claim checked: parallel wall time ≈ the slowest device, far below the sum of devices.
+
+Usage: ``python bench/isolate_bench.py [--rounds N]`` (root, network namespaces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from egressctl.engine import Engine
+from egressctl.events import DeviceStep, Event, Step, StepStatus
+from egressctl.lab import Lab
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFIX, PORT_BASE = "es-b", 23850
+
+
+class Timeline:
+    """A sink recording when each device started and finished (thread-safe: devices run in parallel)."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, float] = {}
+        self.end: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        """Record a device's first ``connect`` and its ``done``."""
+        if not isinstance(event, DeviceStep):
+            return
+        with self._lock:
+            if event.step is Step.CONNECT and event.status is StepStatus.STARTED:
+                self.start.setdefault(event.device, event.at)
+            if event.step is Step.DONE:
+                self.end[event.device] = event.at
+
+    def durations(self) -> dict[str, float]:
+        """Seconds each device took, connect to done."""
+        return {d: self.end[d] - t for d, t in self.start.items() if d in self.end}
+
+
+def timed_isolate(lab: Lab, state: Path, workers: int) -> tuple[float, dict[str, float]]:
+    """Isolate the site with ``workers`` threads; wall seconds and per-device seconds. Restores after."""
+    engine = Engine(lab.inventory_path, state_dir=state, max_workers=workers)
+    try:
+        tl = Timeline()
+        t0 = time.perf_counter()
+        res = engine.isolate("lab", verify=False, sink=tl)
+        wall = time.perf_counter() - t0
+        if res.outcome != "ok":
+            raise SystemExit(f"isolate failed ({workers} workers): {res.message}")
+        back = engine.restore("lab", full=True, verify=False)
+        if back.outcome != "ok":
+            raise SystemExit(f"restore failed: {back.message}")
+        return wall, tl.durations()
+    finally:
+        engine.close()
+
+
+def report(rows: list[tuple[str, float, dict[str, float]]]) -> None:
+    """Print each run and the medians."""
+    devices = sorted(rows[0][2])
+    print(f"{'run':<10}{'wall s':>8}{'slowest':>9}{'sum':>8}  " + "  ".join(f"{d:>7}" for d in devices))
+    for name, wall, per in rows:
+        cells = "  ".join(f"{per.get(d, float('nan')):7.2f}" for d in devices)
+        print(f"{name:<10}{wall:8.2f}{max(per.values()):9.2f}{sum(per.values()):8.2f}  {cells}")
+    for mode in ("parallel", "serial"):
+        mine = [r for r in rows if r[0].startswith(mode)]
+        wall = statistics.median(r[1] for r in mine)
+        slow = statistics.median(max(r[2].values()) for r in mine)
+        total = statistics.median(sum(r[2].values()) for r in mine)
+        print(f"median {mode:<8}: wall {wall:.2f} s, slowest device {slow:.2f} s, "
+              f"sum of devices {total:.2f} s")
+    par = [r for r in rows if r[0].startswith("parallel")]
+    ratio = statistics.median(r[1] / max(r[2].values()) for r in par)
+    share = statistics.median(r[1] / sum(r[2].values()) for r in par)
+    print(f"parallel wall / slowest device = {ratio:.2f}; parallel wall / sum of devices = {share:.2f}")
+
+
+def main() -> None:
+    """Build the lab, run the rounds, print the figures, tear the lab down."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp:
+        state = Path(tmp)
+        lab = Lab(ROOT / "inventory" / "lab.yaml", prefix=PREFIX, port_base=PORT_BASE, state_dir=state)
+        t0 = time.perf_counter()
+        with lab:
+            print(f"lab up in {time.perf_counter() - t0:.1f} s ({len(lab.site.devices)} devices)")
+            rows: list[tuple[str, float, dict[str, float]]] = []
+            for i in range(max(1, args.rounds)):
+                rows.append((f"parallel{i + 1}", *timed_isolate(lab, state, workers=8)))
+                rows.append((f"serial{i + 1}", *timed_isolate(lab, state, workers=1)))
+            report(rows)
+
+
+if __name__ == "__main__":
+    main()
