@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from egressctl.tui.backend import Backend, Doc
-from egressctl.tui.format import get
-from egressctl.tui.messages import EngineEvent, Loaded, OperationDone
+from egressctl.tui.format import get, plan_text
+from egressctl.tui.messages import EngineEvent, Loaded, OperationDone, WatchDone, WatchUpdate
 from egressctl.tui.screens.confirm import TypedConfirm, YesNo
 from egressctl.tui.screens.history import HistoryScreen
 from egressctl.tui.screens.operation import OperationScreen
@@ -27,33 +27,13 @@ from egressctl.tui.screens.watch import WatchScreen
 
 QUIT_WARNING = (
     "An operation is running on {site}.\n\n"
-    "If you quit now, devices whose change is live but not yet confirmed revert by their own dead-man "
-    "switch when its timer ends (Junos, IOS, FortiOS, Linux). PAN-OS has no native switch: a change "
-    "committed there stays until the next egressctl run rolls it back or confirms it.\n"
+    "Quitting stops it the way Ctrl-C stops the CLI: no further device is committed; devices already "
+    "changing finish their step (confirm, or roll back) and the TUI exits when they have. A change left "
+    "unconfirmed reverts by its device's dead-man switch (Junos, IOS, FortiOS, Linux); PAN-OS has none, "
+    "so a commit there stays until the next egressctl run rolls it back or confirms it.\n"
     "`egressctl status {site}` explains the state afterwards, and re-running the operation resumes it.\n\n"
-    "Quit anyway?"
+    "Stop the operation and quit?"
 )
-
-
-def plan_text(plan: Doc, target: str) -> str:
-    """The plan as the confirmation modal shows it: what each device receives and its safety net."""
-    lines = [f"Target: {target}"]
-    opens = get(plan, "opens", default=None)
-    if opens:
-        lines.append("Opens:")
-        lines += [f"  + {o}" for o in opens]
-    for dev in get(plan, "devices", default=[]) or []:
-        name = get(dev, "device", "name", default="?")
-        net = get(dev, "safety_net", default="")
-        if get(dev, "noop", default=False):
-            lines.append(f"\n{name}: already at target, nothing sent")
-            continue
-        cmds = get(dev, "lines", "commands", default=[]) or []
-        lines.append(f"\n{name} ({get(dev, 'platform', default='')}, {net}): {len(cmds)} line(s)")
-        lines += [f"    {c}" for c in cmds[:12]]
-        if len(cmds) > 12:
-            lines.append(f"    ... {len(cmds) - 12} more")
-    return "\n".join(lines)
 
 
 class EgressApp(App[None]):
@@ -63,12 +43,18 @@ class EgressApp(App[None]):
     TITLE = "egressctl"
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("ctrl+c", "quit", "Quit", show=False)]
 
-    def __init__(self, backend: Backend, site: str | None = None) -> None:
+    def __init__(self, backend: Backend, site: str | None = None, watch_seconds: float = 60.0) -> None:
         super().__init__()
         self.backend = backend
         self.initial_site = site
         self.running_site: str | None = None
+        self.running_target: str | None = None
         self.op_screen: OperationScreen | None = None
+        self.watch_seconds = watch_seconds
+        self.watch_site: str | None = None
+        self.watch_running = False
+        self.watch_stats: Doc = {}
+        self.exit_after_operation = False
 
     def get_default_screen(self) -> Screen[None]:
         return SitesScreen()
@@ -87,8 +73,47 @@ class EgressApp(App[None]):
         self.push_screen(HistoryScreen(site))
 
     def open_watch(self, site: str) -> None:
-        """Start the live leak watch on a site."""
+        """Show the live leak watch of ``site``, starting it unless it already runs there."""
+        if not (self.watch_running and self.watch_site == site):
+            self.start_watch(site)
         self.push_screen(WatchScreen(site))
+
+    # ----- the leak watch -----------------------------------------------------------------------
+    # The watch belongs to the app, not to its screen: the operator leaves it to follow an operation
+    # (and comes back) without stopping the capture, exactly like an operation outlives its screen.
+    def start_watch(self, site: str) -> None:
+        """Start the watch in a worker, against the running operation's target when there is one."""
+        if self.watch_running:
+            self.notify(f"A watch is already running on {self.watch_site}.", severity="warning")
+            return
+        target = self.running_target if self.running_site == site else None
+        self.watch_site, self.watch_running, self.watch_stats = site, True, {}
+        self._watch(site, target)
+
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def _watch(self, site: str, target: str | None) -> None:
+        def forward(stats: Doc) -> None:
+            self.post_message(WatchUpdate(stats))
+
+        try:
+            report = self.backend.watch(site, self.watch_seconds, forward, target=target)
+        except Exception as exc:
+            report = {"error": str(exc)}
+        self.post_message(WatchDone(report))
+
+    def _watch_screens(self) -> list[WatchScreen]:
+        return [s for s in self.screen_stack if isinstance(s, WatchScreen) and s.site == self.watch_site]
+
+    def on_watch_update(self, message: WatchUpdate) -> None:
+        self.watch_stats = message.stats
+        for screen in self._watch_screens():
+            screen.show(message.stats, running=True)
+
+    def on_watch_done(self, message: WatchDone) -> None:
+        self.watch_running = False
+        self.watch_stats = message.report
+        for screen in self._watch_screens():
+            screen.show(message.report, running=False)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -163,7 +188,7 @@ class EgressApp(App[None]):
         self.push_screen(TypedConfirm(f"{verb} {site}", plan_text(plan, target), site), after_typed)
 
     def _run(self, site: str, target: str, devices: list[str]) -> None:
-        self.running_site = site
+        self.running_site, self.running_target = site, target
         self.op_screen = OperationScreen(site, target, devices)
         self.push_screen(self.op_screen)
         self._apply(site, target)
@@ -185,11 +210,13 @@ class EgressApp(App[None]):
 
     def on_operation_done(self, message: OperationDone) -> None:
         site = self.running_site
-        self.running_site = None
+        self.running_site = self.running_target = None
         if self.op_screen is not None:
             self.op_screen.show_result(message.result)
         outcome = get(message.result, "outcome", default="?")
         self.notify(f"{site}: {outcome}", severity="information" if outcome in ("ok", "noop") else "error")
+        if self.exit_after_operation:
+            self.exit()
 
     def start_verify(self, site: str) -> None:
         """Run the active verification in a worker."""
@@ -208,9 +235,18 @@ class EgressApp(App[None]):
         if not self.running_site:
             self.exit()
             return
+        if self.exit_after_operation:
+            self.notify("Already stopping: the devices in flight are finishing their step.")
+            return
 
         def decided(yes: bool | None) -> None:
-            if yes:
+            if not yes:
+                return
+            interrupt = getattr(self.backend, "interrupt", None)
+            if interrupt is not None and interrupt():
+                self.exit_after_operation = True
+                self.notify("Stopping before the next commit; quitting when the devices in flight finish.")
+            else:
                 self.exit()
 
         self.push_screen(YesNo(QUIT_WARNING.format(site=self.running_site)), decided)
@@ -222,10 +258,11 @@ def make_app(
     inventory: Path | str | None = None,
     state_dir: Path | None = None,
     site: str | None = None,
+    watch_seconds: float = 60.0,
 ) -> EgressApp:
     """Build the app: the one factory used by ``egressctl tui`` and by the tests."""
     if backend is None:
         from egressctl.tui.engine_backend import EngineBackend
 
         backend = EngineBackend(inventory, state_dir=state_dir)
-    return EgressApp(backend, site=site)
+    return EgressApp(backend, site=site, watch_seconds=watch_seconds)

@@ -53,6 +53,10 @@ class Backend(Protocol):
         """Check the journal's audit hash chain: ``{"ok": bool, "message": str}``."""
         ...
 
-    def watch(self, name: str, seconds: float, on_update: EventCallback) -> Doc:
-        """Run the live leak watch, calling ``on_update`` with running totals; returns the final report."""
+    def watch(self, name: str, seconds: float, on_update: EventCallback, target: str | None = None) -> Doc:
+        """Run the live leak watch, calling ``on_update`` with running totals; returns the final report.
+
+        ``target`` is the policy the packets are judged against: the running operation's target while one
+        runs, else (None) the site's settled state.
+        """
         ...

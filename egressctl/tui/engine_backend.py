@@ -10,10 +10,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from egressctl.engine import Engine
-from egressctl.events import Event
+from egressctl.engine import Engine, _lab_prefix
 from egressctl.policy import opened_by, targets
 from egressctl.tui.backend import Doc, EventCallback
+from egressctl.tui.child import EngineProcess
+
+# Imported here, not when the watch starts: an import holds the interpreter lock for ~0.1 s, a visible
+# freeze if it happens in a worker while the operator is typing.
+from egressctl.verify.beacon import BeaconReport
+from egressctl.verify.watch import watch_site
 
 
 def _target_of(state: str) -> str:
@@ -30,6 +35,7 @@ class EngineBackend:
         path = inventory or os.environ.get("EGRESSCTL_INVENTORY") or "inventory/lab.yaml"
         self.engine = Engine(path, state_dir=state_dir)
         self.revert_in = revert_in
+        self.child = EngineProcess(Path(path), state_dir)
         self._lock = threading.Lock()  # one journal connection, shared by workers
 
     def sites(self) -> list[Doc]:
@@ -55,7 +61,7 @@ class EngineBackend:
         with self._lock:
             st = self.engine.status(name)
             site = self.engine.site(name)
-            entries = [self._entry(e.to_dict()) for e in self.engine.history(name, limit=30)]
+            entries = [self._entry(e.to_dict()) for e in self.engine.history(name, limit=80)]
         target = (
             _target_of(st.state)
             if st.state in ("normal", "isolated") or st.state.startswith("stage:")
@@ -99,6 +105,7 @@ class EngineBackend:
                     "exit": dev.exit,
                     "safety_net": p.safety_net if p else "",
                     "reachable": bool(p and not p.error),
+                    "error": (p.error or "") if p else "state not read",
                     "target": (p.current_target if p else None) or "unknown",
                     "pending": bool(p and p.pending_commit),
                 }
@@ -128,8 +135,19 @@ class EngineBackend:
             "op_id": e.get("op_id"),
             "event": e.get("kind"),
             "device": payload.get("device"),
+            "status": payload.get("status"),
             "detail": detail,
         }
+
+    def _settled_target(self, name: str) -> str:
+        """The target a site stands at; mid-operation or after a partial failure, the operation's target."""
+        with self._lock:
+            st = self.engine.status(name)
+        if st.state in ("normal", "isolated") or st.state.startswith("stage:"):
+            return _target_of(st.state)
+        if st.operation is not None:
+            return st.operation.target
+        return "isolated"  # fail-closed: judge an unexplained state against the cut
 
     def targets(self, name: str) -> list[str]:
         """Targets from most closed to fully open."""
@@ -146,16 +164,44 @@ class EngineBackend:
         return doc
 
     def apply(self, name: str, target: str, on_event: EventCallback) -> Doc:
-        """Run the operation; events stream to ``on_event`` from this worker thread."""
+        """Run the operation in a child ``egressctl`` (see :mod:`egressctl.tui.child`), streaming events."""
+        if target == "isolated":
+            args = ["isolate", name]
+        elif target == "normal":
+            args = ["restore", name, "--full"]
+        else:
+            args = ["restore", name, "--stage", target]
+        result: Doc = {}
 
-        def sink(event: Event) -> None:
-            on_event(event.to_dict())
+        def on_doc(doc: Doc) -> None:
+            if doc.get("event") == "result":
+                result.update({k: v for k, v in doc.items() if k != "event"})
+            else:
+                on_event(doc)
 
-        return self.engine.apply(name, target, yes=True, revert_in=self.revert_in, sink=sink).to_dict()
+        code, err = self.child.run([*args, "--yes", "--json", "--revert-in", str(self.revert_in)], on_doc)
+        if result:
+            return result
+        with self._lock:
+            state = self.engine.journal_state(name)
+        return {
+            "outcome": "failed",
+            "state": state,
+            "exit_code": code,
+            "message": err or f"the engine process exited {code} without a result",
+        }
+
+    def interrupt(self) -> bool:
+        """Stop the running operation before its next commit (what Ctrl-C does in the CLI)."""
+        return self.child.interrupt()
 
     def verify(self, name: str) -> Doc:
-        """Active verification of the current state."""
-        return self.engine.verify(name).to_dict()
+        """Active verification of the current state (in a child, like an operation)."""
+        docs: list[Doc] = []
+        code, err = self.child.run(["verify", name, "--json"], docs.append)
+        if not docs:
+            raise RuntimeError(err or f"verification exited {code} without a result")
+        return docs[-1]
 
     def history(self, name: str) -> list[Doc]:
         """Journal entries of the site."""
@@ -168,15 +214,10 @@ class EngineBackend:
             chk = self.engine.verify_history()
         return {"ok": chk.ok, "message": chk.message or f"{chk.rows} entries"}
 
-    def watch(self, name: str, seconds: float, on_update: EventCallback) -> Doc:
+    def watch(self, name: str, seconds: float, on_update: EventCallback, target: str | None = None) -> Doc:
         """Live leak watch with running totals across capture points."""
-        from egressctl.engine import _lab_prefix
-        from egressctl.verify.beacon import BeaconReport
-        from egressctl.verify.watch import watch_site
-
         site = self.engine.site(name)
-        with self._lock:
-            target = _target_of(self.engine.status(name).state)
+        target = target or self._settled_target(name)
         latest: dict[str, Doc] = {}
         flows: list[Doc] = []
 

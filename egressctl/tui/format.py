@@ -69,3 +69,34 @@ def get(doc: dict[str, Any], *keys: str, default: Any = None) -> Any:
         if k in doc and doc[k] is not None:
             return doc[k]
     return default
+
+
+def plan_text(plan: dict[str, Any], target: str) -> str:
+    """The plan as the confirmation modal shows it: what each device receives and its safety net.
+
+    A device the plan could not read (lost session, refused login) is listed first and loudly: the operator
+    must know before typing the site's name that this device will most likely fail.
+    """
+    devices = get(plan, "devices", default=[]) or []
+    lines = [f"Target: {target}"]
+    lost = [d for d in devices if get(d, "error", default="")]
+    for dev in lost:
+        lines.append(f"!! {get(dev, 'device', 'name', default='?')} NOT REACHABLE: {get(dev, 'error')}")
+    if lost:
+        lines.append("!! unreachable devices will fail and be reported; the others proceed as planned")
+    opens = get(plan, "opens", default=None)
+    if opens:
+        lines.append("Opens:")
+        lines += [f"  + {o}" for o in opens]
+    for dev in devices:
+        name = get(dev, "device", "name", default="?")
+        net = get(dev, "safety_net", default="")
+        if get(dev, "noop", default=False):
+            lines.append(f"\n{name}: already at target, nothing sent")
+            continue
+        cmds = get(dev, "lines", "commands", default=[]) or []
+        lines.append(f"\n{name} ({get(dev, 'platform', default='')}, {net}): {len(cmds)} line(s)")
+        lines += [f"    {c}" for c in cmds[:12]]
+        if len(cmds) > 12:
+            lines.append(f"    ... {len(cmds) - 12} more")
+    return "\n".join(lines)

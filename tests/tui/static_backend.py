@@ -159,7 +159,7 @@ class StaticBackend:
     def verify_history(self) -> Doc:
         return {"ok": True, "message": "42 entries"}
 
-    def watch(self, name: str, seconds: float, on_update: Any) -> Doc:
+    def watch(self, name: str, seconds: float, on_update: Any, target: str | None = None) -> Doc:
         stats = {
             "packets": 1000,
             "leak_packets": 0,

@@ -17,6 +17,7 @@ class TypedConfirm(ModalScreen[bool]):
     """Show what will happen and require the site's name typed exactly."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "#confirm-input"  # focused as the modal activates, so the first typed letter is not lost
 
     def __init__(self, title: str, body: str, expected: str) -> None:
         super().__init__()
@@ -35,9 +36,6 @@ class TypedConfirm(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button("Confirm", variant="error", id="ok")
                 yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-input", Input).focus()
 
     def _try(self) -> None:
         value = self.query_one("#confirm-input", Input).value.strip()
@@ -67,6 +65,7 @@ class YesNo(ModalScreen[bool]):
     """A plain second confirmation; the default focus is on "No"."""
 
     BINDINGS = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes", show=False)]
+    AUTO_FOCUS = "#no"
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -78,9 +77,6 @@ class YesNo(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button("Yes", variant="error", id="yes")
                 yield Button("No", variant="primary", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -27,7 +27,7 @@ _MARK = {
 class OperationScreen(Screen[None]):
     """Progress of the running (or last) operation on a site."""
 
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("w", "watch", "Watch the cut")]
 
     def __init__(self, site: str, target: str, devices: list[str]) -> None:
         super().__init__()
@@ -120,6 +120,10 @@ class OperationScreen(Screen[None]):
             text = verdict_text(str(get(ver, "verdict")))
             text.append(f"  {get(ver, 'summary', default='')}")
             self.query_one("#op-verdict", Static).update(text)
+
+    def action_watch(self) -> None:
+        """Watch the upstream links while the devices change (judged against this operation's target)."""
+        self.app.open_watch(self.site)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -67,6 +67,11 @@ class SiteScreen(Screen[None]):
         self.action_refresh()
         self.set_interval(1.0, self._tick)
 
+    def on_screen_resume(self) -> None:
+        """Coming back from an operation, a verification or the watch: the site has likely changed."""
+        if self.doc:
+            self.action_refresh()
+
     @work(thread=True, exclusive=True, group="site-status")
     def action_refresh(self) -> None:
         """Read the site's status (it connects to devices read-only) in a worker."""
@@ -90,12 +95,16 @@ class SiteScreen(Screen[None]):
         summary = state_text(get(d, "state"))
         summary.append(f"   target: {get(d, 'target', default='-')}   ")
         summary.append_text(verdict_text(get(ver, "verdict")))
-        summary.append(f" ({age(get(ver, 'at', 'verified_at'))} ago)")
+        if get(ver, "at", "verified_at"):
+            summary.append(f" ({age(get(ver, 'at', 'verified_at'))} ago)")
         if lock:
             summary.append(f"   locked by {lock}", style="yellow")
         note = get(d, "explanation", "message", default="")
         if note:
             summary.append(f"\n{note}", style="italic")
+        for dev in get(d, "devices", default=[]) or []:
+            if get(dev, "error", default=""):
+                summary.append(f"\n{get(dev, 'name')} unreachable: {get(dev, 'error')}", style="bold red")
         self.query_one("#site-summary", Static).update(summary)
         self._fill_devices(get(d, "devices", default=[]) or [])
         self._fill_stages()
@@ -104,6 +113,7 @@ class SiteScreen(Screen[None]):
 
     def _fill_devices(self, devices: list[Doc]) -> None:
         table = self.query_one("#devices", DataTable)
+        row = table.cursor_row  # a refresh must not throw the operator's cursor back to the top
         table.clear()
         for dev in devices:
             reach = get(dev, "reachable", default=None)
@@ -114,11 +124,18 @@ class SiteScreen(Screen[None]):
                 "-" if reach is None else ("[green]up[/green]" if reach else "[red]DOWN[/red]"),
                 state_text(get(dev, "target", "state")),
                 str(get(dev, "safety_net", default="")),
-                countdown(get(dev, "deadline", "pending_deadline"))
-                if get(dev, "pending", "pending_commit")
-                else "-",
+                self._deadman(dev),
                 key=str(get(dev, "name", default="?")),
             )
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1), animate=False)
+
+    @staticmethod
+    def _deadman(dev: Doc) -> str:
+        if not get(dev, "pending", "pending_commit", default=False):
+            return "-"
+        deadline = get(dev, "deadline", "pending_deadline", default=None)
+        return countdown(deadline) if deadline else "[b yellow]pending[/b yellow]"
 
     def _fill_stages(self) -> None:
         stages = self.query_one("#stages", OptionList)
@@ -131,7 +148,9 @@ class SiteScreen(Screen[None]):
     def _fill_matrix(self, ver: Doc) -> None:
         table = self.query_one("#matrix", DataTable)
         table.clear()
-        for row in get(ver, "matrix", "probes", default=[]) or []:
+        rows = get(ver, "matrix", "probes", default=[]) or []
+        # failures first: at 80x24 only a few rows are visible, and those must be the ones that matter
+        for row in sorted(rows, key=lambda r: bool(get(r, "ok", "pass", default=False))):
             ok = bool(get(row, "ok", "pass", default=False))
             table.add_row(
                 str(get(row, "vantage", "vantage_point", "from", default="")),
@@ -144,7 +163,9 @@ class SiteScreen(Screen[None]):
     def _fill_journal(self, entries: list[Doc]) -> None:
         table = self.query_one("#journal", DataTable)
         table.clear()
-        for e in entries[-50:]:
+        # newest first, without the "started" half of each step: the box is small, the history screen has all
+        shown = [e for e in entries if get(e, "status", default="") != "started"]
+        for e in reversed(shown[-50:]):
             table.add_row(
                 age(get(e, "at", "ts")),
                 str(get(e, "event", "kind", default="")),
@@ -154,8 +175,9 @@ class SiteScreen(Screen[None]):
 
     def _tick(self) -> None:
         """Refresh dead-man countdowns without touching the devices."""
-        if self.doc:
-            self._fill_devices(get(self.doc, "devices", default=[]) or [])
+        devices = get(self.doc, "devices", default=[]) or []
+        if any(get(d, "pending", "pending_commit", default=False) for d in devices):
+            self._fill_devices(devices)
 
     def targets(self) -> list[str]:
         """Targets of this site, from the status document (most closed first)."""

@@ -6,7 +6,6 @@ verdict, because a leak may have been among the dropped packets.
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,9 +14,6 @@ from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
 from egressctl.tui.backend import Doc
 from egressctl.tui.format import get
-from egressctl.tui.messages import WatchDone, WatchUpdate
-
-DEFAULT_SECONDS = 60.0
 
 
 def watch_summary(stats: Doc, running: bool) -> str:
@@ -26,7 +22,8 @@ def watch_summary(stats: Doc, running: bool) -> str:
     leaks = int(get(stats, "leak_packets", "leaks", default=0) or 0)
     drops = int(get(stats, "drops", "kernel_drops", default=0) or 0)
     unverified = int(get(stats, "unverified", default=0) or 0)
-    head = "watching" if running else "watch ended"
+    verdict = get(stats, "verdict", default="")
+    head = "watching" if running else (f"watch ended ({verdict})" if verdict else "watch ended")
     parts = [f"{head}: {packets} packets, {leaks} leak packets, {unverified} unverified"]
     if drops:
         parts.append(f"[b white on red] {drops} DROPPED BY THE KERNEL: NOT CLEAN [/]")
@@ -40,16 +37,14 @@ def watch_summary(stats: Doc, running: bool) -> str:
 
 
 class WatchScreen(Screen[None]):
-    """Runs the leak watch in a worker and shows its running totals."""
+    """Shows the app's leak watch (the app owns the worker, so leaving this screen never stops it)."""
 
     BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "restart", "Restart")]
 
-    def __init__(self, site: str, seconds: float = DEFAULT_SECONDS) -> None:
+    def __init__(self, site: str) -> None:
         super().__init__()
         self.site = site
-        self.seconds = seconds
         self.rates: list[float] = [0.0]
-        self.running = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,33 +63,23 @@ class WatchScreen(Screen[None]):
         self.title = f"egressctl - {self.site} - watch"
         self.query_one("#watch-leaks", DataTable).add_columns("Exit", "Flow", "Packets")
         self.query_one("#watch-beacons", DataTable).add_columns("Host", "Attempts", "Top destinations")
-        self.action_restart()
+        app = self.app
+        if getattr(app, "watch_site", None) == self.site and getattr(app, "watch_stats", None):
+            self.show(app.watch_stats, running=bool(app.watch_running))  # type: ignore[attr-defined]
 
     def action_restart(self) -> None:
-        if not self.running:
-            self.running = True
-            self._run()
+        if getattr(self.app, "watch_running", False):
+            self.notify("The watch is still running.")
+        else:
+            self.app.start_watch(self.site)  # type: ignore[attr-defined]
+            self.query_one("#watch-summary", Static).update("starting the watch...")
 
-    @work(thread=True, exclusive=True, group="watch")
-    def _run(self) -> None:
-        backend = self.app.backend  # type: ignore[attr-defined]
-        try:
-            report = backend.watch(self.site, self.seconds, lambda s: self.post_message(WatchUpdate(s)))
-        except Exception as exc:
-            report = {"error": str(exc)}
-        self.post_message(WatchDone(report))
-
-    def on_watch_update(self, message: WatchUpdate) -> None:
-        self._show(message.stats, running=True)
-
-    def on_watch_done(self, message: WatchDone) -> None:
-        self.running = False
-        if "error" in message.report:
-            self.query_one("#watch-summary", Static).update(
-                f"[b red]watch failed:[/b red] {message.report['error']}"
-            )
+    def show(self, stats: Doc, running: bool) -> None:
+        """Render the running totals (or the final report, or the error that ended the watch)."""
+        if "error" in stats:
+            self.query_one("#watch-summary", Static).update(f"[b red]watch failed:[/b red] {stats['error']}")
             return
-        self._show(message.report, running=False)
+        self._show(stats, running)
 
     def _show(self, stats: Doc, running: bool) -> None:
         self.query_one("#watch-summary", Static).update(watch_summary(stats, running))
