@@ -166,7 +166,7 @@ def _fault_run(site: SiteLab, device: str) -> Any:
 
 
 def test_fault_management_dropped_on_junos_is_reverted(site: SiteLab) -> None:
-    before = site.snapshots()["ce-b"]
+    before, was = site.snapshots()["ce-b"], site.read_states()["ce-b"].target
     res, steps = _fault_run(site, "ce-b")
     try:
         assert res.exit_code == 5 and res.outcome == "partial", res.message
@@ -177,7 +177,7 @@ def test_fault_management_dropped_on_junos_is_reverted(site: SiteLab) -> None:
         assert ("confirm", "started") not in [(s, st) for s, st, _ in steps], "a lockout was confirmed"
         assert all(d.outcome == "changed" for n, d in dev.items() if n != "ce-b")
         states = site.read_states()  # fresh sessions: the operator still gets in everywhere
-        assert (states["ce-b"].target, states["ce-b"].pending_commit) == ("normal", False)
+        assert (states["ce-b"].target, states["ce-b"].pending_commit) == (was, False)
         assert not config_diff(before, site.snapshots()["ce-b"], "ce-b")
     finally:
         back_to_normal(site)
@@ -185,7 +185,7 @@ def test_fault_management_dropped_on_junos_is_reverted(site: SiteLab) -> None:
 
 def test_fault_dead_man_switch_reverts_when_the_controller_dies(site: SiteLab) -> None:
     """Kill the controller right after ce-b's faulty commit: only Junos' own timer can undo it."""
-    before = site.snapshots()["ce-b"]
+    before, was = site.snapshots()["ce-b"], site.read_states()["ce-b"].target
     argv = engine_script_argv(site, "isolate('lab', verify=False, devices=['ce-b'], revert_in=60, "
                                     "faults=TestFaults(drop_management_on={'ce-b'}), sink=JsonLines())")
     hit, rc, _ = run_until_killed(
@@ -199,14 +199,14 @@ def test_fault_dead_man_switch_reverts_when_the_controller_dies(site: SiteLab) -
         while state.pending_commit and time.monotonic() < deadline:
             time.sleep(3)
             state = with_session(ce_b, lambda drv: drv.read_state())
-        assert (state.target, state.pending_commit) == ("normal", False), "the dead-man switch did not fire"
+        assert (state.target, state.pending_commit) == (was, False), "the dead-man switch did not fire"
         assert not config_diff(before, site.snapshots()["ce-b"], "ce-b")
     finally:
         back_to_normal(site)  # also resumes (closes) the killed operation in the journal
 
 
 def test_fault_panos_guard_refuses_to_commit(site: SiteLab) -> None:
-    before = site.snapshots()["fw-a"]
+    before, was = site.snapshots()["fw-a"], site.read_states()["fw-a"].target
     res, steps = _fault_run(site, "fw-a")
     try:
         assert res.exit_code == 5 and res.outcome == "partial", res.message
@@ -215,7 +215,7 @@ def test_fault_panos_guard_refuses_to_commit(site: SiteLab) -> None:
         assert "management" in dev.error and "refus" in dev.error, dev.error
         assert ("commit", "ok") not in [(s, st) for s, st, _ in steps]
         states = site.read_states()
-        assert (states["fw-a"].target, states["fw-a"].pending_commit) == ("normal", False)
+        assert (states["fw-a"].target, states["fw-a"].pending_commit) == (was, False)
         assert not config_diff(before, site.snapshots()["fw-a"], "fw-a")
     finally:
         back_to_normal(site)
