@@ -48,6 +48,8 @@ CFG_TIMEOUT_RE = re.compile(r"^\s*cfg-revert-timeout\s*:\s*(\d+)", re.M)
 #: Dead-man switch: revert mode keeps changes unsaved until ``execute cfg save``.
 CFG_SAVE_REVERT = "revert"
 CFG_SAVE_DEFAULT = "automatic"
+#: FortiOS default of ``cfg-revert-timeout`` (seconds); like every default, ``show`` omits it.
+CFG_TIMEOUT_DEFAULT = "600"
 CMD_CFG_SAVE = "execute cfg save"
 CMD_CFG_RELOAD = "execute cfg reload"
 #: Leaves a ``config`` block without closing the open edit (used after a rejected line).

@@ -93,7 +93,10 @@ class FortinetDriver(NetmikoDriverBase):
         out = self.send(C.GET_GLOBAL)
         mode = C.CFG_SAVE_RE.search(out)
         tmo = C.CFG_TIMEOUT_RE.search(out)
-        return (mode.group(1) if mode else C.CFG_SAVE_DEFAULT), (tmo.group(1) if tmo else "600")
+        return (
+            mode.group(1) if mode else C.CFG_SAVE_DEFAULT,
+            tmo.group(1) if tmo else C.CFG_TIMEOUT_DEFAULT,
+        )
 
     def _raw(self) -> str:
         return "\n".join(self.send(cmd) for cmd in C.SHOW_COMMANDS)
@@ -157,10 +160,19 @@ class FortinetDriver(NetmikoDriverBase):
             raise
 
     def _restore_mode(self, armed: dict[str, Any]) -> None:
+        """Put ``cfg-save`` and ``cfg-revert-timeout`` back exactly as they were before :meth:`commit`.
+
+        A setting that was at its default is ``unset`` rather than set to the default value, so the
+        configuration returns to what it was (FortiOS shows no difference, but a restore must not even
+        leave an explicit default behind).
+        """
         mode = str(armed.get("original_mode", C.CFG_SAVE_DEFAULT))
-        tmo = str(armed.get("original_timeout", "600"))
-        self.send_config([f"config {C.SEC_GLOBAL}", f"set cfg-revert-timeout {tmo}", f"set cfg-save {mode}",
-                          "end"])
+        tmo = str(armed.get("original_timeout", C.CFG_TIMEOUT_DEFAULT))
+        lines = [f"config {C.SEC_GLOBAL}"]
+        for name, value, default in (("cfg-revert-timeout", tmo, C.CFG_TIMEOUT_DEFAULT),
+                                     ("cfg-save", mode, C.CFG_SAVE_DEFAULT)):
+            lines.append(f"unset {name}" if value == default else f"set {name} {value}")
+        self.send_config([*lines, "end"])
 
     def confirm(self) -> None:
         """``execute cfg save``, then put the save mode back as it was before :meth:`commit`."""

@@ -105,3 +105,21 @@ class TestFortinetLifecycle(LifecycleSuite):
             assert not drv.has_pending_commit() and drv._global()[0] == "automatic"
         finally:
             drv.close()
+
+    def test_14_full_restore_gives_back_the_exact_configuration(self, drv: Any, site: Site) -> None:
+        """Isolate, confirm, back to normal, confirm: ``show`` equals the snapshot taken before.
+
+        Also with a site that had a non-default ``cfg-revert-timeout``: that explicit setting is restored,
+        while settings that were at their default are ``unset`` (not left as explicit defaults).
+        """
+        if not drv.read_state().is_normal:
+            self.apply(drv, compute_policy(site, "normal"))
+            drv.confirm()
+        for setup in ([], ["config system global", "set cfg-revert-timeout 1200", "end"]):
+            drv.send_config(setup)
+            before = drv.snapshot()
+            for target in ("isolated", "normal"):
+                self.apply(drv, compute_policy(site, target))
+                drv.confirm()
+            assert drv.read_state().is_normal and drv.snapshot() == before
+        drv.send_config(["config system global", "unset cfg-revert-timeout", "end"])

@@ -259,3 +259,22 @@ def test_rulesets_are_valid_nft(dev: tuple[FortiDevice, ManualClock, NullDataPla
         "end",
     )
     assert check(device.ruleset()) is None, device.ruleset()
+
+
+def test_show_hides_settings_at_their_default_value(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
+    """FortiOS ``show`` omits defaults even when typed explicitly; ``show full-configuration`` prints them."""
+    s = dev[0].new_session("admin")
+    before = run(s, "show system global")
+    run(s, "config system global", "set cfg-save revert", "set cfg-revert-timeout 90", "end")
+    shown = run(s, "show system global")
+    assert "set cfg-save revert" in shown and "set cfg-revert-timeout 90" in shown
+    run(s, "config system global", "set cfg-save automatic", "set cfg-revert-timeout 600", "end")
+    assert run(s, "show system global") == before
+    full = run(s, "show full-configuration system global")
+    assert "set cfg-save automatic" in full and "set cfg-revert-timeout 600" in full
+    assert "cfg-save            : automatic" in run(s, "get system global")
+    run(s, "config system global", "set cfg-save manual", "end")
+    run(s, "config system global", "unset cfg-save", "end")
+    assert run(s, "show system global") == before

@@ -160,12 +160,19 @@ def render_value(path: str, name: str, values: tuple[str, ...]) -> str:
 
 
 def render_entry(path: str, entry: Entry, *, full: bool, indent: str) -> list[str]:
-    """The ``set`` lines of one entry in schema order (``full`` includes defaults)."""
+    """The ``set`` lines of one entry in schema order.
+
+    Like FortiOS, ``show`` prints only settings that differ from their default, *whatever* was typed:
+    ``set cfg-save automatic`` (the default) leaves ``show`` unchanged, and only ``show
+    full-configuration`` (``full``) prints every setting with its effective value.
+    """
     lines: list[str] = []
     for name, spec in SCHEMAS[path].fields.items():
         values = entry.get(name)
         if values is None and full and spec.default:
             values = spec.default
+        elif values is not None and not full and values == spec.default:
+            continue
         if values:
             lines.append(indent + render_value(path, name, values))
     return lines
