@@ -27,7 +27,10 @@ ND_ACES: tuple[str, ...] = (
     "permit icmp any any nd-ns",
     "permit icmp any any router-solicitation",
 )
-ARCHIVE_PATH = "flash:archive"
+#: Archive path egressctl configures when the router has none (the revert timer needs one). Its file
+#: name is the marker, read back from the device: an archive whose path is this one was added by egressctl
+#: and is removed once nothing of egressctl's remains; any other archive path is the site's, never touched.
+ARCHIVE_PATH = "flash:egressctl-revert"
 #: ``configure terminal revert timer`` accepts 1..120 minutes.
 REVERT_MIN_MINUTES = 1
 REVERT_MAX_MINUTES = 120

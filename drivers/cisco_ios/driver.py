@@ -4,7 +4,9 @@ IOS has no candidate configuration: lines take effect as they are typed. The dea
 Configuration Rollback Confirmed Change: with ``archive`` / ``path`` configured, ``configure terminal
 revert timer N`` archives the running config and restores it after N minutes unless ``configure confirm``
 arrives; ``configure revert now`` restores it at once. So :meth:`load_candidate` only renders (and checks
-that the change is expressible), and :meth:`commit` sends the lines inside a revert-timer session.
+that the change is expressible), and :meth:`commit` sends the lines inside a revert-timer session. The
+archive path egressctl adds for the timer (only when the router has none) is recognisable by its name and
+removed after the confirmed transition to normal, so a full restore gives back the original configuration.
 
 Because every line is live, the lines themselves must never cut the session typing them (ce-a-like routers
 are managed in band, through the very interface the ACL filters): :mod:`.render` builds each new ACL
@@ -13,6 +15,7 @@ complete under a free name and swaps it in with one line per interface (make-bef
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from typing import ClassVar
@@ -28,6 +31,8 @@ from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceE
 from egressctl.policy import Policy
 
 _BINDINGS_CMD = "show running-config | include ^interface |access-group|traffic-filter"
+_ARCHIVE_CMD = "show running-config | section ^archive"
+_log = logging.getLogger(__name__)
 
 
 def revert_minutes(seconds: int) -> int:
@@ -85,16 +90,17 @@ class CiscoIosDriver(NetmikoDriverBase):
         return "\n".join(self._candidate or [])
 
     def commit(self, revert_in: int) -> None:
-        """Ensure the archive, open a revert-timer session, send the lines, ``end``.
+        """Open a revert-timer session and send the lines, after ensuring an archive path.
 
-        A line the router rejects is undone at once (``configure revert now``) and raised as
-        ``CommandRejected`` with the router's own text.
+        The archive path is added only when the router has none (a site's own is used as it is). A line
+        the router rejects is undone at once (``configure revert now``) and raised as ``CommandRejected``
+        with the router's own text.
         """
         if not self._candidate:
             return
         if self.has_pending_commit():
             raise CommitError(self.device.name, "a confirmed change is already pending on the router")
-        self.send_config(["archive", f" path {c.ARCHIVE_PATH}"])
+        self.send_config(r.archive_setup(self.send(_ARCHIVE_CMD)))
         cmd = f"configure terminal revert timer {revert_minutes(revert_in)}"
         try:
             with map_netmiko_errors(self.device.name, "configure terminal revert timer"):
@@ -124,6 +130,23 @@ class CiscoIosDriver(NetmikoDriverBase):
         out = self.send("configure confirm", check=False)
         if c.NO_PENDING in out or self.has_pending_commit():
             raise ConfirmError(self.device.name, "configure confirm failed", device_output=out)
+        self._remove_own_archive()
+
+    def _remove_own_archive(self) -> None:
+        """Cleanup after a confirmed change: drop the archive :meth:`commit` added if nothing else remains.
+
+        Runs only once the change is confirmed (no timer needs the archive any more) and only when the
+        router, read back, holds nothing of egressctl's, i.e. after the transition to normal. Whether
+        egressctl added the archive is read from the device (its path, ``constants.ARCHIVE_PATH``), never
+        remembered. The change it undid is already confirmed, so a failure here is logged, not raised: the
+        leftover path is harmless and the next commit reuses it.
+        """
+        try:
+            lines = r.archive_cleanup(self.send(_ARCHIVE_CMD))
+            if lines and self.read_state().is_normal:
+                self.send_config(lines)
+        except DeviceError as exc:
+            _log.warning("%s: could not remove egressctl's archive path: %s", self.device.name, exc)
 
     def rollback(self) -> None:
         """``configure revert now`` while a change is pending; afterwards only a new apply can undo it."""

@@ -153,3 +153,40 @@ def foreign_inbound(device: Device, raw: str) -> dict[str, list[str]]:
     """Site ACLs already applied inbound on an inside interface (IOS allows one per direction)."""
     owned = {n for fam in (4, 6) for n in owned_names(fam)}
     return {i: sorted(n - owned) for i, n in bindings(raw).items() if i in device.inside and n - owned}
+
+
+# -- the archive the revert timer needs ---------------------------------------------------------------------
+def _archive_body(section: str) -> list[str]:
+    """Sub-commands of ``archive`` in ``show running-config | section ^archive`` (stripped)."""
+    lines = section.replace("\r", "").splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == "archive"), None)
+    if start is None:
+        return []
+    body: list[str] = []
+    for ln in lines[start + 1:]:
+        if not ln.startswith(" "):
+            break
+        if ln.strip():
+            body.append(ln.strip())
+    return body
+
+
+def archive_setup(section: str) -> list[str]:
+    """Lines giving the revert timer an archive path; [] when the router already has one (any owner)."""
+    if any(ln.startswith("path ") for ln in _archive_body(section)):
+        return []
+    return ["archive", f" path {c.ARCHIVE_PATH}"]
+
+
+def archive_cleanup(section: str) -> list[str]:
+    """Lines removing the archive path egressctl added (recognised by its path); [] when it is not there.
+
+    Only egressctl's own path line goes: when the site had put other settings under ``archive``
+    (``maximum``, ``log config``...) they stay, and a site's own path is never egressctl's.
+    """
+    body = _archive_body(section)
+    if f"path {c.ARCHIVE_PATH}" not in body:
+        return []
+    if body == [f"path {c.ARCHIVE_PATH}"]:
+        return ["no archive"]
+    return ["archive", " no path"]

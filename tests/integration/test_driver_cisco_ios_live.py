@@ -49,8 +49,40 @@ class TestCiscoIosLifecycle(LifecycleSuite):
     def rejected_line(self, drv: Any) -> None:
         drv.send_config(["ip access-list extended FI-REJECT", " permit tcp host 10.0.0.1 eq nosuch any"])
 
-    def test_09_archive_is_configured(self, drv: Any) -> None:
-        assert "path flash:archive" in drv.send("show running-config | section archive")
+    def test_09_archive_added_for_the_timer_is_removed_at_normal_and_a_sites_is_kept(
+        self, drv: Any, site: Site
+    ) -> None:
+        """The archive path egressctl adds lives as long as egressctl's ACLs; a site's is untouched."""
+        def archive() -> str:
+            return str(drv.send("show running-config | section ^archive"))
+
+        def go(target: str) -> None:
+            self.apply(drv, compute_policy(site, target))
+            drv.confirm()
+
+        if not drv.read_state().is_normal:
+            go("normal")
+        before = drv.snapshot()
+        assert archive() == ""
+        go("isolated")
+        assert "path flash:egressctl-revert" in archive()
+        go("normal")
+        assert archive() == "" and drv.snapshot() == before
+        # a site with its own archive: egressctl uses it and never removes it
+        drv.send_config(["archive", " path flash:site-archive", " maximum 5"])
+        before = drv.snapshot()
+        go("isolated")
+        assert "egressctl" not in archive()
+        go("normal")
+        assert drv.snapshot() == before
+        # a site archive without a path: egressctl adds its path, then removes only that line
+        drv.send_config(["archive", " no path"])
+        before = drv.snapshot()
+        go("ministry")
+        assert "path flash:egressctl-revert" in archive() and "maximum 5" in archive()
+        go("normal")
+        assert drv.snapshot() == before
+        drv.send_config(["no archive"])
 
 
 # -- in band on the real lab: the session that types the change crosses the ACL it changes -----------------

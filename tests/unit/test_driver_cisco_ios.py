@@ -303,3 +303,23 @@ def test_nd_entries_are_not_rules_and_foreign_ones_are_refused() -> None:
     tampered = model.text().replace(" permit icmp any any nd-ns", " permit ipv6 any any")
     with pytest.raises(ParseError):
         parse_state(drv.device, tampered, pending=False)
+
+
+# -- the archive the revert timer needs -------------------------------------------------------------------
+def test_archive_setup_only_when_the_router_has_no_path() -> None:
+    from egressctl_drivers.cisco_ios.render import archive_setup
+
+    assert archive_setup("") == ["archive", " path flash:egressctl-revert"]
+    assert archive_setup("archive\n maximum 5\n") == ["archive", " path flash:egressctl-revert"]
+    assert archive_setup("archive\n path flash:site-$h\n") == []
+    assert archive_setup("archive\n path flash:egressctl-revert\n") == []
+
+
+def test_archive_cleanup_removes_only_what_egressctl_added() -> None:
+    from egressctl_drivers.cisco_ios.render import archive_cleanup
+
+    assert archive_cleanup("archive\n path flash:egressctl-revert\n") == ["no archive"]
+    assert archive_cleanup("archive\r\n path flash:egressctl-revert\r\n!\r\n") == ["no archive"]
+    assert archive_cleanup("archive\n path flash:egressctl-revert\n maximum 5\n") == ["archive", " no path"]
+    assert archive_cleanup("archive\n path flash:archive\n") == []  # the site's (or unknown): kept
+    assert archive_cleanup("") == []
