@@ -20,5 +20,6 @@ PENDING_RE = r"commit confirmed, rollback in"
 #: Printed when entering configuration mode over someone else's uncommitted changes.
 DIRTY_CANDIDATE = "configuration has been changed but not committed"
 COMMIT_COMPLETE = "commit complete"
+DISPLAY_SET = "| display set"
 ICMP_APPS = {4: "egressctl-icmp", 6: "egressctl-icmp6"}
 ICMP_PROTOCOLS = {4: "icmp", 6: "icmp6"}

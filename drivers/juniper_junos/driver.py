@@ -4,11 +4,13 @@ Junos has a real candidate configuration, so the whole lifecycle maps onto the C
 into the candidate (``send_config_set(exit_config_mode=False)``), ``show | compare`` is the diff,
 ``commit confirmed N`` arms the device's own rollback, a plain ``commit`` confirms, and ``rollback 1`` +
 ``commit`` undoes. Entering configuration mode over someone else's uncommitted changes is refused, since
-committing would also commit theirs.
+committing would also commit theirs; uncommitted changes that are all egressctl's own (left by a controller
+killed between load and commit) are discarded with ``rollback 0`` so the operation can resume.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from typing import Any, ClassVar
@@ -17,7 +19,7 @@ from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import NetmikoDriverBase
 from egressctl_drivers.juniper_junos import constants as c
 from egressctl_drivers.juniper_junos import render as r
-from egressctl_drivers.juniper_junos.parse import ParseError, parse_state
+from egressctl_drivers.juniper_junos.parse import ParseError, only_owned_changes, parse_state
 
 from egressctl.driver import Capability, DeviceState, SafetyNet
 from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackError
@@ -25,9 +27,12 @@ from egressctl.policy import Policy
 
 _READ_BACK = (
     "show configuration security policies | display set",
-    f"show configuration security address-book {c.ADDRESS_BOOK} | display set | match {c.PREFIX}",
+    f"show configuration security address-book {c.ADDRESS_BOOK} | display set",
     f"show configuration applications | display set | match {c.PREFIX}",
 )
+
+
+_log = logging.getLogger(__name__)
 
 
 def confirm_minutes(seconds: int) -> int:
@@ -48,23 +53,48 @@ class JuniperJunosDriver(NetmikoDriverBase):
     _committed: bool = False
 
     # ------------------------------------------------------------------ modes
-    def _config_mode(self) -> None:
+    def _config_mode(self, *, drop_leftovers: bool = False) -> None:
+        """Enter configuration mode; refuse a candidate holding someone else's uncommitted changes.
+
+        With ``drop_leftovers``, a candidate whose uncommitted changes are all egressctl's own (what a
+        controller killed between load and commit leaves in the shared candidate) is thrown away with
+        ``rollback 0`` and the caller carries on: the caller is about to replace or undo it anyway. Only
+        callers that have loaded nothing yet on this session pass it, so this never drops their own work.
+        """
         with map_netmiko_errors(self.device.name, "configure"):
             if self.conn.check_config_mode():
                 return
             out = self.conn.config_mode()
-        if c.DIRTY_CANDIDATE in out.lower():
-            self._operational()
-            raise CommitError(self.device.name, "the candidate holds someone else's uncommitted changes",
-                              device_output=out)
+        if c.DIRTY_CANDIDATE not in out.lower():
+            return
+        if drop_leftovers and self._leftovers_are_ours():
+            self.send_config(["rollback 0"], exit_config_mode=False, enter_config_mode=False)
+            _log.info("%s: discarded egressctl's own uncommitted changes left by an interrupted run",
+                      self.device.name)
+            return
+        self._operational()
+        raise CommitError(self.device.name, "the candidate holds someone else's uncommitted changes",
+                          device_output=out)
+
+    def _leftovers_are_ours(self) -> bool:
+        """True when the candidate differs from the committed configuration only in egressctl's objects.
+
+        Compares the ``display set`` forms of both (in configuration mode: ``show`` is the candidate,
+        ``run show configuration`` the committed one); see :func:`.parse.only_owned_changes`.
+        """
+        wait = max(self.timeout, 60)
+        candidate = self.send(f"show {c.DISPLAY_SET}", read_timeout=wait, check=False)
+        active = self.send(f"run show configuration {c.DISPLAY_SET}", read_timeout=wait, check=False)
+        return only_owned_changes(self.device, active, candidate)
 
     def _operational(self) -> None:
         with map_netmiko_errors(self.device.name, "exit configuration-mode"):
             if self.conn.check_config_mode():
                 self.conn.exit_config_mode()
 
-    def _commit_cmd(self, what: str, error: type[DeviceError], **kw: object) -> str:
-        self._config_mode()
+    def _commit_cmd(self, what: str, error: type[DeviceError], *, drop_leftovers: bool = False,
+                    **kw: object) -> str:
+        self._config_mode(drop_leftovers=drop_leftovers)
         try:
             with map_netmiko_errors(self.device.name, what):
                 # JuniperBase.commit takes read_timeout; BaseConnection's stub signature does not.
@@ -100,7 +130,7 @@ class JuniperJunosDriver(NetmikoDriverBase):
         self._candidate = self.render(policy, current)
         if not self._candidate:
             return
-        self._config_mode()
+        self._config_mode(drop_leftovers=True)
         try:
             self.send_config(self._candidate, exit_config_mode=False, enter_config_mode=False)
         except DeviceError:
@@ -126,7 +156,9 @@ class JuniperJunosDriver(NetmikoDriverBase):
         """A plain ``commit`` confirms; ``ConfirmError`` when none is pending (it already rolled back)."""
         if not self.has_pending_commit():
             raise ConfirmError(self.device.name, "no commit waiting for confirmation (already rolled back?)")
-        out = self._commit_cmd("commit", ConfirmError)
+        # The candidate holds nothing of this session's (its change is committed): a leftover of egressctl's
+        # own is dropped rather than confirmed along with the pending commit.
+        out = self._commit_cmd("commit", ConfirmError, drop_leftovers=True)
         if c.COMMIT_COMPLETE not in out:
             raise ConfirmError(self.device.name, "commit did not complete", device_output=out)
 
@@ -135,7 +167,7 @@ class JuniperJunosDriver(NetmikoDriverBase):
         if not (self._committed or self.has_pending_commit()):
             self.discard()
             return
-        self._config_mode()
+        self._config_mode(drop_leftovers=True)
         try:
             self.send_config(["rollback 1"], exit_config_mode=False, enter_config_mode=False)
         except DeviceError as exc:
@@ -148,7 +180,7 @@ class JuniperJunosDriver(NetmikoDriverBase):
         self._candidate = None
         if self._conn is None:
             return
-        self._config_mode()
+        self._config_mode(drop_leftovers=True)
         self.send_config(["rollback 0"], exit_config_mode=False, enter_config_mode=False)
         self._operational()
 

@@ -1,8 +1,9 @@
 """Parse Junos ``display set`` output back into egressctl's neutral rules (pure).
 
 The read-back is the ``display set`` form of the security policies (all of them: the site's first policy
-per zone pair is needed to insert egressctl's before it, and to check they still come first), plus the
-address-book entries and applications whose names start with ``egressctl-``.
+per zone pair is needed to insert egressctl's before it, and to check they still come first), the whole
+``global`` address book (to know whether egressctl's entries are all it holds) and the applications whose
+names start with ``egressctl-``.
 """
 
 from __future__ import annotations
@@ -72,8 +73,55 @@ def foreign_policies(raw: str) -> dict[str, list[str]]:
 
 
 def _addresses(raw: str) -> dict[str, Network]:
+    """The address-book entries egressctl owns (the site's, also read back, are skipped)."""
     return {m.group(1): ipaddress.ip_network(m.group(2)) for line in raw.splitlines()
-            if (m := _ADDRESS.match(line.strip()))}
+            if (m := _ADDRESS.match(line.strip())) and m.group(1).startswith(c.PREFIX)}
+
+
+def book_lines(raw: str) -> list[str]:
+    """Every ``display set`` line of egressctl's address book (``global``) in ``raw``."""
+    head = f"set security address-book {c.ADDRESS_BOOK}"
+    return [ln.strip() for ln in raw.splitlines() if ln.strip() == head or ln.strip().startswith(head + " ")]
+
+
+def context_lines(raw: str, ctx: str) -> list[str]:
+    """Every ``display set`` line of one ``security policies from-zone A to-zone B`` context in ``raw``."""
+    head = f"set {ctx}"
+    return [ln.strip() for ln in raw.splitlines() if ln.strip() == head or ln.strip().startswith(head + " ")]
+
+
+_OWNED_LINE = re.compile(
+    rf"^set (?:security policies from-zone \S+ to-zone \S+ policy {re.escape(c.PREFIX)}\S*"
+    rf"|security address-book {re.escape(c.ADDRESS_BOOK)} address {re.escape(c.PREFIX)}\S*"
+    rf"|applications application {re.escape(c.PREFIX)}\S*)(?: |$)"
+)
+_STATEMENT_VERBS = ("set", "deactivate", "protect")
+
+
+def is_owned_line(line: str) -> bool:
+    """True when a ``display set`` line belongs to a policy, address or application egressctl owns."""
+    return _OWNED_LINE.match(line.strip()) is not None
+
+
+def only_owned_changes(device: Device, active: str, candidate: str) -> bool:
+    """True when ``candidate`` differs from ``active`` only in what egressctl owns (``display set`` texts).
+
+    Everything else (the site's statements) must be the same lines in the same order, so a changed,
+    added, removed or reordered site statement makes it False. egressctl's own policies, addresses and
+    applications may differ in any way, including their insert position; so may the bare containers
+    egressctl's changes create or empty (its address book, the zone-pair contexts it writes into).
+    """
+    zones = [f"security policies from-zone {i}" for i in device.inside]
+    containers = {f"set security address-book {c.ADDRESS_BOOK}", "set applications", "set security policies",
+                  *(f"set {z}" for z in zones),
+                  *(f"set {z} to-zone {o}" for z in zones for o in device.outside)}
+
+    def foreign(text: str) -> list[str]:
+        lines = [ln.strip() for ln in text.replace("\r", "").splitlines()]
+        return [ln for ln in lines if ln.split(" ", 1)[0] in _STATEMENT_VERBS
+                and ln not in containers and not is_owned_line(ln)]
+
+    return foreign(active) == foreign(candidate)
 
 
 def _applications(raw: str) -> dict[str, dict[str, str]]:

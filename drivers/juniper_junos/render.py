@@ -5,14 +5,21 @@ One security policy per neutral rule, in every inside-zone -> outside-zone conte
 and applications are egressctl's own global address-book entries and applications. New policies are
 appended by Junos, so each is then ``insert``-ed before the site's first policy of that zone pair (read
 from the device), which puts egressctl's rules above the site's and leaves the site's untouched.
-Replacing = delete every owned object, set the new ones, all in one candidate and one commit.
+Replacing = delete every owned object, set the new ones, all in one candidate and one commit. Going back
+to normal also deletes the address book or zone-pair context when egressctl's objects are all it holds.
 """
 
 from __future__ import annotations
 
 from egressctl_drivers.common.state import holds, marker
 from egressctl_drivers.juniper_junos import constants as c
-from egressctl_drivers.juniper_junos.parse import foreign_policies, owned_objects
+from egressctl_drivers.juniper_junos.parse import (
+    book_lines,
+    context_lines,
+    foreign_policies,
+    is_owned_line,
+    owned_objects,
+)
 
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device, Network, PortRange
@@ -96,12 +103,12 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
     if holds(policy, current):
         return []
     raw = current.raw if current is not None else ""
+    if policy.is_normal:
+        return _remove_all(raw)
     owned = owned_objects(raw)
     out = [f"delete {ctx} policy {name}" for ctx, names in owned.policies.items() for name in names]
     out += [f"delete security address-book {c.ADDRESS_BOOK} address {n}" for n in owned.addresses]
     out += [f"delete applications application {n}" for n in owned.applications]
-    if policy.is_normal:
-        return out
     out += objects(policy)
     for ctx in contexts(device):
         out += policy_lines(ctx, policy)
@@ -110,3 +117,27 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
             out += [f"insert {ctx} policy {policy_name(i, r)} before policy {first[0]}"
                     for i, r in enumerate(policy.rules)]
     return out
+
+
+def _remove_all(raw: str) -> list[str]:
+    """Delete every owned object, and the containers egressctl's objects are the only content of.
+
+    Junos keeps a named entry (the ``global`` address book, a ``from-zone A to-zone B`` context) after its
+    last child is deleted, so deleting egressctl's entries one by one would leave an empty book behind that
+    the pre-isolation configuration did not have. When the read-back shows that egressctl's entries are all
+    a book or context holds, the whole book or context goes instead. (An empty book the site had created
+    itself before egressctl added entries to it cannot be told apart, and goes too: it held nothing.)
+    """
+    owned = owned_objects(raw)
+    out: list[str] = []
+    for ctx, names in owned.policies.items():
+        if all(is_owned_line(ln) for ln in context_lines(raw, ctx)):
+            out.append(f"delete {ctx}")
+        else:
+            out += [f"delete {ctx} policy {name}" for name in names]
+    book = book_lines(raw)
+    if owned.addresses and all(is_owned_line(ln) for ln in book):
+        out.append(f"delete security address-book {c.ADDRESS_BOOK}")
+    else:
+        out += [f"delete security address-book {c.ADDRESS_BOOK} address {n}" for n in owned.addresses]
+    return out + [f"delete applications application {n}" for n in owned.applications]

@@ -107,3 +107,58 @@ def test_quoted_description_is_the_marker() -> None:
 @pytest.mark.parametrize(("seconds", "minutes"), [(1, 1), (60, 1), (61, 2), (300, 5)])
 def test_confirm_minutes(seconds: int, minutes: int) -> None:
     assert confirm_minutes(seconds) == minutes
+
+
+# -- full restore: nothing egressctl created is left behind --------------------------------------------------
+def _isolated_raw(baseline: str) -> tuple[Any, Any, str]:
+    site = lab_site()
+    drv = JuniperJunosDriver(site.device("ce-b"))
+    normal = parse_state(drv.device, baseline, pending=False)
+    raw = JunosModel(baseline).apply(drv.render(compute_policy(site, "isolated"), normal)).text()
+    return site, drv, raw
+
+
+def test_normal_deletes_the_address_book_egressctl_filled_alone() -> None:
+    site, drv, raw = _isolated_raw(BASELINE)
+    lines = drv.render(compute_policy(site, "normal"), parse_state(drv.device, raw, pending=False))
+    assert "delete security address-book global" in lines
+    assert not [ln for ln in lines if ln.startswith("delete security address-book global address")]
+    assert JunosModel(raw).apply(lines).text() == BASELINE
+
+
+def test_normal_keeps_a_site_address_book_and_only_removes_egressctls_entries() -> None:
+    baseline = BASELINE + "\nset security address-book global address site-web 192.0.2.80/32"
+    site, drv, raw = _isolated_raw(baseline)
+    lines = drv.render(compute_policy(site, "normal"), parse_state(drv.device, raw, pending=False))
+    assert "delete security address-book global" not in lines
+    assert all("site-web" not in ln for ln in lines)
+    assert JunosModel(raw).apply(lines).text() == baseline
+
+
+def test_normal_deletes_a_zone_pair_context_holding_only_egressctls_policies() -> None:
+    other = "set security policies from-zone dmz to-zone untrust policy site-dmz then permit"
+    site, drv, raw = _isolated_raw(other)  # the site has no policy from trust to untrust
+    lines = drv.render(compute_policy(site, "normal"), parse_state(drv.device, raw, pending=False))
+    assert f"delete {CTX}" in lines
+    assert not [ln for ln in lines if ln.startswith(f"delete {CTX} policy")]
+    assert JunosModel(raw).apply(lines).text() == other
+
+
+# -- leftovers of a killed run in the shared candidate -----------------------------------------------------
+def test_leftovers_that_are_only_egressctls_objects_are_recognised() -> None:
+    from egressctl_drivers.juniper_junos.parse import only_owned_changes
+
+    _, drv, isolated = _isolated_raw(BASELINE)
+    dev = drv.device
+    assert only_owned_changes(dev, BASELINE, isolated)  # a loaded, uncommitted isolate (with inserts)
+    assert only_owned_changes(dev, isolated, BASELINE)  # a loaded, uncommitted restore
+    assert only_owned_changes(dev, BASELINE, BASELINE + "\nset security address-book global")
+    assert only_owned_changes(dev, BASELINE, "[edit]\n" + isolated + "\n\n{master:0}")
+    reordered = "\n".join(reversed(isolated.splitlines()))
+    assert not only_owned_changes(dev, isolated, reordered)  # the site's policies changed order
+    for foreign in ("set system host-name other", f"set {CTX} policy site-new then permit",
+                    "set applications application site-app protocol tcp",
+                    "set security address-book global address site-x 192.0.2.1/32",
+                    f"deactivate {CTX} policy site-web"):
+        assert not only_owned_changes(dev, BASELINE, isolated + "\n" + foreign), foreign
+    assert not only_owned_changes(dev, BASELINE, BASELINE.replace("junos-http", "junos-https"))
