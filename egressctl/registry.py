@@ -7,6 +7,7 @@ import netmiko. A name clash between a built-in and a plugin is an error, never 
 from __future__ import annotations
 
 import importlib
+import threading
 from importlib import metadata
 
 from egressctl.driver import Driver
@@ -19,6 +20,13 @@ BUILTIN: dict[str, str] = {
     "fortinet": "egressctl_drivers.fortinet.driver:FortinetDriver",
     "paloalto_panos": "egressctl_drivers.paloalto_panos.driver:PaloAltoPanosDriver",
 }
+
+
+#: Serialises the lazy driver imports. The executor builds drivers in parallel threads, and two threads
+#: importing ``egressctl_drivers.common`` (whose ``__init__`` imports its submodules) and one of those
+#: submodules at the same moment make CPython's per-module import locks detect a deadlock and fail one
+#: import (seen as ``KeyError: 'egressctl_drivers.common'``, about 1 run in 6 on a fresh process).
+_IMPORT_LOCK = threading.Lock()
 
 
 def _entry_points() -> dict[str, str]:
@@ -45,5 +53,6 @@ def driver_class(platform: str) -> type[Driver]:
     if platform not in table:
         raise KeyError(f"unknown platform {platform!r}; known: {', '.join(sorted(table))}")
     module, _, attr = table[platform].partition(":")
-    cls: type[Driver] = getattr(importlib.import_module(module), attr)
+    with _IMPORT_LOCK:
+        cls: type[Driver] = getattr(importlib.import_module(module), attr)
     return cls
