@@ -62,11 +62,9 @@ class EngineBackend:
             st = self.engine.status(name)
             site = self.engine.site(name)
             entries = [self._entry(e.to_dict()) for e in self.engine.history(name, limit=80)]
-        target = (
-            _target_of(st.state)
-            if st.state in ("normal", "isolated") or st.state.startswith("stage:")
-            else "isolated"
-        )
+        settled = st.state in ("normal", "isolated") or st.state.startswith("stage:")
+        # mid-operation or after a partial failure, what the site was being taken to
+        target = _target_of(st.state) if settled else (st.operation.target if st.operation else "isolated")
         devices = self._devices(name, target, site)
         ver = dict(st.verification or {})
         if isinstance(ver.get("details"), str):
@@ -80,7 +78,7 @@ class EngineBackend:
         return {
             "name": name,
             "state": st.state,
-            "target": _target_of(st.state),
+            "target": target,
             "explanation": st.hint,
             "lock_owner": st.lock.owner if st.lock else None,
             "stages": [{"name": s.name, "description": s.description} for s in site.stages],
@@ -130,6 +128,8 @@ class EngineBackend:
             for k in ("step", "status", "detail", "outcome", "verdict", "target")
             if payload.get(k)
         )
+        if payload.get("to"):  # site-state rows
+            detail = f"{payload.get('from', '?')} -> {payload['to']}"
         return {
             "at": e.get("at"),
             "op_id": e.get("op_id"),

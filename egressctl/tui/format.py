@@ -72,31 +72,34 @@ def get(doc: dict[str, Any], *keys: str, default: Any = None) -> Any:
 
 
 def plan_text(plan: dict[str, Any], target: str) -> str:
-    """The plan as the confirmation modal shows it: what each device receives and its safety net.
+    """The plan as the confirmation modal shows it: one line per device first, then the commands.
 
-    A device the plan could not read (lost session, refused login) is listed first and loudly: the operator
-    must know before typing the site's name that this device will most likely fail.
+    The summary comes first so that even at 80x24 every device, its safety net and how much it receives
+    are on screen without scrolling. A device the plan could not read (lost session, refused login) is
+    marked loudly: the operator must know before typing the site's name that it will most likely fail.
     """
     devices = get(plan, "devices", default=[]) or []
     lines = [f"Target: {target}"]
-    lost = [d for d in devices if get(d, "error", default="")]
-    for dev in lost:
-        lines.append(f"!! {get(dev, 'device', 'name', default='?')} NOT REACHABLE: {get(dev, 'error')}")
-    if lost:
-        lines.append("!! unreachable devices will fail and be reported; the others proceed as planned")
     opens = get(plan, "opens", default=None)
     if opens:
-        lines.append("Opens:")
-        lines += [f"  + {o}" for o in opens]
+        lines.append("Opens: " + ", ".join(str(o) for o in opens))
     for dev in devices:
-        name = get(dev, "device", "name", default="?")
-        net = get(dev, "safety_net", default="")
-        if get(dev, "noop", default=False):
-            lines.append(f"\n{name}: already at target, nothing sent")
-            continue
+        name = str(get(dev, "device", "name", default="?"))
         cmds = get(dev, "lines", "commands", default=[]) or []
-        lines.append(f"\n{name} ({get(dev, 'platform', default='')}, {net}): {len(cmds)} line(s)")
-        lines += [f"    {c}" for c in cmds[:12]]
-        if len(cmds) > 12:
-            lines.append(f"    ... {len(cmds) - 12} more")
+        if get(dev, "error", default=""):
+            what = f"!! NOT REACHABLE: {get(dev, 'error')}"
+        elif get(dev, "noop", default=False):
+            what = "already there, nothing sent"
+        else:
+            what = f"{len(cmds)} lines, {get(dev, 'safety_net', default='')}"
+        lines.append(f"  {name:<8} {get(dev, 'platform', default=''):<15} {what}")
+    if any(get(d, "error", default="") for d in devices):
+        lines.append("!! unreachable devices will fail and be reported; the others proceed")
+    for dev in devices:
+        cmds = get(dev, "lines", "commands", default=[]) or []
+        if cmds and not get(dev, "noop", default=False):
+            lines.append(f"\n{get(dev, 'device', 'name', default='?')}:")
+            lines += [f"    {c}" for c in cmds[:12]]
+            if len(cmds) > 12:
+                lines.append(f"    ... {len(cmds) - 12} more")
     return "\n".join(lines)

@@ -12,7 +12,14 @@ import time
 from typing import Any
 
 Doc = dict[str, Any]
-NOW = time.time()  # ages render as fixed "2m"-style strings
+
+
+def _ago(seconds: float) -> float:
+    """A timestamp ``seconds`` before now, taken when the document is served: ages render as fixed
+    "2m"-style strings however long after import the snapshot is taken (the lab tests run first)."""
+    return time.time() - seconds
+
+
 DEVICES = [
     ("fw-a", "paloalto_panos", "primary", "snapshot + guarded commit"),
     ("ce-a", "cisco_ios", "primary", "native commit-confirm"),
@@ -38,7 +45,7 @@ class StaticBackend:
                 "state": self._state(),
                 "target": self.target,
                 "last_verdict": "cut-confirmed",
-                "last_verified_at": NOW - 120,
+                "last_verified_at": _ago(120),
                 "lock_owner": None,
             },
             {
@@ -74,7 +81,7 @@ class StaticBackend:
             ],
             "verification": {
                 "verdict": "cut-confirmed",
-                "at": NOW - 120,
+                "at": _ago(120),
                 "matrix": [
                     {
                         "vantage": "ws1",
@@ -92,7 +99,7 @@ class StaticBackend:
                     },
                 ],
             },
-            "journal": [{"at": NOW - 130, "event": "OperationFinished", "detail": "isolate ok"}],
+            "journal": [{"at": _ago(130), "event": "OperationFinished", "detail": "isolate ok"}],
         }
 
     def targets(self, name: str) -> list[str]:
@@ -146,9 +153,9 @@ class StaticBackend:
 
     def history(self, name: str) -> list[Doc]:
         return [
-            {"at": NOW - 200, "op_id": "op1abcdef", "event": "OperationStarted", "detail": "isolate"},
+            {"at": _ago(200), "op_id": "op1abcdef", "event": "OperationStarted", "detail": "isolate"},
             {
-                "at": NOW - 190,
+                "at": _ago(190),
                 "op_id": "op1abcdef",
                 "event": "DeviceStep",
                 "device": "ce-a",

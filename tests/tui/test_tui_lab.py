@@ -104,7 +104,10 @@ def device_rows(app: EgressApp) -> dict[str, list[str]]:
 
 def modal_ready(app: EgressApp) -> bool:
     """The typed confirmation is up and its input has the focus (what the operator's fingers need)."""
-    return isinstance(app.screen, TypedConfirm) and app.focused is app.screen.query_one("#confirm-input")
+    if not isinstance(app.screen, TypedConfirm):
+        return False
+    found = app.screen.query("#confirm-input")  # empty while the modal is still composing
+    return bool(found) and app.focused is found.first()
 
 
 async def wait_for(pilot: Any, cond: Any, timeout: float, what: str) -> None:

@@ -169,3 +169,37 @@ async def _wait(pilot) -> None:  # type: ignore[no-untyped-def]
 
 def test_app_class() -> None:
     assert isinstance(make_app(StaticBackend()), EgressApp)
+
+
+async def test_quit_during_operation_stops_it_first() -> None:
+    class Interruptible(StaticBackend):
+        def __init__(self) -> None:
+            super().__init__(step_delay=0.05)
+            self.interrupted = False
+
+        def interrupt(self) -> bool:
+            self.interrupted = True
+            return True
+
+    backend = Interruptible()
+    app = make_app(backend, site="lab")
+    exits: list[bool] = []
+    async with app.run_test(size=(100, 40)) as pilot:
+        original = app.exit
+        app.exit = lambda *a, **k: (exits.append(True), original(*a, **k))  # type: ignore[method-assign]
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert backend.interrupted and app.exit_after_operation
+        assert not exits  # it waits for the devices in flight...
+        while app.running_site:
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert exits  # ...then exits once the operation has ended
+    assert backend.applied == ["isolated"]

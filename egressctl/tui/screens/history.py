@@ -53,7 +53,7 @@ class HistoryScreen(Screen[None]):
             ok = bool(message.doc.get("ok"))
             text = message.doc.get("message", "")
             self.query_one("#chain", Static).update(
-                f"[green]audit chain intact[/green] {text}"
+                f"[green]audit chain intact[/green] ({text})"
                 if ok
                 else f"[b red]AUDIT CHAIN BROKEN[/b red] {text}"
             )
@@ -65,7 +65,7 @@ class HistoryScreen(Screen[None]):
         for e in self.entries:
             row = (
                 age(get(e, "at", "ts")),
-                str(get(e, "op_id", "operation", default="") or "")[:8],
+                str(get(e, "op_id", "operation", default="") or "")[-6:],  # ids start with the date
                 str(get(e, "event", "kind", default="")),
                 str(get(e, "device", default="") or ""),
                 str(get(e, "detail", "message", "summary", "step", default="") or ""),
@@ -73,6 +73,8 @@ class HistoryScreen(Screen[None]):
             if needle and not any(needle in c.lower() for c in row):
                 continue
             table.add_row(*row)
+        if table.row_count:  # newest at the bottom: start there, as a log viewer does
+            table.move_cursor(row=table.row_count - 1, animate=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill()

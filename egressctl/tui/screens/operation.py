@@ -76,7 +76,7 @@ class OperationScreen(Screen[None]):
             text = verdict_text(str(get(ev, "verdict", default="")))
             text.append(f"  {get(ev, 'summary', default='')}")
             self.query_one("#op-verdict", Static).update(text)
-            log.write(f"verification: {get(ev, 'verdict')} - {get(ev, 'summary', default='')}")
+            log.write(f"verification: {get(ev, 'summary', default='') or get(ev, 'verdict')}")
         elif kind == "OperationFinished":
             self.show_result(ev)
 

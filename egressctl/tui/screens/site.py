@@ -59,10 +59,10 @@ class SiteScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = f"egressctl - {self.site}"
         self.query_one("#devices", DataTable).add_columns(
-            "Device", "Platform", "Exit", "Reach", "State", "Safety net", "Dead-man"
+            "Device", "Platform", "Exit", "Reach", "State", "Dead-man", "Safety net"
         )
-        self.query_one("#matrix", DataTable).add_columns("From", "To", "Expected", "Observed", "")
-        self.query_one("#journal", DataTable).add_columns("Age", "Event", "Device", "Detail")
+        self.query_one("#matrix", DataTable).add_columns("", "From", "To", "Expected", "Observed")
+        self.query_one("#journal", DataTable).add_columns("Age", "Device", "What")
         self.query_one("#devices", DataTable).focus()
         self.action_refresh()
         self.set_interval(1.0, self._tick)
@@ -93,7 +93,8 @@ class SiteScreen(Screen[None]):
         ver = get(d, "verification", "last_verification", default={}) or {}
         lock = get(d, "lock_owner", "lock", default=None)
         summary = state_text(get(d, "state"))
-        summary.append(f"   target: {get(d, 'target', default='-')}   ")
+        target = str(get(d, "target", default="-"))
+        summary.append(f"   target: {target}   " if target not in str(get(d, "state")) else "   ")
         summary.append_text(verdict_text(get(ver, "verdict")))
         if get(ver, "at", "verified_at"):
             summary.append(f" ({age(get(ver, 'at', 'verified_at'))} ago)")
@@ -123,8 +124,8 @@ class SiteScreen(Screen[None]):
                 str(get(dev, "exit", default="")),
                 "-" if reach is None else ("[green]up[/green]" if reach else "[red]DOWN[/red]"),
                 state_text(get(dev, "target", "state")),
-                str(get(dev, "safety_net", default="")),
                 self._deadman(dev),
+                str(get(dev, "safety_net", default="")),
                 key=str(get(dev, "name", default="?")),
             )
         if table.row_count:
@@ -153,24 +154,31 @@ class SiteScreen(Screen[None]):
         for row in sorted(rows, key=lambda r: bool(get(r, "ok", "pass", default=False))):
             ok = bool(get(row, "ok", "pass", default=False))
             table.add_row(
+                "[green]ok[/green]" if ok else "[b red]FAIL[/b red]",
                 str(get(row, "vantage", "vantage_point", "from", default="")),
                 str(get(row, "target", "dst", "to", default="")),
                 str(get(row, "expected", default="")),
                 str(get(row, "observed", "outcome", default="")),
-                "[green]ok[/green]" if ok else "[red]FAIL[/red]",
             )
 
     def _fill_journal(self, entries: list[Doc]) -> None:
         table = self.query_one("#journal", DataTable)
         table.clear()
-        # newest first, without the "started" half of each step: the box is small, the history screen has all
-        shown = [e for e in entries if get(e, "status", default="") != "started"]
+        # newest first, without lock bookkeeping or the "started" half of each step: the box is small and
+        # the history screen has everything
+        shown = [
+            e
+            for e in entries
+            if get(e, "status", default="") != "started"
+            and not str(get(e, "event", "kind", default="")).startswith("lock-")
+        ]
         for e in reversed(shown[-50:]):
+            event = str(get(e, "event", "kind", default=""))
+            detail = str(get(e, "detail", "message", "step", default="") or "")
             table.add_row(
                 age(get(e, "at", "ts")),
-                str(get(e, "event", "kind", default="")),
                 str(get(e, "device", default="") or ""),
-                str(get(e, "detail", "message", "step", default=""))[:60],
+                (detail if event == "DeviceStep" else f"{event} {detail}".strip())[:70],
             )
 
     def _tick(self) -> None:
