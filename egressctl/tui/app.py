@@ -101,6 +101,12 @@ class EgressApp(App[None]):
             report = {"error": str(exc)}
         self.post_message(WatchDone(report))
 
+    def _stop_watch(self) -> None:
+        """Quitting stops the watch (its capture agents too) instead of leaving it to run out."""
+        stop = getattr(self.backend, "stop_watch", None)
+        if self.watch_running and stop is not None:
+            stop()
+
     def _watch_screens(self) -> list[WatchScreen]:
         return [s for s in self.screen_stack if isinstance(s, WatchScreen) and s.site == self.watch_site]
 
@@ -233,6 +239,7 @@ class EgressApp(App[None]):
     async def action_quit(self) -> None:
         """Quit, but never silently while an operation runs: say what happens to its devices first."""
         if not self.running_site:
+            self._stop_watch()
             self.exit()
             return
         if self.exit_after_operation:
@@ -242,6 +249,7 @@ class EgressApp(App[None]):
         def decided(yes: bool | None) -> None:
             if not yes:
                 return
+            self._stop_watch()
             interrupt = getattr(self.backend, "interrupt", None)
             if interrupt is not None and interrupt():
                 self.exit_after_operation = True

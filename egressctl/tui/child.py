@@ -1,18 +1,21 @@
 """Run the engine's own CLI in a child process and stream its JSON lines back to the TUI.
 
-Why a child and not a thread: an operation is Python CPU work (five SSH sessions, diffs, the probe matrix)
-and a thread shares the interpreter lock with the screen. Measured on the lab with the operation in a
-thread (tests/tui/test_tui_lab.py): a cursor key was handled at once but its repaint waited p95 85-215 ms,
+Operations, active verification and the leak watch all run this way. Why a child and not a thread: an
+operation is Python CPU work (five SSH sessions, diffs, the probe matrix) and a thread shares the
+interpreter lock with the screen. Measured on the lab with the operation in a thread
+(tests/tui/test_tui_lab.py): a cursor key was handled at once but its repaint waited p95 85-215 ms,
 max 0.9 s. In a child the UI keeps the interpreter to itself, and the operation runs exactly as
 ``egressctl isolate --yes --json`` does: same journal, same site lock, same Ctrl-C semantics (stop before
 the next commit, let the devices in flight confirm or roll back). The child has its own session, so a
 closed terminal does not cut an operation in half: it finishes and journals, and ``egressctl status``
-explains it.
+explains it. The watch child (and its capture agents, same process group) is stopped when the TUI quits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -72,6 +75,16 @@ class EngineProcess:
                 self._proc = None
         reader.join(timeout=5)
         return code, redact("".join(err).strip())[-600:]
+
+    def stop(self) -> bool:
+        """Terminate the running child and everything it started (its own process group)."""
+        with self._lock:
+            proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        return True
 
     def interrupt(self) -> bool:
         """Ctrl-C the running child (stop before the next commit). False when nothing runs."""

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from egressctl.engine import Engine, _lab_prefix
+from egressctl.engine import Engine
 from egressctl.policy import opened_by, targets
 from egressctl.tui.backend import Doc, EventCallback
 from egressctl.tui.child import EngineProcess
@@ -18,7 +18,6 @@ from egressctl.tui.child import EngineProcess
 # Imported here, not when the watch starts: an import holds the interpreter lock for ~0.1 s, a visible
 # freeze if it happens in a worker while the operator is typing.
 from egressctl.verify.beacon import BeaconReport
-from egressctl.verify.watch import watch_site
 
 
 def _target_of(state: str) -> str:
@@ -36,6 +35,7 @@ class EngineBackend:
         self.engine = Engine(path, state_dir=state_dir)
         self.revert_in = revert_in
         self.child = EngineProcess(Path(path), state_dir)
+        self.watcher = EngineProcess(Path(path), state_dir)
         self._lock = threading.Lock()  # one journal connection, shared by workers
 
     def sites(self) -> list[Doc]:
@@ -216,7 +216,6 @@ class EngineBackend:
 
     def watch(self, name: str, seconds: float, on_update: EventCallback, target: str | None = None) -> Doc:
         """Live leak watch with running totals across capture points."""
-        site = self.engine.site(name)
         target = target or self._settled_target(name)
         latest: dict[str, Doc] = {}
         flows: list[Doc] = []
@@ -248,16 +247,28 @@ class EngineBackend:
                 ],
             }
 
+        report: Doc = {}
+
         def on_event(ev: Doc) -> None:
             kind = ev.get("event")
+            if kind == "report":
+                report.update(ev)
+                return
             if kind in ("stats", "end"):
                 latest[str(ev.get("capture"))] = ev
             elif kind == "leak":
                 flows.append({**ev.get("flow", {}), "exit": ev.get("exit"), "packets": 1})
             on_update(totals())
 
-        report = watch_site(
-            site, target, seconds, exec_prefix=_lab_prefix(self.engine.state_dir), on_event=on_event
-        )
-        flows[:] = report.flows
-        return {**totals(), "verdict": report.verdict}
+        # in a child of its own (``egressctl verify --watch --json``): off the UI's interpreter lock, and
+        # stoppable with its capture agents when the operator quits (see stop_watch)
+        args = ["verify", name, "--watch", f"{seconds:g}", "--stage", target, "--json"]
+        code, err = self.watcher.run(args, on_event)
+        if not report:
+            raise RuntimeError(err or f"the watch exited {code} without a report")
+        flows[:] = report.get("flows", [])
+        return {**totals(), "verdict": report.get("verdict"), "errors": report.get("errors", {})}
+
+    def stop_watch(self) -> bool:
+        """Stop a running watch and its capture agents (when the operator quits)."""
+        return self.watcher.stop()

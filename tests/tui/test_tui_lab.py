@@ -353,7 +353,8 @@ async def test_key_press_answered_during_operation_and_watch(normal_site: Any) -
                 shown.append(s)
             await asyncio.sleep(0.01)
         await wait_for(pilot, lambda: op.finished, 180, "the operation's end")
-        assert app.watch_running or app.watch_stats, "the watch ran during the operation"
+        await wait_for(pilot, lambda: "packets" in app.watch_stats, 30, "the watch's first totals")
+        assert "error" not in app.watch_stats, app.watch_stats
         await pilot.pause(1.0)
         idle = [(await key_latency(app, table, probe))[1] for _ in range(30)]  # same screen, at rest
     assert len(handled) >= 20, f"only {len(handled)} samples during the operation"

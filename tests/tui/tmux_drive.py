@@ -69,6 +69,9 @@ class Term:
         base.with_suffix(".ansi").write_text(self.text(escapes=True))
         print(f"  saved {base.relative_to(ROOT) if base.is_relative_to(ROOT) else base}.txt")
 
+    def pane_dead(self) -> bool:
+        return self._tmux("display-message", "-p", "-t", self.name, "#{pane_dead}").strip() == "1"
+
     def close(self) -> None:
         self._tmux("kill-session", "-t", self.name, check=False)
 
@@ -132,7 +135,18 @@ def drive(term: Term) -> None:
     term.wait("normal", "Devices")
     time.sleep(1.0)
     term.save("site-normal-again")
+    # quitting with the watch still running must not hang on it: the watch child and its agents stop
+    term.keys("w")
+    term.wait("watching")
+    term.keys("Escape")
+    term.wait("Devices")
+    started = time.monotonic()
     term.keys("q")
+    while term.pane_dead() is False:
+        if time.monotonic() - started > 15:
+            raise TimeoutError(f"{term.name}: the TUI did not exit within 15 s of q (watch running)")
+        time.sleep(0.1)
+    print(f"  quit with the watch running: exited in {time.monotonic() - started:.1f} s")
 
 
 def main() -> int:
