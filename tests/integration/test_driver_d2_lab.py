@@ -11,11 +11,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import lab_available
+from labkit import running_lab
 
 from egressctl.inventory.credentials import resolve
 from egressctl.inventory.loader import load_inventory
@@ -23,26 +22,13 @@ from egressctl.policy import compute_policy
 from egressctl.registry import driver_class
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 WEB, DNS_TCP, MAIL = ("192.0.2.80", 80), ("203.0.113.53", 53), ("203.0.113.25", 25)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not lab_available():
-        pytest.skip("network namespaces are not available")
-    lab_mod = pytest.importorskip("egressctl.lab")
-    state = tmp_path_factory.mktemp("d2-state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EGRESSCTL_STATE_DIR", str(state))
-        inv = ROOT / "inventory" / "lab.yaml"
-        instance = lab_mod.Lab(inv, prefix="d2-", port_base=23530, state_dir=state)
-        try:
-            instance.up()
-            instance.state = state
-            yield instance
-        finally:
-            instance.down()
+    with running_lab(tmp_path_factory, "d2-", 23530) as instance:
+        yield instance
 
 
 def reachable(lab: Any, node: str, target: tuple[str, int]) -> bool:

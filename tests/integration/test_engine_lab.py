@@ -16,32 +16,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import lab_available
+from labkit import running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 DEVICES = ["core-b"]
 WEB, MAIL, DNS_TCP = ("192.0.2.80", 80), ("203.0.113.25", 25), ("203.0.113.53", 53)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not lab_available():
-        pytest.skip("network namespaces are not available")
     pytest.importorskip("egressctl_drivers.linux_nftables.driver")
-    lab_mod = pytest.importorskip("egressctl.lab")
-    state = tmp_path_factory.mktemp("xe-state")
-    instance = lab_mod.Lab(ROOT / "inventory" / "lab.yaml", prefix="xe-", port_base=23000, state_dir=state)
-    try:
-        instance.up()
-        instance.state = state
+    with running_lab(tmp_path_factory, "xe-", 23000, export_state=False) as instance:
         yield instance
-    finally:
-        instance.down()
 
 
 def cli(lab: Any, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

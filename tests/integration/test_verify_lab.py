@@ -19,11 +19,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import lab_available
+from labkit import running_lab
 
 from egressctl.inventory.models import Site
 from egressctl.verify.active import probe_command, verify_active
@@ -32,7 +32,6 @@ from egressctl.verify.probe_testbed import Testbed
 from egressctl.verify.watch import WatchReport, watch_site
 
 pytestmark = [pytest.mark.lab]
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHoR2vS8mK8Q0DAZU864neT/yRls23XrEDy7IrLAeu2"
 
 ISOLATE = """chain filter_fwd { type filter hook forward priority 0; policy drop;
@@ -175,18 +174,9 @@ def test_verify_active_and_watch_on_testbed(testbed: Testbed) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not lab_available():
-        pytest.skip("network namespaces are not available")
-    lab_mod = pytest.importorskip("egressctl.lab")
     pytest.importorskip("egressctl.engine")
-    state = tmp_path_factory.mktemp("vb-state")
-    instance = lab_mod.Lab(ROOT / "inventory" / "lab.yaml", prefix="vb-", port_base=23600, state_dir=state)
-    try:
-        instance.up()
-        instance.state = state
+    with running_lab(tmp_path_factory, "vb-", 23600, export_state=False) as instance:
         yield instance
-    finally:
-        instance.down()
 
 
 @pytest.mark.slow
