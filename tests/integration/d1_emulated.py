@@ -39,18 +39,23 @@ class Emulated:
 
 
 @contextlib.contextmanager
-def emulated(device: Device, port: int, spec_kw: dict[str, Any]) -> Iterator[Emulated]:
-    """Serve ``device``'s platform on ``port`` with the lab's pinned host key for that device name."""
+def emulated(device: Device, port: int, spec_kw: dict[str, Any], *, time_scale: float = TIME_SCALE,
+             tag: str = "d1") -> Iterator[Emulated]:
+    """Serve ``device``'s platform on ``port`` with the lab's pinned host key for that device name.
+
+    ``time_scale`` is the device clock (device seconds per real second); ``tag`` names the temporary
+    host-key folder and prefixes the throwaway password, so a leaked one says which suite made it.
+    """
     from egressctl.lab.emu.base import DeviceSpec
     from egressctl.lab.emu.server import serve_in_thread
 
-    tmp = Path(tempfile.mkdtemp(prefix="d1-emu-"))
-    password = "d1-" + secrets.token_urlsafe(12)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{tag}-emu-"))
+    password = f"{tag}-" + secrets.token_urlsafe(12)
     remember(password)
     key = hostkeys.write_private(device.name, tmp / "host_key")
     spec = DeviceSpec(name=device.name, hostname=device.name, username=device.username, password=password,
                       **spec_kw)
-    handle = serve_in_thread(device.platform, spec, port=port, host_key_path=key, time_scale=TIME_SCALE)
+    handle = serve_in_thread(device.platform, spec, port=port, host_key_path=key, time_scale=time_scale)
     try:
         reach = device.model_copy(update={"port": port, "host": "127.0.0.1"})
         yield Emulated(reach, Secret(password=password), handle)

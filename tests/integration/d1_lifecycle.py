@@ -1,6 +1,7 @@
 """The driver lifecycle every platform's integration test runs against a real SSH device (DRV1).
 
-A subclass provides the fixtures ``device`` (an inventory ``Device`` reachable now), ``secret`` and the
+A subclass provides the fixtures ``device`` (an inventory ``Device`` reachable now), ``secret`` (or, through
+:class:`EmulatedLifecycleSuite`, one module fixture ``emulated`` that serves both) and the
 attribute ``revert_wait`` (seconds after which a ``commit(revert_in=REVERT_IN)`` left unconfirmed has
 certainly reverted on that device), plus ``rejected_line(drv)``: a call that makes the device refuse a line.
 Tests run in file order and share the device, so each starts by reading the device's state.
@@ -22,6 +23,7 @@ from egressctl.inventory.models import Device, Site
 from egressctl.lab import hostkeys
 from egressctl.policy import Policy, compute_policy, equivalent
 from egressctl.registry import driver_class
+from tests.integration.d1_emulated import Emulated
 
 REVERT_IN = 60
 
@@ -148,3 +150,15 @@ class LifecycleSuite:
         with pytest.raises(AuthError) as ei:
             d.open(Secret(password="d1-definitely-wrong"))
         assert ei.value.device == device.name
+
+
+class EmulatedLifecycleSuite(LifecycleSuite):
+    """The suite against an emulated device: ``device`` and ``secret`` come from the module's ``emulated``."""
+
+    @pytest.fixture(scope="class")
+    def device(self, emulated: Emulated) -> Device:
+        return emulated.device
+
+    @pytest.fixture(scope="class")
+    def secret(self, emulated: Emulated) -> Secret:
+        return emulated.secret

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Site
 from egressctl.policy import compute_policy
 from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site, make
+from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, LifecycleSuite, at, lab_site, make
 
 pytestmark = pytest.mark.skipif(not emu.available("cisco_ios"), reason="cisco_ios emulator not available")
 
@@ -30,21 +29,13 @@ SPEC = {"interfaces": {"GigabitEthernet0/0": "gi0-0", "GigabitEthernet0/1": "gi0
 
 
 @pytest.fixture(scope="module")
-def router() -> Iterator[emu.Emulated]:
+def emulated() -> Iterator[emu.Emulated]:
     with emu.emulated(lab_site().device("ce-a"), 23710, SPEC) as e:
         yield e
 
 
-class TestCiscoIosLifecycle(LifecycleSuite):
+class TestCiscoIosLifecycle(EmulatedLifecycleSuite):
     revert_wait = 60 * emu.TIME_SCALE
-
-    @pytest.fixture(scope="class")
-    def device(self, router: emu.Emulated) -> Device:
-        return router.device
-
-    @pytest.fixture(scope="class")
-    def secret(self, router: emu.Emulated) -> Secret:
-        return router.secret
 
     def rejected_line(self, drv: Any) -> None:
         drv.send_config(["ip access-list extended FI-REJECT", " permit tcp host 10.0.0.1 eq nosuch any"])
@@ -98,21 +89,11 @@ REVERT_MINUTES = 3  # 9 s at LAB_TIME_SCALE: room for the two steps of the negat
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from conftest import lab_available
+    from labkit import running_lab
 
-    if not lab_available():
-        pytest.skip("network namespaces are not available")
-    from egressctl.lab import Lab
-
-    root = Path(__file__).resolve().parents[2]
-    state = tmp_path_factory.mktemp("fi-state")
-    instance = Lab(root / "inventory" / "lab.yaml", prefix="fi-", port_base=LAB_PORT_BASE,
-                   time_scale=LAB_TIME_SCALE, state_dir=state)
-    try:
-        instance.up()
+    with running_lab(tmp_path_factory, "fi-", LAB_PORT_BASE, export_state=False,
+                     time_scale=LAB_TIME_SCALE) as instance:
         yield instance
-    finally:
-        instance.down()
 
 
 @pytest.fixture(scope="module")
