@@ -13,7 +13,7 @@ from egressctl_drivers.cisco_ios.parse import ParseError, parse_ace, parse_state
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device
 from egressctl.policy import compute_policy, equivalent
-from tests.unit.test_driver_contract import DriverContract, lab_site
+from tests.unit.test_driver_contract import ModelContract, lab_site
 
 BASELINE = "\n!\ninterface GigabitEthernet0/0\ninterface GigabitEthernet0/1"
 
@@ -75,19 +75,14 @@ class IosModel:
         return "\n".join(out)
 
 
-class TestCiscoIosContract(DriverContract):
+class TestCiscoIosContract(ModelContract):
+    model = IosModel
     driver_cls = CiscoIosDriver
     device_name = "ce-a"
     baseline = BASELINE
 
     def parse(self, drv: Any, raw: str) -> DeviceState:
         return parse_state(drv.device, raw, pending=False)
-
-    def readback(self, drv: Any, lines: list[str]) -> str:
-        return IosModel(self.baseline).apply(lines).text()
-
-    def readback_from(self, drv: Any, state: DeviceState, lines: list[str]) -> str:
-        return IosModel(state.raw).apply(lines).text()
 
 
 def test_port_keywords_and_ipv6_case_are_normalised() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -172,3 +173,22 @@ class DriverContract:
     def test_golden_normal_from_allowlist(self, drv: Any, site: Site) -> None:
         state = self.state_at(drv, compute_policy(site, "allowlist"))
         check_golden(drv.platform, "normal", drv.render(compute_policy(site, "normal"), state))
+
+
+class ModelContract(DriverContract):
+    """The contract for a platform whose read-back a pure text model of its configuration computes.
+
+    ``model(raw)`` parses a read-back; ``.apply(lines)`` applies configuration lines to it; ``.text()`` is the
+    read-back the device would then show. Not collected by itself (no ``Test`` prefix).
+    """
+
+    model: ClassVar[Callable[[str], Any]]
+
+    def readback(self, drv: Any, lines: list[str]) -> str:
+        return self.readback_text(self.baseline, lines)
+
+    def readback_from(self, drv: Any, state: DeviceState, lines: list[str]) -> str:
+        return self.readback_text(state.raw, lines)
+
+    def readback_text(self, raw: str, lines: list[str]) -> str:
+        return str(type(self).model(raw).apply(lines).text())

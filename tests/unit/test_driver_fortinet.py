@@ -19,7 +19,7 @@ from egressctl_drivers.fortinet.render import policy_name
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import PortRange
 from egressctl.policy import Rule, compute_policy
-from tests.unit.test_driver_contract import DriverContract, lab_site
+from tests.unit.test_driver_contract import ModelContract, lab_site
 
 #: The emulated fw-b's read-back before egressctl touched it (trimmed: uuids and predefined services).
 BASELINE = """\
@@ -121,19 +121,14 @@ class FortiModel:
         return "\n".join(out) + "\n"
 
 
-class TestFortinetContract(DriverContract):
+class TestFortinetContract(ModelContract):
+    model = FortiModel
     driver_cls = FortinetDriver
     device_name = "fw-b"
     baseline = BASELINE
 
     def parse(self, drv: Any, raw: str) -> DeviceState:
         return device_state(raw)
-
-    def readback(self, drv: Any, lines: list[str]) -> str:
-        return FortiModel(self.baseline).apply(lines).text()
-
-    def readback_from(self, drv: Any, state: DeviceState, lines: list[str]) -> str:
-        return FortiModel(state.raw).apply(lines).text()
 
 
 def _kinds(order: list[Entry]) -> list[str]:

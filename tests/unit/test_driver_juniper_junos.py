@@ -12,7 +12,7 @@ from egressctl_drivers.juniper_junos.parse import foreign_policies, parse_state
 
 from egressctl.driver import DeviceState
 from egressctl.policy import compute_policy
-from tests.unit.test_driver_contract import DriverContract, lab_site
+from tests.unit.test_driver_contract import ModelContract, lab_site
 
 CTX = "security policies from-zone trust to-zone untrust"
 BASELINE = "\n".join([
@@ -56,19 +56,14 @@ class JunosModel:
         return "\n".join(self.lines)
 
 
-class TestJuniperJunosContract(DriverContract):
+class TestJuniperJunosContract(ModelContract):
+    model = JunosModel
     driver_cls = JuniperJunosDriver
     device_name = "ce-b"
     baseline = BASELINE
 
     def parse(self, drv: Any, raw: str) -> DeviceState:
         return parse_state(drv.device, raw, pending=False)
-
-    def readback(self, drv: Any, lines: list[str]) -> str:
-        return JunosModel(self.baseline).apply(lines).text()
-
-    def readback_from(self, drv: Any, state: DeviceState, lines: list[str]) -> str:
-        return JunosModel(state.raw).apply(lines).text()
 
 
 def test_owned_policies_come_before_the_site_policies() -> None:

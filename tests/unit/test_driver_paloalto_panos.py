@@ -17,7 +17,7 @@ from egressctl_drivers.paloalto_panos.render import management_problems
 
 from egressctl.driver import DeviceState
 from egressctl.policy import Policy, compute_policy, equivalent
-from tests.unit.test_driver_contract import DriverContract, lab_site
+from tests.unit.test_driver_contract import ModelContract, lab_site
 
 #: The emulated fw-a's read-back before egressctl touched it (``show config running``, set form).
 BASELINE = """\
@@ -113,19 +113,14 @@ class PanModel:
         return "\n".join(out) + "\n"
 
 
-class TestPanosContract(DriverContract):
+class TestPanosContract(ModelContract):
+    model = PanModel
     driver_cls = PaloAltoPanosDriver
     device_name = "fw-a"
     baseline = BASELINE
 
     def parse(self, drv: Any, raw: str) -> DeviceState:
         return device_state(raw)
-
-    def readback(self, drv: Any, lines: list[str]) -> str:
-        return PanModel(self.baseline).apply(lines).text()
-
-    def readback_from(self, drv: Any, state: DeviceState, lines: list[str]) -> str:
-        return PanModel(state.raw).apply(lines).text()
 
 
 def _candidate(target: str, *, strip_management: bool = False) -> tuple[Policy, PanConfig]:
