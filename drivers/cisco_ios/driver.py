@@ -16,7 +16,6 @@ complete under a free name and swaps it in with one line per interface (make-bef
 from __future__ import annotations
 
 import logging
-import math
 import re
 from typing import ClassVar
 
@@ -24,7 +23,7 @@ from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios import render as r
 from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
 from egressctl_drivers.common.errors import map_netmiko_errors
-from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.common.session import NetmikoDriverBase, whole_minutes
 
 from egressctl.driver import Capability, DeviceState, SafetyNet
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
@@ -37,7 +36,7 @@ _log = logging.getLogger(__name__)
 
 def revert_minutes(seconds: int) -> int:
     """IOS revert timers count whole minutes (1..120): round ``seconds`` up, clamp to the range."""
-    return min(c.REVERT_MAX_MINUTES, max(c.REVERT_MIN_MINUTES, math.ceil(seconds / 60)))
+    return whole_minutes(seconds, c.REVERT_MIN_MINUTES, c.REVERT_MAX_MINUTES)
 
 
 class CiscoIosDriver(NetmikoDriverBase):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -22,6 +23,15 @@ from egressctl.driver import Capability, SafetyNet
 from egressctl.errors import AuthError, CommandRejected, ConnectError
 from egressctl.inventory.credentials import Secret, redact, resolve
 from egressctl.inventory.models import Device
+
+
+def whole_minutes(seconds: int, lowest: int, highest: int) -> int:
+    """A device timer that counts whole minutes: ``seconds`` rounded up, clamped to ``lowest..highest``.
+
+    Rounding up keeps a device's safety net from firing before the controller's own deadline; the bounds
+    are vendor data (each driver's ``constants.py``).
+    """
+    return min(highest, max(lowest, math.ceil(seconds / 60)))
 
 
 class _RedactFilter(logging.Filter):

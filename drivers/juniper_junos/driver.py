@@ -11,12 +11,11 @@ killed between load and commit) are discarded with ``rollback 0`` so the operati
 from __future__ import annotations
 
 import logging
-import math
 import re
 from typing import Any, ClassVar
 
 from egressctl_drivers.common.errors import map_netmiko_errors
-from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.common.session import NetmikoDriverBase, whole_minutes
 from egressctl_drivers.juniper_junos import constants as c
 from egressctl_drivers.juniper_junos import render as r
 from egressctl_drivers.juniper_junos.parse import ParseError, only_owned_changes, parse_state
@@ -37,7 +36,7 @@ _log = logging.getLogger(__name__)
 
 def confirm_minutes(seconds: int) -> int:
     """``commit confirmed`` counts whole minutes: round ``seconds`` up, at least one."""
-    return min(c.CONFIRM_MAX_MINUTES, max(c.CONFIRM_MIN_MINUTES, math.ceil(seconds / 60)))
+    return whole_minutes(seconds, c.CONFIRM_MIN_MINUTES, c.CONFIRM_MAX_MINUTES)
 
 
 class JuniperJunosDriver(NetmikoDriverBase):
