@@ -17,11 +17,10 @@ import statistics
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import lab_available
+from labkit import running_lab
 from rich.console import Console
 from textual.widgets import DataTable, OptionList
 
@@ -34,30 +33,14 @@ from egressctl.tui.screens.sites import SitesScreen
 from egressctl.tui.screens.watch import WatchScreen
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 DEVICES = ["fw-a", "ce-a", "core-b", "fw-b", "ce-b"]
 SIZE = (120, 40)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not lab_available():
-        pytest.skip("network namespaces are not available")
-    lab_mod = pytest.importorskip("egressctl.lab")
-    state = tmp_path_factory.mktemp("tl-state")
-    old = os.environ.get("EGRESSCTL_STATE_DIR")
-    os.environ["EGRESSCTL_STATE_DIR"] = str(state)
-    instance = lab_mod.Lab(ROOT / "inventory" / "lab.yaml", prefix="tl-", port_base=23900, state_dir=state)
-    try:
-        instance.up()
-        instance.state = state
+    with running_lab(tmp_path_factory, "tl-", 23900) as instance:
         yield instance
-    finally:
-        instance.down()
-        if old is None:
-            os.environ.pop("EGRESSCTL_STATE_DIR", None)
-        else:
-            os.environ["EGRESSCTL_STATE_DIR"] = old
 
 
 @pytest.fixture
@@ -132,6 +115,20 @@ async def site_loaded(pilot: Any, state: str) -> SiteScreen:
     return app.screen
 
 
+async def type_name_and_finish(pilot: Any, *, twice: bool = False, timeout: float = 180) -> OperationScreen:
+    """Type the site's name into the open confirmation modal, then wait for the operation's end."""
+    app = pilot.app
+    await pilot.press(*"lab", "enter")
+    if twice:
+        await wait_for(pilot, lambda: isinstance(app.screen, YesNo), 10, "the second question")
+        await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(app.screen, OperationScreen), 10, "the operation screen")
+    op = app.screen
+    assert isinstance(op, OperationScreen)
+    await wait_for(pilot, lambda: op.finished and app.running_site is None, timeout, "the operation's end")
+    return op
+
+
 async def confirm_and_run(
     pilot: Any, key: str, *, twice: bool = False, timeout: float = 180
 ) -> dict[str, Any]:
@@ -142,14 +139,7 @@ async def confirm_and_run(
     body = text_of(app, "#dialog-body Static")
     for dev in DEVICES:
         assert dev in body, body
-    await pilot.press(*"lab", "enter")
-    if twice:
-        await wait_for(pilot, lambda: isinstance(app.screen, YesNo), 10, "the second question")
-        await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(app.screen, OperationScreen), 10, "the operation screen")
-    op = app.screen
-    assert isinstance(op, OperationScreen)
-    await wait_for(pilot, lambda: op.finished and app.running_site is None, timeout, "the operation's end")
+    op = await type_name_and_finish(pilot, twice=twice, timeout=timeout)
     await pilot.pause()
     return {
         "title": text_of(app, "#op-title"),
@@ -414,11 +404,7 @@ async def test_typo_escape_and_lost_session(normal_site: Any) -> None:
         await wait_for(pilot, lambda: modal_ready(app), 60, "the confirmation modal")
         try:
             _mgmt_block(lab, "10.10.103.2", on=True)
-            await pilot.press(*"lab", "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, OperationScreen), 10, "the operation")
-            op = app.screen
-            assert isinstance(op, OperationScreen)
-            await wait_for(pilot, lambda: op.finished and app.running_site is None, 180, "the end")
+            op = await type_name_and_finish(pilot)
             title = text_of(app, "#op-title")
             ce_b = {r[0]: r for r in rows(app, "#op-devices")}["ce-b"]
             log = "\n".join(str(line.text) for line in op.query_one("#op-log").lines)
@@ -449,11 +435,7 @@ async def test_typo_escape_and_lost_session(normal_site: Any) -> None:
         await wait_for(pilot, lambda: modal_ready(app), 60, "the restore modal")
         try:
             _mgmt_block(lab, "10.10.103.2", on=True)
-            await pilot.press(*"lab", "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, OperationScreen), 10, "the operation")
-            op = app.screen
-            assert isinstance(op, OperationScreen)
-            await wait_for(pilot, lambda: op.finished and app.running_site is None, 180, "the end")
+            op = await type_name_and_finish(pilot)
             title = text_of(app, "#op-title")
             state = journal(lab)[0]
             print(f"lost session, restore: {title}\nstate: {state}")
