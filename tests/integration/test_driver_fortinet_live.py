@@ -20,31 +20,23 @@ from egressctl.inventory.models import Device, Site
 from egressctl.policy import Policy, compute_policy
 from egressctl.registry import driver_class
 from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site
+from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, at, lab_site
 from tests.integration.d2_emulated import TIME_SCALE, d2_emulated
 
 pytestmark = pytest.mark.skipif(not emu.available("fortinet"), reason="fortinet emulator not available")
 
 SPEC = {"interfaces": {"port1": "port1", "port2": "port2"}}
 @pytest.fixture(scope="module")
-def fortigate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
+def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGRESSCTL_STATE_DIR", str(tmp_path_factory.mktemp("d2-fgt-state")))
         with d2_emulated(lab_site().device("fw-b"), 23510, SPEC) as e:
             yield e
 
 
-class TestFortinetLifecycle(LifecycleSuite):
+class TestFortinetLifecycle(EmulatedLifecycleSuite):
     # cfg-revert-timeout is at least 10 device seconds; REVERT_MIN keeps the 3 s asked by the suite legal.
     revert_wait = 10 * TIME_SCALE
-
-    @pytest.fixture(scope="class")
-    def device(self, fortigate: emu.Emulated) -> Device:
-        return fortigate.device
-
-    @pytest.fixture(scope="class")
-    def secret(self, fortigate: emu.Emulated) -> Secret:
-        return fortigate.secret
 
     def rejected_line(self, drv: Any) -> None:
         drv.send_config(["config firewall address", 'edit "egressctl-bad"', "set subnet 10.0.0.300 255.0.0.0",
@@ -58,16 +50,16 @@ class TestFortinetLifecycle(LifecycleSuite):
         assert not drv.has_pending_commit()
 
     def test_10_revert_restores_saved_config_and_refuses_late_confirm(
-        self, drv: Any, site: Site, fortigate: emu.Emulated
+        self, drv: Any, site: Site, emulated: emu.Emulated
     ) -> None:
         before = drv.read_state()
         target = "isolated" if before.target != "isolated" else "allowlist"
         drv.load_candidate(compute_policy(site, target), before)
         drv.commit(10)
         assert drv.has_pending_commit()
-        reverts = fortigate.handle.call(lambda: fortigate.handle.device.reverts)
+        reverts = emulated.handle.call(lambda: emulated.handle.device.reverts)
         deadline = time.monotonic() + 30
-        while fortigate.handle.call(lambda: fortigate.handle.device.reverts) == reverts:
+        while emulated.handle.call(lambda: emulated.handle.device.reverts) == reverts:
             assert time.monotonic() < deadline, "cfg-revert-timeout never fired"
             time.sleep(0.2)
         assert at(drv.read_state(), Policy(site.name, before.target, before.rules))
@@ -79,13 +71,13 @@ class TestFortinetLifecycle(LifecycleSuite):
         snap = drv.snapshot()
         assert "config firewall policy" in snap and "config system global" in snap
 
-    def test_12_secret_never_in_state_dir(self, fortigate: emu.Emulated) -> None:
+    def test_12_secret_never_in_state_dir(self, emulated: emu.Emulated) -> None:
         import os
 
         root = Path(os.environ.get("EGRESSCTL_STATE_DIR", "/nonexistent"))
         for f in root.rglob("*") if root.exists() else []:
             if f.is_file():
-                assert fortigate.secret.password not in f.read_text(errors="ignore")
+                assert emulated.secret.password not in f.read_text(errors="ignore")
 
     def test_13_rejected_line_mid_commit_is_undone_by_discard(
         self, device: Device, secret: Secret, site: Site

@@ -12,7 +12,7 @@ from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device
 from egressctl.policy import compute_policy
 from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site, make
+from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, at, lab_site, make
 
 pytestmark = pytest.mark.skipif(not emu.available("juniper_junos"), reason="no juniper_junos emulator")
 
@@ -21,21 +21,13 @@ SPEC = {"interfaces": {"ge-0/0/0": "ge0", "ge-0/0/1": "ge1"},
 
 
 @pytest.fixture(scope="module")
-def srx() -> Iterator[emu.Emulated]:
+def emulated() -> Iterator[emu.Emulated]:
     with emu.emulated(lab_site().device("ce-b"), 23430, SPEC) as e:
         yield e
 
 
-class TestJuniperJunosLifecycle(LifecycleSuite):
+class TestJuniperJunosLifecycle(EmulatedLifecycleSuite):
     revert_wait = 60 * emu.TIME_SCALE
-
-    @pytest.fixture(scope="class")
-    def device(self, srx: emu.Emulated) -> Device:
-        return srx.device
-
-    @pytest.fixture(scope="class")
-    def secret(self, srx: emu.Emulated) -> Secret:
-        return srx.secret
 
     def rejected_line(self, drv: Any) -> None:
         drv._config_mode()

@@ -18,11 +18,11 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
-from egressctl.lab import hostkeys
 from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
+from egressctl.lab.emu.server import RunningEmulator
 
 from emu_netns_helpers import Site, lab_available, tcp_open, wait_for  # isort: skip
+from labkit import threaded_emulator  # isort: skip
 PASSWORD = "x1-Ios-pw"
 SPEC = DeviceSpec(
     name="x1-ce-a", hostname="ce-a", username="admin", password=PASSWORD,
@@ -41,12 +41,9 @@ def connect(port: int, sock: socket.socket | None = None) -> Any:
 # -- part 1: netmiko against the threaded emulator ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    key = hostkeys.write_private("x1-ce-a", tmp_path_factory.mktemp("ios") / "key")
-    running = serve_in_thread("cisco_ios", SPEC, port=23220, host_key_path=key, time_scale=0.01)
-    try:
+    with threaded_emulator("cisco_ios", SPEC, 23220, tmp_path_factory.mktemp("ios"), key_name="x1-ce-a",
+                           time_scale=0.01) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_netmiko_session_lifecycle(emu: RunningEmulator) -> None:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
-from netmiko import BaseConnection, ConnectHandler
+from netmiko import BaseConnection
 from netmiko.exceptions import ConfigInvalidException
 
 from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.dataplane import NftDataPlane
 from egressctl.lab.emu.fortinet import FortiDevice
-from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
-from egressctl.lab.hostkeys import write_private
+from egressctl.lab.emu.server import RunningEmulator
 from tests.integration import x2_topology
+from tests.integration.x2_topology import cmd
+
+from labkit import threaded_emulator  # isort: skip
 
 PASSWORD = "x2-fortinet-secret"
 SPEC = DeviceSpec(
@@ -51,18 +52,7 @@ DENY_OUTSIDE = [
 
 
 def connect(port: int) -> BaseConnection:
-    return ConnectHandler(
-        device_type="fortinet",
-        host="127.0.0.1",
-        port=port,
-        username="admin",
-        password=PASSWORD,
-        timeout=20,
-    )
-
-
-def cmd(conn: BaseConnection, command: str, **kwargs: Any) -> str:
-    return str(conn.send_command(command, **kwargs))
+    return x2_topology.connect("fortinet", port, PASSWORD)
 
 
 def dev(emu: RunningEmulator) -> FortiDevice:
@@ -71,12 +61,9 @@ def dev(emu: RunningEmulator) -> FortiDevice:
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    key = write_private("x2-fw-b", tmp_path_factory.mktemp("x2f") / "key")
-    running = serve_in_thread("fortinet", SPEC, port=23310, host_key_path=key, time_scale=0.02)
-    try:
+    with threaded_emulator("fortinet", SPEC, 23310, tmp_path_factory.mktemp("x2f"), key_name="x2-fw-b",
+                           time_scale=0.02) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_connect_paging_and_disconnect_restore_more(emu: RunningEmulator) -> None:
@@ -121,29 +108,22 @@ def test_config_block_and_rejected_line(emu: RunningEmulator) -> None:
 @pytest.mark.lab
 @pytest.mark.skipif(not x2_topology.available(), reason="needs root, ip and nft (network namespaces)")
 def test_deny_stops_packets_and_cfg_revert_timeout_restores_them(tmp_path: Path) -> None:
-    key = write_private("x2-fw-b", tmp_path / "key")
-    with x2_topology.topology("f", tmp_path) as topo:
-        plane = NftDataPlane(nft=str(topo.nft_wrapper))
-        emu = serve_in_thread(
-            "fortinet", SPEC, port=23311, host_key_path=key, time_scale=0.05, dataplane=plane
-        )
+    with x2_topology.topology("f", tmp_path) as topo, x2_topology.nft_plane(topo) as plane, \
+            threaded_emulator("fortinet", SPEC, 23311, tmp_path, key_name="x2-fw-b", time_scale=0.05,
+                              dataplane=plane) as emu:
+        assert topo.wait_reachable(True, 5), "baseline policy lan-to-wan should forward"
+        conn = connect(emu.port)
         try:
-            assert topo.wait_reachable(True, 5), "baseline policy lan-to-wan should forward"
-            conn = connect(emu.port)
-            try:
-                conn.send_config_set(
-                    ["config system global", "set cfg-save revert", "set cfg-revert-timeout 120", "end"],
-                    error_pattern=ERRORS,
-                )
-                conn.send_config_set(DENY_OUTSIDE, error_pattern=ERRORS)
-                assert not topo.reachable(), "the deny policy must stop inside packets"
-                assert plane.failures == 0
-                # 120 device seconds at scale 0.05 = 6 s real: left unconfirmed, the change reverts.
-                assert topo.wait_reachable(True, 20), "cfg-revert-timeout should restore forwarding"
-                assert emu.call(lambda: dev(emu).reverts) == 1
-                assert "egressctl-deny" not in cmd(conn, "show firewall policy")
-            finally:
-                conn.disconnect()
+            conn.send_config_set(
+                ["config system global", "set cfg-save revert", "set cfg-revert-timeout 120", "end"],
+                error_pattern=ERRORS,
+            )
+            conn.send_config_set(DENY_OUTSIDE, error_pattern=ERRORS)
+            assert not topo.reachable(), "the deny policy must stop inside packets"
+            assert plane.failures == 0
+            # 120 device seconds at scale 0.05 = 6 s real: left unconfirmed, the change reverts.
+            assert topo.wait_reachable(True, 20), "cfg-revert-timeout should restore forwarding"
+            assert emu.call(lambda: dev(emu).reverts) == 1
+            assert "egressctl-deny" not in cmd(conn, "show firewall policy")
         finally:
-            emu.stop()
-            plane.remove()
+            conn.disconnect()

@@ -18,11 +18,11 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
-from egressctl.lab import hostkeys
 from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
+from egressctl.lab.emu.server import RunningEmulator
 
 from emu_netns_helpers import Site, lab_available, tcp_open, wait_for  # isort: skip
+from labkit import threaded_emulator  # isort: skip
 
 PASSWORD = "x1-Junos-pw"
 SPEC = DeviceSpec(
@@ -52,12 +52,9 @@ def deny_lines(name: str, app: str) -> list[str]:
 # -- part 1: netmiko against the threaded emulator ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    key = hostkeys.write_private("x1-ce-b", tmp_path_factory.mktemp("junos") / "key")
-    running = serve_in_thread("juniper_junos", SPEC, port=23230, host_key_path=key, time_scale=0.01)
-    try:
+    with threaded_emulator("juniper_junos", SPEC, 23230, tmp_path_factory.mktemp("junos"), key_name="x1-ce-b",
+                           time_scale=0.01) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_netmiko_connect_config_commit(emu: RunningEmulator) -> None:

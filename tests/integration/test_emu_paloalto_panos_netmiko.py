@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
-from netmiko import BaseConnection, ConnectHandler
+from netmiko import BaseConnection
 from netmiko.exceptions import ConfigInvalidException
 
 from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.dataplane import NftDataPlane
 from egressctl.lab.emu.paloalto_panos import PanDevice
-from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
-from egressctl.lab.hostkeys import write_private
+from egressctl.lab.emu.server import RunningEmulator
 from tests.integration import x2_topology
+from tests.integration.x2_topology import cmd
+
+from labkit import threaded_emulator  # isort: skip
 
 PASSWORD = "x2-panos-secret"
 SPEC = DeviceSpec(
@@ -42,18 +43,7 @@ DENY_OUTSIDE = [
 
 
 def connect(port: int) -> BaseConnection:
-    return ConnectHandler(
-        device_type="paloalto_panos",
-        host="127.0.0.1",
-        port=port,
-        username="admin",
-        password=PASSWORD,
-        timeout=20,
-    )
-
-
-def cmd(conn: BaseConnection, command: str, **kwargs: Any) -> str:
-    return str(conn.send_command(command, **kwargs))
+    return x2_topology.connect("paloalto_panos", port, PASSWORD)
 
 
 def dev(emu: RunningEmulator) -> PanDevice:
@@ -62,12 +52,9 @@ def dev(emu: RunningEmulator) -> PanDevice:
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    key = write_private("x2-fw-a", tmp_path_factory.mktemp("x2p") / "key")
-    running = serve_in_thread("paloalto_panos", SPEC, port=23320, host_key_path=key, time_scale=0.1)
-    try:
+    with threaded_emulator("paloalto_panos", SPEC, 23320, tmp_path_factory.mktemp("x2p"), key_name="x2-fw-a",
+                           time_scale=0.1) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_lifecycle_with_netmiko(emu: RunningEmulator) -> None:
@@ -96,32 +83,25 @@ def test_lifecycle_with_netmiko(emu: RunningEmulator) -> None:
 @pytest.mark.lab
 @pytest.mark.skipif(not x2_topology.available(), reason="needs root, ip and nft (network namespaces)")
 def test_deny_stops_packets_and_snapshot_restores_them(tmp_path: Path) -> None:
-    key = write_private("x2-fw-a", tmp_path / "key")
-    with x2_topology.topology("p", tmp_path) as topo:
-        plane = NftDataPlane(nft=str(topo.nft_wrapper))
-        emu = serve_in_thread(
-            "paloalto_panos", SPEC, port=23321, host_key_path=key, time_scale=0.1, dataplane=plane
-        )
+    with x2_topology.topology("p", tmp_path) as topo, x2_topology.nft_plane(topo) as plane, \
+            threaded_emulator("paloalto_panos", SPEC, 23321, tmp_path, key_name="x2-fw-a", time_scale=0.1,
+                              dataplane=plane) as emu:
+        assert topo.wait_reachable(True, 5), "baseline rule allow-outbound should forward"
+        conn = connect(emu.port)
         try:
-            assert topo.wait_reachable(True, 5), "baseline rule allow-outbound should forward"
-            conn = connect(emu.port)
-            try:
-                conn.send_config_set(
-                    ["save config to egressctl-snapshot.xml", *DENY_OUTSIDE],
-                    error_pattern=ERRORS,
-                    exit_config_mode=False,
-                )
-                assert topo.reachable(), "a candidate change must not reach the data plane before commit"
-                assert "committed successfully" in conn.commit()
-                assert not topo.reachable(), "the committed deny rule must stop inside packets"
-                conn.config_mode()
-                loaded = cmd(conn, "load config from egressctl-snapshot.xml", expect_string=r"#")
-                assert "Config loaded from egressctl-snapshot.xml" in loaded
-                assert "committed successfully" in conn.commit()
-                assert topo.wait_reachable(True, 5), "commit of the snapshot must restore forwarding"
-                assert plane.failures == 0
-            finally:
-                conn.disconnect()
+            conn.send_config_set(
+                ["save config to egressctl-snapshot.xml", *DENY_OUTSIDE],
+                error_pattern=ERRORS,
+                exit_config_mode=False,
+            )
+            assert topo.reachable(), "a candidate change must not reach the data plane before commit"
+            assert "committed successfully" in conn.commit()
+            assert not topo.reachable(), "the committed deny rule must stop inside packets"
+            conn.config_mode()
+            loaded = cmd(conn, "load config from egressctl-snapshot.xml", expect_string=r"#")
+            assert "Config loaded from egressctl-snapshot.xml" in loaded
+            assert "committed successfully" in conn.commit()
+            assert topo.wait_reachable(True, 5), "commit of the snapshot must restore forwarding"
+            assert plane.failures == 0
         finally:
-            emu.stop()
-            plane.remove()
+            conn.disconnect()

@@ -18,6 +18,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from netmiko import BaseConnection, ConnectHandler
+
+from egressctl.lab.emu.dataplane import NftDataPlane
 
 LISTENER = (
     "import socket,time\n"
@@ -61,34 +66,8 @@ class Topology:
         for name in (self.inside, self.fw, self.outside):
             _ip("netns", "add", name)
             _ip("-n", name, "link", "set", "lo", "up")
-        _ip(
-            "-n",
-            self.inside,
-            "link",
-            "add",
-            "eth0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "lan0",
-            "netns",
-            self.fw,
-        )
-        _ip(
-            "-n",
-            self.outside,
-            "link",
-            "add",
-            "eth0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "wan0",
-            "netns",
-            self.fw,
-        )
+        for host, fw_side in ((self.inside, "lan0"), (self.outside, "wan0")):
+            _ip("-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", fw_side, "netns", self.fw)
         for ns, dev, addr in (
             (self.inside, "eth0", "10.20.1.2/24"),
             (self.fw, "lan0", "10.20.1.1/24"),
@@ -156,3 +135,24 @@ def topology(tag: str, workdir: Path) -> Iterator[Topology]:
         yield topo
     finally:
         topo.down()
+
+
+@contextlib.contextmanager
+def nft_plane(topo: Topology) -> Iterator[NftDataPlane]:
+    """The real nft data plane of ``topo``'s firewall namespace, removed however the body ends."""
+    plane = NftDataPlane(nft=str(topo.nft_wrapper))
+    try:
+        yield plane
+    finally:
+        plane.remove()
+
+
+def connect(device_type: str, port: int, password: str) -> BaseConnection:
+    """netmiko's real ``device_type`` class to an emulator on 127.0.0.1:``port`` as ``admin``."""
+    return ConnectHandler(device_type=device_type, host="127.0.0.1", port=port, username="admin",
+                          password=password, timeout=20)
+
+
+def cmd(conn: BaseConnection, command: str, **kwargs: Any) -> str:
+    """``send_command`` typed as ``str`` (netmiko may return parsed structures when asked to)."""
+    return str(conn.send_command(command, **kwargs))
