@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 
 from egressctl.errors import CommandRejected, CommitError
-from egressctl.inventory.credentials import Secret
-from egressctl.inventory.models import Device, Site
+from egressctl.inventory.models import Site
 from egressctl.policy import Policy, compute_policy
 from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import LifecycleSuite, at, lab_site
+from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, at, lab_site
 from tests.integration.d2_emulated import d2_emulated
 
 pytestmark = pytest.mark.skipif(not emu.available("paloalto_panos"), reason="paloalto_panos emulator missing")
@@ -27,7 +26,7 @@ SPEC = {"interfaces": {"ethernet1/1": "e1-1", "ethernet1/2": "e1-2"},
 
 
 @pytest.fixture(scope="module")
-def firewall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
+def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGRESSCTL_STATE_DIR", str(tmp_path_factory.mktemp("d2-pan-state")))
         with d2_emulated(lab_site().device("fw-a"), 23520, SPEC) as e:
@@ -39,30 +38,22 @@ def without_management(policy: Policy) -> Policy:
     return Policy(policy.site, policy.target, tuple(r for r in policy.rules if r.kind != "management"))
 
 
-class TestPanosLifecycle(LifecycleSuite):
+class TestPanosLifecycle(EmulatedLifecycleSuite):
     revert_wait = 3.0  # the watchdog runs on real seconds: the suite's revert_in=3
-
-    @pytest.fixture(scope="class")
-    def device(self, firewall: emu.Emulated) -> Device:
-        return firewall.device
-
-    @pytest.fixture(scope="class")
-    def secret(self, firewall: emu.Emulated) -> Secret:
-        return firewall.secret
 
     def rejected_line(self, drv: Any) -> None:
         drv._config(["set rulebase security rules egressctl-bad no-such-attribute 1"])
 
     def test_09_guard_refuses_candidate_without_management(self, drv: Any, site: Site,
-                                                           firewall: emu.Emulated) -> None:
+                                                           emulated: emu.Emulated) -> None:
         before = drv.read_state()
-        commits = firewall.handle.call(lambda: firewall.handle.device.commits)
+        commits = emulated.handle.call(lambda: emulated.handle.device.commits)
         drv.load_candidate(without_management(compute_policy(site, "isolated")), before)
         assert drv.diff()
         with pytest.raises(CommitError) as ei:
             drv.commit(60)
         assert "management" in str(ei.value) and ei.value.device == "fw-a"
-        assert firewall.handle.call(lambda: firewall.handle.device.commits) == commits, "it committed"
+        assert emulated.handle.call(lambda: emulated.handle.device.commits) == commits, "it committed"
         assert not drv.diff(), "the refused candidate was left on the device"
         assert at(drv.read_state(), Policy(site.name, before.target, before.rules))
 
