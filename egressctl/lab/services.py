@@ -12,6 +12,7 @@ import json
 import os
 import select
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -64,6 +65,11 @@ def spawn(paths: LabPaths, name: str, argv: list[str], *, pass_fds: tuple[int, .
     if ready:
         r, w = os.pipe()
         argv = [*argv, "--ready-fd", str(w)]
+    # Emulated devices stand in for remote boxes: on a shared machine they yield the CPU to the operator's
+    # controller and TUI instead of competing with them (EGRESSCTL_LAB_NICE=0 turns this off).
+    niceness = os.environ.get("EGRESSCTL_LAB_NICE", "5")
+    if niceness.isdigit() and int(niceness) > 0 and shutil.which("nice"):
+        argv = ["nice", "-n", niceness, *argv]
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
