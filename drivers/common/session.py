@@ -108,8 +108,13 @@ class NetmikoDriverBase:
             return
         self._keys = PinnedHostKeys(self.device)
         try:
-            with map_netmiko_errors(self.device.name, "connect"):
-                self._conn = ConnectHandler(**self._connect_params(secret, str(self._keys.path)))
+            try:
+                with map_netmiko_errors(self.device.name, "connect"):
+                    self._conn = ConnectHandler(**self._connect_params(secret, str(self._keys.path)))
+            finally:
+                # The pin is only read while the session is set up: never leave the file behind, even when
+                # a caller forgets close().
+                self._keys.cleanup()
             with map_netmiko_errors(self.device.name, "session preparation"):
                 self.prepare()
         except BaseException:
