@@ -10,16 +10,12 @@ first uses never load a half-written file (compile to a temporary name, then ren
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from egressctl.verify import _cbuild
 from egressctl.verify import _fastdefs as eng
 from egressctl.verify.matcher import CompiledPolicy, FamilyTables
 
@@ -50,35 +46,9 @@ class _State(ctypes.Structure):
                 ("out_n", I64)]
 
 
-def cache_dir() -> Path:
-    """Where the compiled helper is kept (``$XDG_CACHE_HOME/egressctl`` or ``~/.cache/egressctl``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "egressctl"
-
-
 def build() -> Path | None:
-    """Compile the helper if needed; None when no compiler is available or compilation fails."""
-    src = SOURCE.read_bytes()
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if os.environ.get("EGRESSCTL_NO_CC") or not cc:
-        return None
-    digest = hashlib.sha256(src + os.uname().machine.encode()).hexdigest()[:16]
-    target = cache_dir() / f"egressctl_fast_{digest}.so"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        done = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(SOURCE)], capture_output=True,
-                              timeout=120, check=False)
-        if done.returncode != 0:
-            return None
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    """Compile the capture engine if needed; None when no compiler is available or compilation fails."""
+    return _cbuild.build(SOURCE, "egressctl_fast")
 
 
 _LIB: list[ctypes.CDLL | None] = []

@@ -16,15 +16,10 @@ inside prefix, far from the 4096 limit. Its accept value is the snapshot length 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import mmap
-import os
 import select
-import shutil
 import socket
 import struct
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from egressctl.inventory.models import Network
+from egressctl.verify import _cbuild
 
 SOL_PACKET, PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION = 263, 5, 6, 10
 TPACKET_V3, ETH_P_ALL, SO_ATTACH_FILTER = 2, 0x0003, 26
@@ -156,37 +152,13 @@ class Ring:
         self.sock.close()
 
 
-def _build() -> Path | None:
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if os.environ.get("EGRESSCTL_NO_CC") or not cc:
-        return None
-    src = SOURCE.read_bytes()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    target = Path(base) / "egressctl" / f"watch_ring_{hashlib.sha256(src).hexdigest()[:16]}.so"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        res = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(SOURCE)], capture_output=True,
-                             timeout=120, check=False)
-        if res.returncode:
-            return None
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
-
-
 _LIB: list[Any] = []
 
 
 def library() -> Any:
     """The compiled walker (built on first use), or None (then the Python walker is used)."""
     if not _LIB:
-        path = _build()
+        path = _cbuild.build(SOURCE, "watch_ring")
         lib = ctypes.CDLL(str(path)) if path else None
         if lib is not None:
             lib.wr_block.restype = ctypes.c_int64
