@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from egressctl_drivers.common import ordering
 from egressctl_drivers.common.state import marker
 from egressctl_drivers.fortinet import constants as C
 from egressctl_drivers.fortinet.parse import Entry, FortiConfig, address_network, is_owned, parse_config
@@ -164,23 +165,8 @@ def _delete_block(section: str, names: list[str]) -> list[str]:
 
 def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:
     """``move`` lines putting ``desired`` first, in order, moving first to last (see module docstring)."""
-    seq = list(order)
-    out: list[str] = []
-    for i, pid in enumerate(desired):
-        live = [p for p in seq if p not in stale]
-        if i == 0:
-            if live[0] != pid:
-                out.append(f"move {pid} before {live[0]}")
-                seq.remove(pid)
-                seq.insert(seq.index(live[0]), pid)
-            continue
-        prev = desired[i - 1]
-        j = live.index(prev)
-        if j + 1 >= len(live) or live[j + 1] != pid:
-            out.append(f"move {pid} after {prev}")
-            seq.remove(pid)
-            seq.insert(seq.index(prev) + 1, pid)
-    return out
+    return [f"move {m.item} before {m.anchor}" if m.kind == "first" else f"move {m.item} after {m.anchor}"
+            for m in ordering.moves(order, desired, stale)]
 
 
 def _policy_block(device: Device, policy: Policy, cfg: FortiConfig) -> list[str]:

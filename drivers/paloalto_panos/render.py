@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from egressctl_drivers.common import ordering
 from egressctl_drivers.common.state import marker
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos.parse import PanConfig, PanService, is_owned, parse_config, rule_meaning
@@ -103,23 +104,8 @@ def _changed(have: Fields, want: Fields) -> list[str]:
 
 def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:
     """``move`` lines putting ``desired`` at the top of the rulebase, in order."""
-    seq = list(order)
-    out: list[str] = []
-    for i, name in enumerate(desired):
-        live = [n for n in seq if n not in stale]
-        if i == 0:
-            if live[0] != name:
-                out.append(f"move {C.RULES_PATH} {name} top")
-                seq.remove(name)
-                seq.insert(0, name)
-            continue
-        prev = desired[i - 1]
-        j = live.index(prev)
-        if j + 1 >= len(live) or live[j + 1] != name:
-            out.append(f"move {C.RULES_PATH} {name} after {prev}")
-            seq.remove(name)
-            seq.insert(seq.index(prev) + 1, name)
-    return out
+    return [f"move {C.RULES_PATH} {m.item} top" if m.kind == "first" else
+            f"move {C.RULES_PATH} {m.item} after {m.anchor}" for m in ordering.moves(order, desired, stale)]
 
 
 def render(device: Device, policy: Policy, current: DeviceState | None) -> list[str]:
