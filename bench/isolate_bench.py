@@ -20,9 +20,10 @@ import threading
 import time
 from pathlib import Path
 
+from egressctl_lab import Lab
+
 from egressctl.engine import Engine
 from egressctl.events import DeviceStep, Event, Step, StepStatus
-from egressctl.lab import Lab
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX, PORT_BASE = "es-b", 23850

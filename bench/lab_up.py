@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from egressctl.lab import Lab, lab_mode
+from egressctl_lab import Lab, lab_mode
 
 LAB_YAML = Path(__file__).resolve().parents[1] / "inventory" / "lab.yaml"
 

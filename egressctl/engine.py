@@ -135,15 +135,10 @@ class VerifyResult:
                 "summary": self.summary, "details": self.details}
 
 
-def _lab_prefix(state_dir: Path) -> Callable[[str], list[str]] | None:
-    node_exec_prefix = getattr(importlib.import_module("egressctl.lab"), "node_exec_prefix", None)
-    if node_exec_prefix is None:
-        return None
+def _netns_prefix(state_dir: Path) -> Callable[[str], list[str]]:
+    from egressctl.registry import netns_exec
 
-    def prefix(node: str) -> list[str]:
-        return list(node_exec_prefix(node, state_dir=state_dir))
-
-    return prefix
+    return netns_exec(state_dir)
 
 
 def run_verification(site: Site, target: str, op_id: str, emit: Callable[[Event], None],
@@ -163,7 +158,7 @@ def run_verification(site: Site, target: str, op_id: str, emit: Callable[[Event]
         emit(VerificationDone(op_id, site.name, verdict="unavailable", summary=why))
         return None
     try:
-        report = verify_active(site, target, exec_prefix=_lab_prefix(state_dir))
+        report = verify_active(site, target, exec_prefix=_netns_prefix(state_dir))
         res = VerifyResult(site.name, target, bool(report.ok), str(report.verdict),
                            redact(str(report.summary)), dict(report.to_dict()))
     except Exception as exc:

@@ -10,7 +10,6 @@ boundary where they happen (``raise DeviceError(...) from exc``), never leaked r
     ├── PlanError             a device cannot express the policy (capability gaps); nothing was touched
     ├── JournalError          the journal cannot be read or written
     │   └── SiteLocked        another operation holds the site's lock
-    ├── LabError              the emulated lab cannot be built, reached or torn down
     ├── VerificationError     a verification could not run (not: "it ran and found a leak")
     └── DeviceError           anything on one device; always carries .device
         ├── ConnectError
@@ -77,10 +76,6 @@ class SiteLocked(JournalError):
         self.owner = owner
         self.expires = expires
         super().__init__(f"site {site!r} is locked by {owner} until {expires} (use --force-unlock if stale)")
-
-
-class LabError(EgressError):
-    """The emulated lab cannot be built, reached or torn down."""
 
 
 class VerificationError(EgressError):

@@ -1,14 +1,22 @@
-"""One registry of driver platforms: the built-in table plus the ``egressctl.drivers`` entry-point group.
+"""One registry of plugins: driver platforms, namespace runners and extra command groups.
 
-Built-ins are imported lazily by dotted path, so listing platforms or validating an inventory does not
-import netmiko. A name clash between a built-in and a plugin is an error, never a silent override.
+* ``egressctl.drivers``: the built-in platform table plus third-party drivers. Built-ins are imported
+  lazily by dotted path, so listing platforms or validating an inventory does not import netmiko. A name
+  clash between a built-in and a plugin is an error, never a silent override.
+* ``egressctl.netns_exec``: factories ``f(state_dir) -> (netns -> argv prefix) | None`` that know how to run
+  a command inside a network namespace they manage (the lab's namespaces may live in a user namespace). The
+  product itself only knows ``ip netns exec``; it never imports the lab.
+* ``egressctl.commands``: typer apps added as sub-commands of ``egressctl`` (the lab's ``egressctl lab``).
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 from egressctl.driver import Driver
 from egressctl.errors import EgressError
@@ -56,3 +64,38 @@ def driver_class(platform: str) -> type[Driver]:
     with _IMPORT_LOCK:
         cls: type[Driver] = getattr(importlib.import_module(module), attr)
     return cls
+
+
+#: Argv prefix that runs a command inside the named network namespace.
+NetnsExec = Callable[[str], list[str]]
+
+
+def plain_netns_exec(netns: str) -> list[str]:
+    """``ip netns exec NETNS``: how a namespace on the controller's host is entered without plugins."""
+    return ["ip", "netns", "exec", netns]
+
+
+def netns_exec(state_dir: Path | None = None) -> NetnsExec:
+    """How to run a command inside a network namespace, as the first plugin that manages them says.
+
+    Plugins (group ``egressctl.netns_exec``) are asked in name order with the operation's state directory;
+    the first that returns a prefix wins, so a lab that is up in that state directory maps its node names.
+    """
+    for ep in sorted(metadata.entry_points(group="egressctl.netns_exec"), key=lambda e: e.name):
+        with _IMPORT_LOCK:
+            factory = ep.load()
+        found: NetnsExec | None = factory(state_dir)
+        if found is not None:
+            return found
+    return plain_netns_exec
+
+
+def command_groups() -> dict[str, Any]:
+    """Typer apps registered as ``egressctl NAME`` sub-commands (group ``egressctl.commands``)."""
+    groups: dict[str, Any] = {}
+    for ep in metadata.entry_points(group="egressctl.commands"):
+        try:
+            groups[ep.name] = ep.load()
+        except ImportError:  # an optional plugin installed without its own dependencies: leave it out
+            continue
+    return groups

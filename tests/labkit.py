@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 from conftest import lab_available
-
-from egressctl.lab.emu.base import DataPlane, DeviceSpec
-from egressctl.lab.emu.server import RunningEmulator, serve_in_thread
-from egressctl.lab.hostkeys import write_private
+from egressctl_lab.emu.base import DataPlane, DeviceSpec
+from egressctl_lab.emu.server import RunningEmulator, serve_in_thread
+from egressctl_lab.hostkeys import write_private
 
 LAB_YAML = Path(__file__).resolve().parents[1] / "inventory" / "lab.yaml"
 
@@ -26,7 +25,7 @@ LAB_YAML = Path(__file__).resolve().parents[1] / "inventory" / "lab.yaml"
 @contextmanager
 def running_lab(tmp_path_factory: pytest.TempPathFactory, prefix: str, port_base: int, *,
                 export_state: bool = True, **kw: Any) -> Iterator[Any]:
-    """Yield a running ``egressctl.lab.Lab`` named ``prefix`` with its state dir as ``.state``.
+    """Yield a running ``egressctl_lab.Lab`` named ``prefix`` with its state dir as ``.state``.
 
     Skips the calling test when network namespaces are unavailable. With ``export_state`` the state dir is
     also exported as ``EGRESSCTL_STATE_DIR`` while the lab runs (the lab's credential refs point into it)
@@ -35,7 +34,7 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory, prefix: str, port_base
     """
     if not lab_available():
         pytest.skip("network namespaces are not available")
-    lab_mod = pytest.importorskip("egressctl.lab")
+    lab_mod = pytest.importorskip("egressctl_lab")
     state = tmp_path_factory.mktemp(f"{prefix}state")
     with pytest.MonkeyPatch.context() as mp:
         if export_state:

@@ -22,7 +22,6 @@ from egressctl.errors import (
     EgressError,
     InventoryError,
     JournalError,
-    LabError,
     PlanError,
     PolicyError,
     SiteLocked,
@@ -89,7 +88,7 @@ def exit_code_for(exc: BaseException) -> int:
         return 3
     if isinstance(exc, KeyboardInterrupt):
         return 130
-    if isinstance(exc, JournalError | LabError):
+    if isinstance(exc, JournalError):
         return 5
     return 5
 

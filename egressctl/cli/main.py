@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from egressctl.cli.common import EXIT_CODES, Globals, default_inventory
-from egressctl.cli.lab_cmd import lab_app
 from egressctl.cli.ops_cmd import isolate, plan, restore
 from egressctl.cli.read_cmd import history, status, unlock
 from egressctl.cli.tui_cmd import tui
@@ -60,7 +59,17 @@ def _globals(
 
 for _fn in (isolate, restore, plan, status, history, unlock, verify, probe, tui):
     app.command(epilog=EPILOG if _fn in (isolate, restore) else None)(_fn)
-app.add_typer(lab_app, name="lab")
+
+
+def _add_plugin_groups() -> None:
+    """``egressctl lab`` and other groups that installed plugins register (never imported by name)."""
+    from egressctl.registry import command_groups
+
+    for name, group in command_groups().items():
+        app.add_typer(group, name=name)
+
+
+_add_plugin_groups()
 
 
 def main() -> None:

@@ -295,7 +295,7 @@ class Inventory(_Strict):
     version: Literal[1] = 1
     sites: list[Site] = Field(min_length=1)
     lab: dict[str, Any] | None = Field(
-        default=None, description="emulated-lab topology (validated by egressctl.lab, ignored elsewhere)"
+        default=None, description="emulated-lab topology (validated by the lab plugin, ignored elsewhere)"
     )
 
     @model_validator(mode="after")

@@ -142,9 +142,9 @@ def probe_command() -> list[str]:
 
 
 def _default_prefix(netns: str) -> list[str]:
-    from egressctl.lab import node_exec_prefix
+    from egressctl.registry import netns_exec
 
-    return list(node_exec_prefix(netns))
+    return netns_exec()(netns)
 
 
 def _run_local(argv: list[str], plan: str, budget: float) -> ProbeRun:

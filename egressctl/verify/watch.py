@@ -126,9 +126,9 @@ def _agent(cp: CapturePoint, job: dict[str, Any], prefix: ExecPrefix | None,
     argv = [sys.executable, "-m", "egressctl.verify.watch_agent"]
     if cp.netns is not None:
         if prefix is None:
-            from egressctl.lab import node_exec_prefix
+            from egressctl.registry import netns_exec
 
-            argv = [*node_exec_prefix(cp.netns), *argv]
+            argv = [*netns_exec()(cp.netns), *argv]
         else:
             argv = [*prefix(cp.netns), *argv]
     try:

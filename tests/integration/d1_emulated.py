@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from egressctl_lab import hostkeys
+
 from egressctl.inventory.credentials import Secret, remember
 from egressctl.inventory.models import Device
-from egressctl.lab import hostkeys
 
 TIME_SCALE = 0.05  # one device minute = 3 s
 
@@ -26,7 +27,7 @@ TIME_SCALE = 0.05  # one device minute = 3 s
 def available(platform: str) -> bool:
     """True when the emulator core and this platform's personality are importable."""
     return all(importlib.util.find_spec(m) is not None
-               for m in ("egressctl.lab.emu.server", f"egressctl.lab.emu.{platform}"))
+               for m in ("egressctl_lab.emu.server", f"egressctl_lab.emu.{platform}"))
 
 
 @dataclass
@@ -46,8 +47,8 @@ def emulated(device: Device, port: int, spec_kw: dict[str, Any], *, time_scale: 
     ``time_scale`` is the device clock (device seconds per real second); ``tag`` names the temporary
     host-key folder and prefixes the throwaway password, so a leaked one says which suite made it.
     """
-    from egressctl.lab.emu.base import DeviceSpec
-    from egressctl.lab.emu.server import serve_in_thread
+    from egressctl_lab.emu.base import DeviceSpec
+    from egressctl_lab.emu.server import serve_in_thread
 
     tmp = Path(tempfile.mkdtemp(prefix=f"{tag}-emu-"))
     password = f"{tag}-" + secrets.token_urlsafe(12)

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from egressctl_lab import hostkeys
 
 from egressctl.driver import DeviceState
 from egressctl.errors import AuthError, CommandRejected, ConfirmError, HostKeyMismatch
 from egressctl.inventory.credentials import Secret
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Site
-from egressctl.lab import hostkeys
 from egressctl.policy import Policy, compute_policy, equivalent
 from egressctl.registry import driver_class
 from tests.integration.d1_emulated import Emulated

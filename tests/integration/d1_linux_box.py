@@ -1,7 +1,7 @@
 """A real Linux firewall for the linux_nftables driver tests: the lab's core-b.
 
 core-b is a real OpenSSH server with a real bash, password-protected sudo and real nftables in its own
-network namespace, built by :class:`egressctl.lab.Lab` with its own accounts bind-mounted in a private
+network namespace, built by :class:`egressctl_lab.Lab` with its own accounts bind-mounted in a private
 mount namespace, so these tests never add users or sudoers entries to the host. The controller reaches
 it through the lab's loopback forwarder, like any lab device.
 """
@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from egressctl_lab import Lab
+
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device
-from egressctl.lab import Lab
 
 PREFIX = "d1-"
 NODE = "core-b"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from egressctl.lab import hostkeys
+from egressctl_lab import hostkeys
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ class Site:
         spec_file.write_text(spec_json)
         key = hostkeys.write_private(self.r, tmp / "key")
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.r, sys.executable, "-m", "egressctl.lab.emu", "--platform", platform,
+            ["ip", "netns", "exec", self.r, sys.executable, "-m", "egressctl_lab.emu", "--platform", platform,
              "--spec-file", str(spec_file), "--listen", "127.0.0.1", "--port", str(port), "--host-key-file",
              str(key), "--time-scale", str(scale), "--dataplane", "nft"],
             stdout=subprocess.PIPE, text=True,

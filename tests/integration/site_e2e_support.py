@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from egressctl_lab import Lab
+
 from egressctl.driver import DeviceState
 from egressctl.engine import Engine, default_factory
 from egressctl.executor import secret_for
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Flow, Site
-from egressctl.lab import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_INVENTORY = ROOT / "inventory" / "lab.yaml"

@@ -104,7 +104,7 @@ def in_band(lab: Any) -> tuple[Device, Secret, Site]:
 
 
 def node_run(lab: Any, node: str, argv: list[str], timeout: float = 15) -> subprocess.CompletedProcess[str]:
-    from egressctl.lab import node_exec_prefix
+    from egressctl_lab import node_exec_prefix
 
     return subprocess.run([*node_exec_prefix(node, state_dir=lab.paths.state), *argv], capture_output=True,
                           text=True, timeout=timeout, check=False)

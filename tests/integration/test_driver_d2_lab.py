@@ -33,7 +33,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def reachable(lab: Any, node: str, target: tuple[str, int]) -> bool:
     """One bounded TCP connect from inside ``node``'s namespace."""
-    from egressctl.lab import node_exec_prefix
+    from egressctl_lab import node_exec_prefix
 
     code = ("import socket,sys\ns=socket.socket();s.settimeout(1.5)\n"
             f"sys.exit(0 if s.connect_ex(({target[0]!r},{target[1]}))==0 else 1)")

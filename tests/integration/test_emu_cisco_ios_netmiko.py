@@ -1,7 +1,7 @@
 """cisco_ios emulator driven by netmiko's real ``cisco_ios`` class; then real packets through real nftables.
 
 Part 1 runs the emulator in a thread (``serve_in_thread``, no data plane). Part 2 (``lab``) runs the
-emulator process (``python -m egressctl.lab.emu --dataplane nft``) in its own namespace between two
+emulator process (``python -m egressctl_lab.emu --dataplane nft``) in its own namespace between two
 host namespaces (prefix ``x1-``) and shows a vendor-syntax deny stopping packets and the revert timer
 restoring them.
 """
@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from egressctl_lab.emu.base import DeviceSpec
+from egressctl_lab.emu.server import RunningEmulator
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
-
-from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.server import RunningEmulator
 
 from emu_netns_helpers import Site, lab_available, tcp_open, wait_for  # isort: skip
 from labkit import threaded_emulator  # isort: skip

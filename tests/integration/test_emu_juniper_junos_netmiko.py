@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from egressctl_lab.emu.base import DeviceSpec
+from egressctl_lab.emu.server import RunningEmulator
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
-
-from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.server import RunningEmulator
 
 from emu_netns_helpers import Site, lab_available, tcp_open, wait_for  # isort: skip
 from labkit import threaded_emulator  # isort: skip

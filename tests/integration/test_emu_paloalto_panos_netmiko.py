@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from egressctl_lab.emu.base import DeviceSpec
+from egressctl_lab.emu.paloalto_panos import PanDevice
+from egressctl_lab.emu.server import RunningEmulator
 from netmiko import BaseConnection
 from netmiko.exceptions import ConfigInvalidException
 
-from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.paloalto_panos import PanDevice
-from egressctl.lab.emu.server import RunningEmulator
 from tests.integration import x2_topology
 from tests.integration.x2_topology import cmd
 

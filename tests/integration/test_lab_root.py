@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from egressctl_lab import Lab, node_exec_prefix
+from egressctl_lab.errors import LabError
 from test_lab_helpers import (
     LAB_YAML,
     check_devices,
@@ -25,9 +27,6 @@ from test_lab_helpers import (
     processes_mentioning,
     run_netmiko,
 )
-
-from egressctl.errors import LabError
-from egressctl.lab import Lab, node_exec_prefix
 
 pytestmark = [
     pytest.mark.lab,
@@ -51,7 +50,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 def _status_json(lab: Lab) -> str:
     env = {**os.environ, "EGRESSCTL_STATE_DIR": str(lab.paths.state)}
-    proc = subprocess.run([sys.executable, "-m", "egressctl.lab", "status", "--json"], env=env,
+    proc = subprocess.run([sys.executable, "-m", "egressctl_lab", "status", "--json"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -123,7 +122,7 @@ def test_a_cut_that_forgets_management_locks_the_controller_out(lab: Lab) -> Non
 
 def test_lab_exec_runs_inside_the_node(lab: Lab) -> None:
     env = {**os.environ, "EGRESSCTL_STATE_DIR": str(lab.paths.state)}
-    argv = [sys.executable, "-m", "egressctl.lab", "exec", "srv1", "--", "ip", "-brief", "addr"]
+    argv = [sys.executable, "-m", "egressctl_lab", "exec", "srv1", "--", "ip", "-brief", "addr"]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and "10.10.1.20/24" in proc.stdout
     with pytest.raises(LabError, match="no lab node"):
@@ -168,7 +167,7 @@ def test_failed_up_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_interrupted_up_leaves_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "EGRESSCTL_STATE_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "egressctl.lab", "up", "--prefix", "xl-i-",
+    proc = subprocess.Popen([sys.executable, "-m", "egressctl_lab", "up", "--prefix", "xl-i-",
                              "--port-base", str(PORT + 80)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20

@@ -1,6 +1,6 @@
 """The lab run by an unprivileged user (``nobody``): everything inside one user namespace.
 
-The test runs ``python -m egressctl.lab up/down`` as ``nobody`` through ``runuser``. On this machine the
+The test runs ``python -m egressctl_lab up/down`` as ``nobody`` through ``runuser``. On this machine the
 Python interpreter lives under ``/root`` (mode 0700), which ``nobody`` cannot traverse; when that is the
 case the commands run in a private mount namespace where ``/root`` is a world-readable tmpfs with only the
 interpreter tree bind-mounted back (the host's /root is untouched). The controller side (netmiko, probes via
@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from egressctl_lab import node_exec_prefix
 from test_lab_helpers import LAB_YAML, check_devices, port_free, probe, processes_mentioning, run_netmiko
-
-from egressctl.lab import node_exec_prefix
 
 PORT = 23120
 WRAP = r"""
@@ -79,11 +78,11 @@ def userns_lab() -> Iterator[dict[str, str]]:
     py = str(Path(sys.executable))
     common = ["-i", str(LAB_YAML), "--prefix", "xl-u-"]
     try:
-        up = as_nobody([py, "-m", "egressctl.lab", "up", *common, "--port-base", str(PORT)], env, cwd="/")
+        up = as_nobody([py, "-m", "egressctl_lab", "up", *common, "--port-base", str(PORT)], env, cwd="/")
         assert up.returncode == 0, up.stdout + up.stderr
         yield env
     finally:
-        down = as_nobody([py, "-m", "egressctl.lab", "down", *common], env, cwd="/")
+        down = as_nobody([py, "-m", "egressctl_lab", "down", *common], env, cwd="/")
         assert down.returncode == 0, down.stdout + down.stderr
         assert processes_mentioning(str(base)) == []
         assert all(port_free(PORT + i) for i in range(5))
@@ -100,7 +99,7 @@ def test_unprivileged_lab_is_in_userns_mode_and_owned_by_nobody(userns_lab: dict
 
 
 def test_netmiko_reaches_every_device_on_loopback(userns_lab: dict[str, str]) -> None:
-    status = subprocess.run([sys.executable, "-m", "egressctl.lab", "status", "--json"], env=userns_lab,
+    status = subprocess.run([sys.executable, "-m", "egressctl_lab", "status", "--json"], env=userns_lab,
                             capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
     secret = Path(userns_lab["EGRESSCTL_STATE_DIR"], "lab", "secret").read_text().strip()

@@ -181,8 +181,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.mark.slow
 def test_lab_leaking_exit_then_cut_confirmed(lab: Any) -> None:
+    from egressctl_lab import node_exec_prefix
+
     from egressctl.engine import Engine
-    from egressctl.lab import node_exec_prefix
     from egressctl.planner import TestFaults
 
     eng = Engine(lab.inventory_path, state_dir=lab.state)

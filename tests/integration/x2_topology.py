@@ -2,7 +2,7 @@
 
 ``x2-<tag>in`` (10.20.1.2) -- lan0 [``x2-<tag>fw``] wan0 -- ``x2-<tag>out`` (10.20.2.2, TCP listener on
 8080). The emulator itself runs in the test process (``serve_in_thread``, SSH on the host's loopback),
-and its data plane is the real :class:`~egressctl.lab.emu.dataplane.NftDataPlane`, pointed at the
+and its data plane is the real :class:`~egressctl_lab.emu.dataplane.NftDataPlane`, pointed at the
 firewall namespace by a two-line ``nft`` wrapper script, so the personality's rules are enforced by the
 kernel on the packets that cross ``x2-<tag>fw``. No address or route is added to the host. Everything is
 deleted on teardown, also after a failure.
@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from egressctl_lab.emu.dataplane import NftDataPlane
 from netmiko import BaseConnection, ConnectHandler
-
-from egressctl.lab.emu.dataplane import NftDataPlane
 
 LISTENER = (
     "import socket,time\n"

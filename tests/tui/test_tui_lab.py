@@ -367,7 +367,7 @@ async def test_key_press_answered_during_operation_and_watch(normal_site: Any) -
 # ----- 4. a typo, Escape or a lost device session never starts or half-runs an operation -----------
 def _mgmt_block(lab: Any, address: str, on: bool) -> None:
     """Reject (TCP reset) the controller's SSH to ``address`` from the operators' station ``ops``."""
-    from egressctl.lab import node_exec_prefix
+    from egressctl_lab import node_exec_prefix
 
     pre = node_exec_prefix("ops", state_dir=lab.state)
     if on:

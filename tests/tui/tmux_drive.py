@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "tui")
     ap.add_argument("--sizes", default="80x24,200x50")
     args = ap.parse_args()
-    from egressctl.lab import Lab
+    from egressctl_lab import Lab
 
     state = Path(tempfile.mkdtemp(prefix="tl-tmux-"))
     lab = Lab(ROOT / "inventory" / "lab.yaml", prefix="tl-", port_base=23900, state_dir=state)

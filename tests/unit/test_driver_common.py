@@ -21,13 +21,13 @@ import paramiko
 import pytest
 from egressctl_drivers.common import NetmikoDriverBase, PinnedHostKeys, map_netmiko_errors
 from egressctl_drivers.common.errors import translate
+from egressctl_lab import hostkeys
 from netmiko.exceptions import ConfigInvalidException, NetmikoTimeoutException, ReadTimeout
 
 from egressctl.driver import Capability, SafetyNet
 from egressctl.errors import AuthError, CommandRejected, ConnectError, DeviceTimeout, HostKeyMismatch
 from egressctl.inventory.credentials import Secret, redact, remember
 from egressctl.inventory.models import Device
-from egressctl.lab import hostkeys
 
 PORT = 23400
 PASSWORD = "d1-Sup3r-s3cret-value"

@@ -6,12 +6,11 @@ import os
 import shutil
 
 import pytest
-
-from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.cisco_ios import IosDevice, create
-from egressctl.lab.emu.cisco_ios.cli import IosSession
-from egressctl.lab.emu.clock import ManualClock
-from egressctl.lab.emu.dataplane import NullDataPlane, check
+from egressctl_lab.emu.base import DeviceSpec
+from egressctl_lab.emu.cisco_ios import IosDevice, create
+from egressctl_lab.emu.cisco_ios.cli import IosSession
+from egressctl_lab.emu.clock import ManualClock
+from egressctl_lab.emu.dataplane import NullDataPlane, check
 
 SPEC = DeviceSpec(
     name="x1-ce-a", hostname="ce-a", username="admin", password="x1-pw",

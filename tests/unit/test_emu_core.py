@@ -14,13 +14,12 @@ from pathlib import Path
 
 import paramiko
 import pytest
-
-from egressctl.lab import hostkeys
-from egressctl.lab.emu import registry
-from egressctl.lab.emu.base import Clock, DataPlane, DeviceSpec, Reply
-from egressctl.lab.emu.clock import ManualClock
-from egressctl.lab.emu.dataplane import NullDataPlane, check, replace_script, table
-from egressctl.lab.emu.server import RunningEmulator, crlf, serve_in_thread
+from egressctl_lab import hostkeys
+from egressctl_lab.emu import registry
+from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec, Reply
+from egressctl_lab.emu.clock import ManualClock
+from egressctl_lab.emu.dataplane import NullDataPlane, check, replace_script, table
+from egressctl_lab.emu.server import RunningEmulator, crlf, serve_in_thread
 
 PASSWORD = "x1-Secret-pw"
 SPEC = DeviceSpec(name="x1-core", hostname="t1", username="admin", password=PASSWORD)
@@ -270,14 +269,14 @@ def test_probe_ruleset_valid_for_nft() -> None:
 
 
 def test_process_entry_ready_and_sigterm(tmp_path: Path) -> None:
-    """``python -m egressctl.lab.emu`` signals ready on the given fd and exits 0 on SIGTERM."""
+    """``python -m egressctl_lab.emu`` signals ready on the given fd and exits 0 on SIGTERM."""
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps({"name": "x1-proc", "hostname": "r9", "username": "admin",
                                      "password": PASSWORD, "interfaces": {"GigabitEthernet0/0": "gi0-0"}}))
     key = hostkeys.write_private("x1-proc", tmp_path / "key")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "egressctl.lab.emu", "--platform", "cisco_ios", "--spec-file", str(spec_file),
+        [sys.executable, "-m", "egressctl_lab.emu", "--platform", "cisco_ios", "--spec-file", str(spec_file),
          "--listen", "127.0.0.1", "--port", "23202", "--host-key-file", str(key), "--time-scale", "0.1",
          "--ready-fd", str(write_fd), "--dataplane", "none"],
         pass_fds=(write_fd,), stderr=subprocess.PIPE, text=True,

@@ -6,12 +6,11 @@ import os
 import shutil
 
 import pytest
-
-from egressctl.lab.emu.base import DeviceSpec, Session
-from egressctl.lab.emu.clock import ManualClock
-from egressctl.lab.emu.dataplane import NullDataPlane, check
-from egressctl.lab.emu.fortinet import FortiDevice, create
-from egressctl.lab.emu.fortinet.cli import FortiSession
+from egressctl_lab.emu.base import DeviceSpec, Session
+from egressctl_lab.emu.clock import ManualClock
+from egressctl_lab.emu.dataplane import NullDataPlane, check
+from egressctl_lab.emu.fortinet import FortiDevice, create
+from egressctl_lab.emu.fortinet.cli import FortiSession
 
 SPEC = DeviceSpec(
     name="fw-b",

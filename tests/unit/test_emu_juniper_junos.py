@@ -6,12 +6,11 @@ import os
 import shutil
 
 import pytest
-
-from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.clock import ManualClock
-from egressctl.lab.emu.dataplane import NullDataPlane, check
-from egressctl.lab.emu.juniper_junos import JunosDevice, create
-from egressctl.lab.emu.juniper_junos.cli import JunosSession
+from egressctl_lab.emu.base import DeviceSpec
+from egressctl_lab.emu.clock import ManualClock
+from egressctl_lab.emu.dataplane import NullDataPlane, check
+from egressctl_lab.emu.juniper_junos import JunosDevice, create
+from egressctl_lab.emu.juniper_junos.cli import JunosSession
 
 SPEC = DeviceSpec(
     name="x1-ce-b", hostname="ce-b", username="admin", password="x1-pw",

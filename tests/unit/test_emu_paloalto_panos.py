@@ -6,12 +6,11 @@ import os
 import shutil
 
 import pytest
-
-from egressctl.lab.emu.base import DeviceSpec
-from egressctl.lab.emu.clock import ManualClock
-from egressctl.lab.emu.dataplane import NullDataPlane, check
-from egressctl.lab.emu.paloalto_panos import PanDevice, create
-from egressctl.lab.emu.paloalto_panos.cli import PanSession
+from egressctl_lab.emu.base import DeviceSpec
+from egressctl_lab.emu.clock import ManualClock
+from egressctl_lab.emu.dataplane import NullDataPlane, check
+from egressctl_lab.emu.paloalto_panos import PanDevice, create
+from egressctl_lab.emu.paloalto_panos.cli import PanSession
 
 SPEC = DeviceSpec(
     name="fw-a",

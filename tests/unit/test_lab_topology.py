@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 import yaml
+from egressctl_lab import hostkeys
+from egressctl_lab.canary import dns_reply
+from egressctl_lab.forwarder import _map
+from egressctl_lab.netbuild import _address_batch, _link_batch, _nat_ruleset, _route_batch
+from egressctl_lab.state import paths, record_pid, recorded_pids
+from egressctl_lab.topology import KERNEL_IFNAME_RE, Topology, load_topology
 
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Inventory
-from egressctl.lab import hostkeys
-from egressctl.lab.canary import dns_reply
-from egressctl.lab.forwarder import _map
-from egressctl.lab.netbuild import _address_batch, _link_batch, _nat_ruleset, _route_batch
-from egressctl.lab.state import paths, record_pid, recorded_pids
-from egressctl.lab.topology import KERNEL_IFNAME_RE, Topology, load_topology
 
 LAB_YAML = Path(__file__).resolve().parents[2] / "inventory" / "lab.yaml"
 
@@ -107,7 +107,7 @@ def test_topology_schema_round_trips(inventory: Inventory) -> None:
 
 
 def test_effective_inventory_and_status_never_show_the_secret(tmp_path: Path) -> None:
-    from egressctl.lab import Lab
+    from egressctl_lab import Lab
 
     lab = Lab(LAB_YAML, prefix="xl-u-", port_base=23150, state_dir=tmp_path)
     assert lab.inventory_path == tmp_path / "lab" / "inventory.yaml"
@@ -126,7 +126,7 @@ def test_effective_inventory_and_status_never_show_the_secret(tmp_path: Path) ->
 
 
 def test_unchanged_instance_uses_the_input_inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from egressctl.lab import Lab
+    from egressctl_lab import Lab
 
     monkeypatch.setenv("EGRESSCTL_STATE_DIR", str(tmp_path))
     assert Lab(LAB_YAML).inventory_path == LAB_YAML

@@ -1,0 +1,142 @@
+"""``egressctl lab ...``: build, inspect, enter and tear down the emulated site.
+
+Thin glue over :class:`egressctl_lab.Lab`. Errors are printed in one line and mapped to exit codes
+(1: the lab could not be built or torn down, 2: usage or inventory error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from egressctl_lab.errors import LabError
+from rich.console import Console
+from rich.table import Table
+
+from egressctl.errors import EgressError, InventoryError
+
+lab_app = typer.Typer(help="Build, inspect and tear down the emulated lab site.", no_args_is_help=True)
+_err = Console(stderr=True)
+
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option("--inventory", "-i", help="lab inventory (default: the running lab's, $EGRESSCTL_INVENTORY, "
+                                           "or inventory/lab.yaml)"),
+]
+PrefixOpt = Annotated[
+    str | None, typer.Option(help="namespace prefix (default $EGRESSCTL_LAB_PREFIX or eg-)")
+]
+
+
+def _inventory(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    from egressctl_lab.state import paths, read_lab_json
+
+    doc = read_lab_json(paths()) or {}
+    if doc.get("source"):
+        return Path(str(doc["source"]))
+    return Path(os.environ.get("EGRESSCTL_INVENTORY", "inventory/lab.yaml"))
+
+
+def _fail(exc: EgressError) -> typer.Exit:
+    from egressctl.inventory.credentials import redact
+
+    _err.print(f"[red]error:[/red] {redact(str(exc))}", markup=True, highlight=False)
+    return typer.Exit(2 if isinstance(exc, InventoryError) else 1)
+
+
+def _make(inventory: Path | None, prefix: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
+    from egressctl_lab import Lab
+
+    if inventory is None:
+        from egressctl_lab.state import paths, read_lab_json
+
+        doc = read_lab_json(paths()) or {}
+        prefix = prefix or doc.get("prefix")
+        if "port_base" not in kw and doc.get("port_base") is not None:
+            kw["port_base"] = int(doc["port_base"])
+    return Lab(_inventory(inventory), prefix=prefix, **kw)  # type: ignore[arg-type]
+
+
+@lab_app.command()
+def up(
+    inventory: InventoryOpt = None,
+    prefix: PrefixOpt = None,
+    time_scale: Annotated[float, typer.Option(help="device timers run this many times real time")] = 0.25,
+    port_base: Annotated[
+        int | None, typer.Option(help="first loopback port (default: the inventory's)")
+    ] = None,
+) -> None:
+    """Build the lab (repairing leftovers of a previous one) and start every device."""
+    try:
+        lab = _make(inventory, prefix, port_base=port_base, time_scale=time_scale)
+        status = lab.up()
+    except EgressError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"lab up ({status.mode} mode, prefix {status.prefix})")
+    for col in ("device", "platform", "netmiko", "controller reaches", "mgmt address"):
+        table.add_column(col)
+    for d in status.devices:
+        table.add_row(d.name, d.platform, d.device_type, f"{d.host}:{d.port}", d.mgmt_address)
+    Console().print(table)
+    print(f"inventory: {status.inventory}")
+    print("built in " + ", ".join(f"{k} {v:.2f}s" for k, v in status.timings.items()))
+
+
+@lab_app.command()
+def status(
+    json_out: Annotated[bool, typer.Option("--json", help="print the machine-readable document")] = False,
+    inventory: InventoryOpt = None,
+) -> None:
+    """Show every node (namespace, addresses) and every device (how the controller reaches it)."""
+    try:
+        st = _make(inventory).status()
+    except EgressError as exc:
+        raise _fail(exc) from None
+    if json_out:
+        print(json.dumps(st.to_dict(), indent=2))
+        raise typer.Exit(0 if st.up else 1)
+    state = "UP" if st.up else "DOWN"
+    print(f"lab is {state} (mode {st.mode}, prefix {st.prefix}, time scale {st.time_scale})")
+    nodes = Table(title="nodes")
+    for col in ("node", "namespace", "role", "addresses"):
+        nodes.add_column(col)
+    for n in st.nodes:
+        nodes.add_row(n.name, n.netns, n.role, " ".join(n.addresses))
+    devices = Table(title="devices")
+    for col in ("device", "platform", "netmiko", "host:port", "user", "credential", "mgmt"):
+        devices.add_column(col)
+    for d in st.devices:
+        devices.add_row(d.name, d.platform, d.device_type, f"{d.host}:{d.port}", d.username, d.credential,
+                        d.mgmt_address)
+    Console().print(nodes, devices)
+    raise typer.Exit(0 if st.up else 1)
+
+
+@lab_app.command()
+def down(inventory: InventoryOpt = None, prefix: PrefixOpt = None) -> None:
+    """Stop every lab process and remove every namespace the lab created."""
+    try:
+        _make(inventory, prefix).down()
+    except EgressError as exc:
+        raise _fail(exc) from None
+    print("lab is down")
+
+
+@lab_app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(
+    node: Annotated[str, typer.Argument(help="lab node, e.g. ws1, srv1, inet, core-b")],
+    command: Annotated[list[str], typer.Argument(help="command and arguments (after --)")],
+) -> None:
+    """Run a command inside a lab node: ``egressctl lab exec ws1 -- ping -c1 192.0.2.80``."""
+    from egressctl_lab import node_exec_prefix
+
+    try:
+        argv = [*node_exec_prefix(node), *command]
+    except LabError as exc:
+        raise _fail(exc) from None
+    os.execvp(argv[0], argv)  # noqa: S606 (argv, never a shell)

@@ -1,0 +1,139 @@
+"""The emulated FortiGate: effective configuration, saved configuration and the cfg-save revert timer.
+
+FortiOS has no candidate configuration: a change is live as soon as ``next``/``end`` closes its edit.
+What it has instead is the *saved* configuration. With ``cfg-save automatic`` (the default) every change
+is saved at once; with ``cfg-save revert`` changes stay unsaved and, unless ``execute cfg save`` confirms
+them within ``cfg-revert-timeout`` seconds, the unit reverts to the saved configuration. That timer is
+the dead-man switch egressctl relies on, so it runs on the device clock (time-scale knob) and really
+restores the old data plane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec, Session
+from egressctl_lab.emu.fortinet import compile as fcompile
+from egressctl_lab.emu.fortinet import constants as C
+from egressctl_lab.emu.fortinet.model import ZERO4, Config, clone, fresh_entry, value_of
+
+
+def baseline(spec: DeviceSpec) -> Config:
+    """Factory objects plus policy 1 ``lan-to-wan`` (LAN -> WAN, accept all, IPv4 and IPv6)."""
+    lan = spec.options.get("lan_interface", C.DEFAULT_LAN)
+    wan = spec.options.get("wan_interface", C.DEFAULT_WAN)
+    services = {name: dict(fields) for name, fields in C.PREDEFINED_SERVICES.items()}
+    policy = fresh_entry("firewall policy", "1") | {
+        "name": ("lan-to-wan",), "srcintf": (lan,), "dstintf": (wan,), "action": ("accept",),
+        "srcaddr": ("all",), "dstaddr": ("all",), "srcaddr6": ("all",), "dstaddr6": ("all",),
+        "schedule": ("always",), "service": ("ALL",),
+    }
+    return {
+        "system console": {"": {}},
+        "system global": {"": {"hostname": (spec.hostname,)}},
+        "firewall address": {
+            "all": fresh_entry("firewall address", "all"),
+            "none": fresh_entry("firewall address", "none") | {"subnet": (ZERO4, "255.255.255.255")},
+        },
+        "firewall address6": {
+            "all": fresh_entry("firewall address6", "all"),
+            "none": fresh_entry("firewall address6", "none") | {"ip6": ("::/128",)},
+        },
+        "firewall addrgrp": {},
+        "firewall addrgrp6": {},
+        "firewall service custom": services,
+        "firewall service group": {},
+        "firewall policy": {"1": policy},
+    }
+
+
+class FortiDevice:
+    """State shared by every SSH session of one emulated FortiGate."""
+
+    keyboard_interactive = False
+
+    def __init__(self, spec: DeviceSpec, clock: Clock, dataplane: DataPlane) -> None:
+        self.spec = spec
+        self.clock = clock
+        self.dataplane = dataplane
+        self.config: Config = baseline(spec)
+        self.saved: Config = clone(self.config)
+        self.reverts = 0
+        self._cancel_revert: Callable[[], None] | None = None
+
+    # -- EmulatedDevice -------------------------------------------------------------------------------
+    def new_session(self, username: str) -> Session:
+        """Open a CLI session (every session sees the same live configuration)."""
+        from egressctl_lab.emu.fortinet.cli import FortiSession
+
+        return FortiSession(self)
+
+    def ruleset(self) -> str:
+        """The nft text enforcing the live configuration."""
+        return fcompile.ruleset(self.config, self.spec.interfaces)
+
+    # -- facts the CLI needs -------------------------------------------------------------------------
+    def hostname(self) -> str:
+        """The prompt's hostname (``config system global`` / ``set hostname`` changes it)."""
+        return self._global("hostname") or self.spec.hostname
+
+    def interfaces(self) -> tuple[str, ...]:
+        """Vendor interface names (``port1``...) a policy may reference."""
+        names = tuple(self.spec.interfaces) or (C.DEFAULT_WAN, C.DEFAULT_LAN)
+        return tuple(dict.fromkeys((*names, self.spec.options.get("lan_interface", C.DEFAULT_LAN),
+                                    self.spec.options.get("wan_interface", C.DEFAULT_WAN))))
+
+    def _global(self, name: str, config: Config | None = None) -> str:
+        cfg = config if config is not None else self.config
+        return value_of("system global", cfg["system global"][""], name)[0]
+
+    @property
+    def revert_pending(self) -> bool:
+        """True while unsaved changes are waiting for the cfg-revert timeout."""
+        return self._cancel_revert is not None
+
+    # -- changes -------------------------------------------------------------------------------------
+    def commit(self, new: Config) -> None:
+        """Make ``new`` the live configuration (a closed edit, a delete or a move) and enforce it."""
+        was_automatic = self._global("cfg-save") == "automatic"
+        self.config = new
+        mode = self._global("cfg-save")
+        if was_automatic or mode == "automatic":
+            self.saved = clone(new)
+            self._stop_timer()
+        elif mode == "revert" and self._cancel_revert is None:
+            timeout = float(self._global("cfg-revert-timeout"))
+            self._cancel_revert = self.clock.call_later(timeout, self._timeout)
+        self._enforce()
+
+    def cfg_save(self) -> None:
+        """``execute cfg save``: the live configuration becomes the saved one; no revert happens."""
+        self.saved = clone(self.config)
+        self._stop_timer()
+
+    def cfg_reload(self) -> None:
+        """``execute cfg reload``: back to the saved configuration now."""
+        self._stop_timer()
+        self._restore()
+
+    def _timeout(self) -> None:
+        self._cancel_revert = None
+        self.reverts += 1
+        self._restore()
+
+    def _restore(self) -> None:
+        self.config = clone(self.saved)
+        self._enforce()
+
+    def _stop_timer(self) -> None:
+        if self._cancel_revert is not None:
+            self._cancel_revert()
+            self._cancel_revert = None
+
+    def _enforce(self) -> None:
+        self.dataplane.apply(self.ruleset())
+
+
+def create(spec: DeviceSpec, clock: Clock, dataplane: DataPlane) -> FortiDevice:
+    """Personality factory (registered as ``fortinet`` in :mod:`egressctl_lab.emu.registry`)."""
+    return FortiDevice(spec, clock, dataplane)

@@ -1,0 +1,153 @@
+"""core-b, the lab's real Linux router: a real OpenSSH sshd and a real bash inside its namespace.
+
+As root the lab runs the distribution's own ``/usr/sbin/sshd`` in core-b's network namespace, in a mount
+and UTS namespace of its own (``unshare --mount --uts``), where lab-only ``passwd``/``shadow``/``group``/
+``sudoers``/``hosts`` files, a lab ``/home`` and ``/root``, a tmpfs ``/run`` (for ``/run/sshd``) and empty
+login-record files are bind-mounted over the host's. Nothing on the host's /etc or /var/log changes, yet
+the box behaves like a real one: user ``admin`` with the lab password logs in to bash (prompt
+``admin@core-b:~$ ``), ``sudo -s`` asks ``[sudo] password for admin:`` and gives a root shell, and ``nft``
+is the real thing. :func:`prepare` writes the files (run by the keeper); ``main`` runs inside the new
+mount namespace, does the mounts and execs sshd.
+
+Usage (inside ``unshare --mount --uts --propagation private``):
+``python -m egressctl_lab.linuxbox --root DIR --hostname core-b``
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from egressctl_lab import hostkeys
+
+MS_BIND = 4096
+BASHRC = r"""# lab shell: the prompt netmiko's linux driver expects
+PS1='\u@\h:\w\$ '
+HISTFILE=
+"""
+INPUTRC = "set enable-bracketed-paste off\n"
+PROFILE = '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
+SUDOERS = """# egressctl lab sudoers (bind-mounted over /etc/sudoers inside core-b only)
+Defaults env_reset
+Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+Defaults lecture=never
+Defaults !syslog
+Defaults !fqdn
+Defaults passwd_tries=3
+root ALL=(ALL:ALL) ALL
+{user} ALL=(ALL:ALL) ALL
+"""
+SSHD_CONFIG = """# egressctl lab: sshd of core-b
+Port 22
+ListenAddress 0.0.0.0
+ListenAddress ::
+HostKey {root}/hostkey
+PidFile {root}/sshd.pid
+UsePAM no
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+AuthorizedKeysFile none
+PermitRootLogin no
+AllowUsers {user}
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+MaxStartups 30:50:100
+LogLevel INFO
+Subsystem sftp internal-sftp
+"""
+
+
+def _hash(password: str) -> str:
+    out = subprocess.run(
+        ["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def _free_uid(passwd: str, start: int = 4200) -> int:
+    used = {int(line.split(":")[2]) for line in passwd.splitlines() if line.count(":") >= 6}
+    uid = start
+    while uid in used:
+        uid += 1
+    return uid
+
+
+def _write(path: Path, text: str, mode: int = 0o644, owner: int | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    if owner is not None:
+        os.chown(path, owner, owner)
+
+
+def prepare(root: Path, *, device: str, hostname: str, username: str, password: str) -> Path:
+    """Write core-b's lab /etc, homes, sshd_config and host key under ``root``; returns the config path."""
+    passwd = Path("/etc/passwd").read_text()
+    group = Path("/etc/group").read_text()
+    uid = _free_uid(passwd)
+    days = int(time.time() // 86400)
+    shadow = "".join(f"{line.split(':')[0]}:*:{days}:0:99999:7:::\n" for line in passwd.splitlines() if line)
+    _write(root / "etc/passwd", passwd + f"{username}:x:{uid}:{uid}:lab admin:/home/{username}:/bin/bash\n")
+    _write(root / "etc/group", group + f"{username}:x:{uid}:\n")
+    _write(root / "etc/shadow", shadow + f"{username}:{_hash(password)}:{days}:0:99999:7:::\n", 0o640)
+    _write(root / "etc/sudoers", SUDOERS.format(user=username), 0o440)
+    _write(root / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n::1\tlocalhost\n")
+    (root / "home").mkdir(parents=True, exist_ok=True)
+    home = root / "home" / username
+    home.mkdir(exist_ok=True)
+    os.chown(home, uid, uid)
+    for name, text in ((".bashrc", BASHRC), (".bash_profile", PROFILE), (".inputrc", INPUTRC)):
+        _write(home / name, text, owner=uid)
+        _write(root / "root" / name, text)
+    (root / "root").chmod(0o700)
+    for name in ("wtmp", "btmp", "lastlog"):
+        _write(root / "log" / name, "", 0o600)
+    hostkeys.write_private(device, root / "hostkey")
+    config = root / "sshd_config"
+    _write(config, SSHD_CONFIG.format(root=root, user=username))
+    return config
+
+
+def _bind(libc: ctypes.CDLL, source: Path, target: str) -> None:
+    if not Path(target).exists():
+        return
+    if libc.mount(str(source).encode(), target.encode(), None, MS_BIND, None) != 0:
+        raise OSError(ctypes.get_errno(), f"bind {source} over {target}")
+
+
+def _mount_lab_files(root: Path) -> None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    for name in ("passwd", "shadow", "group", "sudoers", "hosts"):
+        _bind(libc, root / "etc" / name, f"/etc/{name}")
+    _bind(libc, root / "home", "/home")
+    _bind(libc, root / "root", "/root")
+    for name in ("wtmp", "btmp", "lastlog"):
+        _bind(libc, root / "log" / name, f"/var/log/{name}")
+    if libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=0755") != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs on /run")
+    Path("/run/sshd").mkdir(mode=0o755)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Enter the lab view of the filesystem, name the host and become sshd."""
+    parser = argparse.ArgumentParser(prog="egressctl_lab.linuxbox")
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--hostname", required=True)
+    args = parser.parse_args(argv)
+    _mount_lab_files(args.root)
+    socket.sethostname(args.hostname)
+    sshd = "/usr/sbin/sshd"
+    os.execv(sshd, [sshd, "-D", "-e", "-f", str(args.root / "sshd_config")])  # noqa: S606
+
+
+if __name__ == "__main__":
+    main()
