@@ -12,17 +12,23 @@ Lifecycle the executor drives for one device::
            -> read_state()                  # read back and compare, on this session
            -> (fresh session) check          # management path still works
            -> confirm()                     # or rollback() on any doubt
+           -> clear_sessions(policy, inside)  # a cut also ends flows already open (isolate only)
            -> close()
+
+A cut that only stops *new* connections is not a cut: an intruder's command-and-control session is already
+open. Drivers say how their platform treats established sessions on a policy change
+(:class:`SessionHandling`) and, with :attr:`Capability.SESSION_KILL`, end the ones the new policy denies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
 from egressctl.inventory.credentials import Secret
-from egressctl.inventory.models import Device
+from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy, Rule
 
 
@@ -37,6 +43,34 @@ class Capability(StrEnum):
     PORT_RANGES = "port-ranges"
     SOURCE_PORTS = "source-ports"
     SOURCE_PREFIXES = "source-prefixes"
+    SESSION_KILL = "session-kill"
+    """Can end established sessions the new policy denies (vendor clear commands, conntrack deletion)."""
+    NATIVE_REVERT = "native-revert"
+    """The device reverts an unconfirmed change by itself, even when the controller is gone."""
+
+
+class SessionHandling(StrEnum):
+    """What a device does with already-established sessions when a policy change denies them."""
+
+    STATELESS = "stateless"
+    """Every packet is filtered (an interface ACL): nothing survives a deny, nothing needs clearing."""
+    RECHECKED = "rechecked"
+    """The device re-evaluates established sessions on a policy change (FortiOS, PAN-OS defaults)."""
+    KEPT = "kept"
+    """Established sessions survive the change until they are cleared (Junos SRX, conntrack default)."""
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """What ending denied sessions did on one device, journaled as the ``sessions`` step."""
+
+    handling: SessionHandling
+    matched: int
+    """Established sessions from the site's inside prefixes that the new policy denies."""
+    cleared: int
+    """Sessions the device reported cleared (its own count where it gives one)."""
+    detail: str = ""
+    """The device's words, shortened, for the journal and the operator."""
 
 
 class SafetyNet(StrEnum):
@@ -127,6 +161,22 @@ class Driver(Protocol):
 
     def has_pending_commit(self) -> bool:
         """True when a commit is waiting for confirmation (its dead-man switch is armed)."""
+        ...
+
+    def session_handling(self) -> SessionHandling:
+        """Read how the device treats established sessions on a policy change (a read, no change).
+
+        Where a vendor setting decides it (FortiOS ``firewall-session-dirty``, PAN-OS rematch, SRX
+        ``policy-rematch``) the driver reads that setting; the plan shows the result.
+        """
+        ...
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """End the established sessions from ``inside`` prefixes that ``policy`` denies, after a confirm.
+
+        Sessions the policy still allows (management, the national CERT's VPN, always-allowed flows) are
+        never touched. Stateless platforms return a report with nothing cleared and say so.
+        """
         ...
 
 
