@@ -14,6 +14,10 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from egressctl.inventory.models import Device
 
 _REF_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]{0,63}|file:\S{1,4096}|key:\S{1,4096}|agent)$")
 _known: set[str] = set()
@@ -99,3 +103,15 @@ def resolve(ref: str) -> Secret:
         return Secret(key_file=str(path))
     remember(value)
     return Secret(password=value)
+
+
+def secret_for(device: Device) -> Secret:
+    """Resolve ``device``'s credential reference, at connect time (never earlier, never stored).
+
+    The engine's planning reads, the executor's sessions and the test harnesses all connect through this,
+    so a device's secret is resolved (and registered for redaction) the same way wherever it is used.
+
+    Raises:
+        KeyError: the variable or file the reference names does not exist.
+    """
+    return resolve(device.credential)
