@@ -90,7 +90,7 @@ def _maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def worker_ours(path: str, engine: str, site_seed: int) -> dict[str, Any]:
-    from egressctl.verify import offline
+    from egressctl.verify.capture import offline
 
     site = pcapgen.build_site(site_seed)
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ import sys
 import time
 from collections import Counter
 
-from egressctl.verify.probe import Probe, plan_to_json
+from egressctl.verify.probe.records import Probe, plan_to_json
 from egressctl.verify.probe_testbed import Testbed
 
 RULES = """chain filter_fwd { type filter hook forward priority 0; policy accept;

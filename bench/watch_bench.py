@@ -4,7 +4,8 @@ Two namespaces (vb-wb-tx, vb-wb-rx) joined by one veth. A sender in vb-wb-tx rep
 of 1,000 frames (permitted IPv4/IPv6/VLAN traffic from the lab site's inside, inbound traffic the kernel
 filter discards, and 6 planted leaks: prefix edge, port edge, wrong protocol, IPv6, VLAN-tagged, IPv4 with
 options) with sendmmsg(2) batches on an AF_PACKET socket, paced to a target rate. The watch
-(egressctl.verify.watch, the lab site's policy at stage "allowlist") captures on the rx end for each rate.
+(egressctl.verify.watch.session, the lab site's policy at stage "allowlist") captures on the rx end for
+each rate.
 Then scapy's AsyncSniffer with the same exact per-packet check runs at low rates for comparison.
 
 Usage: python bench/watch_bench.py [--rates 50000,150000,300000,0] [--seconds 5] [--no-scapy]
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import CapturePoint
-from egressctl.verify.watch import watch_site
+from egressctl.verify.watch.session import watch_site
 
 TX, RX = "vb-wb-tx", "vb-wb-rx"
 ROOT = Path(__file__).resolve().parents[1]

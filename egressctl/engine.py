@@ -149,12 +149,13 @@ def run_verification(site: Site, target: str, op_id: str, emit: Callable[[Event]
     verification module is not installed; a verification that cannot run is a failed one (``error``).
     """
     try:
-        active = importlib.import_module("egressctl.verify.active")
+        active = importlib.import_module("egressctl.verify.probe.active")
     except ImportError:
         active = None
     verify_active = getattr(active, "verify_active", None)
     if verify_active is None or not site.vantage_points:
-        why = "no vantage points" if verify_active is not None else "egressctl.verify.active not installed"
+        why = ("no vantage points" if verify_active is not None
+               else "egressctl.verify.probe.active not installed")
         emit(VerificationDone(op_id, site.name, verdict="unavailable", summary=why))
         return None
     try:

@@ -57,7 +57,7 @@ def _watch(site: Site, target: str, seconds: float, json_out: bool, captures: li
            beacons_csv: Path | None) -> int:
     from egressctl.verify.beacon import BeaconReport
     from egressctl.verify.report import watch_line
-    from egressctl.verify.watch import watch_site
+    from egressctl.verify.watch.session import watch_site
 
     def on_event(event: dict[str, Any]) -> None:
         if json_out:
@@ -80,7 +80,7 @@ def _watch(site: Site, target: str, seconds: float, json_out: bool, captures: li
 
 def _pcap(site: Site, target: str, path: Path, json_out: bool, beacons_csv: Path | None) -> int:
     from egressctl.verify.beacon import BeaconReport
-    from egressctl.verify.offline import analyze
+    from egressctl.verify.capture.offline import analyze
     from egressctl.verify.report import print_capture
 
     rep = analyze(path, site, target)
@@ -107,7 +107,7 @@ def _active(ctx: typer.Context, site: Site, stage: str | None, timeout: float, j
         doc = res.details or {"site": site.name, "target": res.target, "verdict": res.verdict,
                               "ok": res.ok, "summary": res.summary}
     else:
-        from egressctl.verify.active import verify_active
+        from egressctl.verify.probe.active import verify_active
 
         doc = verify_active(site, stage, timeout=timeout).to_dict()
     if json_out:
@@ -168,7 +168,7 @@ def probe(
     Reads the plan egressctl's verification sends (JSON: timeout, probes) and prints one result per probe:
     answered, refused (and by whom) or silent.
     """
-    from egressctl.verify.probe import main_probe
+    from egressctl.verify.probe.engine import main_probe
 
     with reported_errors():
         text = sys.stdin.read() if plan == "-" else Path(plan).read_text()

@@ -6,7 +6,7 @@ analysis) call a leak packet, so the beacon report is those flows folded per ins
 distinct destinations, and per destination (address, protocol, port) the counts and first/last time,
 hosts ranked by packets. Seen on an upstream link they are real leaks; seen on an inside link (a capture
 point on the LAN, ``--capture``) they are attempts the firewall stopped. The ranking is the same as the
-offline analysis' (:func:`egressctl.verify.offline.beacons`), so a live watch and a capture agree.
+offline analysis' (:func:`egressctl.verify.flows.beacons`), so a live watch and a capture agree.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from egressctl.verify.offline import Beacon, CaptureReport, LeakFlow, beacons
+from egressctl.verify.capture.offline import CaptureReport
+from egressctl.verify.flows import Beacon, LeakFlow, beacons
 
 CSV_HEADER = ["rank", "host", "host_packets", "host_flows", "destinations", "dst", "proto", "dport",
               "packets", "flows", "first_ns", "last_ns"]

@@ -2,8 +2,8 @@
 
 Used by ``bench/probe_bench.py`` and the tests to show identical verdicts. Scapy builds every packet
 itself and matches answers with its own ``answers()`` logic; each answer is then classified by the very
-same code as the fast engine's (:mod:`probe_classify`), so any difference in verdicts comes from the
-sending and matching, not from interpretation.
+same code as the fast engine's (:mod:`egressctl.verify.probe.classify`), so any difference in verdicts
+comes from the sending and matching, not from interpretation.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sys
 import time
 from typing import Any
 
-from egressctl.verify.probe import Probe, ProbeRun, plan_from_json
-from egressctl.verify.probe_classify import RawOutcome, classify
-from egressctl.verify.probe_wire import DNS_QUERY, PAYLOAD, _l4_key, _split, parse_reply
+from egressctl.verify.probe.classify import RawOutcome, classify
+from egressctl.verify.probe.records import Probe, ProbeRun, plan_from_json
+from egressctl.verify.probe.wire import DNS_QUERY, PAYLOAD, l4_key, parse_reply, split_l3
 
 
 def _scapy_packet(p: Probe, src: str | None, a: int, seq: int) -> Any:
@@ -46,9 +46,9 @@ def run_scapy(probes: list[Probe], timeout: float = 1.0, threaded: bool = True) 
         a = ident if p.proto == "icmp" else 32768 + (base + i) % 28000
         pkt = _scapy_packet(p, p.src, a, i)
         pkts.append(pkt)
-        parts = _split(bytes(pkt))
+        parts = split_l3(bytes(pkt))
         if parts:
-            key = _l4_key(parts[0], parts[2], parts[4], outbound=True)
+            key = l4_key(parts[0], parts[2], parts[4], outbound=True)
             if key:
                 keys[key] = i
     built = time.monotonic()
@@ -56,8 +56,8 @@ def run_scapy(probes: list[Probe], timeout: float = 1.0, threaded: bool = True) 
     raw: list[RawOutcome | None] = [None] * len(probes)
     sent_at = [built] * len(probes)
     for query, answer in answered:
-        parts = _split(bytes(query))
-        key = _l4_key(parts[0], parts[2], parts[4], outbound=True) if parts else None
+        parts = split_l3(bytes(query))
+        key = l4_key(parts[0], parts[2], parts[4], outbound=True) if parts else None
         reply = parse_reply(bytes(answer))
         idx = keys.get(key) if key else None
         if idx is None or reply is None:

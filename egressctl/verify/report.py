@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from egressctl.verify.watch import describe_flow
+from egressctl.verify.watch.report import describe_flow
 
 _STYLE = {"leak": "bold red", "blocked-allowed": "bold yellow", None: "green"}
 

@@ -26,10 +26,11 @@ from conftest import lab_available
 from labkit import running_lab
 
 from egressctl.inventory.models import Site
-from egressctl.verify.active import probe_command, verify_active
-from egressctl.verify.probe import Probe, plan_to_json
+from egressctl.verify.probe.active import probe_command, verify_active
+from egressctl.verify.probe.records import Probe, plan_to_json
 from egressctl.verify.probe_testbed import Testbed
-from egressctl.verify.watch import WatchReport, watch_site
+from egressctl.verify.watch.report import WatchReport
+from egressctl.verify.watch.session import watch_site
 
 pytestmark = [pytest.mark.lab]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHoR2vS8mK8Q0DAZU864neT/yRls23XrEDy7IrLAeu2"

@@ -9,10 +9,10 @@ import pytest
 from egressctl.errors import PolicyError
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Site
-from egressctl.verify.active import ActiveReport, Observation, probe_command
-from egressctl.verify.active_matrix import build_matrix, pick_host
-from egressctl.verify.active_ssh import remote_command
-from egressctl.verify.probe import ProbeResult
+from egressctl.verify.probe.active import ActiveReport, Observation, probe_command
+from egressctl.verify.probe.matrix import build_matrix, pick_host
+from egressctl.verify.probe.records import ProbeResult
+from egressctl.verify.probe.ssh import remote_command
 
 INV = Path(__file__).resolve().parents[2] / "inventory" / "lab.yaml"
 

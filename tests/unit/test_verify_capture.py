@@ -15,10 +15,13 @@ import pytest
 
 from egressctl.errors import VerificationError
 from egressctl.policy import compute_policy
-from egressctl.verify import _fastc, capture, offline, pcapgen
+from egressctl.verify import pcapgen
+from egressctl.verify.capture import c_engine, offline
+from egressctl.verify.capture import defs as capture_defs
+from egressctl.verify.capture import scan as capture
 from egressctl.verify.matcher import CompiledPolicy
 
-ENGINES = ["c", "numpy"] if _fastc.available() else ["numpy"]
+ENGINES = ["c", "numpy"] if c_engine.available() else ["numpy"]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_exact_against_ground_truth(files: Any, site: Any, name: str, engine: st
 def _scan_all(path: Path, cp: CompiledPolicy, engine: str, window: int = capture.WINDOW) -> tuple[Any, Any]:
     recs: list[Any] = []
     res = capture.scan(path, cp, recs.append, engine=engine, window=window)  # type: ignore[arg-type]
-    return res, (np.concatenate(recs) if recs else np.zeros(0, dtype=capture.d.LEAK_DTYPE))
+    return res, (np.concatenate(recs) if recs else np.zeros(0, dtype=capture_defs.LEAK_DTYPE))
 
 
 @pytest.mark.skipif(len(ENGINES) < 2, reason="no C compiler")

@@ -9,9 +9,9 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, TCPerror, UDPerror
 from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
 
 from egressctl.errors import VerificationError
-from egressctl.verify.probe import Probe, ProbeRun, plan_from_json, plan_to_json
-from egressctl.verify.probe_classify import RawOutcome, classify
-from egressctl.verify.probe_wire import (
+from egressctl.verify.probe.classify import RawOutcome, classify
+from egressctl.verify.probe.records import Probe, ProbeRun, plan_from_json, plan_to_json
+from egressctl.verify.probe.wire import (
     DNS_QUERY,
     PAYLOAD,
     build,

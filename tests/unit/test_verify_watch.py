@@ -17,10 +17,13 @@ from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Site
 from egressctl.policy import compute_policy
 from egressctl.verify.matcher import CompiledPolicy
-from egressctl.verify.watch import WatchReport, describe_flow, site_document
-from egressctl.verify.watch_agent import Watcher
-from egressctl.verify.watch_parse import parse_frame, walk_block_py
-from egressctl.verify.watch_ring import S_FRAGMENT, S_OK, Walker, library, site_filter
+from egressctl.verify.watch.agent import Watcher
+from egressctl.verify.watch.bpf import site_filter
+from egressctl.verify.watch.pywalk import parse_frame, walk_block_py
+from egressctl.verify.watch.records import S_FRAGMENT, S_OK
+from egressctl.verify.watch.report import WatchReport, describe_flow
+from egressctl.verify.watch.session import site_document
+from egressctl.verify.watch.walker import Walker, library
 
 INV = Path(__file__).resolve().parents[2] / "inventory" / "lab.yaml"
 E = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")

@@ -1,10 +1,9 @@
 """Live leak watch over every capture point of a site: ``egressctl verify SITE --watch SECONDS``.
 
-One agent (:mod:`watch_agent`) per capture point runs where the link is visible (in the lab: inside the
+One agent (:mod:`agent`) per capture point runs where the link is visible (in the lab: inside the
 provider namespace on ``ce0``, through ``exec_prefix``), each streaming JSON lines; this side merges the
 streams, hands every event to ``on_event`` as it arrives (the CLI prints leak flows as they happen) and
-builds the :class:`WatchReport`. The report is **clean** only when no leak was seen, the kernel dropped
-nothing, nothing was left unverified, and every agent ran to the end.
+builds the :class:`~egressctl.verify.watch.report.WatchReport`.
 """
 
 from __future__ import annotations
@@ -16,79 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from egressctl.errors import VerificationError
 from egressctl.inventory.models import CapturePoint, Site
+from egressctl.verify.watch.report import WatchReport, capture_name
 
 ExecPrefix = Callable[[str], list[str]]
 OnEvent = Callable[[dict[str, Any]], None]
-PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6"}
-
-
-@dataclass
-class WatchReport:
-    """Result of a live watch: per capture point totals and every leak flow with its exit."""
-
-    site: str
-    target: str
-    seconds: float
-    captures: dict[str, dict[str, Any]] = field(default_factory=dict)
-    flows: list[dict[str, Any]] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def drops(self) -> int:
-        """Packets the kernel dropped before the watch could see them (all capture points)."""
-        return sum(int(c.get("kernel_drops", 0)) for c in self.captures.values())
-
-    @property
-    def unverified(self) -> int:
-        """Packets that could not be given a verdict (all capture points)."""
-        return sum(int(c.get("unverified", 0)) for c in self.captures.values())
-
-    @property
-    def leak_packets(self) -> int:
-        """Leak packets seen (all capture points)."""
-        return sum(int(c.get("counters", {}).get("leaks", 0)) for c in self.captures.values())
-
-    @property
-    def verdict(self) -> str:
-        """``leak``, ``incomplete`` (drops, unverified packets or a failed agent) or ``clean``."""
-        if self.flows:
-            return "leak"
-        if self.errors or self.drops or self.unverified or not self.captures:
-            return "incomplete"
-        return "clean"
-
-    @property
-    def ok(self) -> bool:
-        """True only for a clean watch."""
-        return self.verdict == "clean"
-
-    @property
-    def summary(self) -> str:
-        """One paragraph for people."""
-        lines = [f"watch {self.verdict}: {self.seconds:g} s at target {self.target}, "
-                 f"{len(self.captures)} capture point(s)"]
-        for name, c in self.captures.items():
-            lines.append(f"  {name}: {c.get('counters', {}).get('packets', 0)} packets, "
-                         f"{c.get('counters', {}).get('leaks', 0)} leak packets, {c.get('unverified', 0)} "
-                         f"unverified, {c.get('kernel_drops', 0)} kernel drops, "
-                         f"{c.get('packets_per_cpu_s') or 0:.0f} packets per CPU-second")
-        lines += [f"  capture {k} failed: {v}" for k, v in self.errors.items()]
-        lines += [f"  LEAK via exit {f['exit']}: {describe_flow(f)} ({f.get('packets', '?')} packets)"
-                  for f in self.flows]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Document for ``--json`` (the final line of the stream) and the journal."""
-        return {"event": "report", "site": self.site, "target": self.target, "seconds": self.seconds,
-                "verdict": self.verdict, "ok": self.ok, "kernel_drops": self.drops,
-                "unverified": self.unverified, "leak_packets": self.leak_packets,
-                "leaking_exits": sorted({f["exit"] for f in self.flows}), "flows": self.flows,
-                "captures": self.captures, "errors": self.errors, "summary": self.summary}
 
 
 def site_document(site: Site) -> dict[str, Any]:
@@ -106,24 +40,10 @@ def site_document(site: Site) -> dict[str, Any]:
     return doc
 
 
-def describe_flow(f: dict[str, Any]) -> str:
-    """``src:sport -> dst:dport proto [vlan N]``."""
-    proto = PROTO_NAMES.get(int(f["proto"]), str(f["proto"]))
-    ports = f["proto"] in (6, 17)
-    src = f"{f['src']}:{f['sport']}" if ports else f["src"]
-    dst = f"{f['dst']}:{f['dport']}" if ports else f["dst"]
-    return f"{src} -> {dst} {proto}" + (f" vlan {f['vlan']}" if f.get("vlan") is not None else "")
-
-
-def capture_name(cp: CapturePoint) -> str:
-    """``exit (netns:iface)``, the key of a capture point in reports."""
-    return f"{cp.exit} ({cp.netns + ':' if cp.netns else ''}{cp.interface})"
-
-
 def _agent(cp: CapturePoint, job: dict[str, Any], prefix: ExecPrefix | None,
            out: queue.Queue[tuple[str, dict[str, Any] | None]]) -> None:
     name = capture_name(cp)
-    argv = [sys.executable, "-m", "egressctl.verify.watch_agent"]
+    argv = [sys.executable, "-m", "egressctl.verify.watch.agent"]
     if cp.netns is not None:
         if prefix is None:
             from egressctl.registry import netns_exec

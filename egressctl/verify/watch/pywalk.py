@@ -1,4 +1,4 @@
-"""Pure-Python twin of ``watch_ring.c``: the same records from a TPACKET_V3 block, or from one frame.
+"""Pure-Python twin of ``ring_walk.c``: the same records from a TPACKET_V3 block, or from one frame.
 
 Used when no C compiler is available (slower, same results; the tests compare both), and by the tests to
 parse frames built by scapy without a live ring.
@@ -11,9 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from egressctl.verify.watch_ring import RECORD, S_FRAGMENT, S_MALFORMED, S_NON_IP, S_OK, S_TRUNCATED
+from egressctl.verify.watch.records import (
+    FIELDS,
+    RECORD,
+    S_FRAGMENT,
+    S_MALFORMED,
+    S_NON_IP,
+    S_OK,
+    S_TRUNCATED,
+)
 
-FIELDS: tuple[str, ...] = tuple(RECORD.names or ())
 _V6_EXT = (0, 43, 44, 51, 60, 135, 139, 140)
 _VLAN = (0x8100, 0x88A8, 0x9100)
 TP_STATUS_VLAN_VALID = 1 << 4

@@ -21,8 +21,8 @@ from typing import Literal
 from egressctl.inventory.models import Flow, Network, Site, VantagePoint
 from egressctl.policy import compute_policy
 from egressctl.verify.matcher import LEAK, NOT_SUBJECT, CompiledPolicy
-from egressctl.verify.probe import Probe
-from egressctl.verify.probe_wire import Proto
+from egressctl.verify.probe.records import Probe
+from egressctl.verify.probe.wire import Proto
 
 Expected = Literal["blocked", "reachable"]
 EPHEMERAL_PORT = 40000  # the policy never depends on it, but the matcher wants a source port

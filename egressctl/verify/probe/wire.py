@@ -136,7 +136,7 @@ def probe_key(proto: Proto, dst: bytes, a: int, b: int) -> tuple[int, bytes, int
     return PROTO_NUM[proto], dst, a, b
 
 
-def _l4_key(proto: int, remote: bytes, l4: bytes, outbound: bool) -> tuple[int, bytes, int, int] | None:
+def l4_key(proto: int, remote: bytes, l4: bytes, outbound: bool) -> tuple[int, bytes, int, int] | None:
     """Key from the first 8 bytes of a TCP/UDP/ICMP header, as seen in a reply or in a quoted probe."""
     if len(l4) < 8:
         return None
@@ -149,7 +149,7 @@ def _l4_key(proto: int, remote: bytes, l4: bytes, outbound: bool) -> tuple[int, 
     return None
 
 
-def _split(pkt: bytes) -> tuple[int, bytes, bytes, int, bytes] | None:
+def split_l3(pkt: bytes) -> tuple[int, bytes, bytes, int, bytes] | None:
     """(protocol, source, destination, ttl, L4 bytes) of an IPv4/IPv6 packet; None for non-first fragments."""
     if len(pkt) < 20:
         return None
@@ -171,7 +171,7 @@ def _split(pkt: bytes) -> tuple[int, bytes, bytes, int, bytes] | None:
 
 def parse_reply(pkt: bytes) -> Reply | None:
     """Parse one received L3 packet into a :class:`Reply`, or None when it cannot answer a probe."""
-    parts = _split(pkt)
+    parts = split_l3(pkt)
     if parts is None:
         return None
     proto, src, _dst, ttl, l4 = parts
@@ -184,22 +184,22 @@ def parse_reply(pkt: bytes) -> Reply | None:
             kind = "syn-ack"
         else:
             return None
-        key = _l4_key(6, src, l4, outbound=False)
+        key = l4_key(6, src, l4, outbound=False)
         return Reply(key, kind, src, ttl) if key else None
     if proto == 17:
-        key = _l4_key(17, src, l4, outbound=False)
+        key = l4_key(17, src, l4, outbound=False)
         return Reply(key, "udp-reply", src, ttl) if key else None
     if proto in (1, ICMP6) and len(l4) >= 8:
         icmp_type, code = l4[0], l4[1]
         if (proto, icmp_type) in ((1, 0), (ICMP6, 129)):
-            key = _l4_key(proto, src, l4, outbound=False)
+            key = l4_key(proto, src, l4, outbound=False)
             return Reply(key, "echo-reply", src, ttl) if key else None
         if (proto, icmp_type) in ((1, 3), (1, 11), (ICMP6, 1), (ICMP6, 3)):
-            inner = _split(l4[8:])
+            inner = split_l3(l4[8:])
             if inner is None:
                 return None
             iproto, _isrc, idst, _ittl, il4 = inner
-            key = _l4_key(iproto, idst, il4, outbound=True)
+            key = l4_key(iproto, idst, il4, outbound=True)
             return Reply(key, "icmp-error", src, ttl, (icmp_type, code)) if key else None
     return None
 

@@ -1,7 +1,7 @@
 """The capture-point side of the live leak watch: ring -> records -> exact verdicts -> JSON lines.
 
 Runs inside the namespace (or on the host) that sees the upstream link: ``python -m
-egressctl.verify.watch_agent`` reads its job (site, target, interface, seconds, exit) as JSON on stdin and
+egressctl.verify.watch.agent`` reads its job (site, target, interface, seconds, exit) as JSON on stdin and
 prints one JSON object per line: ``start``, ``leak`` (the first packet of each new leak flow, as it
 happens), ``stats`` (every second: packets, leaks, unverified, kernel drops, CPU) and ``end`` (totals and
 every leak flow with its packet count). Every packet that reaches user space gets an exact verdict from
@@ -24,16 +24,10 @@ import numpy as np
 from egressctl.inventory.models import Site
 from egressctl.policy import compute_policy
 from egressctl.verify.matcher import LEAK, CompiledPolicy
-from egressctl.verify.watch_ring import (
-    S_FRAGMENT,
-    S_MALFORMED,
-    S_NON_IP,
-    S_OK,
-    S_TRUNCATED,
-    Ring,
-    Walker,
-    site_filter,
-)
+from egressctl.verify.watch.bpf import site_filter
+from egressctl.verify.watch.records import S_FRAGMENT, S_MALFORMED, S_NON_IP, S_OK, S_TRUNCATED
+from egressctl.verify.watch.ring import Ring
+from egressctl.verify.watch.walker import Walker
 
 Emit = Callable[[dict[str, Any]], None]
 FlowKey = tuple[int, int, str, str, int, int, int]  # family, proto, src, dst, sport, dport, vlan (-1: none)

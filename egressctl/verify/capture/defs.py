@@ -1,8 +1,8 @@
-"""Definitions shared by the capture engines (C in ``_fastc``, numpy in ``_fastnp``) and ``capture.py``.
+"""Definitions shared by the capture engines (``c_engine``, ``np_engine``) and the file walk (``scan``).
 
 Both engines implement one contract: process a mapped window of a capture file from a position, bump
 the same counters, and return the leak records in the same binary layout (the C struct ``eg_leak``), so
-``capture.py`` and ``offline.py`` never care which one ran and tests can compare them byte for byte.
+``scan`` and ``offline`` never care which one ran and tests can compare them byte for byte.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from egressctl.verify import _cbuild
-from egressctl.verify import _fastdefs as eng
+from egressctl.verify.capture import defs as eng
 from egressctl.verify.matcher import CompiledPolicy, FamilyTables
 
-SOURCE = Path(__file__).with_name("_fast.c")
+SOURCE = Path(__file__).with_name("engine.c")
 OUT_CAP = 1 << 16  # leak records per call before control returns to Python to drain them
 
 P = ctypes.c_void_p

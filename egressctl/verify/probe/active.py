@@ -1,8 +1,8 @@
 """Active verification: run the probe matrix from every vantage point and judge expected vs observed.
 
-``verify_active(site, target)`` plans the matrix (:mod:`active_matrix`), runs each vantage point's probes
+``verify_active(site, target)`` plans the matrix (:mod:`matrix`), runs each vantage point's probes
 *there* (in parallel): a lab vantage point through ``exec_prefix(netns)`` + ``egressctl probe --json
---plan -``, a site host over SSH running the same command (:mod:`active_ssh`). The verdict:
+--plan -``, a site host over SSH running the same command (:mod:`ssh`). The verdict:
 
 * **leak**: an expected-blocked probe was answered (named with its exit and path);
 * **blocked-allowed**: an expected-reachable probe was not answered;
@@ -25,8 +25,8 @@ from typing import Any
 from egressctl.errors import EgressError, VerificationError
 from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Site, VantagePoint
-from egressctl.verify.active_matrix import Cell, build_matrix
-from egressctl.verify.probe import ProbeResult, ProbeRun, plan_to_json
+from egressctl.verify.probe.matrix import Cell, build_matrix
+from egressctl.verify.probe.records import ProbeResult, ProbeRun, plan_to_json
 
 ExecPrefix = Callable[[str], list[str]]
 VERDICTS = ("cut-confirmed", "leak", "blocked-allowed", "leak+blocked-allowed", "normal-ok", "error")
@@ -165,7 +165,7 @@ def _run_vantage(vp: VantagePoint, cells: list[Cell], timeout: float, prefix: Ex
     budget = timeout * 2 + 60
     if vp.netns is not None:
         return _run_local([*(prefix or _default_prefix)(vp.netns), *probe_command()], plan, budget)
-    from egressctl.verify.active_ssh import run_over_ssh
+    from egressctl.verify.probe.ssh import run_over_ssh
 
     return ProbeRun.from_dict(run_over_ssh(vp, plan, budget))
 

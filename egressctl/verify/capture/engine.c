@@ -1,6 +1,6 @@
 /* egressctl capture hot loop: walk pcap/pcapng records in one mapped window, parse L2/L3/L4 and look the
  * packet up in the compiled policy tables (egressctl/verify/matcher.py). Contract and semantics are the
- * ones of egressctl/verify/_fastnp.py (the numpy fallback); tests check that both agree packet for packet.
+ * ones of egressctl/verify/capture/np_engine.py (the numpy fallback); tests check that both agree packet for packet.
  *
  * Every read is bounds-checked against the record's captured length and the window length: a hostile or
  * truncated file can make a packet "unverified" or stop the walk as corrupt, never read out of bounds.

@@ -1,7 +1,7 @@
 """The probe engine: thousands of probes in about one timeout, from the host it runs on.
 
 This is what ``egressctl probe --json --plan FILE|-`` runs inside a vantage point. Every probe is a packet
-patched from a scapy template (see :mod:`probe_wire`) and sent through one raw socket per family (the
+patched from a scapy template (see :mod:`wire`) and sent through one raw socket per family (the
 kernel routes it, so no neighbour or gateway handling here). One ``AF_PACKET`` socket receives every
 incoming IPv4/IPv6 packet (a 4-instruction kernel filter drops our own outgoing ones); replies are matched
 to probes by key as they come, interleaved with sending, so the whole matrix costs one timeout plus
@@ -10,110 +10,31 @@ socket sees the SYN-ACK before that, so it is harmless.
 
 Silent probes are sent once more at half the timeout: a probe lost to a full neighbour queue or a busy
 link would otherwise look "blocked". Outcomes (``answered``, ``refused``, ``silent``) and who refused are
-decided in :mod:`probe_classify`; a verdict never depends on an ICMP refusal arriving, since routers
+decided in :mod:`classify`; a verdict never depends on an ICMP refusal arriving, since routers
 rate-limit them.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import random
 import select
 import socket
 import struct
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from egressctl.errors import VerificationError
-from egressctl.verify.probe_classify import RawOutcome, classify
-from egressctl.verify.probe_wire import Proto, build, packed, parse_reply, probe_key, template
+from egressctl.verify.probe.classify import RawOutcome, classify
+from egressctl.verify.probe.records import Probe, ProbeRun, plan_from_json
+from egressctl.verify.probe.wire import build, packed, parse_reply, probe_key, template
 
-Outcome = Literal["answered", "refused", "silent"]
-PLAN_VERSION = 1
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33
 PACKET_OUTGOING = 4
 RCVBUF = 64 << 20
-MAX_PROBES = 25_000
 _SEND_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One probe: a TCP SYN to ``dport``, a UDP datagram to ``dport`` or an ICMP echo (``dport`` 0).
-
-    ``listening`` says a service is expected to answer there, so an RST that cannot be shown to come from
-    the destination itself is taken as a device's refusal rather than an answer.
-    """
-
-    id: str
-    family: int
-    proto: Proto
-    dst: str
-    dport: int = 0
-    src: str | None = None
-    listening: bool = True
-
-
-@dataclass
-class ProbeResult:
-    """What happened to one probe."""
-
-    id: str
-    outcome: Outcome
-    detail: str
-    responder: str | None = None
-    hops: int | None = None
-    rtt_ms: float | None = None
-
-
-@dataclass
-class ProbeRun:
-    """All results of one plan, with counters for the report."""
-
-    results: list[ProbeResult]
-    elapsed_s: float
-    stats: dict[str, int] = field(default_factory=dict)
-    host: str = field(default_factory=socket.gethostname)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON document printed by ``egressctl probe --json``."""
-        return {"version": PLAN_VERSION, "host": self.host, "elapsed_s": round(self.elapsed_s, 4),
-                "stats": self.stats, "results": [asdict(r) for r in self.results]}
-
-    @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> ProbeRun:
-        """Parse the document printed by ``egressctl probe --json``."""
-        try:
-            return cls([ProbeResult(**r) for r in doc["results"]], float(doc["elapsed_s"]),
-                       dict(doc.get("stats", {})), str(doc.get("host", "?")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VerificationError(f"malformed probe results: {exc}") from None
-
-
-def plan_to_json(probes: list[Probe], timeout: float, retries: int = 1) -> str:
-    """Serialise a probe plan for ``egressctl probe --plan -``."""
-    return json.dumps({"version": PLAN_VERSION, "timeout": timeout, "retries": retries,
-                       "probes": [asdict(p) for p in probes]})
-
-
-def plan_from_json(text: str) -> tuple[list[Probe], float, int]:
-    """Parse a probe plan; raises VerificationError on anything malformed."""
-    try:
-        doc = json.loads(text)
-        probes = [Probe(**p) for p in doc["probes"]]
-        timeout, retries = float(doc.get("timeout", 1.0)), int(doc.get("retries", 1))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise VerificationError(f"malformed probe plan: {exc}") from None
-    for p in probes:
-        if p.family not in (4, 6) or p.proto not in ("tcp", "udp", "icmp") or not 0 <= p.dport <= 65535:
-            raise VerificationError(f"malformed probe {p.id!r}")
-    if not 0 < timeout <= 60 or not 0 <= retries <= 3 or len(probes) > MAX_PROBES:
-        raise VerificationError("probe plan out of bounds (timeout 0-60 s, retries 0-3, <= 25000 probes)")
-    return probes, timeout, retries
 
 
 def source_for(family: int, dst: str) -> str:
@@ -284,10 +205,3 @@ def main_probe(plan_text: str) -> dict[str, Any]:
     probes, timeout, retries = plan_from_json(plan_text)
     return run_probes(probes, timeout, retries).to_dict()
 
-
-if __name__ == "__main__":  # `python -m egressctl.verify.probe [PLAN]`: the CLI's probe without typer
-    import sys
-    from pathlib import Path
-
-    text = sys.stdin.read() if len(sys.argv) < 2 or sys.argv[1] == "-" else Path(sys.argv[1]).read_text()
-    print(json.dumps(main_probe(text)))

@@ -7,7 +7,7 @@ Leak records leave the engine in bounded batches through the ``on_leaks`` callba
 
 File-level structure (pcap global header, pcapng section headers and interface descriptions, byte
 order, timestamp resolution) is parsed here in Python; per-record work is the engine's
-(``_fastc.CEngine`` or ``_fastnp.NumpyEngine``, same results).
+(``c_engine.CEngine`` or ``np_engine.NumpyEngine``, same results).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from typing import Any, Literal
 import numpy as np
 
 from egressctl.errors import VerificationError
-from egressctl.verify import _fastdefs as d
+from egressctl.verify.capture import c_engine
+from egressctl.verify.capture import defs as d
+from egressctl.verify.capture.np_engine import NumpyEngine
 from egressctl.verify.matcher import CompiledPolicy
 
 WINDOW = 32 << 20
@@ -46,12 +48,8 @@ class ScanResult:
 
 def make_engine(cp: CompiledPolicy, engine: EngineName = "auto") -> d.Engine:
     """The C engine when requested or available (``auto``), else the numpy one."""
-    from egressctl.verify import _fastc
-
-    if engine == "c" or (engine == "auto" and _fastc.available()):
-        return _fastc.CEngine(cp)
-    from egressctl.verify._fastnp import NumpyEngine
-
+    if engine == "c" or (engine == "auto" and c_engine.available()):
+        return c_engine.CEngine(cp)
     return NumpyEngine(cp)
 
 

@@ -16,12 +16,9 @@ import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from egressctl.verify.probe_wire import describe_icmp, hop_distance, icmp_port_unreachable, packed, unpacked
-
-if TYPE_CHECKING:
-    from egressctl.verify.probe import Probe, ProbeResult
+from egressctl.verify.probe.records import Probe, ProbeResult
+from egressctl.verify.probe.wire import describe_icmp, hop_distance, icmp_port_unreachable, packed, unpacked
 
 _RANK = {"local-error": 0, "icmp-error": 1, "rst": 2, "syn-ack": 3, "udp-reply": 3, "echo-reply": 3}
 _GENUINE = {"syn-ack", "udp-reply", "echo-reply"}
@@ -119,8 +116,6 @@ class _RstJudge:
 def classify(probes: Sequence[Probe], raw: Sequence[RawOutcome | None],
              sent_at: Sequence[float]) -> list[ProbeResult]:
     """One :class:`ProbeResult` per probe, in order."""
-    from egressctl.verify.probe import ProbeResult
-
     judge = _RstJudge(probes, raw)
     out: list[ProbeResult] = []
     for p, r, t in zip(probes, raw, sent_at, strict=True):

@@ -1,0 +1,53 @@
+"""Turn one retired ring block into records: the C walker (``ring_walk.c``) or its Python twin.
+
+The walk inside a block is the only sequential step of the watch (``tp_next_offset`` chains the packets),
+so it runs in C, once per packet, in cache; :func:`pywalk.walk_block_py` gives the same records when the
+C helper is not available.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from egressctl.verify import _cbuild
+from egressctl.verify.watch.pywalk import walk_block_py
+from egressctl.verify.watch.records import RECORD
+
+SOURCE = Path(__file__).with_name("ring_walk.c")
+_LIB: list[Any] = []
+
+
+def library() -> Any:
+    """The compiled walker (built on first use), or None (then the Python walker is used)."""
+    if not _LIB:
+        path = _cbuild.build(SOURCE, "watch_ring")
+        lib = ctypes.CDLL(str(path)) if path else None
+        if lib is not None:
+            lib.wr_block.restype = ctypes.c_int64
+            lib.wr_block.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64]
+            lib.wr_record_size.restype = ctypes.c_int64
+            if lib.wr_record_size() != RECORD.itemsize:
+                lib = None
+        _LIB.append(lib)
+    return _LIB[0]
+
+
+class Walker:
+    """Turns a block into records, with the C helper when available."""
+
+    def __init__(self, cap: int = 1 << 16, use_c: bool = True) -> None:
+        self.out = np.zeros(cap, dtype=RECORD)
+        self.lib = library() if use_c else None
+        self.name = "c" if self.lib is not None else "python"
+
+    def walk(self, buf: np.ndarray[Any, Any], offset: int, length: int) -> np.ndarray[Any, Any] | None:
+        """Records of the block at ``buf[offset:offset+length]`` (None when the block is malformed)."""
+        if self.lib is None:
+            return walk_block_py(memoryview(buf.data)[offset:offset + length])
+        n = int(self.lib.wr_block(int(buf.ctypes.data) + offset, length, int(self.out.ctypes.data),
+                                  len(self.out)))
+        return None if n < 0 else self.out[:n]
