@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from egressctl.errors import PolicyError
-from egressctl.inventory.models import Network, PortRange, Protocol, Site
+from egressctl.inventory.models import Address, Network, PortRange, Protocol, Site
 
 RuleKind = Literal["management", "always", "stage", "deny"]
 Action = Literal["permit", "deny"]
 ANY_V4 = ipaddress.ip_network("0.0.0.0/0")
 ANY_V6 = ipaddress.ip_network("::/0")
+#: Protocol spellings a device's session table may use, folded onto the neutral names (ICMPv6 is ``icmp``).
+PROTOCOL_ALIASES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmp", "icmpv6": "icmp", "icmp6": "icmp",
+                    "ipv6-icmp": "icmp"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,29 @@ class Rule:
             return not nets or any(n.version == fam for n in nets)
 
         return tuple(f for f in (4, 6) if has(self.sources, f) and has(self.destinations, f))
+
+    def matches(self, src: Address, dst: Address, protocol: str, sport: int | None,
+                dport: int | None) -> bool:
+        """Whether one flow (its original direction) falls under this rule.
+
+        Empty fields mean *any*; a prefix of the other family never matches, so a rule whose prefixes are
+        all IPv4 says nothing about IPv6 flows. Ports only match a flow that has them (TCP, UDP).
+        """
+        return (
+            _covers(self.sources, src)
+            and _covers(self.destinations, dst)
+            and self.protocol in ("any", protocol)
+            and _in_ranges(self.src_ports, sport)
+            and _in_ranges(self.dst_ports, dport)
+        )
+
+
+def _covers(nets: tuple[Network, ...], addr: Address) -> bool:
+    return not nets or any(n.version == addr.version and addr in n for n in nets)
+
+
+def _in_ranges(ranges: tuple[PortRange, ...], port: int | None) -> bool:
+    return not ranges or (port is not None and any(r.first <= port <= r.last for r in ranges))
 
 
 @dataclass(frozen=True, order=True)
@@ -82,6 +108,29 @@ class Policy:
     def fingerprint(self) -> str:
         """Short stable digest of the rule semantics (names excluded); drivers store it as a marker."""
         return fingerprint(self.rules)
+
+    def permits(
+        self,
+        src: Address | str,
+        dst: Address | str,
+        protocol: str,
+        sport: int | None = None,
+        dport: int | None = None,
+    ) -> bool:
+        """Whether this policy lets the flow ``src:sport -> dst:dport`` leave the site: first match decides.
+
+        This is how a driver decides which established sessions a cut must end, so it follows the same
+        first-match order every device renders. ``protocol`` is ``tcp``, ``udp``, ``icmp`` (either family's
+        ICMP; numbers and vendor spellings such as ``6`` or ``ipv6-icmp`` are folded) or any other name,
+        which only ``any``-protocol rules match. A policy without rules (``normal``) permits everything, and
+        so does one whose rules all miss the flow: computed policies end with a catch-all deny anyway.
+        """
+        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        proto = PROTOCOL_ALIASES.get(protocol.lower(), protocol.lower())
+        for rule in self.rules:
+            if rule.matches(s, d, proto, sport, dport):
+                return rule.action == "permit"
+        return True
 
 
 def _ports_key(ports: Sequence[PortRange]) -> list[str]:
