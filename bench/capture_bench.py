@@ -3,9 +3,9 @@
 
     python bench/capture_bench.py [--packets 2000000] [--repeat 3] [--scapy-packets 20000]
 
-Generates (and caches) a deterministic capture with planted leaks (``egressctl.verify.pcapgen``, in its
-BPF-expressible profile so tcpdump can be held to the same ground truth), then measures, each in its own
-subprocess so peak RSS is that tool's alone:
+Generates (and caches) a deterministic capture with planted leaks
+(``egressctl_lab.testing.capture_generator``, in its BPF-expressible profile so tcpdump can be held to the
+same ground truth), then measures, each in its own subprocess so peak RSS is that tool's alone:
 
 * scapy ``PcapReader`` + a Python check per packet, on a prefix of the file (extrapolated, labelled so);
 * ``tcpdump -r`` with the equivalent BPF generated from the policy (with the ``vlan`` repeat), whose
@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from egressctl_lab.testing import capture_generator as pcapgen
+
 from egressctl.policy import Policy, Rule, compute_policy
-from egressctl.verify import pcapgen
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ Builds the vb- testbed (inside host, filtering router, 1,016 outside targets ans
 puts a mixed filter on the router (allowed, dropped, rejected with TCP reset, rejected with ICMP
 admin-prohibited), and runs the same probe set from the inside namespace through:
   - egressctl's engine (``python -m egressctl.verify.probe``), retries 0 (like sr) and 1 (the default);
-  - scapy ``sr(threaded=True)`` (``python -m egressctl.verify.probe_scapy``).
+  - scapy ``sr(threaded=True)`` (``python -m egressctl_lab.testing.scapy_baseline``).
 Prints wall time inside the vantage point (engine's own figure) and for the whole subprocess, and whether
 the verdicts (reachable vs blocked) agree probe by probe.
 
@@ -20,8 +20,9 @@ import sys
 import time
 from collections import Counter
 
+from egressctl_lab.testing.probe_testbed import Testbed
+
 from egressctl.verify.probe.records import Probe, plan_to_json
-from egressctl.verify.probe_testbed import Testbed
 
 RULES = """chain filter_fwd { type filter hook forward priority 0; policy accept;
   ip daddr 198.18.1.0/24 tcp dport 80 reject with tcp reset
@@ -78,7 +79,7 @@ def main() -> None:
             if args.no_scapy:
                 print(row + " (skipped)")
                 continue
-            ref, wr = run(tb, "egressctl.verify.probe_scapy", probes, args.timeout, 0)
+            ref, wr = run(tb, "egressctl_lab.testing.scapy_baseline", probes, args.timeout, 0)
             v0, v1, vr = verdicts(ours0), verdicts(ours1), verdicts(ref)
             same = sum(v0[k] == vr[k] for k in vr)
             same1 = sum(v1[k] == vr[k] for k in vr)

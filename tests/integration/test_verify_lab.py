@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 from conftest import lab_available
+from egressctl_lab.testing.probe_testbed import Testbed
 from labkit import running_lab
 
 from egressctl.inventory.models import Site
 from egressctl.verify.probe.active import probe_command, verify_active
 from egressctl.verify.probe.records import Probe, plan_to_json
-from egressctl.verify.probe_testbed import Testbed
 from egressctl.verify.watch.report import WatchReport
 from egressctl.verify.watch.session import watch_site
 
@@ -142,7 +142,7 @@ def test_probe_command_classifies_and_agrees_with_scapy(testbed: Testbed) -> Non
     assert res["rst"]["responder"] == "10.77.1.1"  # the gateway, named from the route
     assert res["adm"]["outcome"] in ("refused", "silent")  # ICMP refusals are rate limited: never relied on
     assert res["v6ok"]["outcome"] == "answered" and res["v6no"]["outcome"] == "silent"
-    ref = run_cli_probe(testbed, probes, "egressctl.verify.probe_scapy")
+    ref = run_cli_probe(testbed, probes, "egressctl_lab.testing.scapy_baseline")
     ours = {r["id"]: r["outcome"] == "answered" for r in doc["results"]}
     theirs = {r["id"]: r["outcome"] == "answered" for r in ref["results"]}
     assert ours == theirs

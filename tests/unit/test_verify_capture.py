@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from egressctl_lab.testing import capture_generator as pcapgen
 
 from egressctl.errors import VerificationError
 from egressctl.policy import compute_policy
-from egressctl.verify import pcapgen
 from egressctl.verify.capture import c_engine, offline
 from egressctl.verify.capture import defs as capture_defs
 from egressctl.verify.capture import scan as capture

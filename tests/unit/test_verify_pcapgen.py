@@ -9,13 +9,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from egressctl_lab.testing import capture_generator as pcapgen
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
 from scapy.layers.l2 import Dot1Q
 from scapy.utils import PcapReader
 
 from egressctl.policy import compute_policy
-from egressctl.verify import pcapgen
 
 
 def digest(p: Path) -> str:

@@ -1,4 +1,4 @@
-"""A three-namespace testbed for the probe engine and the leak watch (tests and benchmarks only).
+"""A three-namespace testbed for the probe engine and the leak watch (tests and benchmarks).
 
     {prefix}in  10.77.1.2 fd77:1::2  --  {prefix}rt (router, nftables rules you set)  --  {prefix}out
                                                                    10.77.2.2 fd77:2::2, answers for every
@@ -106,7 +106,7 @@ class Testbed:
     def _start_server(self) -> None:
         rfd, wfd = os.pipe()
         self._server = subprocess.Popen(
-            [*self.exec_prefix("out"), sys.executable, "-m", "egressctl.verify.probe_testbed", str(wfd)],
+            [*self.exec_prefix("out"), sys.executable, "-m", "egressctl_lab.testing.probe_testbed", str(wfd)],
             pass_fds=(wfd,), start_new_session=True)
         os.close(wfd)
         ready, _, _ = select.select([rfd], [], [], 15)

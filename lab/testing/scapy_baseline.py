@@ -70,7 +70,7 @@ def run_scapy(probes: list[Probe], timeout: float = 1.0, threaded: bool = True) 
     return run
 
 
-if __name__ == "__main__":  # `python -m egressctl.verify.probe_scapy PLAN|-` (inside a vantage point)
+if __name__ == "__main__":  # `python -m egressctl_lab.testing.scapy_baseline PLAN|-` (inside a vantage point)
     from pathlib import Path
 
     text = sys.stdin.read() if len(sys.argv) < 2 or sys.argv[1] == "-" else Path(sys.argv[1]).read_text()

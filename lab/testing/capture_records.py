@@ -1,4 +1,4 @@
-"""Record layout for ``pcapgen``: packet headers and pcap/pcapng records written with numpy, no scapy.
+"""The capture generator's record layout: headers and pcap/pcapng records written with numpy, no scapy.
 
 Every function works on whole columns (one numpy array per header field, one row per packet), so a chunk
 of 200k packets is laid out in a fraction of a second. Truncated packets are built whole aside and only
