@@ -25,6 +25,8 @@ from typing import Any
 from egressctl.errors import EgressError, VerificationError
 from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Site, VantagePoint
+from egressctl.policy import Policy
+from egressctl.verify.matcher import CompiledPolicy
 from egressctl.verify.probe.matrix import Cell, build_matrix
 from egressctl.verify.probe.records import ProbeResult, ProbeRun, plan_to_json
 
@@ -171,17 +173,18 @@ def _run_vantage(vp: VantagePoint, cells: list[Cell], timeout: float, prefix: Ex
 
 
 def verify_active(site: Site, target: str, *, timeout: float = 1.0,
-                  exec_prefix: ExecPrefix | None = None) -> ActiveReport:
+                  exec_prefix: ExecPrefix | None = None, policy: Policy | None = None) -> ActiveReport:
     """Probe the matrix of ``site`` at ``target`` from every vantage point (in parallel) and judge it.
 
     A vantage point that cannot run its probes is reported in ``errors`` (verdict ``error``); a leak is a
-    verdict, not an exception.
+    verdict, not an exception. ``policy``: the target's policy as the engine computed it for the operation
+    (the very one that was planned and sent); computed here when not given.
 
     Raises:
         PolicyError: ``target`` is not a target of the site.
     """
     start = time.monotonic()
-    matrix = build_matrix(site, target)
+    matrix = build_matrix(site, target, CompiledPolicy.compile(policy, site) if policy is not None else None)
     report = ActiveReport(site.name, target, [])
     vps = [vp for vp in site.vantage_points if matrix.get(vp.name)]
     if not vps:
