@@ -24,6 +24,8 @@ class Step(StrEnum):
     READBACK = "readback"
     MGMT_CHECK = "mgmt-check"
     CONFIRM = "confirm"
+    SESSIONS = "sessions"
+    """After an isolation is confirmed: end the established sessions the cut denies (isolate only)."""
     ROLLBACK = "rollback"
     DONE = "done"
 
@@ -69,12 +71,18 @@ class OperationStarted(Event):
 
 @dataclass(frozen=True)
 class DeviceStep(Event):
-    """One device step started or ended."""
+    """One device step started or ended.
+
+    ``detail`` is the one line a display shows; ``data`` holds what a program needs beyond it (the lines a
+    ``load`` sent, a ``sessions`` step's report), so front ends render counts without parsing text and the
+    audit trail keeps the exact values.
+    """
 
     device: str
     step: Step
     status: StepStatus
     detail: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
