@@ -1,40 +1,50 @@
 """The engine facade: the one object the CLI, the TUI and library users drive.
 
-It ties the inventory, the planner, the executor, the journal and verification together and owns the
-site-level rules: one operation per site (lock), a site state machine, resume after a crash, and the
-outcome -> exit-code mapping documented in the README. Results are dataclasses with ``to_dict()``.
+It ties the inventory, the planner, the journal and verification together: it plans, refuses what cannot
+be done before anything is touched (unknown targets, capability gaps, unresolvable credentials), asks for
+confirmation, then hands a confirmed plan to an :class:`~egressctl.operation.Operation` (lock, resume,
+executor, site state machine, exit code). Results are the dataclasses of :mod:`egressctl.results`.
+
+The neutral policy is computed once per operation, here: the plan, each device's plan inside the executor
+and verification all receive that one object (``plan``, ``--dry-run`` and ``isolate`` compute it once
+each), so what is shown, what is sent and what is proven are the same policy.
 """
 
 from __future__ import annotations
 
-import importlib
-import secrets
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from egressctl.driver import DeviceState, Driver
-from egressctl.errors import EgressError, PolicyError
-from egressctl.events import Event, OperationFinished, OperationStarted, Sink, VerificationDone
-from egressctl.executor import DeviceResult, DriverFactory, Executor, describe, secret_for
+from egressctl.describe import describe
+from egressctl.driver import DeviceState, Driver, SessionHandling
+from egressctl.errors import PolicyError
+from egressctl.events import Sink
+from egressctl.executor import DriverFactory
+from egressctl.exitcodes import ExitCode
 from egressctl.inventory import credentials
-from egressctl.inventory.credentials import redact
+from egressctl.inventory.credentials import secret_for
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Inventory, Site
-from egressctl.journal import ChainCheck, Journal, JournalEntry, LockInfo, OperationRecord, this_owner
-from egressctl.journal.explain import hint
-from egressctl.planner import Plan, TestFaults, plan
-from egressctl.policy import compute_policy
+from egressctl.journal import ChainCheck, Journal, JournalEntry, LockInfo, this_owner
+from egressctl.journal.explain import hint, sessions_not_ended
+from egressctl.operation import Operation, journal_emitter
+from egressctl.planner import UNKNOWN, Plan, TestFaults, check_capabilities, plan
+from egressctl.policy import Policy, compute_policy
+from egressctl.preflight import check_device_credentials, check_state_dir, check_vantage_credentials
+from egressctl.results import DeviceResult, OperationResult, SiteOverview, SiteStatus, VerifyResult
+from egressctl.verification import run_verification
 
-EXIT_OK, EXIT_ROLLED_BACK, EXIT_USAGE, EXIT_VERIFY, EXIT_LOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = (
-    0, 1, 2, 3, 4, 5, 130)
-_EXIT_BY_OUTCOME = {"ok": EXIT_OK, "noop": EXIT_OK, "dry-run": EXIT_OK, "rolled-back": EXIT_ROLLED_BACK,
-                    "partial": EXIT_PARTIAL, "interrupted": EXIT_INTERRUPTED, "aborted": EXIT_USAGE}
+
+def plan_exit_code(p: Plan) -> ExitCode:
+    """``plan`` and ``--dry-run``: incomplete (not "success") when any device could not be read.
+
+    A plan with an unread device shows commands rendered against an unknown state; a script that gates
+    an isolation on ``plan`` must not mistake that for a complete one.
+    """
+    return ExitCode.PLAN_INCOMPLETE if any(d.error for d in p.devices) else ExitCode.OK
 
 
 def default_factory(device: Device, timeout: float = 30.0) -> Driver:
@@ -45,142 +55,16 @@ def default_factory(device: Device, timeout: float = 30.0) -> Driver:
     return ctor(device, timeout=timeout)
 
 
-@dataclass
-class OperationResult:
-    """The result of ``apply`` (isolate/restore), also for dry runs and aborted confirmations."""
+def read_session_handling(drv: Driver) -> str:
+    """How ``drv``'s device treats established sessions, or ``unknown`` when the driver cannot say.
 
-    op_id: str
-    site: str
-    operation: str
-    target: str
-    outcome: str
-    state: str
-    exit_code: int
-    message: str = ""
-    devices: list[DeviceResult] = field(default_factory=list)
-    plan: Plan | None = None
-    verification: VerifyResult | None = None
-    dry_run: bool = False
-    resumed: str | None = None
-    scope: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "op_id": self.op_id, "site": self.site, "operation": self.operation, "target": self.target,
-            "outcome": self.outcome, "state": self.state, "exit_code": self.exit_code,
-            "message": self.message, "dry_run": self.dry_run, "resumed": self.resumed, "scope": self.scope,
-            "devices": [d.to_dict() for d in self.devices],
-            "plan": self.plan.to_dict() if self.plan else None,
-            "verification": self.verification.to_dict() if self.verification else None,
-        }
-
-
-@dataclass
-class SiteStatus:
-    """``egressctl status SITE``: state, lock, last operation, where each device got to, what to do."""
-
-    site: str
-    state: str
-    hint: str
-    operation: OperationRecord | None = None
-    running: bool = False
-    lock: LockInfo | None = None
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    verification: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {"site": self.site, "state": self.state, "hint": self.hint, "running": self.running,
-                "operation": self.operation.to_dict() if self.operation else None,
-                "lock": self.lock.to_dict() if self.lock else None, "devices": self.devices,
-                "verification": self.verification}
-
-
-@dataclass
-class SiteOverview:
-    """One line of ``egressctl status`` without a site."""
-
-    site: str
-    state: str
-    devices: int
-    exits: list[str]
-    locked_by: str | None
-    last_operation: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return dict(self.__dict__)
-
-
-@dataclass
-class VerifyResult:
-    """An active verification's verdict, as journaled (``ok`` False means exit 3)."""
-
-    site: str
-    target: str
-    ok: bool
-    verdict: str
-    summary: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when the verification passed, 3 otherwise."""
-        return EXIT_OK if self.ok else EXIT_VERIFY
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {"site": self.site, "target": self.target, "ok": self.ok, "verdict": self.verdict,
-                "summary": self.summary, "details": self.details}
-
-
-def _netns_prefix(state_dir: Path) -> Callable[[str], list[str]]:
-    from egressctl.registry import netns_exec
-
-    return netns_exec(state_dir)
-
-
-def run_verification(site: Site, target: str, op_id: str, emit: Callable[[Event], None],
-                     state_dir: Path) -> VerifyResult | None:
-    """Prove ``target`` on ``site`` with packets (VERIFY-B's ``verify_active``) and journal the verdict.
-
-    Returns None (journaled as ``unavailable``) when the site has no vantage point or the active
-    verification module is not installed; a verification that cannot run is a failed one (``error``).
+    Read during the planning read, on its session. A driver that does not implement it yet, or whose
+    read fails, must not turn a plan into an error: the plan says ``unknown`` and warns accordingly.
     """
     try:
-        active = importlib.import_module("egressctl.verify.probe.active")
-    except ImportError:
-        active = None
-    verify_active = getattr(active, "verify_active", None)
-    if verify_active is None or not site.vantage_points:
-        why = ("no vantage points" if verify_active is not None
-               else "egressctl.verify.probe.active not installed")
-        emit(VerificationDone(op_id, site.name, verdict="unavailable", summary=why))
-        return None
-    try:
-        report = verify_active(site, target, exec_prefix=_netns_prefix(state_dir))
-        res = VerifyResult(site.name, target, bool(report.ok), str(report.verdict),
-                           redact(str(report.summary)), dict(report.to_dict()))
-    except Exception as exc:
-        res = VerifyResult(site.name, target, False, "error", f"verification could not run: {describe(exc)}")
-    emit(VerificationDone(op_id, site.name, verdict=res.verdict, summary=res.summary, details=res.details))
-    return res
-
-
-def new_op_id() -> str:
-    """A sortable, unique operation id."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def next_state(kind: str, target: str, from_state: str, outcome: str) -> str:
-    """The site state after an operation (the site state machine)."""
-    reached = "isolated" if target == "isolated" else ("normal" if target == "normal" else f"stage:{target}")
-    if outcome in ("ok", "noop"):
-        return reached
-    if kind == "restore" and outcome in ("rolled-back", "interrupted"):
-        return from_state
-    return "failed-partial"
+        return SessionHandling(drv.session_handling()).value
+    except Exception:
+        return UNKNOWN
 
 
 class Engine:
@@ -201,7 +85,7 @@ class Engine:
     def journal(self) -> Journal:
         """The journal (opened on first use, so read-only commands on a bad inventory touch nothing)."""
         if self._journal is None:
-            self._journal = Journal(self.state_dir)
+            self._journal = Journal(check_state_dir(self.state_dir))
         return self._journal
 
     def close(self) -> None:
@@ -237,13 +121,14 @@ class Engine:
                 out[dev.name] = f"driver for platform {dev.platform} unavailable: {describe(exc)}"
         return out
 
-    def _read_one(self, dev: Device) -> tuple[str, DeviceState | None, str]:
+    def _read_one(self, dev: Device) -> tuple[str, DeviceState | None, str, str]:
+        """(device, state, read error, session handling) over one read-only session."""
         drv = self.factory(dev)
         try:
             drv.open(secret_for(dev))
-            return dev.name, drv.read_state(), ""
+            return dev.name, drv.read_state(), "", read_session_handling(drv)
         except Exception as exc:
-            return dev.name, None, describe(exc)
+            return dev.name, None, describe(exc), UNKNOWN
         finally:
             drv.close()
 
@@ -254,18 +139,24 @@ class Engine:
         Raises:
             PolicyError: unknown site, target or device.
             PlanError: capability gaps (before any device is contacted).
+            CredentialError: a device's credential reference does not resolve (unless ``offline``).
         """
         s = self.site(site)
-        devs = self._devices(s, devices)
+        return self._plan(s, compute_policy(s, target), self._devices(s, devices), offline, faults)
+
+    def _plan(self, s: Site, policy: Policy, devs: list[Device], offline: bool,
+              faults: TestFaults | None) -> Plan:
+        """Plan ``devs`` to ``policy`` (computed by the caller, once per operation)."""
         drivers = self._drivers(devs)
-        plan(s, {}, target, drivers, faults=faults)  # refuses gaps before any connection
+        check_capabilities(s, policy, drivers, faults)  # refuses gaps before any connection
         if offline:
-            return plan(s, {}, target, drivers, faults=faults)
+            return plan(s, policy, drivers, faults=faults)
+        check_device_credentials(devs)
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             found = list(pool.map(self._read_one, [d for d in devs if not isinstance(drivers[d.name], str)]))
-        states = {name: st for name, st, _ in found}
-        errors = {name: err for name, _, err in found if err}
-        return plan(s, states, target, drivers, faults=faults, errors=errors)
+        return plan(s, policy, drivers, faults=faults, states={name: st for name, st, _, _ in found},
+                    errors={name: err for name, _, err, _ in found if err},
+                    handling={name: how for name, _, _, how in found})
 
     # --- operations -----------------------------------------------------------------------------------
     def isolate(self, site: str, **kw: Any) -> OperationResult:
@@ -300,96 +191,31 @@ class Engine:
             cancel: set it to stop before the next commit (what Ctrl-C does).
 
         Raises:
-            PolicyError, PlanError: nothing was touched.
+            PolicyError, PlanError, CredentialError: nothing was touched.
             SiteLocked: another live operation holds the site.
         """
         s = self.site(site)
         kind = "isolate" if target == "isolated" else "restore"
         devs = self._devices(s, devices)
-        compute_policy(s, target)
-        offline = plan(s, {}, target, self._drivers(devs), faults=faults)
+        policy = compute_policy(s, target)  # the one computation of this operation's policy
         if dry_run:
-            p = self.plan(site, target, devices=devices, faults=faults)
-            return OperationResult("", site, kind, target, "dry-run", self.journal_state(site), EXIT_OK,
-                                   "dry run: nothing was sent", plan=p, dry_run=True)
+            p = self._plan(s, policy, devs, False, faults)
+            unread = [d.device for d in p.devices if d.error]
+            note = f"; could not read {', '.join(unread)}" if unread else ""
+            return OperationResult("", site, kind, target, "dry-run", self.journal_state(site),
+                                   plan_exit_code(p), "dry run: nothing was sent" + note, plan=p,
+                                   dry_run=True)
+        offline = self._plan(s, policy, devs, True, faults)
+        check_device_credentials(devs)
         if not yes and (confirm is None or not confirm(offline)):
-            return OperationResult("", site, kind, target, "aborted", self.journal_state(site), EXIT_USAGE,
-                                   "not confirmed: nothing was changed")
-        op_id, owner = new_op_id(), this_owner()
-        if force_unlock:
-            self.journal.force_unlock(site, by=owner)
-        self.journal.acquire_lock(site, owner, op_id, self.lease)
-        cancel = cancel or threading.Event()
-        stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(site, owner, stop, cancel), daemon=True)
-        renewer.start()
-        try:
-            return self._run(s, kind, target, op_id, owner, offline, verify, revert_in, sink, cancel)
-        finally:
-            stop.set()
-            renewer.join(timeout=5)
-            self.journal.release_lock(site, owner, op_id)
+            return OperationResult("", site, kind, target, "aborted", self.journal_state(site),
+                                   ExitCode.USAGE, "not confirmed: nothing was changed")
+        return Operation(s, kind, offline, self.journal, self.factory, self.state_dir, self.max_workers,
+                         self.lease, revert_in, verify, sink).run(force_unlock=force_unlock, cancel=cancel)
 
     def journal_state(self, site: str) -> str:
         """The site's state as journaled (``normal`` when never operated)."""
         return self.journal.site_state(site)
-
-    def _renew(self, site: str, owner: str, stop: threading.Event, cancel: threading.Event) -> None:
-        """Keep our lease alive; if the lock was taken from us, stop before the next commit."""
-        while not stop.wait(self.lease / 3):
-            try:
-                if not self.journal.renew_lock(site, owner, self.lease):
-                    cancel.set()
-            except EgressError:
-                cancel.set()
-
-    def _emitter(self, sink: Sink | None) -> Callable[[Event], None]:
-        journal = self.journal
-
-        def emit(event: Event) -> None:
-            journal.record(event)  # raises: a step that cannot be journaled does not run
-            if sink is not None:
-                with suppress(Exception):  # a broken display must never stop an operation
-                    sink(event)
-
-        return emit
-
-    def _run(self, s: Site, kind: str, target: str, op_id: str, owner: str, p: Plan, verify: bool,
-             revert_in: int, sink: Sink | None, cancel: threading.Event) -> OperationResult:
-        journal = self.journal
-        prev = journal.unfinished(s.name)
-        from_state = journal.site_state(s.name)
-        if prev is not None:
-            journal.mark_interrupted(prev.op_id, s.name, op_id)
-            from_state = prev.from_state
-        names = tuple(d.device for d in p.devices)
-        journal.start_operation(
-            OperationRecord(op_id, s.name, kind, target, from_state, names, owner,
-                            resumes=prev.op_id if prev else None, started=time.time()),
-            site_state="isolating" if kind == "isolate" else "restoring",
-        )
-        emit = self._emitter(sink)
-        emit(OperationStarted(op_id, s.name, operation=kind, target=target, devices=names))
-        execution = Executor(
-            s, p, op_id, factory=self.factory, emit=emit, revert_in=revert_in,
-            snapshot=lambda dev, text: journal.record_snapshot(op_id, s.name, dev, text),
-            all_or_nothing=kind == "restore", max_workers=self.max_workers, cancel=cancel,
-        ).run()
-        state = next_state(kind, target, from_state, execution.outcome)
-        journal.set_site_state(s.name, state, op_id)
-        partial_scope = len(names) < len(s.devices)
-        result = OperationResult(op_id, s.name, kind, target, execution.outcome, state,
-                                 _EXIT_BY_OUTCOME.get(execution.outcome, EXIT_PARTIAL),
-                                 devices=execution.results, resumed=prev.op_id if prev else None,
-                                 scope=list(names) if partial_scope else [])
-        result.message = _message(result)
-        if verify and execution.outcome in ("ok", "noop"):
-            result.verification = run_verification(s, target, op_id, emit, self.state_dir)
-            if result.verification is not None and not result.verification.ok:
-                result.exit_code = EXIT_VERIFY
-                result.message += f"; verification failed: {result.verification.summary}"
-        emit(OperationFinished(op_id, s.name, outcome=result.outcome, state=state, message=result.message))
-        return result
 
     # --- reading --------------------------------------------------------------------------------------
     def status(self, site: str) -> SiteStatus:
@@ -400,10 +226,12 @@ class Engine:
         ops = j.operations(s.name, limit=1)
         op = ops[0] if ops else None
         running = op is not None and op.status == "running"
-        steps = j.last_steps(op.op_id) if op else {}
+        every = j.steps(op.op_id) if op else []
+        steps = {r.device: r for r in every}  # each device's latest step
         vers = j.verifications(s.name, limit=1)
         return SiteStatus(
-            s.name, state, hint(s.name, state, op, running, lock, steps), op, running, lock,
+            s.name, state, hint(s.name, state, op, running, lock, steps, sessions_not_ended(every)), op,
+            running, lock,
             {d: {"step": r.step, "status": r.status, "detail": r.detail, "at": r.at}
              for d, r in steps.items()},
             vers[0] if vers else None,
@@ -426,7 +254,9 @@ class Engine:
         target = state.removeprefix("stage:")
         if target not in ("isolated", "normal") and not state.startswith("stage:"):
             raise PolicyError(f"site {site!r} is {state}: finish or resume the operation before verifying")
-        res = run_verification(s, target, "", self._emitter(kw.get("sink")), self.state_dir)
+        check_vantage_credentials(s)
+        emit = journal_emitter(self.journal, kw.get("sink"))
+        res = run_verification(s, compute_policy(s, target), "", emit, self.state_dir)
         if res is None:
             raise PolicyError(f"site {site!r} has no vantage points (or verification is not installed)")
         return res
@@ -444,19 +274,5 @@ class Engine:
         return self.journal.force_unlock(self.site(site).name, by=this_owner())
 
 
-def _message(r: OperationResult) -> str:
-    bad = [d for d in r.devices if d.outcome not in ("changed", "noop", "skipped")]
-    if r.outcome == "noop":
-        return f"every device already at {r.target}; nothing sent"
-    if r.outcome == "ok":
-        return f"{r.site} is {r.state}" + (f" (devices: {', '.join(r.scope)})" if r.scope else "")
-    detail = "; ".join(f"{d.device}: {d.outcome}" + (f" at {d.failed_step}" if d.failed_step else "")
-                       + (f": {d.error}" if d.error else "") for d in bad)
-    if r.outcome == "rolled-back":
-        return f"restore failed and every device was rolled back to {r.state} ({detail})"
-    if r.outcome == "interrupted":
-        return f"interrupted; site is {r.state} ({detail})"
-    return f"partial: {detail}"
-
-
-__all__ = ["Engine", "OperationResult", "SiteOverview", "SiteStatus", "TestFaults", "VerifyResult"]
+__all__ = ["DeviceResult", "Engine", "OperationResult", "SiteOverview", "SiteStatus", "TestFaults",
+           "VerifyResult", "plan_exit_code", "run_verification"]

@@ -6,6 +6,8 @@ operation, which device was at which step, and what to do (re-run the same comma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from egressctl.journal.lock import LockInfo
 from egressctl.journal.store import OperationRecord, StepRecord
 
@@ -28,9 +30,18 @@ def _where(steps: dict[str, StepRecord]) -> str:
     return ", ".join(parts) or "no device had started"
 
 
+def sessions_not_ended(steps: Sequence[StepRecord]) -> list[str]:
+    """Devices whose ``sessions`` step failed in these steps (their cut stands; open sessions may not)."""
+    return sorted({r.device for r in steps if r.step == "sessions" and r.status == "failed"})
+
+
 def hint(site: str, state: str, op: OperationRecord | None, running: bool, lock: LockInfo | None,
-         steps: dict[str, StepRecord]) -> str:
-    """What the operator should know and do about ``site`` now."""
+         steps: dict[str, StepRecord], sessions_failed: Sequence[str] = ()) -> str:
+    """What the operator should know and do about ``site`` now.
+
+    ``sessions_failed``: devices of the last operation whose established sessions could not be ended
+    (:func:`sessions_not_ended`); the site is isolated, but an intruder's open connection may survive.
+    """
     if op is not None and running:
         cmd = command_for(site, op.kind, op.target)
         if lock is not None and not lock.stale:
@@ -47,6 +58,11 @@ def hint(site: str, state: str, op: OperationRecord | None, running: bool, lock:
                 f"{', '.join(failed) or 'some devices'}. "
                 f"Fix the cause shown by `egressctl history {site}`, then re-run "
                 f"`{command_for(site, op.kind, op.target)}`.")
+    if state == "isolated" and sessions_failed:
+        return (f"site is isolated, but established sessions could not be ended on "
+                f"{', '.join(sessions_failed)}: an open connection may survive the cut. Re-run "
+                f"`egressctl isolate {site}` (it ends denied sessions again) or clear them on the device, "
+                f"then prove it with `egressctl verify {site}`.")
     if state == "isolated":
         return (f"site is isolated. Prove it with `egressctl verify {site}`; "
                 f"restore with `egressctl restore {site} --stage NAME`.")

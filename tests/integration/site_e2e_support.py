@@ -28,7 +28,7 @@ from egressctl_lab import Lab
 
 from egressctl.driver import DeviceState
 from egressctl.engine import Engine, default_factory
-from egressctl.executor import secret_for
+from egressctl.inventory.credentials import secret_for
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Flow, Site
 

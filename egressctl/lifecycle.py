@@ -1,0 +1,300 @@
+"""One device's lifecycle within an operation: the steps, their events, and undoing them on any doubt.
+
+connect -> read state -> plan -> snapshot -> load -> diff -> commit (dead-man armed) -> read back and compare
+-> management check on a *fresh* session -> confirm -> (isolate) end denied sessions -> done. Any failure
+before the confirm rolls that device back. Failures are data (:class:`~egressctl.results.DeviceResult`),
+never exceptions escaping a worker, as in Nornir; the site-level rules (parallelism, fail-closed isolation,
+all-or-nothing restore) are the executor's.
+
+Every step is emitted as an event *before* and *after* it runs; the first sink is the journal, whose write
+errors abort the step (nothing is done that could not be recorded). State is always re-read from the
+device, so running the same plan again after a crash resumes: devices already at target are skipped, a
+pending commit that matches the target is checked then confirmed, any other pending commit is rolled back.
+
+Each device is planned with the planner's one function (:func:`~egressctl.planner.plan_device`) against the
+state read on the very session that changes it, so the lines loaded, counted and journaled are the lines
+rendered for that state, never those of a plan made earlier against an unknown one.
+
+Ending sessions: an isolation that only stops *new* connections leaves an intruder's open session alive. On
+a device whose driver declares ``session-kill``, every isolation that leaves the device at the target (a
+change, a resumed pending commit, or a re-run that finds it already there, since a crashed first run may
+have stopped before this step) ends the sessions the cut denies, on the same session, as the ``sessions``
+step. Its failure never rolls the cut back (the cut is the safe state): it is recorded on the device
+(``warnings``, ``sessions``) and the engine reports the operation as needing attention. A restore ends
+nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from egressctl.describe import describe
+from egressctl.driver import DeviceState, Driver, SessionReport
+from egressctl.errors import CommitError
+from egressctl.events import CommitPending, DeviceStep, Event, Step, StepStatus
+from egressctl.inventory.credentials import Secret, redact
+from egressctl.inventory.models import Device, Site
+from egressctl.planner import DevicePlan, TestFaults, plan_device, state_diff
+from egressctl.policy import equivalent
+from egressctl.results import DeviceResult
+
+DriverFactory = Callable[[Device], Driver]
+
+
+@dataclass
+class Live:
+    """One device's open session, its current plan, and how far its change went."""
+
+    plan: DevicePlan
+    device: Device
+    result: DeviceResult
+    drv: Driver | None = None
+    secret: Secret | None = None
+    loaded: bool = False
+    committed: bool = False
+
+    def close(self) -> None:
+        """Close the session, if one was opened."""
+        if self.drv is not None:
+            self.drv.close()
+
+
+@dataclass
+class _Note:
+    """What a step's body tells its closing event: a line for displays, data for programs."""
+
+    parts: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, text: str) -> None:
+        """Append a phrase to the step's detail line."""
+        self.parts.append(text)
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: Step, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.message = message
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def session_doc(report: SessionReport) -> dict[str, Any]:
+    """A ``sessions`` step's report as results and events carry it (JSON-ready, redacted)."""
+    return {"ok": True, "handling": str(report.handling), "matched": report.matched,
+            "cleared": report.cleared, "detail": redact(report.detail)}
+
+
+@dataclass
+class Lifecycle:
+    """The steps of one operation's devices (shared by the executor's workers; holds no per-device state)."""
+
+    site: Site
+    op_id: str
+    factory: DriverFactory
+    emit: Callable[[Event], None]
+    snapshot: Callable[[str, str], None]
+    secrets: Callable[[Device], Secret]
+    revert_in: int = 120
+    faults: TestFaults | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    # --- events ---------------------------------------------------------------------------------------
+    def event(self, device: str, step: Step, status: StepStatus, detail: str = "",
+              data: dict[str, Any] | None = None) -> None:
+        """Emit one device step event (detail redacted)."""
+        self.emit(DeviceStep(self.op_id, self.site.name, device=device, step=step, status=status,
+                             detail=redact(detail), data=data or {}))
+
+    @contextmanager
+    def _step(self, device: str, step: Step, detail: str = "") -> Iterator[_Note]:
+        """Journal the step as started, run the body, journal how it ended."""
+        self.event(device, step, StepStatus.STARTED, detail)
+        note = _Note()
+        try:
+            yield note
+        except _Interrupted:
+            self.event(device, step, StepStatus.SKIPPED, "interrupted by the operator")
+            raise
+        except Exception as exc:
+            msg = describe(exc)
+            self.event(device, step, StepStatus.FAILED, msg)
+            raise _StepFailed(step, msg) from exc
+        self.event(device, step, StepStatus.OK, "; ".join(note.parts), note.data)
+
+    # --- phase 1: change and prove --------------------------------------------------------------------
+    def prepare(self, dp: DevicePlan) -> Live:
+        """Take the device to the target under its dead-man switch and prove it. Never raises."""
+        live = Live(dp, self.site.device(dp.device), DeviceResult(dp.device))
+        try:
+            self._advance(live)
+        except _Interrupted:
+            live.result.outcome = "interrupted"
+            self._undo(live, "interrupted before commit")
+        except Exception as exc:
+            step = exc.step if isinstance(exc, _StepFailed) else None
+            live.result.failed_step = step.value if step else None
+            live.result.error = exc.message if isinstance(exc, _StepFailed) else describe(exc)
+            self._undo(live, live.result.error)
+        return live
+
+    def _checkpoint(self) -> None:
+        if self.cancel.is_set():
+            raise _Interrupted
+
+    def _advance(self, live: Live) -> None:
+        name, target = live.device.name, live.plan.policy.target
+        self._checkpoint()
+        with self._step(name, Step.CONNECT, f"{live.device.host}:{live.device.port}"):
+            live.secret = self.secrets(live.device)
+            live.drv = self.factory(live.device)
+            live.drv.open(live.secret)
+        drv = live.drv
+        state = self._read(live)
+        if state.pending_commit:
+            if equivalent(state.rules, live.plan.policy.rules):
+                live.committed = True
+                self._prove(live)
+                return
+            with self._step(name, Step.ROLLBACK, "pending commit left by an interrupted operation"):
+                drv.rollback()
+            state = self._read(live)
+            if live.plan.noop:
+                live.result.outcome, live.result.after = "changed", state.target
+                self._finish(live, f"back at {target} after the rollback")
+                return
+        if live.plan.noop:
+            live.result.outcome, live.result.after = "noop", state.target
+            self._finish(live, f"already at {target}; no change sent", StepStatus.SKIPPED)
+            return
+        self._change(live, drv, state)
+
+    def _read(self, live: Live) -> DeviceState:
+        """Read the device's state, then plan it against what was read (the plan the run acts on)."""
+        assert live.drv is not None
+        with self._step(live.device.name, Step.READ_STATE) as note:
+            state = live.drv.read_state()
+            note.add(f"holds {state.target}" + (" (commit pending)" if state.pending_commit else ""))
+        if live.result.before is None:
+            live.result.before = state.target
+        live.plan = plan_device(live.device, live.drv, state, live.plan.policy, faults=self.faults,
+                                handling=live.plan.session_handling)
+        return state
+
+    def _change(self, live: Live, drv: Driver, state: DeviceState) -> None:
+        name, dp = live.device.name, live.plan
+        with self._step(name, Step.SNAPSHOT) as note:
+            text = drv.snapshot()
+            self.snapshot(name, text)
+            note.add(f"{len(text)} bytes")
+        with self._step(name, Step.LOAD, f"{len(dp.lines)} lines") as note:
+            drv.load_candidate(dp.render_policy, state)
+            live.loaded = True
+            live.result.lines = len(dp.lines)
+            note.add(f"{len(dp.lines)} lines loaded")
+            note.data["lines"] = [redact(ln) for ln in dp.lines]
+        with self._step(name, Step.DIFF) as note:
+            live.result.diff = redact(drv.diff())
+            added = sum(1 for ln in dp.diff if ln.startswith("+"))
+            note.add(f"{added} rule atoms added, {len(dp.diff) - added} removed")
+        self._checkpoint()
+        with self._step(name, Step.COMMIT, f"revert in {self.revert_in}s unless confirmed"):
+            drv.commit(self.revert_in)
+            live.committed = True
+        self.emit(CommitPending(self.op_id, self.site.name, device=name, revert_in=self.revert_in,
+                                deadline=time.time() + self.revert_in))
+        self._prove(live)
+
+    def _prove(self, live: Live) -> None:
+        """Read back and compare, then check management on a brand-new session."""
+        assert live.drv is not None and live.secret is not None
+        name, policy = live.device.name, live.plan.policy
+        with self._step(name, Step.READBACK) as note:
+            after = live.drv.read_state()
+            if not equivalent(after.rules, policy.rules):
+                diff = "; ".join(state_diff(after, policy)[:6])
+                raise CommitError(name, f"read-back differs from target {policy.target}: {diff}")
+            note.add(f"matches {policy.target} ({policy.fingerprint()})")
+            live.result.after = after.target
+        with self._step(name, Step.MGMT_CHECK, "fresh session") as note:
+            fresh = self.factory(live.device)
+            try:
+                fresh.open(live.secret)
+                fresh.read_state()
+            finally:
+                fresh.close()
+            note.add("management path works")
+        live.result.outcome = "pending"
+
+    # --- phase 2: confirm, end sessions, or undo ------------------------------------------------------
+    def confirm(self, live: Live) -> Live:
+        """Confirm a proven pending commit, then end denied sessions. Never raises."""
+        if live.result.outcome != "pending" or live.drv is None:
+            return live
+        try:
+            with self._step(live.device.name, Step.CONFIRM):
+                live.drv.confirm()
+            live.result.outcome = "changed"
+        except Exception as exc:
+            live.result.failed_step, live.result.error = Step.CONFIRM.value, describe(exc)
+            live.result.outcome = "failed"
+            self._undo(live, live.result.error)
+            return live
+        self._finish(live, f"now at {live.plan.policy.target}")
+        return live
+
+    def _finish(self, live: Live, detail: str, status: StepStatus = StepStatus.OK) -> None:
+        """The device is at the target for good: end the sessions the cut denies, then say it is done."""
+        self._end_sessions(live)
+        self.event(live.device.name, Step.DONE, status, "; ".join([detail, *live.result.warnings]))
+
+    def _end_sessions(self, live: Live) -> None:
+        """The ``sessions`` step (isolations, on drivers with session kill). Never rolls the cut back."""
+        if live.drv is None or not live.plan.ends_sessions:
+            return
+        policy = live.plan.policy
+        try:
+            with self._step(live.device.name, Step.SESSIONS, f"end sessions {policy.target} denies") as note:
+                doc = session_doc(live.drv.clear_sessions(policy, self.site.inside))
+                live.result.sessions = note.data["sessions"] = doc
+                note.add(f"{doc['matched']} matched, {doc['cleared']} cleared ({doc['handling']})")
+        except _StepFailed as exc:
+            live.result.sessions = {"ok": False, "error": exc.message}
+            live.result.warnings.append(f"sessions could not be ended (the cut stays): {exc.message}")
+
+    def _undo(self, live: Live, why: str) -> None:
+        """Roll back a committed change (or discard a loaded candidate). Records the outcome."""
+        drv, name = live.drv, live.device.name
+        interrupted = live.result.outcome == "interrupted"
+        try:
+            if drv is not None and live.committed:
+                with self._step(name, Step.ROLLBACK, why):
+                    drv.rollback()
+                live.committed = False
+                live.result.after = live.result.before
+                live.result.outcome = "rolled-back" if not interrupted else "interrupted"
+            elif drv is not None and live.loaded:
+                with self._step(name, Step.ROLLBACK, f"discard candidate: {why}"):
+                    drv.discard()
+            self.event(name, Step.DONE, StepStatus.FAILED, why)
+        except Exception as exc:
+            live.result.outcome = "rollback-failed"
+            live.result.error = f"{live.result.error}; rollback: {describe(exc)}".strip("; ")
+            self.event(name, Step.DONE, StepStatus.FAILED, "rollback failed: needs an operator")
+
+    def rollback_changed(self, live: Live) -> Live:
+        """Undo a device that changed when another device of an all-or-nothing restore failed."""
+        if live.committed or live.result.outcome in ("pending", "changed"):
+            live.committed = True
+            why = "restore is all-or-nothing: another device failed"
+            live.result.error = live.result.error or why
+            self._undo(live, why)
+        return live
