@@ -6,6 +6,11 @@ pending commit that must be confirmed, rollback of a pending or the last change,
 (a fresh session fails when the device holds a deny without a management permit), failures injected before
 any method, and crashes (``SimulatedCrash``, a BaseException nothing in egressctl catches) injected before
 or after a method acted. It never touches a network: the real drivers are tested against the lab.
+
+Its rendering depends on the state it renders from (an unknown state gets two more lines, one holding rules
+one more), so a test can tell lines rendered against the state read on the device from those rendered
+against none; and each device holds a count of established sessions, kept across a cut until
+``clear_sessions`` ends them.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import ConnectError, DeviceError
 from egressctl.inventory.credentials import Secret
-from egressctl.inventory.models import Device
+from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
 PASSWORD = "Zq7-known-PASSWORD-4242"
@@ -41,6 +47,8 @@ class Box:
     state: DeviceState = NORMAL
     before_pending: DeviceState | None = None
     before_last: DeviceState | None = None
+    sessions: int = 0
+    """Established sessions from inside that a cut denies (they survive until cleared)."""
 
 
 @dataclass
@@ -59,6 +67,10 @@ class FakeNet:
     opens: Counter[str] = field(default_factory=Counter)
     passwords: list[str] = field(default_factory=list)
     active: int = 0
+    loaded: dict[str, list[str]] = field(default_factory=dict)  # lines each device's last load rendered
+    cleared: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # (device, target, inside)
+    handling: SessionHandling = SessionHandling.KEPT
+    driver: type[FakeDriver] | None = None  # the class factory() builds (FakeDriver when None)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def box(self, name: str) -> Box:
@@ -66,7 +78,7 @@ class FakeNet:
             return self.boxes.setdefault(name, Box())
 
     def factory(self, device: Device) -> FakeDriver:
-        return FakeDriver(device, self)
+        return (self.driver or FakeDriver)(device, self)
 
     def mutations(self) -> list[tuple[str, str]]:
         return [s for s in self.sent if s[1] in ("load", "commit", "confirm", "rollback", "discard")]
@@ -106,7 +118,10 @@ class FakeDriver:
     def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
         if policy.is_normal:
             return ["delete table inet egressctl"]
-        return [f"rule {r.name} {r.action} {r.protocol}" for r in policy.rules]
+        rules = [f"rule {r.name} {r.action} {r.protocol}" for r in policy.rules]
+        if current is None:
+            return ["add table inet egressctl", "flush table inet egressctl", *rules]
+        return (["flush table inet egressctl"] if current.rules else []) + rules
 
     def open(self, secret: Secret) -> None:
         self._hook("open", "before")
@@ -147,6 +162,7 @@ class FakeDriver:
     def load_candidate(self, policy: Policy, current: DeviceState) -> None:
         self._hook("load_candidate", "before")
         self.candidate = policy
+        self.net.loaded[self.device.name] = self.render(policy, current)
         self.net.sent.append((self.device.name, "load"))
         self._hook("load_candidate", "after")
 
@@ -192,6 +208,23 @@ class FakeDriver:
 
     def has_pending_commit(self) -> bool:
         return self.net.box(self.device.name).state.pending_commit
+
+    def session_handling(self) -> SessionHandling:
+        self._hook("session_handling", "before")
+        return self.net.handling
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        self._hook("clear_sessions", "before")
+        box = self.net.box(self.device.name)
+        matched, box.sessions = box.sessions, 0
+        self.net.cleared.append((self.device.name, policy.target, tuple(str(n) for n in inside)))
+        return SessionReport(self.net.handling, matched, matched, f"cleared {matched} on {self.device.name}")
+
+
+class NoSessionKill(FakeDriver):
+    """A platform that keeps established sessions and cannot end them."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability) - {Capability.SESSION_KILL}
 
 
 def inventory_yaml(devices: int = 4, *, credential: str = "env:EGTEST_PASSWORD",

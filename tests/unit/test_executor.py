@@ -1,23 +1,25 @@
-"""The executor and engine over the Driver-Protocol test double (``engine_double.FakeDriver``).
+"""The executor over the Driver-Protocol test double, driven directly (no engine, no journal).
 
-The double is the one allowed fake (the Driver seam); the journal is real SQLite. The real drivers run
-against the lab in ``tests/integration/test_engine_lab.py``.
+Each device is planned again against the state read on its own session; an isolation ends the sessions the
+cut denies on drivers that can (the ``sessions`` step), never on a restore, and a failure to end them keeps
+the cut. Site-level rules: isolation is fail-closed, a restore is all-or-nothing.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import threading
-from pathlib import Path
+from typing import Any
 
 import pytest
-from engine_double import PASSWORD, FakeNet, SimulatedCrash, write_inventory
+from engine_double import PASSWORD, FakeNet, NoSessionKill, inventory_yaml
 
-from egressctl.engine import Engine, TestFaults
-from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackError, SiteLocked
+from egressctl.driver import DeviceState
+from egressctl.errors import CommitError, DeviceError
+from egressctl.events import DeviceStep, Event
+from egressctl.executor import Execution, Executor
+from egressctl.inventory import parse_inventory
+from egressctl.inventory.models import Site
+from egressctl.planner import TestFaults, plan
+from egressctl.policy import compute_policy
 
 
 @pytest.fixture(autouse=True)
@@ -25,214 +27,138 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EGTEST_PASSWORD", PASSWORD)
 
 
-def make(tmp_path: Path, net: FakeNet, devices: int = 4, **kw: object) -> Engine:
-    inv = write_inventory(tmp_path, devices=devices)
-    return Engine(inv, state_dir=tmp_path / "state", driver_factory=net.factory, **kw)  # type: ignore[arg-type]
+@pytest.fixture
+def site() -> Site:
+    return parse_inventory(inventory_yaml(devices=3)).sites[0]
+
+
+class Run:
+    """One executor run's events and result."""
+
+    def __init__(self, site: Site, net: FakeNet, target: str, faults: TestFaults | None = None) -> None:
+        self.events: list[Event] = []
+        drivers = {d.name: net.factory(d) for d in site.devices}
+        p = plan(site, compute_policy(site, target), drivers, faults=faults)  # offline, as the engine does
+        self.execution: Execution = Executor(
+            site, p, "op", factory=net.factory, emit=self.events.append, snapshot=lambda dev, text: None,
+            all_or_nothing=target != "isolated",
+        ).run()
+
+    def steps(self, device: str) -> list[tuple[str, str]]:
+        return [(e.step.value, e.status.value) for e in self.events
+                if isinstance(e, DeviceStep) and e.device == device]
+
+    def step(self, device: str, step: str, status: str = "ok") -> DeviceStep:
+        [found] = [e for e in self.events if isinstance(e, DeviceStep) and e.device == device
+                   and e.step.value == step and e.status.value == status]
+        return found
+
+    def result(self, device: str) -> Any:
+        return next(r for r in self.execution.results if r.device == device)
 
 
 def targets(net: FakeNet) -> dict[str, str]:
     return {k: b.state.target + ("*" if b.state.pending_commit else "") for k, b in sorted(net.boxes.items())}
 
 
-def dead_owner() -> str:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return f"{socket.gethostname()}:{proc.pid}"
+def test_isolation_steps_in_order_with_sessions_last(site: Site) -> None:
+    run = Run(site, FakeNet(), "isolated")
+    started = [s for s, st in run.steps("dev1") if st == "started"]
+    assert started == ["connect", "read-state", "snapshot", "load", "diff", "commit", "readback",
+                       "mgmt-check", "confirm", "sessions"]
+    assert run.steps("dev1")[-1] == ("done", "ok")
 
 
-def test_isolate_then_idempotent(tmp_path: Path) -> None:
+def test_sessions_step_carries_the_report(site: Site) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq")
-    assert (res.outcome, res.exit_code, res.state) == ("ok", 0, "isolated")
-    assert set(targets(net).values()) == {"isolated"}
+    net.box("dev2").sessions = 4
+    run = Run(site, net, "isolated")
+    ev = run.step("dev2", "sessions")
+    assert ev.detail == "4 matched, 4 cleared (kept)"
+    assert ev.data["sessions"] == {"ok": True, "handling": "kept", "matched": 4, "cleared": 4,
+                                   "detail": "cleared 4 on dev2"}
+    assert run.result("dev2").sessions == ev.data["sessions"] and net.box("dev2").sessions == 0
+    assert run.execution.outcome == "ok" and run.execution.warnings == []
+
+
+def test_restore_ends_no_sessions(site: Site) -> None:
+    net = FakeNet()
+    Run(site, net, "isolated")
+    net.cleared.clear()
+    net.box("dev1").sessions = 2
+    run = Run(site, net, "ministry")
+    assert run.execution.outcome == "ok" and net.cleared == []
+    assert ("sessions", "started") not in run.steps("dev1") and net.box("dev1").sessions == 2
+
+
+@pytest.mark.parametrize("how", ["driver", "fault"])
+def test_no_sessions_step_without_session_kill(site: Site, how: str) -> None:
+    net = FakeNet(driver=NoSessionKill if how == "driver" else None)
+    net.box("dev1").sessions = 2
+    run = Run(site, net, "isolated", TestFaults(no_session_kill={"*"}) if how == "fault" else None)
+    assert run.execution.outcome == "ok" and net.cleared == []
+    assert ("sessions", "started") not in run.steps("dev1") and run.result("dev1").sessions is None
+    assert net.box("dev1").sessions == 2, "the session survives: verification must find it"
+
+
+def test_failure_to_end_sessions_keeps_the_cut(site: Site) -> None:
+    net = FakeNet()
+    net.fail[("dev1", "clear_sessions")] = DeviceError("dev1", "clear refused")
+    run = Run(site, net, "isolated")
+    dev1 = run.result("dev1")
+    assert (dev1.outcome, dev1.after) == ("changed", "isolated") and targets(net)["dev1"] == "isolated"
+    assert dev1.sessions == {"ok": False, "error": "dev1: clear refused"}
+    assert dev1.warnings == ["sessions could not be ended (the cut stays): dev1: clear refused"]
+    assert ("sessions", "failed") in run.steps("dev1") and ("rollback", "started") not in run.steps("dev1")
+    assert run.steps("dev1")[-1] == ("done", "ok") and "clear refused" in run.step("dev1", "done").detail
+    assert run.execution.outcome == "ok"
+    assert run.execution.warnings == [f"dev1: {dev1.warnings[0]}"]
+
+
+def test_device_already_at_the_target_still_ends_sessions(site: Site) -> None:
+    net = FakeNet()
+    Run(site, net, "isolated")
+    net.box("dev3").sessions = 1
     sent = len(net.mutations())
-    again = eng.isolate("hq")
-    assert (again.outcome, again.exit_code) == ("noop", 0)
-    assert len(net.mutations()) == sent, "a second run must send nothing"
-    assert eng.verify_history().ok
+    run = Run(site, net, "isolated")
+    assert run.execution.outcome == "noop" and len(net.mutations()) == sent
+    assert run.result("dev3").sessions["cleared"] == 1
+    assert run.steps("dev3")[-1] == ("done", "skipped")
 
 
-def test_parallel_and_bounded(tmp_path: Path) -> None:
-    net = FakeNet(delay=0.05)
-    eng = make(tmp_path, net, devices=6, max_workers=3)
-    assert eng.isolate("hq").outcome == "ok"
-    assert 2 <= net.max_in_open <= 3
-
-
-def test_steps_journaled_before_and_after(tmp_path: Path) -> None:
+def test_resumed_pending_commit_ends_sessions_after_its_confirm(site: Site) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net, devices=1)
-    res = eng.isolate("hq")
-    steps = [(s.step, s.status) for s in eng.journal.steps(res.op_id)]
-    order = ["connect", "read-state", "snapshot", "load", "diff", "commit", "readback", "mgmt-check",
-             "confirm"]
-    for name in order:
-        assert (name, "started") in steps and (name, "ok") in steps
-        assert steps.index((name, "started")) < steps.index((name, "ok"))
-    assert [n for n, st in steps if st == "started"] == order
-    assert steps[-1] == ("done", "ok")
-    assert "dev1" in eng.journal.snapshots(res.op_id)
+    iso = compute_policy(site, "isolated")
+    net.box("dev1").state = DeviceState("isolated", iso.fingerprint(), iso.rules, pending_commit=True)
+    run = Run(site, net, "isolated")
+    started = [s for s, st in run.steps("dev1") if st == "started"]
+    assert started[-3:] == ["mgmt-check", "confirm", "sessions"] and "load" not in started
 
 
-def test_isolation_is_fail_closed(tmp_path: Path) -> None:
+def test_each_device_is_planned_against_the_state_it_read(site: Site) -> None:
+    net = FakeNet()
+    Run(site, net, "isolated")
+    run = Run(site, net, "ministry")
+    offline = plan(site, compute_policy(site, "ministry"), {d.name: net.factory(d) for d in site.devices})
+    for dev in site.devices:
+        sent = net.loaded[dev.name]
+        assert run.step(dev.name, "load", "started").detail == f"{len(sent)} lines"
+        assert run.step(dev.name, "load").data["lines"] == sent and run.result(dev.name).lines == len(sent)
+        assert len(offline.device(dev.name).lines) == len(sent) + 1  # the offline plan knew no state
+
+
+def test_isolation_is_fail_closed(site: Site) -> None:
     net = FakeNet()
     net.fail[("dev2", "commit")] = CommitError("dev2", "commit refused")
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq")
-    assert (res.outcome, res.exit_code, res.state) == ("partial", 5, "failed-partial")
-    assert targets(net) == {"dev1": "isolated", "dev2": "normal", "dev3": "isolated", "dev4": "isolated"}
-    st = eng.status("hq")
-    assert "dev2" in st.hint and "egressctl isolate hq" in st.hint
-    del net.fail[("dev2", "commit")]
-    fixed = eng.isolate("hq")
-    assert fixed.outcome == "ok" and set(targets(net).values()) == {"isolated"}
+    run = Run(site, net, "isolated")
+    assert run.execution.outcome == "partial"
+    assert targets(net) == {"dev1": "isolated", "dev2": "normal", "dev3": "isolated"}
 
 
-def test_management_lockout_is_rolled_back(tmp_path: Path) -> None:
+def test_restore_is_all_or_nothing(site: Site) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq", faults=TestFaults(drop_management_on={"dev3"}))
-    assert res.exit_code == 5
-    dev3 = next(d for d in res.devices if d.device == "dev3")
-    assert (dev3.outcome, dev3.failed_step) == ("rolled-back", "readback")
-    assert targets(net)["dev3"] == "normal"
-
-
-def test_fresh_session_failure_is_rolled_back(tmp_path: Path) -> None:
-    net = FakeNet()
-    net.fail[("dev1", "open")] = DeviceError("dev1", "connection timed out")
-    net.fail_nth[("dev1", "open")] = 2  # the management check's fresh session
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq")
-    dev1 = next(d for d in res.devices if d.device == "dev1")
-    assert (dev1.outcome, dev1.failed_step) == ("rolled-back", "mgmt-check")
-    assert targets(net)["dev1"] == "normal"
-
-
-def test_rollback_failure_needs_an_operator(tmp_path: Path) -> None:
-    net = FakeNet()
-    net.fail[("dev1", "read_state")] = DeviceError("dev1", "garbled output")
-    net.fail_nth[("dev1", "read_state")] = 2
-    net.fail[("dev1", "rollback")] = RollbackError("dev1", "rollback refused")
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq")
-    dev1 = next(d for d in res.devices if d.device == "dev1")
-    assert dev1.outcome == "rollback-failed" and res.exit_code == 5
-
-
-def test_skip_exit_fault_leaves_devices_untouched(tmp_path: Path) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq", faults=TestFaults(skip_exit="primary"))
-    assert {d.device: d.outcome for d in res.devices} == {
-        "dev1": "skipped", "dev2": "changed", "dev3": "skipped", "dev4": "changed"}
-    assert "dev1" not in net.boxes and "dev3" not in net.boxes
-
-
-@pytest.mark.parametrize("fail", [("dev3", "open", 2), ("dev2", "confirm", 1), ("dev4", "commit", 1)])
-def test_restore_is_all_or_nothing(tmp_path: Path, fail: tuple[str, str, int]) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    assert eng.isolate("hq").outcome == "ok"
-    net.fail[fail[:2]] = ConfirmError(fail[0], "injected")
-    net.fail_nth[fail[:2]] = fail[2] + net.calls[fail[:2]]
-    res = eng.restore("hq", "ministry")
-    assert (res.outcome, res.exit_code, res.state) == ("rolled-back", 1, "isolated")
-    assert set(targets(net).values()) == {"isolated"}
-    assert eng.journal.site_state("hq") == "isolated"
-
-
-def test_restore_stage_by_stage_then_full(tmp_path: Path) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    eng.isolate("hq")
-    for stage in ("ministry", "allowlist"):
-        res = eng.restore("hq", stage)
-        assert res.outcome == "ok" and set(targets(net).values()) == {stage}
-    res = eng.restore("hq", full=True)
-    assert (res.outcome, res.state) == ("ok", "normal")
-    assert set(targets(net).values()) == {"normal"}
-
-
-def test_cancel_before_commit_changes_nothing(tmp_path: Path) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    cancel = threading.Event()
-    cancel.set()
-    res = eng.isolate("hq", cancel=cancel)
-    assert (res.outcome, res.exit_code) == ("interrupted", 130)
-    assert not [m for m in net.mutations() if m[1] == "commit"]
-
-
-def test_locked_site_is_refused(tmp_path: Path) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    eng.journal.acquire_lock("hq", f"{socket.gethostname()}:{os.getppid()}", "other")
-    with pytest.raises(SiteLocked):
-        eng.isolate("hq")
-    assert net.mutations() == []
-    assert eng.isolate("hq", force_unlock=True).outcome == "ok"
-
-
-def test_dry_run_sends_nothing(tmp_path: Path) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    res = eng.isolate("hq", dry_run=True)
-    assert res.outcome == "dry-run" and res.plan is not None and not res.plan.noop
-    assert net.mutations() == []
-    assert eng.journal.operations("hq") == []
-
-
-CRASH_POINTS = [
-    ("open", "before", 1), ("read_state", "after", 1), ("snapshot", "before", 1),
-    ("load_candidate", "after", 1), ("diff", "before", 1), ("commit", "before", 1), ("commit", "after", 1),
-    ("read_state", "after", 2), ("open", "before", 2), ("confirm", "before", 1), ("confirm", "after", 1),
-]
-
-
-@pytest.mark.parametrize("who", ["*", "dev2"])
-@pytest.mark.parametrize("point", CRASH_POINTS, ids=[f"{m}-{w}-{n}" for m, w, n in CRASH_POINTS])
-@pytest.mark.parametrize("op", ["isolate", "restore"])
-def test_resume_after_crash(tmp_path: Path, op: str, point: tuple[str, str, int], who: str) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    if op == "restore":
-        eng.isolate("hq")
-    target = "isolated" if op == "isolate" else "ministry"
-    net.calls.clear()
-    net.crash = (who, *point)
-    with pytest.raises(SimulatedCrash):
-        eng.apply("hq", target)
-    crashed = eng.journal.unfinished("hq")
-    assert crashed is not None
-    # A real crash leaves its lock behind, owned by a dead process on this host.
-    eng.journal.force_unlock("hq", by="test")
-    eng.journal.acquire_lock("hq", dead_owner(), crashed.op_id)
-    st = eng.status("hq")
-    assert st.running and "interrupted" in st.hint and crashed.op_id in st.hint
-    net.crash = None
-    res = eng.apply("hq", target)
-    assert res.outcome in ("ok", "noop") and res.exit_code == 0, res.message
-    assert res.resumed == crashed.op_id
-    assert set(targets(net).values()) == {target}
-    assert eng.journal.operation(crashed.op_id).status == "interrupted"  # type: ignore[union-attr]
-    sent = len(net.mutations())
-    assert eng.apply("hq", target).outcome == "noop"
-    assert len(net.mutations()) == sent
-    assert eng.verify_history().ok
-
-
-def test_other_targets_pending_commit_is_rolled_back(tmp_path: Path) -> None:
-    net = FakeNet()
-    eng = make(tmp_path, net)
-    eng.isolate("hq")
-    net.calls.clear()
-    net.crash = ("*", "commit", "after", 1)
-    with pytest.raises(SimulatedCrash):
-        eng.restore("hq", "ministry")
-    net.crash = None
-    assert set(targets(net).values()) == {"ministry*"}
-    res = eng.isolate("hq", force_unlock=True)
-    assert res.outcome == "ok" and set(targets(net).values()) == {"isolated"}
-    assert ("dev1", "rollback") in net.sent
+    Run(site, net, "isolated")
+    net.fail[("dev3", "confirm")] = DeviceError("dev3", "confirm refused")
+    net.fail_nth[("dev3", "confirm")] = net.calls[("dev3", "confirm")] + 1
+    run = Run(site, net, "ministry")
+    assert run.execution.outcome == "rolled-back" and set(targets(net).values()) == {"isolated"}
