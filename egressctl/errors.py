@@ -6,6 +6,9 @@ boundary where they happen (``raise DeviceError(...) from exc``), never leaked r
 
     EgressError
     ├── InventoryError        bad inventory input; carries a list of InventoryProblem (file, line, field)
+    ├── InputError            something named by the operator cannot be used (nothing was touched)
+    │   ├── CredentialError   a credential reference does not resolve (unset variable, missing file)
+    │   └── StateDirError     the state directory cannot be created, is not a directory, or is read-only
     ├── PolicyError           a neutral policy cannot be computed (unknown stage, ...)
     ├── PlanError             a device cannot express the policy (capability gaps); nothing was touched
     ├── JournalError          the journal cannot be read or written
@@ -50,6 +53,24 @@ class InventoryError(EgressError):
     def __init__(self, problems: list[InventoryProblem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class InputError(EgressError):
+    """A file, directory or credential the operator named cannot be used; nothing was touched.
+
+    Separate from :class:`InventoryError` (which locates problems inside the inventory file) because these
+    are found outside it: a ``--pcap`` file that is not a capture, an unwritable ``--junit`` path, an
+    environment variable that is not set. Scripts get the usage exit code (2) for all of them, never the
+    "verification failed" or "needs attention" codes a real outcome would give.
+    """
+
+
+class CredentialError(InputError):
+    """A device's or vantage point's credential reference cannot be resolved (before anything is sent)."""
+
+
+class StateDirError(InputError):
+    """The state directory (``--state-dir``, ``$EGRESSCTL_STATE_DIR``) cannot hold the journal."""
 
 
 class PolicyError(EgressError):

@@ -1,7 +1,12 @@
-"""What every egressctl command shares: global options, building the engine, errors -> exit codes.
+"""What every egressctl command shares: global options, building the engine, errors -> exit codes, consoles.
 
 Errors print one line per problem on stderr (an inventory problem as ``file:line: field: message``) and no
-traceback unless ``EGRESSCTL_DEBUG=1``: an operator in an incident needs the cause, not a stack.
+traceback unless ``EGRESSCTL_DEBUG=1``: an operator in an incident needs the cause, not a stack. Exit codes
+come from :mod:`egressctl.exitcodes`, the one table the engine and ``--help`` use too.
+
+Consoles never interpret markup or emoji codes: everything printed is data from devices, inventories and
+the journal, where ``[bold]`` is text and ``:100:`` is part of an IPv6 address. Styling is applied with
+:class:`rich.text.Text` spans instead.
 """
 
 from __future__ import annotations
@@ -17,33 +22,28 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from egressctl.errors import (
     EgressError,
+    InputError,
     InventoryError,
-    JournalError,
     PlanError,
     PolicyError,
     SiteLocked,
     VerificationError,
 )
+from egressctl.exitcodes import ExitCode, help_text
 from egressctl.inventory.credentials import redact
 
 if TYPE_CHECKING:
     from egressctl.engine import Engine
 
-EXIT_CODES = """Exit codes:
-  0    success
-  1    operation failed and every device was rolled back
-  2    usage or inventory error (nothing was changed)
-  3    verification failed (a leak, or an allowed path blocked)
-  4    site locked by another operation
-  5    partial failure needing attention (a device could not be changed or rolled back)
-  130  interrupted"""
+EXIT_CODES = help_text()
 
 P = ParamSpec("P")
 R = TypeVar("R")
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 @dataclass
@@ -58,9 +58,22 @@ class Globals:
         return {"inventory": self.inventory, "state_dir": self.state_dir, "globals": self}
 
 
-def default_inventory() -> Path:
-    """``$EGRESSCTL_INVENTORY`` or ``./inventory/lab.yaml``."""
-    return Path(os.environ.get("EGRESSCTL_INVENTORY") or "inventory/lab.yaml")
+def default_inventory(state_dir: Path | None = None) -> Path:
+    """The inventory when ``-i`` is not given, so an installed egressctl works outside the repository.
+
+    ``$EGRESSCTL_INVENTORY``; else ``./inventory/lab.yaml`` when it exists (a checkout); else the inventory a
+    registry plugin offers (the lab that is up in ``state_dir`` records its effective one: the product
+    never imports the lab); else ``./inventory/lab.yaml`` anyway, so the error names the documented path.
+    """
+    env = os.environ.get("EGRESSCTL_INVENTORY")
+    if env:
+        return Path(env)
+    local = Path("inventory/lab.yaml")
+    if local.is_file():
+        return local
+    from egressctl.registry import default_inventory as offered
+
+    return offered(state_dir) or local
 
 
 def globals_of(ctx: typer.Context) -> Globals:
@@ -78,19 +91,17 @@ def make_engine(ctx: typer.Context) -> Engine:
     return Engine(g.inventory, state_dir=g.state_dir)
 
 
-def exit_code_for(exc: BaseException) -> int:
-    """The documented exit code of an error."""
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The documented exit code of an error that ended a command."""
     if isinstance(exc, SiteLocked):
-        return 4
-    if isinstance(exc, InventoryError | PolicyError | PlanError):
-        return 2
+        return ExitCode.LOCKED
+    if isinstance(exc, InventoryError | InputError | PolicyError | PlanError):
+        return ExitCode.USAGE
     if isinstance(exc, VerificationError):
-        return 3
+        return ExitCode.VERIFY_FAILED
     if isinstance(exc, KeyboardInterrupt):
-        return 130
-    if isinstance(exc, JournalError):
-        return 5
-    return 5
+        return ExitCode.INTERRUPTED
+    return ExitCode.PARTIAL  # the journal failed, or an unexpected error: someone must look
 
 
 def problem_lines(exc: BaseException) -> list[str]:
@@ -100,9 +111,11 @@ def problem_lines(exc: BaseException) -> list[str]:
     elif isinstance(exc, PlanError):
         lines = ["plan refused (nothing was touched):", *[f"  {g}" for g in exc.gaps]]
     elif isinstance(exc, EgressError):
-        lines = [f"error: {ln}" if i == 0 else ln for i, ln in enumerate(str(exc).splitlines() or [""])]
-    else:
-        lines = [f"error: {type(exc).__name__}: {exc}"]
+        text = str(exc).splitlines() or [""]
+        lines = [f"error: {ln}" if i == 0 else f"  {ln}" for i, ln in enumerate(text)]
+    else:  # a bug: say so, with the type, rather than pass it off as an operational failure
+        lines = [f"error: internal error ({type(exc).__name__}: {exc}); "
+                 "EGRESSCTL_DEBUG=1 shows the traceback"]
     return [redact(ln) for ln in lines]
 
 
@@ -111,16 +124,16 @@ def reported_errors() -> Iterator[None]:
     """Turn errors into one line per problem and the documented exit code."""
     try:
         yield
-    except (typer.Exit, typer.Abort, SystemExit):
+    except (typer.Exit, typer.Abort, typer.BadParameter, SystemExit):
         raise
     except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
-        raise typer.Exit(130) from None
+        err_console.print("interrupted")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         if os.environ.get("EGRESSCTL_DEBUG") == "1":
             raise
         for line in problem_lines(exc):
-            err_console.print(line, markup=False)
+            err_console.print(Text(line))
         raise typer.Exit(exit_code_for(exc)) from None
 
 
@@ -140,5 +153,6 @@ def is_tty() -> bool:
 
 
 def out_console() -> Console:
-    """Stdout console: no hard wrapping, and wide tables when piped (logs and CI read whole lines)."""
-    return Console(highlight=False, soft_wrap=True, width=None if is_tty() else 160)
+    """Stdout console: no hard wrapping, wide tables when piped (logs and CI read whole lines), no markup."""
+    return Console(highlight=False, soft_wrap=True, width=None if is_tty() else 160, markup=False,
+                   emoji=False)

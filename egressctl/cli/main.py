@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from egressctl.cli import stdout
 from egressctl.cli.common import EXIT_CODES, Globals, default_inventory
 from egressctl.cli.ops_cmd import isolate, plan, restore
 from egressctl.cli.read_cmd import history, status, unlock
@@ -38,6 +39,20 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    """``--version``: answered before any inventory, journal or device is touched."""
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("egressctl")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        from egressctl import __version__ as number
+    stdout.write(f"egressctl {number}\n")
+    raise typer.Exit()
+
+
 @app.callback()
 def _globals(
     ctx: typer.Context,
@@ -47,6 +62,8 @@ def _globals(
     state_dir: Annotated[Path | None, typer.Option(
         "--state-dir", help="Journal and state directory [default: $EGRESSCTL_STATE_DIR or "
         "~/.local/state/egressctl].", show_default=False)] = None,
+    _show_version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:
     g = Globals(inventory or default_inventory(), state_dir)
     if state_dir is not None:
@@ -58,7 +75,7 @@ def _globals(
 
 
 for _fn in (isolate, restore, plan, status, history, unlock, verify, probe, tui):
-    app.command(epilog=EPILOG if _fn in (isolate, restore) else None)(_fn)
+    app.command(epilog=EPILOG if _fn in (isolate, restore, plan, verify) else None)(_fn)
 
 
 def _add_plugin_groups() -> None:
@@ -73,7 +90,8 @@ _add_plugin_groups()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (also ``python -m egressctl``): a closed stdout never changes the code."""
+    stdout.install()
     app()
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 
-from egressctl.cli.common import handles_errors, is_tty, make_engine, out_console
-from egressctl.cli.output import print_json, render_plan, render_result
+from egressctl.cli import jsonout
+from egressctl.cli.common import err_console, handles_errors, is_tty, make_engine, out_console
+from egressctl.cli.output import line, render_plan, render_result
 from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
 from egressctl.events import Sink
 from egressctl.planner import Plan
@@ -32,11 +32,11 @@ UnlockOpt = Annotated[bool, typer.Option("--force-unlock", help="Remove a stale 
 def _confirm_by_name(site: str, console: Console) -> Any:
     def confirm(plan: Plan) -> bool:
         names = ", ".join(d.device for d in plan.devices)
-        console.print(f"[bold]{plan.target}[/] site [bold]{site}[/] on {names}.")
+        console.print(line((plan.target, "bold"), " site ", (site, "bold"), f" on {names}."))
         try:
-            typed = click.prompt(f"Type the site name ({site}) to confirm", err=True, default="",
+            typed = typer.prompt(f"Type the site name ({site}) to confirm", err=True, default="",
                                  show_default=False)
-        except click.exceptions.Abort:
+        except typer.Abort:
             return False
         return bool(typed.strip() == site)
 
@@ -47,7 +47,6 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
              json_out: bool, revert_in: int, no_verify: bool, device: list[str] | None,
              force_unlock: bool) -> None:
     engine = make_engine(ctx)
-    err = Console(stderr=True, highlight=False)
     out = out_console()
     jl = JsonLines()
     sink: Sink
@@ -62,7 +61,7 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
         display = nullcontext()
     kw: dict[str, Any] = {
         "dry_run": dry_run, "verify": not no_verify, "yes": yes, "revert_in": revert_in, "sink": sink,
-        "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err),
+        "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err_console),
     }
     try:
         with display:
@@ -74,7 +73,7 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
         engine.close()
     doc = res.to_dict()
     if json_out:
-        jl.write({"event": "result", **doc})
+        jl.write(jsonout.OPERATION, {"event": "result", **doc})
     else:
         render_result(out, doc)
     raise typer.Exit(res.exit_code)
@@ -131,7 +130,8 @@ def plan(ctx: typer.Context, site: SiteArg,
          device: DeviceOpt = None) -> None:
     """Show what reaching a target would send to each device, and the diff. Nothing is sent.
 
-    Reads each device's state over a read-only session unless --offline.
+    Reads each device's state over a read-only session unless --offline. Exits 6 when a device could not
+    be read (the plan is then incomplete), like isolate/restore --dry-run.
 
     For example:
 
@@ -139,13 +139,16 @@ def plan(ctx: typer.Context, site: SiteArg,
       egressctl plan lab --to isolated
       egressctl plan lab --to ministry --json
     """  # noqa: D301 - \b is click's no-rewrap marker
+    from egressctl.engine import plan_exit_code
+
     engine = make_engine(ctx)
     try:
-        doc = engine.plan(site, to, offline=offline, devices=device).to_dict()
+        result = engine.plan(site, to, offline=offline, devices=device)
     finally:
         engine.close()
-    out = out_console()
+    doc = result.to_dict()
     if json_out:
-        print_json(out, doc)
+        jsonout.emit(jsonout.PLAN, doc)
     else:
-        render_plan(out, doc)
+        render_plan(out_console(), doc)
+    raise typer.Exit(plan_exit_code(result))

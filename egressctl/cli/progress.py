@@ -2,13 +2,13 @@
 
 All three are :class:`egressctl.events.Sink` s called from the executor's worker threads, so each guards
 its output with a lock. JSON lines are flushed one by one so a supervisor (or a test) can act on an event
-the moment it is written (e.g. kill the process right after the first ``commit``).
+the moment it is written (e.g. kill the process right after the first ``commit``); each carries its schema
+(``egressctl.event/1``, the last line ``egressctl.operation/1``). Device text reaches the terminal as
+:class:`rich.text.Text`, never as markup.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
 import time
 from types import TracebackType
@@ -17,7 +17,9 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
+from egressctl.cli import jsonout, stdout
 from egressctl.events import (
     CommitPending,
     DeviceStep,
@@ -57,14 +59,13 @@ class JsonLines:
 
     def __call__(self, event: Event) -> None:
         """Write one event line and flush it."""
-        self.write(event.to_dict())
+        self.write(jsonout.EVENT, event.to_dict())
 
-    def write(self, doc: dict[str, Any]) -> None:
-        """Write any document as one flushed line."""
-        text = redact(json.dumps(doc, default=str, sort_keys=True))
+    def write(self, schema: str, doc: dict[str, Any]) -> None:
+        """Write any versioned document as one flushed line."""
+        text = jsonout.dumps(schema, doc)
         with self._lock:
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+            stdout.write(text + "\n")
 
 
 class LinePrinter:
@@ -77,7 +78,7 @@ class LinePrinter:
     def __call__(self, event: Event) -> None:
         """Print one event line."""
         with self._lock:
-            self.console.print(redact(event_line(event)), markup=False, highlight=False)
+            self.console.print(Text(redact(event_line(event))))
 
     def __enter__(self) -> LinePrinter:
         return self
@@ -97,13 +98,13 @@ class LiveTable:
         self._live = Live(get_renderable=self._table, console=console, refresh_per_second=8, transient=False)
 
     def _table(self) -> Table:
-        table = Table(title=self.footer or None, expand=False)
+        table = Table(title=Text(redact(self.footer)) if self.footer else None, expand=False)
         for col in ("device", "step", "status", "detail"):
             table.add_column(col)
         with self._lock:
             for dev, (step, status, detail) in self.rows.items():
-                table.add_row(dev, step, f"[{_STYLE.get(status, '')}]{status}[/]" if status else "",
-                              redact(detail)[:90])
+                table.add_row(Text(dev), Text(step), Text(status, style=_STYLE.get(status, "")),
+                              Text(redact(detail)[:90]))
         return table
 
     def __call__(self, event: Event) -> None:

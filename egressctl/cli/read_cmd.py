@@ -1,4 +1,8 @@
-"""``status``, ``history`` and ``unlock``: reading the journal (and the one operator override)."""
+"""``status``, ``history`` and ``unlock``: reading the journal (and the one operator override).
+
+With ``--json`` each prints one object with a ``schema`` field; the lists (``status`` without a site,
+``history``) sit under ``sites`` and ``entries`` so every document has the same versioned top level.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ from typing import Annotated
 
 import typer
 
+from egressctl.cli import jsonout
 from egressctl.cli.common import handles_errors, make_engine, out_console
-from egressctl.cli.output import print_json, render_history, render_overview, render_status
+from egressctl.cli.output import line, render_history, render_overview, render_status
+from egressctl.exitcodes import ExitCode
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -32,10 +38,10 @@ def status(ctx: typer.Context,
     try:
         if site is None:
             rows = [o.to_dict() for o in engine.sites_overview()]
-            print_json(out, rows) if json_out else render_overview(out, rows)
+            jsonout.emit(jsonout.OVERVIEW, {"sites": rows}) if json_out else render_overview(out, rows)
         else:
             doc = engine.status(site).to_dict()
-            print_json(out, doc) if json_out else render_status(out, doc)
+            jsonout.emit(jsonout.STATUS, doc) if json_out else render_status(out, doc)
     finally:
         engine.close()
 
@@ -60,13 +66,13 @@ def history(ctx: typer.Context,
     try:
         if verify:
             check = engine.verify_history()
-            print_json(out, check.to_dict()) if json_out else out.print(
-                ("chain intact: " if check.ok else "CHAIN BROKEN: ") + check.message, markup=False)
+            jsonout.emit(jsonout.CHAIN, check.to_dict()) if json_out else out.print(
+                line("chain intact: " if check.ok else ("CHAIN BROKEN: ", "bold red"), check.message))
             if not check.ok:
-                raise typer.Exit(5)
+                raise typer.Exit(ExitCode.PARTIAL)
             return
         rows = [e.to_dict() for e in engine.history(site, limit)]
-        print_json(out, rows) if json_out else render_history(out, rows)
+        jsonout.emit(jsonout.HISTORY, {"entries": rows}) if json_out else render_history(out, rows)
     finally:
         engine.close()
 
@@ -86,7 +92,6 @@ def unlock(ctx: typer.Context, site: Annotated[str, typer.Argument(help="Site na
         engine.close()
     doc = {"site": site, "removed": removed.to_dict() if removed else None}
     if json_out:
-        print_json(out, doc)
+        jsonout.emit(jsonout.UNLOCK, doc)
     else:
-        text = f"removed lock held by {removed.owner}" if removed else f"{site} was not locked"
-        out.print(text, markup=False)
+        out.print(line(f"removed lock held by {removed.owner}" if removed else f"{site} was not locked"))

@@ -2,40 +2,47 @@
 
 ``verify SITE`` runs the active probe matrix against the site's current state as the journal records it
 (and journals the verdict through the engine), or against ``--stage`` when given (not journaled).
-``--watch SECONDS`` watches every capture point live, ``--pcap FILE`` checks a capture offline. Exit codes:
-0 proven (cut confirmed / normal ok / clean watch or capture), 3 not proven (a leak, an allowed path
-blocked, or a watch/capture that dropped or could not verify packets), 2 usage or inventory error.
+``--watch SECONDS`` watches every capture point live, ``--pcap FILE`` checks a capture offline, and
+``--junit FILE`` also writes the result as a JUnit report (:mod:`egressctl.cli.junit`). Exit codes: 0
+proven (cut confirmed / normal ok / clean watch or capture), 3 not proven (a leak, an allowed path blocked,
+or a watch/capture that dropped or could not verify packets), 2 usage or input error (including a
+``--pcap`` file that is missing or not a capture, and unresolvable vantage-point credentials).
 """
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
-from egressctl.cli.common import globals_of, reported_errors
-from egressctl.errors import PolicyError
+from egressctl.cli import jsonout, junit
+from egressctl.cli.common import globals_of, make_engine, out_console, reported_errors
+from egressctl.errors import InputError, PolicyError, VerificationError
+from egressctl.exitcodes import ExitCode
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import CapturePoint, Site
 
-EXIT_OK, EXIT_USAGE, EXIT_VERIFY = 0, 2, 3
-console = Console(highlight=False, soft_wrap=True)
 
+@dataclass
+class Outcome:
+    """A finished verification: whether it proved the state, and its JUnit suite."""
 
-def _emit_json(doc: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(doc, default=str) + "\n")
-    sys.stdout.flush()
+    ok: bool
+    suite: junit.Suite
 
 
 def _current_target(ctx: typer.Context, site: str) -> str:
     """The target the journal says the site is at (``stage:X`` -> ``X``)."""
-    from egressctl.cli.common import make_engine
-
-    state = make_engine(ctx).status(site).state
+    engine = make_engine(ctx)
+    try:
+        state = engine.status(site).state
+    finally:
+        engine.close()
     target = state.removeprefix("stage:")
     if target in ("isolated", "normal") or state.startswith("stage:"):
         return target
@@ -53,68 +60,104 @@ def _captures(site: Site, extra: list[str]) -> list[CapturePoint]:
     return points
 
 
+def _print(text: str, style: str = "") -> None:
+    out_console().print(Text(text, style=style))
+
+
+def _beacons_csv(beacons: Any, path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        beacons.to_csv(path)
+    except OSError as exc:
+        raise InputError(f"--beacons-csv {path}: cannot write it: {exc.strerror or exc}") from exc
+
+
 def _watch(site: Site, target: str, seconds: float, json_out: bool, captures: list[CapturePoint],
-           beacons_csv: Path | None) -> int:
+           beacons_csv: Path | None) -> Outcome:
     from egressctl.verify.beacon import BeaconReport
     from egressctl.verify.report import watch_line
     from egressctl.verify.watch.session import watch_site
 
     def on_event(event: dict[str, Any]) -> None:
         if json_out:
-            _emit_json(event)
-        elif (line := watch_line(event)) is not None:
-            console.print(line, style="bold red" if event.get("event") == "leak" else "", markup=False)
+            jsonout.emit(jsonout.WATCH_EVENT, event, indent=None)
+        elif (text := watch_line(event)) is not None:
+            _print(text, "bold red" if event.get("event") == "leak" else "")
 
     report = watch_site(site, target, seconds, captures=captures, on_event=on_event)
     beacons = BeaconReport.from_flows(report.flows, target)
-    if beacons_csv is not None:
-        beacons.to_csv(beacons_csv)
+    _beacons_csv(beacons, beacons_csv)
+    doc = report.to_dict()
     if json_out:
-        _emit_json({**report.to_dict(), "beacons": beacons.to_dict()})
+        jsonout.emit(jsonout.VERIFY_WATCH, {**doc, "beacons": beacons.to_dict()}, indent=None)
     else:
-        console.print(report.summary, style="bold green" if report.ok else "bold red", markup=False)
+        _print(report.summary, "bold green" if report.ok else "bold red")
         if report.flows:
-            console.print(beacons.text(), markup=False)
-    return EXIT_OK if report.ok else EXIT_VERIFY
+            _print(beacons.text())
+    return Outcome(report.ok, junit.watch_suite(doc))
 
 
-def _pcap(site: Site, target: str, path: Path, json_out: bool, beacons_csv: Path | None) -> int:
+def _pcap(site: Site, target: str, path: Path, json_out: bool, beacons_csv: Path | None) -> Outcome:
     from egressctl.verify.beacon import BeaconReport
     from egressctl.verify.capture.offline import analyze
     from egressctl.verify.report import print_capture
 
-    rep = analyze(path, site, target)
+    try:
+        rep = analyze(path, site, target)
+    except VerificationError as exc:  # the file cannot be read as a capture at all: the operator's input
+        raise InputError(f"--pcap {path}: {exc}") from exc
     beacons = BeaconReport.from_capture(rep)
-    if beacons_csv is not None:
-        beacons.to_csv(beacons_csv)
+    _beacons_csv(beacons, beacons_csv)
+    doc = rep.to_dict()
     if json_out:
-        _emit_json(rep.to_dict())
+        jsonout.emit(jsonout.VERIFY_CAPTURE, doc, indent=None)
     else:
-        print_capture(console, rep.to_dict())
+        print_capture(out_console(), doc)
         if rep.leak_flows:
-            console.print(beacons.text(), markup=False)
-    return EXIT_OK if rep.ok else EXIT_VERIFY
+            _print(beacons.text())
+    return Outcome(rep.ok, junit.capture_suite(doc))
 
 
-def _active(ctx: typer.Context, site: Site, stage: str | None, timeout: float, json_out: bool) -> int:
+def _active(ctx: typer.Context, site: Site, stage: str | None, timeout: float, json_out: bool) -> Outcome:
+    from egressctl.preflight import check_vantage_credentials
     from egressctl.verify.report import print_active
 
     if stage is None:  # the journal's state, verified and journaled by the engine
-        from egressctl.cli.common import make_engine
-
         _current_target(ctx, site.name)
-        res = make_engine(ctx).verify(site.name)
+        engine = make_engine(ctx)
+        try:
+            res = engine.verify(site.name)
+        finally:
+            engine.close()
         doc = res.details or {"site": site.name, "target": res.target, "verdict": res.verdict,
                               "ok": res.ok, "summary": res.summary}
     else:
         from egressctl.verify.probe.active import verify_active
 
+        check_vantage_credentials(site)
         doc = verify_active(site, stage, timeout=timeout).to_dict()
     if json_out:
-        _emit_json(doc)
+        jsonout.emit(jsonout.VERIFY_ACTIVE, doc, indent=None)
     else:
-        print_active(console, doc)
-    return EXIT_OK if doc.get("ok") else EXIT_VERIFY
+        print_active(out_console(), doc)
+    return Outcome(bool(doc.get("ok")), junit.active_suite(doc))
+
+
+def _run(ctx: typer.Context, s: Site, watch: float | None, pcap: Path | None, stage: str | None,
+         opts: dict[str, Any]) -> Outcome:
+    if watch is not None and pcap is not None:
+        raise typer.BadParameter("--watch and --pcap are exclusive")
+    if watch is None and pcap is None:
+        return _active(ctx, s, stage, opts["timeout"], opts["json_out"])
+    target = stage or _current_target(ctx, s.name)
+    if pcap is not None:
+        return _pcap(s, target, pcap, opts["json_out"], opts["beacons_csv"])
+    assert watch is not None
+    if not 0 < watch <= 86400:
+        raise typer.BadParameter("--watch takes 1 to 86400 seconds")
+    return _watch(s, target, watch, opts["json_out"], _captures(s, opts["capture"] or []),
+                  opts["beacons_csv"])
 
 
 def verify(
@@ -122,10 +165,14 @@ def verify(
     site: Annotated[str, typer.Argument(help="Site name from the inventory.")],
     watch: Annotated[float | None, typer.Option("--watch", metavar="SECONDS",
                                                 help="Live leak watch on every capture point.")] = None,
-    pcap: Annotated[Path | None, typer.Option("--pcap", help="Check a pcap/pcapng capture offline.")] = None,
+    pcap: Annotated[Path | None, typer.Option(
+        "--pcap", help="Check a pcap/pcapng capture offline.", exists=True, dir_okay=False,
+        readable=True)] = None,
     stage: Annotated[str | None, typer.Option(
         "--stage", help="Verify against isolated|STAGE|normal instead of the journal's state.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON (streaming lines for --watch).")] = False,
+    junit_xml: Annotated[Path | None, typer.Option(
+        "--junit", metavar="FILE", help="Also write the result as a JUnit XML report (for CI).")] = None,
     inventory: Annotated[Path | None, typer.Option("--inventory", help="Inventory file.")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Probe reply timeout (s).")] = 1.0,
     beacons_csv: Annotated[Path | None, typer.Option(
@@ -136,27 +183,27 @@ def verify(
     """Prove the site's state with packets: active probes (default), live watch, or a capture.
 
     Examples: egressctl verify lab; egressctl verify lab --watch 30 --json;
-    egressctl verify lab --pcap uplink.pcapng --stage ministry --beacons-csv beacons.csv
+    egressctl verify lab --pcap uplink.pcapng --stage ministry --beacons-csv beacons.csv;
+    egressctl verify lab --junit verify.xml
     """
     with reported_errors():
-        inv_path = inventory or globals_of(ctx).inventory
-        s = load_inventory(inv_path).site(site) if site else None
+        s = load_inventory(inventory or globals_of(ctx).inventory).site(site) if site else None
         if s is None:
             raise typer.BadParameter("a site name is required")
-        if watch is not None and pcap is not None:
-            raise typer.BadParameter("--watch and --pcap are exclusive")
-        if watch is not None or pcap is not None:
-            target = stage or _current_target(ctx, s.name)
-            if watch is not None:
-                if not 0 < watch <= 86400:
-                    raise typer.BadParameter("--watch takes 1 to 86400 seconds")
-                code = _watch(s, target, watch, json_out, _captures(s, capture or []), beacons_csv)
-            else:
-                assert pcap is not None
-                code = _pcap(s, target, pcap, json_out, beacons_csv)
-        else:
-            code = _active(ctx, s, stage, timeout, json_out)
-    raise typer.Exit(code)
+        outcome = _run(ctx, s, watch, pcap, stage, {"timeout": timeout, "json_out": json_out,
+                                                    "beacons_csv": beacons_csv, "capture": capture})
+        if junit_xml is not None:
+            junit.write(junit_xml, [outcome.suite])
+    raise typer.Exit(ExitCode.OK if outcome.ok else ExitCode.VERIFY_FAILED)
+
+
+def _read_plan(plan: str, read: Callable[[], str]) -> str:
+    if plan == "-":
+        return read()
+    try:
+        return Path(plan).read_text()
+    except OSError as exc:
+        raise InputError(f"--plan {plan}: cannot read it: {exc.strerror or exc}") from exc
 
 
 def probe(
@@ -171,10 +218,9 @@ def probe(
     from egressctl.verify.probe.engine import main_probe
 
     with reported_errors():
-        text = sys.stdin.read() if plan == "-" else Path(plan).read_text()
-        doc = main_probe(text)
+        doc = main_probe(_read_plan(plan, sys.stdin.read))
         if json_out:
-            _emit_json(doc)
+            jsonout.emit(jsonout.PROBE, doc, indent=None)
         else:
             for r in doc["results"]:
-                console.print(f"{r['id']}: {r['outcome']} ({r['detail']})", markup=False)
+                _print(f"{r['id']}: {r['outcome']} ({r['detail']})")

@@ -155,7 +155,7 @@ class EgressApp(App[None]):
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what == "plan-error":
-            self.notify(f"Plan refused: {message.doc['error']}", severity="error", timeout=10)
+            self.notify(f"Plan refused: {message.doc['error']}", severity="error", timeout=10, markup=False)
         elif message.what == "plan":
             self._confirm(message.doc["site"], message.doc["target"], message.doc["plan"])
         elif message.what == "verify":
@@ -164,6 +164,7 @@ class EgressApp(App[None]):
                 f"Verification: {get(ver, 'verdict', default='?')} - {get(ver, 'summary', default='')}",
                 severity="information" if get(ver, "ok", default=False) else "error",
                 timeout=10,
+                markup=False,
             )
             if isinstance(self.screen, SiteScreen):
                 self.screen.action_refresh()

@@ -1,4 +1,11 @@
-"""Small, pure formatting helpers shared by the screens (kept apart so they are unit-testable)."""
+"""Small, pure formatting helpers shared by the screens (kept apart so they are unit-testable).
+
+Text that comes from devices, inventories or the journal is never handed to a widget as a markup string:
+Textual (and Rich, for table cells) would read ``[bold]`` as markup and ``:100:`` (inside
+``2001:100::1``) as an emoji code. :func:`plain` wraps such values in :class:`rich.text.Text` for table
+cells and logs, :func:`content` builds Textual :class:`~textual.content.Content` for ``Static`` and
+``Label``; both show the text verbatim and style it with spans.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import time
 from typing import Any
 
 from rich.text import Text
+from textual.content import Content
 
 _STATE_STYLE = {
     "normal": "green",
@@ -24,6 +32,16 @@ _VERDICT_STYLE = {
     "leak+blocked-allowed": "bold white on red",
     "error": "bold red",
 }
+
+
+def plain(value: Any, style: str = "") -> Text:
+    """``value`` as text shown exactly as it is (no markup, no emoji codes), optionally styled."""
+    return Text("" if value is None else str(value), style=style, end="")
+
+
+def content(*parts: str | tuple[str, str]) -> Content:
+    """``Static``/``Label`` content from plain and ``(text, style)`` parts; nothing in it is markup."""
+    return Content.assemble(*parts)
 
 
 def state_text(state: str | None) -> Text:

@@ -43,6 +43,7 @@ def test_help_has_examples_and_exit_codes() -> None:
         assert cmd in out
     iso = CliRunner().invoke(app, ["isolate", "--help"]).output
     assert "--dry-run" in iso and "--revert-in" in iso and "4    site locked" in iso
+    assert "6    plan or --dry-run incomplete" in iso
 
 
 def test_isolate_yes(run, net: FakeNet) -> None:  # type: ignore[no-untyped-def]
@@ -77,9 +78,10 @@ def test_dry_run_says_so_and_sends_nothing(run, net: FakeNet) -> None:  # type: 
 def test_json_lines_stream(run) -> None:  # type: ignore[no-untyped-def]
     res = run("isolate", "hq", "--yes", "--json")
     docs = [json.loads(line) for line in res.stdout.splitlines()]
-    assert docs[0]["event"] == "OperationStarted"
+    assert docs[0]["event"] == "OperationStarted" and docs[0]["schema"] == "egressctl.event/1"
     assert any(d["event"] == "DeviceStep" and d["step"] == "commit" for d in docs)
     assert docs[-1]["event"] == "result" and docs[-1]["outcome"] == "ok" and docs[-1]["exit_code"] == 0
+    assert docs[-1]["schema"] == "egressctl.operation/1"
 
 
 def test_partial_is_exit_5_and_rollback_is_exit_1(run, net: FakeNet) -> None:  # type: ignore[no-untyped-def]
@@ -126,11 +128,13 @@ def test_plan_offline_and_online(run, net: FakeNet) -> None:  # type: ignore[no-
 def test_status_history_verify(run) -> None:  # type: ignore[no-untyped-def]
     run("isolate", "hq", "--yes")
     overview = json.loads(run("status", "--json").stdout)
-    assert overview[0]["site"] == "hq" and overview[0]["state"] == "isolated"
+    assert overview["schema"] == "egressctl.status-overview/1"
+    assert overview["sites"][0]["site"] == "hq" and overview["sites"][0]["state"] == "isolated"
     st = run("status", "hq")
     assert "isolated" in st.stdout and "egressctl restore hq --stage" in st.stdout
     hist = json.loads(run("history", "hq", "--json").stdout)
-    assert any(e["kind"] == "DeviceStep" for e in hist)
+    assert hist["schema"] == "egressctl.history/1"
+    assert any(e["kind"] == "DeviceStep" for e in hist["entries"])
     ok = run("history", "--verify")
     assert ok.exit_code == 0 and "chain intact" in ok.stdout
     conn = sqlite3.connect(str(run.state / "journal.db"))

@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from egressctl.tui.format import content
+
 
 class TypedConfirm(ModalScreen[bool]):
     """Show what will happen and require the site's name typed exactly."""
@@ -30,7 +32,7 @@ class TypedConfirm(ModalScreen[bool]):
             yield Label(self._title, id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(self._body, markup=False)
-            yield Label(f"Type the site name ([b]{self._expected}[/b]) to confirm:")
+            yield Label(content("Type the site name (", (self._expected, "b"), ") to confirm:"))
             yield Input(placeholder="type the site name here", id="confirm-input")
             yield Label("", id="confirm-error")
             with Horizontal(id="dialog-buttons"):
@@ -43,7 +45,7 @@ class TypedConfirm(ModalScreen[bool]):
             self.dismiss(True)
         else:
             self.query_one("#confirm-error", Label).update(
-                f"[red]'{value}' is not '{self._expected}': nothing was started.[/red]"
+                content((f"'{value}' is not '{self._expected}': nothing was started.", "red"))
             )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -73,7 +75,7 @@ class YesNo(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self._question, id="dialog-title")
+            yield Static(content(self._question), id="dialog-title")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Yes", variant="error", id="yes")
                 yield Button("No", variant="primary", id="no")

@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from egressctl.tui.backend import Doc
-from egressctl.tui.format import age, get
+from egressctl.tui.format import age, content, get, plain
 from egressctl.tui.messages import Loaded
 
 
@@ -53,9 +53,9 @@ class HistoryScreen(Screen[None]):
             ok = bool(message.doc.get("ok"))
             text = message.doc.get("message", "")
             self.query_one("#chain", Static).update(
-                f"[green]audit chain intact[/green] ({text})"
+                content(("audit chain intact", "green"), f" ({text})")
                 if ok
-                else f"[b red]AUDIT CHAIN BROKEN[/b red] {text}"
+                else content(("AUDIT CHAIN BROKEN", "b red"), f" {text}")
             )
 
     def _fill(self) -> None:
@@ -72,7 +72,7 @@ class HistoryScreen(Screen[None]):
             )
             if needle and not any(needle in c.lower() for c in row):
                 continue
-            table.add_row(*row)
+            table.add_row(*(plain(c) for c in row))
         if table.row_count:  # newest at the bottom: start there, as a log viewer does
             table.move_cursor(row=table.row_count - 1, animate=False)
 

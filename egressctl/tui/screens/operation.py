@@ -6,13 +6,14 @@ this screen only renders the event stream it is sent.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
 from egressctl.tui.backend import Doc
-from egressctl.tui.format import get, verdict_text
+from egressctl.tui.format import content, get, plain, verdict_text
 
 STEP_COLUMNS = ("connect", "snapshot", "load", "commit", "readback", "mgmt-check", "confirm")
 _ALIASES = {"read-state": "connect", "diff": "load", "rollback": "confirm", "done": "confirm"}
@@ -38,7 +39,7 @@ class OperationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"{self.site} -> {self.target}: starting", id="op-title")
+        yield Static(content(f"{self.site} -> {self.target}: starting"), id="op-title")
         yield DataTable(id="op-devices", cursor_type="row")
         yield RichLog(id="op-log", markup=True, wrap=True, max_lines=500)
         yield Static("", id="op-verdict")
@@ -52,12 +53,12 @@ class OperationScreen(Screen[None]):
             table.add_column(col, key=col)
         table.add_column("Result", key="result")
         for d in self.devices:
-            table.add_row(d, *["" for _ in STEP_COLUMNS], "", key=d)
+            table.add_row(plain(d), *["" for _ in STEP_COLUMNS], "", key=d)
 
     def _ensure_row(self, device: str) -> None:
         table = self.query_one("#op-devices", DataTable)
         if device not in [r.value for r in table.rows]:
-            table.add_row(device, *["" for _ in STEP_COLUMNS], "", key=device)
+            table.add_row(plain(device), *["" for _ in STEP_COLUMNS], "", key=device)
 
     def show_event(self, ev: Doc) -> None:
         """Render one engine event (called on the UI thread by the app)."""
@@ -67,16 +68,16 @@ class OperationScreen(Screen[None]):
         if kind == "DeviceStep" and device:
             self._device_step(str(device), ev)
         elif kind == "CommitPending" and device:
-            log.write(f"[yellow]{device}: change live, dead-man armed ({get(ev, 'revert_in')}s)[/yellow]")
+            log.write(plain(f"{device}: change live, dead-man armed ({get(ev, 'revert_in')}s)", "yellow"))
         elif kind == "OperationStarted":
             self.query_one("#op-title", Static).update(
-                f"{self.site} -> {self.target}: running ({get(ev, 'operation', default='')})"
+                content(f"{self.site} -> {self.target}: running ({get(ev, 'operation', default='')})")
             )
         elif kind == "VerificationDone":
             text = verdict_text(str(get(ev, "verdict", default="")))
             text.append(f"  {get(ev, 'summary', default='')}")
             self.query_one("#op-verdict", Static).update(text)
-            log.write(f"verification: {get(ev, 'summary', default='') or get(ev, 'verdict')}")
+            log.write(plain(f"verification: {get(ev, 'summary', default='') or get(ev, 'verdict')}"))
         elif kind == "OperationFinished":
             self.show_result(ev)
 
@@ -101,9 +102,10 @@ class OperationScreen(Screen[None]):
             table.update_cell(device, col, _MARK.get(status, status))
         if status == "failed":
             table.update_cell(device, "result", "[b red]FAILED[/b red]")
-            self.query_one("#op-log", RichLog).write(f"[b red]{device} {step}:[/b red] {detail}")
+            line = Text.assemble((f"{device} {step}:", "b red"), " ", detail)
+            self.query_one("#op-log", RichLog).write(line)
         elif detail and status in ("ok", "skipped"):
-            self.query_one("#op-log", RichLog).write(f"{device} {step}: {detail}")
+            self.query_one("#op-log", RichLog).write(plain(f"{device} {step}: {detail}"))
 
     def show_result(self, result: Doc) -> None:
         """Show how the operation ended (outcome, resulting state, message)."""
@@ -112,8 +114,8 @@ class OperationScreen(Screen[None]):
         style = "green" if outcome in ("ok", "noop") else "bold red"
         msg = get(result, "message", "error", default="") or ""
         self.query_one("#op-title", Static).update(
-            f"{self.site} -> {self.target}: [{style}]{outcome}[/{style}]"
-            f"  state {get(result, 'state', default='?')}  {msg}"
+            content(f"{self.site} -> {self.target}: ", (outcome, style),
+                    f"  state {get(result, 'state', default='?')}  {msg}")
         )
         ver = get(result, "verification", default=None)
         if isinstance(ver, dict) and get(ver, "verdict"):

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from egressctl.tui.backend import Doc
-from egressctl.tui.format import age, countdown, get, state_text, verdict_text
+from egressctl.tui.format import age, content, countdown, get, plain, state_text, verdict_text
 from egressctl.tui.messages import Loaded
 
 
@@ -82,7 +82,7 @@ class SiteScreen(Screen[None]):
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what == "error":
-            self.query_one("#site-summary", Static).update(f"[red]{message.doc['error']}[/red]")
+            self.query_one("#site-summary", Static).update(content((str(message.doc["error"]), "red")))
             return
         if message.what == "site":
             self.doc = message.doc
@@ -119,13 +119,13 @@ class SiteScreen(Screen[None]):
         for dev in devices:
             reach = get(dev, "reachable", default=None)
             table.add_row(
-                str(get(dev, "name", default="?")),
-                str(get(dev, "platform", default="")),
-                str(get(dev, "exit", default="")),
+                plain(get(dev, "name", default="?")),
+                plain(get(dev, "platform", default="")),
+                plain(get(dev, "exit", default="")),
                 "-" if reach is None else ("[green]up[/green]" if reach else "[red]DOWN[/red]"),
                 state_text(get(dev, "target", "state")),
                 self._deadman(dev),
-                str(get(dev, "safety_net", default="")),
+                plain(get(dev, "safety_net", default="")),
                 key=str(get(dev, "name", default="?")),
             )
         if table.row_count:
@@ -144,7 +144,7 @@ class SiteScreen(Screen[None]):
         stages.clear_options()
         for t in self.targets():
             mark = "> " if t == current else "  "
-            stages.add_option(Option(f"{mark}{t}", id=t))
+            stages.add_option(Option(plain(f"{mark}{t}"), id=t))
 
     def _fill_matrix(self, ver: Doc) -> None:
         table = self.query_one("#matrix", DataTable)
@@ -155,10 +155,10 @@ class SiteScreen(Screen[None]):
             ok = bool(get(row, "ok", "pass", default=False))
             table.add_row(
                 "[green]ok[/green]" if ok else "[b red]FAIL[/b red]",
-                str(get(row, "vantage", "vantage_point", "from", default="")),
-                str(get(row, "target", "dst", "to", default="")),
-                str(get(row, "expected", default="")),
-                str(get(row, "observed", "outcome", default="")),
+                plain(get(row, "vantage", "vantage_point", "from", default="")),
+                plain(get(row, "target", "dst", "to", default="")),
+                plain(get(row, "expected", default="")),
+                plain(get(row, "observed", "outcome", default="")),
             )
 
     def _fill_journal(self, entries: list[Doc]) -> None:
@@ -177,8 +177,8 @@ class SiteScreen(Screen[None]):
             detail = str(get(e, "detail", "message", "step", default="") or "")
             table.add_row(
                 age(get(e, "at", "ts")),
-                str(get(e, "device", default="") or ""),
-                (detail if event == "DeviceStep" else f"{event} {detail}".strip())[:70],
+                plain(get(e, "device", default="") or ""),
+                plain((detail if event == "DeviceStep" else f"{event} {detail}".strip())[:70]),
             )
 
     def _tick(self) -> None:

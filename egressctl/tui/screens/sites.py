@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from egressctl.tui.backend import Doc
-from egressctl.tui.format import age, get, state_text, verdict_text
+from egressctl.tui.format import age, content, get, plain, state_text, verdict_text
 from egressctl.tui.messages import Loaded
 
 
@@ -53,7 +53,7 @@ class SitesScreen(Screen[None]):
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what == "error":
-            self.query_one("#sites-hint", Static).update(f"[red]{message.doc['error']}[/red]")
+            self.query_one("#sites-hint", Static).update(content((str(message.doc["error"]), "red")))
             return
         self._sites = list(message.doc.get("sites", []))
         self._fill()
@@ -67,12 +67,12 @@ class SitesScreen(Screen[None]):
             if needle and needle not in name.lower() and needle not in str(get(s, "state", default="")):
                 continue
             table.add_row(
-                name,
+                plain(name),
                 state_text(get(s, "state")),
-                str(get(s, "target", "stage", default="-")),
+                plain(get(s, "target", "stage", default="-")),
                 verdict_text(get(s, "last_verdict", "verdict")),
                 age(get(s, "last_verified_at", "verified_at")),
-                str(get(s, "lock_owner", "lock", default="") or "-"),
+                plain(get(s, "lock_owner", "lock", default="") or "-"),
                 key=name,
             )
         shown = table.row_count

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
 from egressctl.tui.backend import Doc
-from egressctl.tui.format import get
+from egressctl.tui.format import content, get, plain
 
 
 def watch_summary(stats: Doc, running: bool) -> str:
@@ -77,7 +77,8 @@ class WatchScreen(Screen[None]):
     def show(self, stats: Doc, running: bool) -> None:
         """Render the running totals (or the final report, or the error that ended the watch)."""
         if "error" in stats:
-            self.query_one("#watch-summary", Static).update(f"[b red]watch failed:[/b red] {stats['error']}")
+            self.query_one("#watch-summary", Static).update(
+                content(("watch failed:", "b red"), " ", str(stats["error"])))
             return
         self._show(stats, running)
 
@@ -91,18 +92,18 @@ class WatchScreen(Screen[None]):
         leaks.clear()
         for f in get(stats, "leak_flows", "flows", default=[]) or []:
             leaks.add_row(
-                str(get(f, "exit", default="")),
-                str(get(f, "flow", "key", default=f)),
-                str(get(f, "packets", "count", default="")),
+                plain(get(f, "exit", default="")),
+                plain(get(f, "flow", "key", default=f)),
+                plain(get(f, "packets", "count", default="")),
             )
         beacons = self.query_one("#watch-beacons", DataTable)
         beacons.clear()
         for b in get(stats, "beacons", default=[]) or []:
             dests = get(b, "destinations", "top", default=[]) or []
             beacons.add_row(
-                str(get(b, "host", "src", default="")),
-                str(get(b, "attempts", "count", default="")),
-                ", ".join(str(x) for x in dests[:3]),
+                plain(get(b, "host", "src", default="")),
+                plain(get(b, "attempts", "count", default="")),
+                plain(", ".join(str(x) for x in dests[:3])),
             )
 
     def action_back(self) -> None:
