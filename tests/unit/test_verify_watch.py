@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from egressctl_lab.testing.ring_blocks import tpacket_block
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_RR
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, Dot1Q, Ether
@@ -77,33 +78,6 @@ def test_site_filter_keeps_inside_sources_and_tags(site: Site) -> None:
     assert run_bpf(many, bytes(E / IP(src="10.20.3.4", dst="1.1.1.1"))) == 0
 
 
-def block(frames: list[tuple[bytes, int | None]]) -> bytes:
-    """A TPACKET_V3 block as the kernel lays it out (headers in host order, 8-byte aligned frames)."""
-    body, off, mac = bytearray(b"\0" * 48), 48, 82
-    for i, (f, vlan) in enumerate(frames):
-        size = (mac + len(f) + 7) & ~7
-        nxt = 0 if i == len(frames) - 1 else size
-        hdr = struct.pack(
-            "=IIIIIIHHIIHH8x",
-            nxt,
-            1,
-            2,
-            len(f),
-            len(f) + 10,
-            1 | (16 if vlan is not None else 0),
-            mac,
-            mac + 14,
-            0,
-            vlan or 0,
-            0x8100 if vlan is not None else 0,
-            0,
-        )
-        body += hdr + b"\0" * (mac - len(hdr)) + f + b"\0" * (size - mac - len(f))
-        off += size
-    struct.pack_into("=IIIII", body, 0, 3, 0, 1, len(frames), 48)
-    return bytes(body) + b"\0" * 64
-
-
 def sample() -> list[tuple[bytes, int | None]]:
     pk = [
         (E / IP(src="10.10.1.11", dst="192.0.2.80") / TCP(sport=1, dport=80), None),
@@ -139,7 +113,7 @@ def test_c_and_python_walkers_agree() -> None:
     frames = sample()
     for _ in range(200):  # random garbage too: both must survive it identically
         frames.append((bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 90))), None))
-    raw = np.frombuffer(block(frames), dtype=np.uint8)
+    raw = np.frombuffer(tpacket_block(frames), dtype=np.uint8)
     c = Walker(use_c=True).walk(raw, 0, len(raw))
     py = walk_block_py(memoryview(raw.tobytes()))
     assert c is not None and py is not None and len(c) == len(frames)
@@ -174,7 +148,7 @@ def test_parse_frame_fields() -> None:
 def test_watcher_verdicts_are_exact(site: Site) -> None:
     cp = CompiledPolicy.compile(compute_policy(site, "isolated"), site)
     w = Watcher(cp)
-    raw = np.frombuffer(block(sample()), dtype=np.uint8)
+    raw = np.frombuffer(tpacket_block(sample()), dtype=np.uint8)
     new = w.feed(Walker().walk(raw, 0, len(raw)))  # type: ignore[arg-type]
     flows = {(k[2], k[3], k[1], k[5], k[6]) for k in new}
     assert flows == {
@@ -196,7 +170,7 @@ def test_watcher_verdicts_are_exact(site: Site) -> None:
 
 def test_normal_target_never_leaks(site: Site) -> None:
     w = Watcher(CompiledPolicy.compile(compute_policy(site, "normal"), site))
-    raw = np.frombuffer(block(sample()), dtype=np.uint8)
+    raw = np.frombuffer(tpacket_block(sample()), dtype=np.uint8)
     assert w.feed(Walker().walk(raw, 0, len(raw))) == [] and w.counters["leaks"] == 0  # type: ignore[arg-type]
 
 

@@ -1,14 +1,16 @@
-/* egressctl capture hot loop: walk pcap/pcapng records in one mapped window, parse L2/L3/L4 and look the
- * packet up in the compiled policy tables (egressctl/verify/matcher.py). Contract and semantics are the
- * ones of egressctl/verify/capture/np_engine.py (the numpy fallback); tests check that both agree packet for packet.
+/* egressctl capture hot loop: walk pcap/pcapng records in one mapped window, parse each packet with the
+ * shared parser (../pktparse.h) and look it up in the compiled policy tables (egressctl/verify/matcher.py).
+ * Contract and semantics are those of capture/np_engine.py (the numpy path); tests hold both, and the
+ * Python reference parser, to the same counters and leak records packet for packet.
  *
  * Every read is bounds-checked against the record's captured length and the window length: a hostile or
  * truncated file can make a packet "unverified" or stop the walk as corrupt, never read out of bounds.
- * Compiled at first use with the system cc (see _fastc.py); no other dependency than a C99 compiler with
- * unsigned __int128 (gcc, clang).
+ * Needs a C99 compiler with unsigned __int128 (gcc, clang).
  */
 #include <stdint.h>
 #include <string.h>
+
+#include "../pktparse.h"
 
 typedef unsigned __int128 u128;
 
@@ -56,11 +58,6 @@ enum { C_PACKETS, C_BYTES, C_SUBJECT, C_PERMITTED, C_LEAKS, C_LEAK_BYTES, C_NOT_
 enum { R_NEED_DATA = 0, R_OUT_FULL = 1, R_BLOCK = 2, R_CORRUPT = 3 };
 #define LEAK (-2)
 
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static inline uint32_t be32(const uint8_t *p) {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static inline uint64_t be64(const uint8_t *p) { return ((uint64_t)be32(p) << 32) | be32(p + 4); }
 static inline uint32_t rd32(const uint8_t *p, int64_t swap) {
     uint32_t v;
     memcpy(&v, p, 4);
@@ -109,73 +106,37 @@ typedef struct {
     uint16_t iface;
 } eg_pkt;
 
-/* Link layer: returns the L3 offset and sets *et, or -1 (counter already bumped). */
-static int64_t link_layer(const eg_pkt *k, uint64_t *cnt, uint32_t *et) {
-    const uint8_t *p = k->p;
-    int64_t n = k->caplen, off;
-    switch (k->linktype) {
-    case 1:   /* Ethernet */
-    case 113: /* Linux cooked v1 */
-        off = k->linktype == 1 ? 14 : 16;
-        if (n < off) { cnt[C_TRUNCATED]++; return -1; }
-        *et = be16(p + off - 2);
-        break;
-    case 276: /* Linux cooked v2 */
-        if (n < 20) { cnt[C_TRUNCATED]++; return -1; }
-        *et = be16(p);
-        off = 20;
-        break;
-    case 101: case 12: case 14: /* raw IP */
-        if (n < 1) { cnt[C_TRUNCATED]++; return -1; }
-        *et = (p[0] >> 4) == 4 ? 0x0800 : (p[0] >> 4) == 6 ? 0x86DD : 0;
-        if (!*et) { cnt[C_MALFORMED]++; return -1; }
-        return 0;
-    case 228: *et = 0x0800; return 0;
-    case 229: *et = 0x86DD; return 0;
-    default:
-        cnt[C_LINKTYPE]++;
-        return -1;
-    }
-    int tags = 0;
-    while (*et == 0x8100 || *et == 0x88A8 || *et == 0x9100) {
-        if (++tags > 8) { cnt[C_MALFORMED]++; return -1; }
-        if (n < off + 4) { cnt[C_TRUNCATED]++; return -1; }
-        *et = be16(p + off + 2);
-        off += 4;
-    }
-    if (tags) cnt[C_VLAN]++;
-    return off;
-}
-
-static void emit(eg_state *s, const eg_pkt *k, uint8_t fam, uint8_t proto, const uint8_t *src,
-                 const uint8_t *dst, int alen, int32_t sp, int32_t dp) {
-    eg_leak r;
-    memset(&r, 0, sizeof r);
-    r.ts_ns = k->ts_ns;
-    r.wirelen = k->wirelen;
-    r.sport = (uint16_t)sp;
-    r.dport = (uint16_t)dp;
-    r.family = fam;
-    r.proto = proto;
-    r.iface = k->iface;
-    memcpy(r.src, src, alen);
-    memcpy(r.dst, dst, alen);
-    memcpy(s->out + s->out_n * (int64_t)sizeof r, &r, sizeof r);
+static void emit(eg_state *s, const eg_pkt *k, const pp_pkt *r) {
+    eg_leak out;
+    int alen = r->family == 6 ? 16 : 4;
+    const uint8_t *ip = r->p + r->l3;
+    memset(&out, 0, sizeof out);
+    out.ts_ns = k->ts_ns;
+    out.wirelen = k->wirelen;
+    out.sport = r->sport;
+    out.dport = r->dport;
+    out.family = r->family;
+    out.proto = r->proto;
+    out.iface = k->iface;
+    memcpy(out.src, ip + (r->family == 6 ? 8 : 12), alen);
+    memcpy(out.dst, ip + (r->family == 6 ? 24 : 16), alen);
+    memcpy(s->out + s->out_n * (int64_t)sizeof out, &out, sizeof out);
     s->out_n++;
 }
 
-static void verdict(eg_state *s, const eg_policy *pol, const eg_pkt *k, int fi, uint8_t proto, u128 src,
-                    u128 dst, const uint8_t *l4, int64_t l4len, const uint8_t *sa, const uint8_t *da) {
+/* The counter of a parser status (unverified reasons and non-IP). */
+static const int STATUS_COUNTER[] = {C_PACKETS, C_NON_IP, C_TRUNCATED, C_FRAGMENT, C_MALFORMED, C_LINKTYPE};
+
+static u128 addr(uint64_t h, uint64_t l) { return ((u128)h << 64) | l; }
+
+/* A packet whose transport is parsed and which is leaving the site: permitted (rule hit) or a leak. */
+static void verdict(eg_state *s, const eg_policy *pol, const eg_pkt *k, const pp_pkt *r) {
     uint64_t *cnt = s->counters;
-    int32_t sp = 0, dp = 0;
-    if (proto == 6 || proto == 17) {
-        if (l4len < 4) { cnt[C_TRUNCATED]++; return; }
-        sp = be16(l4);
-        dp = be16(l4 + 2);
-    }
     cnt[C_SUBJECT]++;
     if (pol->is_normal) { cnt[C_PERMITTED]++; return; }
-    int32_t code = lookup(&pol->fam[fi], proto, src, dst, sp, dp);
+    const eg_family *f = &pol->fam[r->family == 6];
+    u128 src = addr(r->src_h, r->src_l), dst = addr(r->dst_h, r->dst_l);
+    int32_t code = lookup(f, r->proto, src, dst, r->sport, r->dport);
     if (code >= 0) {
         cnt[C_PERMITTED]++;
         s->rule_hits[code]++;
@@ -183,66 +144,27 @@ static void verdict(eg_state *s, const eg_policy *pol, const eg_pkt *k, int fi, 
     }
     cnt[C_LEAKS]++;
     cnt[C_LEAK_BYTES] += k->wirelen;
-    emit(s, k, fi ? 6 : 4, proto, sa, da, fi ? 16 : 4, sp, dp);
+    emit(s, k, r);
 }
 
-static void ipv4(eg_state *s, const eg_policy *pol, const eg_pkt *k, int64_t off) {
-    uint64_t *cnt = s->counters;
-    const uint8_t *p = k->p + off;
-    int64_t n = k->caplen - off;
-    if (n < 20) { cnt[C_TRUNCATED]++; return; }
-    int64_t ihl = (int64_t)(p[0] & 15) * 4;
-    if ((p[0] >> 4) != 4 || ihl < 20) { cnt[C_MALFORMED]++; return; }
-    cnt[C_IPV4]++;
-    u128 src = be32(p + 12), dst = be32(p + 16);
-    const eg_family *f = &pol->fam[0];
-    if (!inside(f, src) || inside(f, dst)) { cnt[C_NOT_SUBJECT]++; return; }
-    if (be16(p + 6) & 0x1FFF) { cnt[C_FRAGMENT]++; return; }
-    verdict(s, pol, k, 0, p[9], src, dst, p + (ihl < n ? ihl : n), n - ihl, p + 12, p + 16);
-}
-
-static void ipv6(eg_state *s, const eg_policy *pol, const eg_pkt *k, int64_t off) {
-    uint64_t *cnt = s->counters;
-    const uint8_t *p = k->p + off;
-    int64_t n = k->caplen - off;
-    if (n < 40) { cnt[C_TRUNCATED]++; return; }
-    if ((p[0] >> 4) != 6) { cnt[C_MALFORMED]++; return; }
-    cnt[C_IPV6]++;
-    u128 src = ((u128)be64(p + 8) << 64) | be64(p + 16);
-    u128 dst = ((u128)be64(p + 24) << 64) | be64(p + 32);
-    const eg_family *f = &pol->fam[1];
-    if (!inside(f, src) || inside(f, dst)) { cnt[C_NOT_SUBJECT]++; return; }
-    uint8_t nh = p[6];
-    int64_t pos = 40;
-    for (int i = 0;; i++) {
-        if (nh != 0 && nh != 43 && nh != 44 && nh != 51 && nh != 60 && nh != 135 && nh != 139 && nh != 140)
-            break;
-        if (i >= 16) { cnt[C_MALFORMED]++; return; }
-        if (n < pos + 8) { cnt[C_TRUNCATED]++; return; }
-        uint8_t next = p[pos];
-        if (nh == 44) {
-            if (be16(p + pos + 2) & 0xFFF8) { cnt[C_FRAGMENT]++; return; }
-            pos += 8;
-        } else if (nh == 51) {
-            pos += ((int64_t)p[pos + 1] + 2) * 4;
-        } else {
-            pos += ((int64_t)p[pos + 1] + 1) * 8;
-        }
-        nh = next;
-    }
-    verdict(s, pol, k, 1, nh, src, dst, p + (pos < n ? pos : n), n - pos, p + 8, p + 24);
-}
-
+/* One packet: parse up to the addresses, stop there unless it leaves the site, then judge it. */
 static void packet(eg_state *s, const eg_policy *pol, const eg_pkt *k) {
     uint64_t *cnt = s->counters;
-    uint32_t et = 0;
+    pp_pkt r;
+    pp_init(&r, k->p, k->caplen);
     cnt[C_PACKETS]++;
     cnt[C_BYTES] += k->wirelen;
-    int64_t off = link_layer(k, cnt, &et);
-    if (off < 0) return;
-    if (et == 0x0800) ipv4(s, pol, k, off);
-    else if (et == 0x86DD) ipv6(s, pol, k, off);
-    else cnt[C_NON_IP]++;
+    if (pp_link(&r, k->linktype) < 0) { cnt[STATUS_COUNTER[r.status]]++; return; }
+    if (r.tags) cnt[C_VLAN]++;
+    if (pp_ip(&r) < 0) { cnt[STATUS_COUNTER[r.status]]++; return; }
+    cnt[r.family == 6 ? C_IPV6 : C_IPV4]++;
+    const eg_family *f = &pol->fam[r.family == 6];
+    if (!inside(f, addr(r.src_h, r.src_l)) || inside(f, addr(r.dst_h, r.dst_l))) {
+        cnt[C_NOT_SUBJECT]++;
+        return;
+    }
+    if (pp_l4(&r) < 0) { cnt[STATUS_COUNTER[r.status]]++; return; }
+    verdict(s, pol, k, &r);
 }
 
 static int64_t ts_ng(const eg_iface *f, uint32_t hi, uint32_t lo) {
@@ -309,7 +231,8 @@ int64_t eg_run(eg_state *s, const eg_policy *pol) {
             k.p = b + 16;
             k.caplen = incl;
             k.wirelen = rd32(b + 12, s->swap);
-            k.ts_ns = (int64_t)rd32(b, s->swap) * 1000000000LL + (int64_t)rd32(b + 4, s->swap) * s->ifaces[0].ts_mul;
+            k.ts_ns = (int64_t)rd32(b, s->swap) * 1000000000LL
+                      + (int64_t)rd32(b + 4, s->swap) * s->ifaces[0].ts_mul;
             k.linktype = s->ifaces[0].linktype;
             k.iface = 0;
             packet(s, pol, &k);

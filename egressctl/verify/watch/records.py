@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from egressctl.verify import pktparse
+
 SNAPLEN = 256  # bytes per packet the kernel filter keeps: headers only
 RECORD = np.dtype([("ts_ns", "<i8"), ("src_h", "<u8"), ("src_l", "<u8"), ("dst_h", "<u8"),
                    ("dst_l", "<u8"), ("wirelen", "<u4"), ("sport", "<u2"), ("dport", "<u2"),
                    ("vlan", "<u2"), ("family", "u1"), ("proto", "u1"), ("status", "u1"), ("vflag", "u1"),
                    ("pad", "<u2")])
 FIELDS: tuple[str, ...] = tuple(RECORD.names or ())
-S_OK, S_NON_IP, S_TRUNCATED, S_FRAGMENT, S_MALFORMED = 0, 1, 2, 3, 4
+# Record statuses are the parser's (pktparse.h, pktparse.py): one numbering for C and Python.
+S_OK, S_NON_IP, S_TRUNCATED = pktparse.OK, pktparse.NON_IP, pktparse.TRUNCATED
+S_FRAGMENT, S_MALFORMED = pktparse.FRAGMENT, pktparse.MALFORMED
