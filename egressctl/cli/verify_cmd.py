@@ -215,10 +215,15 @@ def probe(
     Reads the plan egressctl's verification sends (JSON: timeout, probes) and prints one result per probe:
     answered, refused (and by whom) or silent.
     """
-    from egressctl.verify.probe.engine import main_probe
+    from egressctl.verify.probe.engine import run_probes
+    from egressctl.verify.probe.records import plan_from_json
 
     with reported_errors():
-        doc = main_probe(_read_plan(plan, sys.stdin.read))
+        try:
+            probes, seconds, retries = plan_from_json(_read_plan(plan, sys.stdin.read))
+        except VerificationError as exc:  # a malformed plan is the caller's input, not a failed proof
+            raise InputError(f"--plan {plan}: {exc}") from exc
+        doc = run_probes(probes, seconds, retries).to_dict()
         if json_out:
             jsonout.emit(jsonout.PROBE, doc, indent=None)
         else:

@@ -111,6 +111,7 @@ CASES: list[tuple[str, Callable[[Cli], None], tuple[str, ...], ExitCode]] = [
     ("vantage credential: verify", ssh_vantage_point, ("verify", "hq"), ExitCode.USAGE),
     ("vantage credential: verify --stage", ssh_vantage_point, ("verify", "hq", "--stage", "isolated"),
      ExitCode.USAGE),
+    ("malformed probe plan", nothing, ("probe", "--plan", f"{TMP}/none.json"), ExitCode.USAGE),
     ("inventory error", broken_inventory, ("plan", "hq", "--to", "isolated", "--offline"), ExitCode.USAGE),
     ("inventory missing", missing_inventory, ("status", "hq"), ExitCode.USAGE),
     ("offline plan needs no credential", no_device_password, ("plan", "hq", "--to", "isolated", "--offline"),
@@ -220,3 +221,8 @@ def test_version_and_python_m(tmp_path: Path) -> None:
     assert helped.stdout.startswith("Usage: python -m egressctl [OPTIONS] COMMAND")
     for cmd in ("isolate", "restore", "plan", "status", "history", "unlock", "verify", "probe", "tui"):
         assert f"  {cmd} " in helped.stdout
+
+
+def test_malformed_probe_plan_is_a_usage_error(cli: Cli) -> None:
+    res = cli("probe", "--json", input='{"version": 1, "probes": [{"id": 1}]}')
+    assert res.exit_code == ExitCode.USAGE and res.stderr.startswith("error: --plan -: malformed probe plan")

@@ -11,7 +11,18 @@ from pathlib import Path
 
 import pytest
 from engine_double import inventory_yaml
-from test_cli_harness import DEVICE_TEXT, DIFF_HOST, DIFF_NET, HOST, NET, Cli, leak_capture, make_cli
+from test_cli_harness import (
+    DEVICE_TEXT,
+    DIFF_HOST,
+    DIFF_NET,
+    HOST,
+    NET,
+    Cli,
+    fake_active,
+    fake_watch,
+    leak_capture,
+    make_cli,
+)
 
 from egressctl.errors import CommitError, ConnectError
 
@@ -86,6 +97,20 @@ def test_verify_capture_keeps_addresses(cli: Cli, tmp_path: Path) -> None:
     leak = "  LEAK 2001:db8:100:1234::10:40000 -> 2001:100::1:443 tcp (1 packets)"
     assert leak in human.stdout.splitlines()
     assert no_emoji(human.stdout)
+
+
+def test_verify_active_and_watch_keep_probe_and_capture_text(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = make_cli(tmp_path, monkeypatch, vantage=True)
+    fake_active(monkeypatch)
+    matrix = cli("verify", "hq", "--stage", "isolated")
+    assert matrix.exit_code == 3
+    assert "(syn-ack [bold]:100:)" in matrix.stdout
+    fake_watch(monkeypatch)
+    watch = cli("verify", "hq", "--watch", "2", "--stage", "isolated")
+    assert "LEAK via exit primary: 2001:db8:100:1234::10:40000 -> 2001:100::1:443 tcp" in watch.stdout
+    assert "capture backup (isp2:ce0) failed: agent exited 1: [bold]no such device[/bold]" in watch.stdout
+    assert no_emoji(matrix.stdout, watch.stdout)
 
 
 def test_inventory_error_on_line_100_keeps_its_location(tmp_path: Path) -> None:
