@@ -41,12 +41,41 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signum)
 
 
+MS_BIND, MS_REC = 4096, 16384
+
+
 def _private_run() -> None:
-    """In a user namespace: a private tmpfs on /run, so /run/netns is ours to create."""
+    """In a user namespace: a private tmpfs on /run, so /run/netns is ours to create.
+
+    Everything else the host has under /run is bound back at its own path (through a descriptor opened
+    before the tmpfs hides it): a state directory, an inventory or an interpreter there (say under
+    /run/user/UID) stays where the lab's files name it.
+    """
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    if libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=0755") != 0:
-        raise LabError(f"cannot mount a private /run in the user namespace (errno {ctypes.get_errno()})")
-    Path("/run/netns").mkdir(mode=0o755)
+    host = os.open("/run", os.O_PATH | os.O_DIRECTORY)
+    try:
+        entries = [(e.name, e.is_dir(follow_symlinks=False), os.readlink(e.path) if e.is_symlink() else None)
+                   for e in os.scandir("/run") if e.name != "netns"]
+        if libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=0755") != 0:
+            raise LabError(f"cannot mount a private /run in the user namespace (errno {ctypes.get_errno()})")
+        Path("/run/netns").mkdir(mode=0o755)
+        for name, is_dir, link in entries:
+            _bind_back(libc, host, name, is_dir, link)
+    finally:
+        os.close(host)
+
+
+def _bind_back(libc: ctypes.CDLL, host: int, name: str, is_dir: bool, link: str | None) -> None:
+    """Recreate the host's ``/run/NAME`` on the private /run (best effort: an odd one must not stop a lab)."""
+    target = Path("/run", name)
+    if link is not None:
+        target.symlink_to(link)
+        return
+    if is_dir:
+        target.mkdir()
+    else:
+        target.touch()
+    libc.mount(f"/proc/self/fd/{host}/{name}".encode(), str(target).encode(), None, MS_BIND | MS_REC, None)
 
 
 def _ports(topo: Topology, site_canaries: list[Any]) -> tuple[list[int], list[int]]:

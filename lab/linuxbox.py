@@ -9,6 +9,12 @@ the box behaves like a real one: user ``admin`` with the lab password logs in to
 is the real thing. :func:`prepare` writes the files (run by the keeper); ``main`` runs inside the new
 mount namespace, does the mounts and execs sshd.
 
+The files live in the state directory, which may itself be under a path that is bound over (the default
+one, ``~/.local/state/egressctl``, is under ``/root`` for root; others may be under ``/home`` or ``/run``).
+So ``main`` opens that directory first, mounts the private ``/run`` and binds the directory to
+:data:`INSIDE` on it, and only then binds anything over the host's paths, always from :data:`INSIDE`:
+every source stays reachable, and sshd's configuration names its key and pid file there.
+
 Usage (inside ``unshare --mount --uts --propagation private``):
 ``python -m egressctl_lab.linuxbox --root DIR --hostname core-b``
 """
@@ -27,6 +33,9 @@ from pathlib import Path
 from egressctl_lab import hostkeys
 
 MS_BIND = 4096
+#: Where core-b's lab files appear inside its mount namespace: on the private tmpfs ``/run``, which nothing
+#: is bound over, whatever the state directory is.
+INSIDE = Path("/run/egressctl-lab")
 BASHRC = r"""# lab shell: the prompt netmiko's linux driver expects
 PS1='\u@\h:\w\$ '
 HISTFILE=
@@ -47,8 +56,8 @@ SSHD_CONFIG = """# egressctl lab: sshd of core-b
 Port 22
 ListenAddress 0.0.0.0
 ListenAddress ::
-HostKey {root}/hostkey
-PidFile {root}/sshd.pid
+HostKey {inside}/hostkey
+PidFile {inside}/sshd.pid
 UsePAM no
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
@@ -90,7 +99,11 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: int | None = None) -
 
 
 def prepare(root: Path, *, device: str, hostname: str, username: str, password: str) -> Path:
-    """Write core-b's lab /etc, homes, sshd_config and host key under ``root``; returns the config path."""
+    """Write core-b's lab /etc, homes, sshd_config and host key under ``root``; returns the config path.
+
+    The configuration names the key and the pid file under :data:`INSIDE`, where sshd sees ``root``; the
+    pid file is the same file as ``root/sshd.pid`` outside, which the keeper waits for.
+    """
     passwd = Path("/etc/passwd").read_text()
     group = Path("/etc/group").read_text()
     uid = _free_uid(passwd)
@@ -113,7 +126,7 @@ def prepare(root: Path, *, device: str, hostname: str, username: str, password: 
         _write(root / "log" / name, "", 0o600)
     hostkeys.write_private(device, root / "hostkey")
     config = root / "sshd_config"
-    _write(config, SSHD_CONFIG.format(root=root, user=username))
+    _write(config, SSHD_CONFIG.format(inside=INSIDE, user=username))
     return config
 
 
@@ -124,17 +137,32 @@ def _bind(libc: ctypes.CDLL, source: Path, target: str) -> None:
         raise OSError(ctypes.get_errno(), f"bind {source} over {target}")
 
 
+def _private_run(libc: ctypes.CDLL, root: Path) -> None:
+    """A tmpfs on /run holding /run/sshd and ``root`` bound at :data:`INSIDE`.
+
+    ``root`` is opened before the tmpfs is mounted and bound through ``/proc/self/fd``, so it is reached
+    even when it lives under /run itself.
+    """
+    fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+    try:
+        if libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=0755") != 0:
+            raise OSError(ctypes.get_errno(), "mount tmpfs on /run")
+        Path("/run/sshd").mkdir(mode=0o755)
+        INSIDE.mkdir(mode=0o700)
+        _bind(libc, Path(f"/proc/self/fd/{fd}"), str(INSIDE))
+    finally:
+        os.close(fd)
+
+
 def _mount_lab_files(root: Path) -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    _private_run(libc, root)
     for name in ("passwd", "shadow", "group", "sudoers", "hosts"):
-        _bind(libc, root / "etc" / name, f"/etc/{name}")
-    _bind(libc, root / "home", "/home")
-    _bind(libc, root / "root", "/root")
+        _bind(libc, INSIDE / "etc" / name, f"/etc/{name}")
+    _bind(libc, INSIDE / "home", "/home")
+    _bind(libc, INSIDE / "root", "/root")
     for name in ("wtmp", "btmp", "lastlog"):
-        _bind(libc, root / "log" / name, f"/var/log/{name}")
-    if libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=0755") != 0:
-        raise OSError(ctypes.get_errno(), "mount tmpfs on /run")
-    Path("/run/sshd").mkdir(mode=0o755)
+        _bind(libc, INSIDE / "log" / name, f"/var/log/{name}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     _mount_lab_files(args.root)
     socket.sethostname(args.hostname)
     sshd = "/usr/sbin/sshd"
-    os.execv(sshd, [sshd, "-D", "-e", "-f", str(args.root / "sshd_config")])  # noqa: S606
+    os.execv(sshd, [sshd, "-D", "-e", "-f", str(INSIDE / "sshd_config")])  # noqa: S606
 
 
 if __name__ == "__main__":
