@@ -7,6 +7,9 @@
   a command inside a network namespace they manage (the lab's namespaces may live in a user namespace). The
   product itself only knows ``ip netns exec``; it never imports the lab.
 * ``egressctl.commands``: typer apps added as sub-commands of ``egressctl`` (the lab's ``egressctl lab``).
+* ``egressctl.default_inventory``: factories ``f(state_dir) -> Path | None`` naming the inventory to use
+  when none is given (the lab offers the effective inventory of the lab that is up), so commands work
+  outside the repository without the product knowing the lab.
 """
 
 from __future__ import annotations
@@ -82,8 +85,11 @@ def netns_exec(state_dir: Path | None = None) -> NetnsExec:
     the first that returns a prefix wins, so a lab that is up in that state directory maps its node names.
     """
     for ep in sorted(metadata.entry_points(group="egressctl.netns_exec"), key=lambda e: e.name):
-        with _IMPORT_LOCK:
-            factory = ep.load()
+        try:
+            with _IMPORT_LOCK:
+                factory = ep.load()
+        except ImportError:  # a plugin that cannot be imported manages no namespace
+            continue
         found: NetnsExec | None = factory(state_dir)
         if found is not None:
             return found
@@ -99,3 +105,21 @@ def command_groups() -> dict[str, Any]:
         except ImportError:  # an optional plugin installed without its own dependencies: leave it out
             continue
     return groups
+
+
+def default_inventory(state_dir: Path | None = None) -> Path | None:
+    """The inventory the first plugin offers (group ``egressctl.default_inventory``, name order), or None.
+
+    A plugin that cannot be imported (installed without its own dependencies) is skipped: a default is a
+    convenience and must never break a command that names its inventory anyway.
+    """
+    for ep in sorted(metadata.entry_points(group="egressctl.default_inventory"), key=lambda e: e.name):
+        try:
+            with _IMPORT_LOCK:
+                factory = ep.load()
+        except ImportError:
+            continue
+        found: Path | None = factory(state_dir)
+        if found is not None:
+            return Path(found)
+    return None

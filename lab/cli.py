@@ -6,6 +6,7 @@ Thin glue over :class:`egressctl_lab.Lab`. Errors are printed in one line and ma
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -24,22 +25,44 @@ _err = Console(stderr=True)
 InventoryOpt = Annotated[
     Path | None,
     typer.Option("--inventory", "-i", help="lab inventory (default: the running lab's, $EGRESSCTL_INVENTORY, "
-                                           "or inventory/lab.yaml)"),
+                                           "./inventory/lab.yaml, or the lab site shipped with egressctl)"),
 ]
 PrefixOpt = Annotated[
     str | None, typer.Option(help="namespace prefix (default $EGRESSCTL_LAB_PREFIX or eg-)")
 ]
+#: The lab site shipped inside the package (the repository's inventory/lab.yaml links to it), so
+#: ``egressctl lab up`` works from an installed wheel, in any directory.
+PACKAGED_SITE = Path(__file__).resolve().with_name("site.yaml")
 
 
 def _inventory(explicit: Path | None) -> Path:
+    """The inventory a lab command builds from, the first that applies.
+
+    The running lab's source (so ``status``/``down`` describe what is up), then ``$EGRESSCTL_INVENTORY``,
+    then ``./inventory/lab.yaml`` in a checkout, then the packaged lab site.
+    """
     if explicit is not None:
         return explicit
     from egressctl_lab.state import paths, read_lab_json
 
     doc = read_lab_json(paths()) or {}
-    if doc.get("source"):
+    if doc.get("source") and Path(str(doc["source"])).is_file():
         return Path(str(doc["source"]))
-    return Path(os.environ.get("EGRESSCTL_INVENTORY", "inventory/lab.yaml"))
+    if os.environ.get("EGRESSCTL_INVENTORY"):
+        return Path(os.environ["EGRESSCTL_INVENTORY"])
+    local = Path("inventory/lab.yaml")
+    return local if local.is_file() else PACKAGED_SITE
+
+
+def _require_lab_extra() -> None:
+    """Fail in one line when the lab's own dependencies are missing (egressctl installed without [lab]).
+
+    Without this the emulators would die one by one with a traceback in their logs.
+    """
+    if importlib.util.find_spec("asyncssh") is None:
+        _err.print("error: the lab needs its extra dependencies: pip install 'egressctl[lab]'", markup=False,
+                   highlight=False)
+        raise typer.Exit(2)
 
 
 def _fail(exc: EgressError) -> typer.Exit:
@@ -72,6 +95,7 @@ def up(
     ] = None,
 ) -> None:
     """Build the lab (repairing leftovers of a previous one) and start every device."""
+    _require_lab_extra()
     try:
         lab = _make(inventory, prefix, port_base=port_base, time_scale=time_scale)
         status = lab.up()

@@ -28,8 +28,8 @@ from egressctl_lab import hostkeys, netbuild
 from egressctl_lab.errors import LabError
 from egressctl_lab.state import (
     LabPaths,
-    alive,
     ensure_secret,
+    keeper_alive,
     kill_group,
     kill_groups,
     paths,
@@ -64,7 +64,9 @@ class Lab:
 
     def __init__(self, inventory_path: Path, *, prefix: str | None = None, port_base: int | None = None,
                  time_scale: float = 0.25, state_dir: Path | None = None) -> None:
-        self.source = Path(inventory_path).resolve()
+        # Absolute but not resolved: the repository's inventory/lab.yaml is a link to the packaged lab site,
+        # and the lab reports the path the operator gave.
+        self.source = Path(os.path.abspath(inventory_path))
         self.prefix = prefix or os.environ.get("EGRESSCTL_LAB_PREFIX") or DEFAULT_PREFIX
         self.port_base = port_base
         self.time_scale = time_scale
@@ -130,7 +132,7 @@ class Lab:
     def _repair(self) -> None:
         """Tear down what a previous lab in this state directory or with this prefix left behind."""
         doc = read_lab_json(self.paths)
-        if doc is not None and doc.get("prefix") != self.prefix and _keeper_alive(doc):
+        if doc is not None and doc.get("prefix") != self.prefix and keeper_alive(doc):
             raise LabError(f"a lab with prefix {doc.get('prefix')!r} is already up in {self.paths.root}; "
                            "run `egressctl lab down` or use another state directory")
         if doc is not None or recorded_pids(self.paths):
@@ -222,7 +224,7 @@ class Lab:
     def down(self) -> None:
         """Stop every process and remove every namespace this lab (or a crashed run of it) created."""
         doc = read_lab_json(self.paths)
-        if doc is not None and _keeper_alive(doc):
+        if doc is not None and keeper_alive(doc):
             kill_group(int(doc["keeper_pid"]), grace=20.0)
         kill_groups(list(recorded_pids(self.paths).values()), grace=2.0)
         if self.mode == "root":
@@ -241,7 +243,7 @@ class Lab:
     def status(self) -> LabStatus:
         """What is up now (``up`` False when this state directory has no running lab)."""
         doc = read_lab_json(self.paths) or {}
-        up = bool(doc) and _keeper_alive(doc) and bool(doc.get("nodes"))
+        up = bool(doc) and keeper_alive(doc) and bool(doc.get("nodes"))
         prefix = str(doc.get("prefix", self.prefix)) if up else self.prefix
         site = self._effective_site
         if up and doc.get("inventory") and Path(str(doc["inventory"])).is_file():
@@ -258,11 +260,6 @@ class Lab:
     def exec(self, node: str, argv: list[str], **subprocess_kw: Any) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` inside lab node ``node`` (``subprocess.run`` keywords pass through)."""
         return subprocess.run([*node_exec_prefix(node, self.paths.state), *argv], **subprocess_kw)
-
-
-def _keeper_alive(doc: dict[str, Any]) -> bool:
-    pid = doc.get("keeper_pid")
-    return isinstance(pid, int) and alive(pid) and start_time(pid) == doc.get("keeper_start")
 
 
 def _read_line(fd: int, timeout: float) -> str:
@@ -288,7 +285,7 @@ def node_exec_prefix(node: str, state_dir: Path | None = None) -> list[str]:
         LabError: no lab is up in ``state_dir`` (default: egressctl's state directory) or no such node.
     """
     doc = read_lab_json(paths(state_dir)) or {}
-    if not doc or not _keeper_alive(doc) or not doc.get("nodes"):
+    if not doc or not keeper_alive(doc) or not doc.get("nodes"):
         raise LabError(f"no lab is up (state directory {paths(state_dir).state}); run `egressctl lab up`")
     prefix, nodes = str(doc["prefix"]), [str(n) for n in doc["nodes"]]
     name = node if node in nodes else node.removeprefix(prefix)

@@ -105,6 +105,12 @@ def write_lab_json(p: LabPaths, doc: dict[str, Any]) -> None:
     tmp.replace(p.lab_json)
 
 
+def keeper_alive(doc: dict[str, Any]) -> bool:
+    """Whether the keeper a lab document names is still that process (pid and start time match)."""
+    pid = doc.get("keeper_pid")
+    return isinstance(pid, int) and alive(pid) and start_time(pid) == doc.get("keeper_start")
+
+
 def start_time(pid: int) -> int | None:
     """Kernel start time (clock ticks since boot) of ``pid``, or None when it does not exist."""
     try:
