@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from egressctl_lab.errors import LabError
+
 from egressctl.inventory.credentials import state_dir as default_state_dir
 
 
@@ -65,8 +67,17 @@ def paths(state: Path | None = None) -> LabPaths:
 
 
 def ensure_secret(p: LabPaths) -> str:
-    """Return the lab password, creating it (random, 0600) on first use."""
-    p.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Return the lab password, creating it (random, 0600) on first use.
+
+    Raises:
+        LabError: the state directory cannot be created (a user without a writable home, such as
+            ``nobody``, has no usable default: the message says how to choose one).
+    """
+    try:
+        p.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise LabError(f"cannot create the lab's state directory {p.root} ({exc.strerror}); choose one with "
+                       "--state-dir or EGRESSCTL_STATE_DIR") from None
     if p.secret.is_file():
         value = p.secret.read_text().strip()
         if value:

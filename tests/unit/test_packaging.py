@@ -236,3 +236,13 @@ def test_lab_commands_fall_back_to_the_packaged_site(tmp_path: Path, monkeypatch
     assert _inventory(None) == PACKAGED_SITE
     monkeypatch.setenv("EGRESSCTL_INVENTORY", "/x/lab.yaml")
     assert _inventory(None) == Path("/x/lab.yaml")
+
+
+def test_unusable_state_directory_is_one_clear_error(tmp_path: Path) -> None:
+    """A user without a writable home (``nobody``: /nonexistent) gets a sentence, not a traceback."""
+    from egressctl_lab.errors import LabError
+    from egressctl_lab.state import ensure_secret, paths
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(LabError, match=r"cannot create the lab's state directory .*EGRESSCTL_STATE_DIR"):
+        ensure_secret(paths(tmp_path / "file" / "state"))
