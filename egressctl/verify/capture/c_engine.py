@@ -1,25 +1,24 @@
-"""The C capture engine: builds ``_fast.c`` with the system compiler at first use and drives it via ctypes.
+"""The C capture engine (``engine.c``, an optional extension built at install time), driven via ctypes.
 
 Why C and not more numpy: a capture's record offsets can only be found sequentially, and numpy's parse
 touches each packet a dozen times; one compiled pass that walks, parses and looks up keeps each packet in
-cache once and runs several times faster than ``tcpdump`` with a filter. The shared object is cached in
-``$XDG_CACHE_HOME/egressctl`` under a digest of the source, so an edited source is rebuilt and concurrent
-first uses never load a half-written file (compile to a temporary name, then rename).
+cache once and runs several times faster than ``tcpdump`` with a filter. The library is the extension
+module ``egressctl.verify.capture._engine`` of this install, found and opened by :mod:`..native`; an
+install built without a compiler has none, and ``scan`` then runs the numpy engine.
 """
 
 from __future__ import annotations
 
 import ctypes
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from egressctl.verify import _cbuild
+from egressctl.verify import native
 from egressctl.verify.capture import defs as eng
 from egressctl.verify.matcher import CompiledPolicy, FamilyTables
 
-SOURCE = Path(__file__).with_name("engine.c")
+MODULE = "egressctl.verify.capture._engine"
 OUT_CAP = 1 << 16  # leak records per call before control returns to Python to drain them
 
 P = ctypes.c_void_p
@@ -46,34 +45,23 @@ class _State(ctypes.Structure):
                 ("out_n", I64)]
 
 
-def build() -> Path | None:
-    """Compile the capture engine if needed; None when no compiler is available or compilation fails."""
-    return _cbuild.build(SOURCE, "egressctl_fast")
-
-
-_LIB: list[ctypes.CDLL | None] = []
+def _check(lib: ctypes.CDLL) -> bool:
+    """Declare the C signatures; True when the library's struct sizes are this module's."""
+    lib.eg_run.restype = I64
+    lib.eg_run.argtypes = [ctypes.POINTER(_State), ctypes.POINTER(_Policy)]
+    for fn in ("eg_record_size", "eg_state_size", "eg_policy_size"):
+        getattr(lib, fn).restype = I64
+    sizes = (lib.eg_record_size(), lib.eg_state_size(), lib.eg_policy_size())
+    return bool(sizes == (eng.LEAK_DTYPE.itemsize, ctypes.sizeof(_State), ctypes.sizeof(_Policy)))
 
 
 def library() -> ctypes.CDLL | None:
-    """The loaded helper (built on first call), or None when unavailable."""
-    if not _LIB:
-        path = build()
-        lib = None
-        if path is not None:
-            lib = ctypes.CDLL(str(path))
-            lib.eg_run.restype = I64
-            lib.eg_run.argtypes = [ctypes.POINTER(_State), ctypes.POINTER(_Policy)]
-            for fn in ("eg_record_size", "eg_state_size", "eg_policy_size"):
-                getattr(lib, fn).restype = I64
-            sizes = (lib.eg_record_size(), lib.eg_state_size(), lib.eg_policy_size())
-            if sizes != (eng.LEAK_DTYPE.itemsize, ctypes.sizeof(_State), ctypes.sizeof(_Policy)):
-                lib = None
-        _LIB.append(lib)
-    return _LIB[0]
+    """The engine built into this install, or None (warned about once per process)."""
+    return native.load(MODULE, "the C capture engine", "capture analysis runs the numpy path", _check)
 
 
 def available() -> bool:
-    """Whether the C engine can be used on this machine."""
+    """Whether this install has the C engine."""
     return library() is not None
 
 
@@ -96,7 +84,7 @@ class CEngine:
     def __init__(self, cp: CompiledPolicy) -> None:
         lib = library()
         if lib is None:
-            raise RuntimeError("the C capture engine is not available (no compiler?)")
+            raise RuntimeError(f"the C capture engine is not built in this install ({MODULE})")
         self._lib = lib
         self._keep: list[np.ndarray[Any, Any]] = []
         self._policy = _Policy()

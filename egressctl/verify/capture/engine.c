@@ -7,6 +7,9 @@
  * truncated file can make a packet "unverified" or stop the walk as corrupt, never read out of bounds.
  * Needs a C99 compiler with unsigned __int128 (gcc, clang).
  */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h> /* first, as CPython requires: for the module init at the end */
+
 #include <stdint.h>
 #include <string.h>
 
@@ -257,3 +260,15 @@ int64_t eg_run(eg_state *s, const eg_policy *pol) {
 int64_t eg_record_size(void) { return (int64_t)sizeof(eg_leak); }
 int64_t eg_state_size(void) { return (int64_t)sizeof(eg_state); }
 int64_t eg_policy_size(void) { return (int64_t)sizeof(eg_policy); }
+
+/* setup.py builds this file as the optional extension module
+ * egressctl.verify.capture._engine: a valid extension module with no Python functions.
+ * egressctl/verify/native.py finds it through the import system and calls the functions above via ctypes.
+ */
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "egressctl.verify.capture._engine",
+    "The C capture engine of egressctl (no Python functions: entry points called via ctypes).",
+    -1, NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__engine(void) { return PyModule_Create(&module_def); }

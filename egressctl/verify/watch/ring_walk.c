@@ -7,6 +7,9 @@
  * still inside the frame (QinQ) are walked by it. Every read is bounds-checked against the snapshot length
  * and the block length. watch/pywalk.py gives the same records in Python (tests compare both).
  */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h> /* first, as CPython requires: for the module init at the end */
+
 #include <stdint.h>
 #include <string.h>
 
@@ -86,3 +89,15 @@ int64_t wr_block(const uint8_t *b, int64_t blen, wr_rec *out, int64_t cap) {
 }
 
 int64_t wr_record_size(void) { return (int64_t)sizeof(wr_rec); }
+
+/* setup.py builds this file as the optional extension module
+ * egressctl.verify.watch._ring_walk: a valid extension module with no Python functions.
+ * egressctl/verify/native.py finds it through the import system and calls the functions above via ctypes.
+ */
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "egressctl.verify.watch._ring_walk",
+    "The C ring walker of egressctl's live watch (no Python functions: entry points called via ctypes).",
+    -1, NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__ring_walk(void) { return PyModule_Create(&module_def); }

@@ -1,39 +1,36 @@
 """Turn one retired ring block into records: the C walker (``ring_walk.c``) or its Python twin.
 
 The walk inside a block is the only sequential step of the watch (``tp_next_offset`` chains the packets),
-so it runs in C, once per packet, in cache; :func:`pywalk.walk_block_py` gives the same records when the
-C helper is not available.
+so it runs in C, once per packet, in cache: the extension module ``egressctl.verify.watch._ring_walk``
+built at install time, found and opened by :mod:`egressctl.verify.native`. :func:`pywalk.walk_block_py`
+gives the same records when this install has no C helper.
 """
 
 from __future__ import annotations
 
 import ctypes
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from egressctl.verify import _cbuild
+from egressctl.verify import native
 from egressctl.verify.watch.pywalk import walk_block_py
 from egressctl.verify.watch.records import RECORD
 
-SOURCE = Path(__file__).with_name("ring_walk.c")
-_LIB: list[Any] = []
+MODULE = "egressctl.verify.watch._ring_walk"
 
 
-def library() -> Any:
-    """The compiled walker (built on first use), or None (then the Python walker is used)."""
-    if not _LIB:
-        path = _cbuild.build(SOURCE, "watch_ring")
-        lib = ctypes.CDLL(str(path)) if path else None
-        if lib is not None:
-            lib.wr_block.restype = ctypes.c_int64
-            lib.wr_block.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64]
-            lib.wr_record_size.restype = ctypes.c_int64
-            if lib.wr_record_size() != RECORD.itemsize:
-                lib = None
-        _LIB.append(lib)
-    return _LIB[0]
+def _check(lib: ctypes.CDLL) -> bool:
+    """Declare the C signatures; True when the library's record size is :data:`RECORD`'s."""
+    lib.wr_block.restype = ctypes.c_int64
+    lib.wr_block.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64]
+    lib.wr_record_size.restype = ctypes.c_int64
+    return bool(lib.wr_record_size() == RECORD.itemsize)
+
+
+def library() -> ctypes.CDLL | None:
+    """The walker built into this install, or None (warned about once; the Python walker runs)."""
+    return native.load(MODULE, "the C ring walker", "the live watch runs the Python walker", _check)
 
 
 class Walker:
