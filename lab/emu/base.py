@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from egressctl_lab.emu.sessions import SessionTable
+
 
 @dataclass
 class Reply:
@@ -47,7 +49,12 @@ class Clock(Protocol):
 
 
 class DataPlane(Protocol):
-    """Enforces a compiled ruleset in the device's namespace."""
+    """Enforces a compiled ruleset in the device's namespace; ``sessions`` is its connection tracking."""
+
+    @property
+    def sessions(self) -> SessionTable:
+        """The connection-tracking table of the device's namespace (its session table)."""
+        ...
 
     def apply(self, nft_ruleset: str) -> None:
         """Atomically replace the device's emulator table with ``nft_ruleset`` (text for ``nft -f``)."""

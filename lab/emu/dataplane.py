@@ -12,6 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from egressctl_lab.emu.sessions import ConntrackTable, MemoryTable, SessionTable
+
 FAMILY = "inet"
 TABLE = "egressctl_emu"
 QUALIFIED = f"{FAMILY} {TABLE}"
@@ -38,9 +40,12 @@ def _log(message: str) -> None:
 class NftDataPlane:
     """Enforces rulesets with the real ``nft`` binary in the current network namespace."""
 
-    def __init__(self, nft: str = "nft", timeout: float = 10.0) -> None:
+    def __init__(self, nft: str = "nft", timeout: float = 10.0, sessions: SessionTable | None = None) -> None:
         self._nft = nft
         self._timeout = timeout
+        # The session table is conntrack of *this* namespace, which is the device's only when nft runs here
+        # too; behind an nft wrapper (another namespace) the caller must say where the sessions are.
+        self.sessions: SessionTable = sessions or (ConntrackTable() if nft == "nft" else MemoryTable())
         self.last: str | None = None
         self.failures = 0
 
@@ -76,6 +81,7 @@ class NullDataPlane:
 
     def __init__(self) -> None:
         self.applied: list[str] = []
+        self.sessions: MemoryTable = MemoryTable()
 
     @property
     def last(self) -> str | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.fortinet import constants as C
 from egressctl_lab.emu.fortinet import model as M
+from egressctl_lab.emu.fortinet import sessions as fsessions
 from egressctl_lab.emu.fortinet.grep import apply_pipes
 from egressctl_lab.emu.fortinet.values import (
     CliError,
@@ -68,6 +69,7 @@ class FortiSession:
         self.path: str | None = None
         self.key: str | None = None
         self.work: M.Entry | None = None
+        self.session_filters = fsessions.Filters()
 
     # -- Session protocol ----------------------------------------------------------------------------
     def banner(self) -> str:
@@ -127,6 +129,8 @@ class FortiSession:
             return []
         if verb == "execute":
             return self._execute(args)
+        if verb in ("diagnose", "diag"):
+            return fsessions.diagnose(self, args)
         if verb == "end":
             return []
         raise CliError(C.UNKNOWN_ACTION)

@@ -85,3 +85,28 @@ PREDEFINED_SERVICES: dict[str, dict[str, tuple[str, ...]]] = {
     "SMTP": {"category": ("Email",), "tcp-portrange": ("25",)},
     "NTP": {"category": ("Network Services",), "tcp-portrange": ("123",), "udp-portrange": ("123",)},
 }
+
+# --- the session table (``diagnose sys session list``) ------------------------------------------------------
+#: One entry, in the layout of the Fortinet KB examples ("Technical Tip: Using filters to clear sessions",
+#: "How to clear sessions with high duration"); counters and gateways are not modelled [M].
+SESSION_ENTRY = """\
+{head}: proto={proto} proto_state={state} duration={duration} expire={expire} timeout={timeout} \
+flags=00000000 socktype=0 sockport=0 av_idx=0 use=3
+origin-shaper=
+reply-shaper=
+per_ip_shaper=
+class_id=0 ha_id=0 policy_dir=0 tunnel=/ vlan_cos=0/255
+state={flags}
+statistic(bytes/packets/allow_err): org=0/0/1 reply=0/0/1 tuples=2
+tx speed(Bps/kbps): 0/0 rx speed(Bps/kbps): 0/0
+orgin->sink: {path} dev={i}->{o}/{o}->{i} gwy=0.0.0.0/0.0.0.0
+hook=pre dir=org act=noop {org}({zero}:0)
+hook=post dir=reply act=noop {reply}({zero}:0)
+pos/(before,after) 0/(0,0), 0/(0,0)
+misc=0 policy_id={policy} pol_uuid_idx=0 auth_info=0 chk_client_info=0 vd=0
+serial={serial:08x} tos=ff/ff app_list=0 app=0 url_cat=0
+rpdb_link_id=00000000 ngfwid=n/a
+npu_state=0x000000"""
+#: Sessions to the unit itself carry this policy id (the KB's local session example).
+LOCAL_POLICY_ID = "4294967295"
+TOTAL_SESSIONS = "total session {n}"  # [M]

@@ -10,12 +10,15 @@ restores the old data plane.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec, Session
 from egressctl_lab.emu.fortinet import compile as fcompile
 from egressctl_lab.emu.fortinet import constants as C
 from egressctl_lab.emu.fortinet.model import ZERO4, Config, clone, fresh_entry, value_of
+from egressctl_lab.emu.fortinet.recheck import recheck
+from egressctl_lab.emu.sessions import Bindings, SessionIds
 
 
 def baseline(spec: DeviceSpec) -> Config:
@@ -31,6 +34,7 @@ def baseline(spec: DeviceSpec) -> Config:
     return {
         "system console": {"": {}},
         "system global": {"": {"hostname": (spec.hostname,)}},
+        "system settings": {"": {}},
         "firewall address": {
             "all": fresh_entry("firewall address", "all"),
             "none": fresh_entry("firewall address", "none") | {"subnet": (ZERO4, "255.255.255.255")},
@@ -60,6 +64,10 @@ class FortiDevice:
         self.saved: Config = clone(self.config)
         self.reverts = 0
         self._cancel_revert: Callable[[], None] | None = None
+        #: Session serials shown by ``diagnose sys session list``; sessions flushed by policy changes.
+        self.session_ids = SessionIds(first=0x1000)
+        self.bound: Bindings[str | None] = Bindings()
+        self.flushed = 0
 
     # -- EmulatedDevice -------------------------------------------------------------------------------
     def new_session(self, username: str) -> Session:
@@ -96,7 +104,7 @@ class FortiDevice:
     def commit(self, new: Config) -> None:
         """Make ``new`` the live configuration (a closed edit, a delete or a move) and enforce it."""
         was_automatic = self._global("cfg-save") == "automatic"
-        self.config = new
+        before, self.config = self.config, new
         mode = self._global("cfg-save")
         if was_automatic or mode == "automatic":
             self.saved = clone(new)
@@ -104,7 +112,7 @@ class FortiDevice:
         elif mode == "revert" and self._cancel_revert is None:
             timeout = float(self._global("cfg-revert-timeout"))
             self._cancel_revert = self.clock.call_later(timeout, self._timeout)
-        self._enforce()
+        self._enforce(before)
 
     def cfg_save(self) -> None:
         """``execute cfg save``: the live configuration becomes the saved one; no revert happens."""
@@ -122,16 +130,26 @@ class FortiDevice:
         self._restore()
 
     def _restore(self) -> None:
-        self.config = clone(self.saved)
-        self._enforce()
+        before, self.config = self.config, clone(self.saved)
+        self._enforce(before)
 
     def _stop_timer(self) -> None:
         if self._cancel_revert is not None:
             self._cancel_revert()
             self._cancel_revert = None
 
-    def _enforce(self) -> None:
-        self.dataplane.apply(self.ruleset())
+    def _enforce(self, before: Config) -> None:
+        """Enforce the live configuration; if its policies changed, re-check established sessions."""
+        ruleset = self.ruleset()
+        self.dataplane.apply(ruleset)
+        if ruleset == fcompile.ruleset(before, self.spec.interfaces):
+            return
+        try:
+            self.flushed += recheck(self.dataplane.sessions, before, self.config, self.spec.interfaces,
+                                    self.bound)
+        except Exception as exc:  # the session table must never take the CLI down
+            print(f"egressctl-emu: {self.spec.name}: session re-check failed: {type(exc).__name__}",
+                  file=sys.stderr)
 
 
 def create(spec: DeviceSpec, clock: Clock, dataplane: DataPlane) -> FortiDevice:

@@ -69,6 +69,12 @@ SCHEMAS: dict[str, Schema] = {
             "cfg-revert-timeout": Field("int", (C.DEFAULT_REVERT_TIMEOUT,)),
             "timezone": Field("str", ("04",)),
         }),
+        # ``firewall-session-dirty``: what a policy change does to established sessions (check-all: flush
+        # and re-evaluate them, the default; check-new: keep them; check-policy-option: each policy decides).
+        Schema("system settings", singleton=True, fields={
+            "firewall-session-dirty": Field("enum", ("check-all",),
+                                            ("check-all", "check-new", "check-policy-option")),
+        }),
         Schema("firewall address", fields={
             "uuid": _UUID,
             "type": Field("enum", ("ipmask",), ("ipmask", "iprange")),
@@ -119,6 +125,7 @@ SCHEMAS: dict[str, Schema] = {
             "logtraffic": Field("enum", ("utm",), ("all", "utm", "disable")),
             "nat": Field("enum", ("disable",), ("enable", "disable")),
             "status": Field("enum", ("enable",), ("enable", "disable")),
+            "firewall-session-dirty": Field("enum", ("check-all",), ("check-all", "check-new")),
             "comments": Field("str"),
         }),
     )

@@ -12,7 +12,11 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from egressctl_lab.emu.sessions import Flow
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: IP protocol numbers of the conntrack protocol names (a service may name a protocol by number).
+PROTO_NUMBERS = {"icmp": "1", "tcp": "6", "udp": "17", "icmpv6": "58", "sctp": "132"}
 
 
 @dataclass(frozen=True)
@@ -172,3 +176,36 @@ def forward_chain(rules: Iterable[str], *, tail: Iterable[str] = ()) -> str:
         "}",
     ]
     return "\n".join(("  " if i in (0, len(body) - 1) else "    ") + line for i, line in enumerate(body))
+
+
+def matches_flow(m: Match, flow: Flow, iif: str, oif: str) -> bool:
+    """Whether rule ``m`` covers ``flow`` entering by ``iif`` and leaving by ``oif`` (kernel interface names).
+
+    The same reading of a :class:`Match` as :func:`render`'s, so re-checking an established session after a
+    policy change decides exactly what the new ruleset would decide for its first packet.
+    """
+    if (m.iifs is not None and iif not in m.iifs) or (m.oifs is not None and oif not in m.oifs):
+        return False
+    src, dst = ipaddress.ip_address(flow.src), ipaddress.ip_address(flow.dst)
+    if not (_holds(m.src, src) and _holds(m.dst, dst)):
+        return False
+    return any(_service_matches(l4, flow) for l4 in m.services)
+
+
+def _holds(nets: tuple[Network, ...] | None, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return nets is None or any(n.version == addr.version and addr in n for n in nets)
+
+
+def _in(ranges: tuple[tuple[int, int], ...], port: int | None) -> bool:
+    return not ranges or (port is not None and any(lo <= port <= hi for lo, hi in ranges))
+
+
+def _service_matches(l4: L4, flow: Flow) -> bool:
+    if l4.proto is None:
+        return True
+    proto = "icmpv6" if flow.proto in ("icmpv6", "ipv6-icmp") else flow.proto
+    if l4.proto != proto and l4.proto != PROTO_NUMBERS.get(proto, proto):
+        return False
+    if proto in ("icmp", "icmpv6"):
+        return True
+    return _in(l4.dports, flow.dport) and _in(l4.sports, flow.sport)

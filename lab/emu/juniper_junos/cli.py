@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.juniper_junos import constants as c
-from egressctl_lab.emu.juniper_junos import display, show, tree, validate
+from egressctl_lab.emu.juniper_junos import display, sessions, show, tree, validate
 from egressctl_lab.emu.juniper_junos.tree import JunosError, Tok, match_keyword, tokenize
 
 if TYPE_CHECKING:
@@ -83,6 +83,9 @@ class JunosSession:
             return Reply(close=True)
         if cmd == "set":
             return Reply(text=_set_cli(rest, len(body)))
+        if cmd == "clear":
+            _expect_words(rest, ["security", "flow", "session"], len(body))
+            return Reply(text=sessions.clear(self.device, rest[3:], len(body)))
         if cmd == "configure":
             if rest:
                 match_keyword(rest[0], ["private", "exclusive"])
@@ -103,6 +106,9 @@ class JunosSession:
             _expect(toks[1:], ["commit"], end)
             return show.system_commit(dev)
         if what == "security":
+            if len(toks) > 2 and match_keyword(toks[1], ["policies", "flow"]) == "flow":
+                _expect_words(toks[1:], ["flow", "session"], end)
+                return sessions.show(dev, toks[3:], end)
             _expect(toks[1:], ["policies"], end)
             return show.security_policies(dev.active)
         return show.version(dev)
@@ -229,6 +235,14 @@ def _expect(toks: list[Tok], options: list[str], end: int) -> None:
     match_keyword(toks[0], options, c.SYNTAX_EXPECTING.format(what="<command>"))
     if len(toks) > 1:
         raise JunosError(c.SYNTAX_ERROR, toks[1].pos)
+
+
+def _expect_words(toks: list[Tok], words: list[str], end: int) -> None:
+    """The next keywords must be ``words`` (abbreviations allowed), e.g. ``security flow session``."""
+    for i, word in enumerate(words):
+        if i >= len(toks):
+            raise JunosError(c.SYNTAX_EXPECTING.format(what="<command>"), end)
+        match_keyword(toks[i], [word], c.SYNTAX_EXPECTING.format(what="<command>"))
 
 
 def _set_cli(toks: list[Tok], end: int) -> str:

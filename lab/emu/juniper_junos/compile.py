@@ -23,7 +23,7 @@ AppMatch = tuple[str, tuple[int, int] | None]
 
 def ruleset(tree: Tree, kernel_names: dict[str, str]) -> str:
     """The ``inet egressctl_emu`` table for ``tree``; ``kernel_names`` maps vendor -> kernel interfaces."""
-    zones = _zone_interfaces(tree, kernel_names)
+    zones = zone_interfaces(tree, kernel_names)
     default = "accept" if "permit-all" in tree.get("security", {}).get("policies", {}).get(
         "default-policy", {}) else "drop"
     pairs: dict[tuple[str, str], list[str]] = {}
@@ -50,7 +50,8 @@ def _set(names: list[str]) -> str:
     return "{ " + ", ".join(f'"{n}"' for n in names) + " }"
 
 
-def _zone_interfaces(tree: Tree, kernel_names: dict[str, str]) -> dict[str, list[str]]:
+def zone_interfaces(tree: Tree, kernel_names: dict[str, str]) -> dict[str, list[str]]:
+    """Kernel interfaces of each security zone (a vendor name with or without its ``.0`` unit)."""
     out: dict[str, list[str]] = {}
     for zone, entry in tree.get("security", {}).get("zones", {}).get("security-zone", {}).items():
         kernels = []

@@ -56,3 +56,20 @@ PORT_NAMES: dict[str, int] = {"http": 80, "https": 443, "ssh": 22, "smtp": 25, "
 PROTOCOL_NUMBERS: dict[str, int] = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58, "gre": 47, "esp": 50}
 COMMIT_HISTORY_MAX = 50
 DEFAULT_CONFIRM_MINUTES = 10
+
+# --- flow sessions (``show security flow session``; Junos CLI reference) ----------------------------------
+SESSION_ENTRY = (
+    "Session ID: {id}, Policy name: {policy}/{index}, Timeout: {timeout}, Session State: Valid\n"
+    "  In: {src}/{sport} --> {dst}/{dport};{proto}, Conn Tag: 0x0, If: {inif}, Pkts: 0, Bytes: 0, \n"
+    "  Out: {dst}/{dport} --> {src}/{sport};{proto}, Conn Tag: 0x0, If: {outif}, Pkts: 0, Bytes: 0, "
+)
+TOTAL_SESSIONS = "Total sessions: {n}"
+SESSIONS_CLEARED = "{n} active sessions cleared"
+#: Traffic to the device itself (host-inbound) is shown under this policy, leaving by a ``.local`` interface.
+SELF_POLICY = "self-traffic-policy"
+LOCAL_IF = ".local..0"
+DEFAULT_POLICY = "default-policy-logical-system-00"  # [M]
+#: Idle timeouts Junos shows for established sessions (its defaults for TCP and UDP; others 60 s).
+SESSION_TIMEOUTS = {"tcp": 1800, "udp": 60}
+SESSION_FILTERS = ["source-prefix", "destination-prefix", "source-port", "destination-port", "protocol",
+                   "session-identifier", "family"]

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec
 from egressctl_lab.emu.juniper_junos import compile as nft
 from egressctl_lab.emu.juniper_junos import constants as c
+from egressctl_lab.emu.juniper_junos.flows import Verdict, rematch
 from egressctl_lab.emu.juniper_junos.tree import Tree
+from egressctl_lab.emu.sessions import Bindings, SessionIds
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.juniper_junos.cli import JunosSession
@@ -57,6 +59,10 @@ class JunosDevice:
         self.candidate: Tree = copy.deepcopy(active)
         self.confirm: Confirm | None = None
         self.rollbacks = 0
+        #: Session identifiers shown by ``show security flow session``; sessions closed by policy-rematch.
+        self.session_ids = SessionIds(first=1)
+        self.bound: Bindings[Verdict] = Bindings()
+        self.rematched = 0
 
     @property
     def active(self) -> Tree:
@@ -110,10 +116,13 @@ class JunosDevice:
         self.rollbacks += 1
 
     def _push(self, entry: Commit) -> None:
+        before = self.active
         self.history.insert(0, entry)
         del self.history[c.COMMIT_HISTORY_MAX:]
         try:
             self.dataplane.apply(self.ruleset())
+            self.rematched += rematch(self.dataplane.sessions, before, self.active, self.spec.interfaces,
+                                      self.bound)
         except Exception as exc:  # the data plane must never take the CLI down
             print(f"egressctl-emu: {self.spec.name}: apply failed: {type(exc).__name__}", file=sys.stderr)
 

@@ -20,11 +20,12 @@ class Spec:
     choices: tuple[frozenset[str], ...] = ()
     values: tuple[str, ...] = ()  # L only: allowed enumeration (empty = free text)
     expecting: str = "<data>"
+    presence: bool = False  # C only: meaningful when empty (``policy-rematch;``), never pruned
 
 
-def C(children: dict[str, Spec], choices: tuple[frozenset[str], ...] = ()) -> Spec:
-    """A container."""
-    return Spec("C", children, choices=choices)
+def C(children: dict[str, Spec], choices: tuple[frozenset[str], ...] = (), presence: bool = False) -> Spec:
+    """A container (``presence``: its mere existence is a setting)."""
+    return Spec("C", children, choices=choices, presence=presence)
 
 
 def N(children: dict[str, Spec] | None = None, positional: str | None = None) -> Spec:
@@ -74,6 +75,7 @@ SCHEMA = C({
             })})}),
             "default-policy": C({"deny-all": F, "permit-all": F},
                                 choices=(frozenset({"deny-all", "permit-all"}),)),
+            "policy-rematch": C({"extensive": F}, presence=True),
         }),
     }),
     "applications": C({"application": N({

@@ -222,7 +222,7 @@ def _prune(node: Tree, spec: Spec) -> None:
             continue
         if child.kind == "C":
             _prune(node[kw], child)
-            if not node[kw]:
+            if not node[kw] and not child.presence:
                 del node[kw]
         elif child.kind == "N":
             for entry in node[kw].values():

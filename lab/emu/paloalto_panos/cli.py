@@ -16,6 +16,7 @@ from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.paloalto_panos import constants as C
 from egressctl_lab.emu.paloalto_panos import edit
 from egressctl_lab.emu.paloalto_panos import model as M
+from egressctl_lab.emu.paloalto_panos import sessions as psessions
 from egressctl_lab.emu.paloalto_panos.edit import CliError, syntax
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ _CLI_SETTINGS = {
     "scripting-mode": ("on", "off"), "pager": ("on", "off"), "confirmation-prompt": ("on", "off"),
     "config-output-format": ("default", "set", "xml", "json"),
 }
-_SECTIONS = ("zone", "address", "address-group", "service", "rulebase")
+_SECTIONS = ("deviceconfig", "zone", "address", "address-group", "service", "rulebase")
 
 
 def _pipe(lines: list[str], pipes: list[list[str]]) -> list[str]:
@@ -88,6 +89,8 @@ class PanSession:
             return self._set_cli(words[2:]), False
         if verb == "show":
             return self._op_show(words[1:]), False
+        if words[:2] == ["clear", "session"]:
+            return psessions.clear(self.device, words[2:]), False
         if words == ["check", "pending-changes"]:
             return ["yes" if self.device.pending else "no"], False
         if verb in ("set", "show", "request", "debug", "clear", "test", "ping", "check"):
@@ -116,6 +119,8 @@ class PanSession:
             return M.running_policy(device.running)
         if args == ["config", "diff"]:
             return self._diff()
+        if args[:1] == ["session"]:
+            return psessions.show(device, args[1:])
         if args in (["config", "running"], ["config", "candidate"]):
             return self._render(device.running if args[1] == "running" else device.candidate, [])
         raise syntax()

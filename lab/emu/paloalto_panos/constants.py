@@ -111,3 +111,24 @@ DEFAULT_INSIDE = "trust"
 DEFAULT_OUTSIDE = "untrust"
 DEFAULT_ZONES: dict[str, list[str]] = {"trust": ["ethernet1/2"], "untrust": ["ethernet1/1"]}
 DEFAULT_COMMIT_SECONDS = "2"
+
+# --- sessions ------------------------------------------------------------------------------------------
+#: ``deviceconfig setting session`` settings the emulator knows; ``rematch-sessions`` ("Rematch Sessions",
+#: Device > Setup > Session) applies committed new or edited security rules to existing sessions and is on
+#: by default (PAN-OS admin guide).
+SESSION_SETTINGS = ("rematch-sessions",)
+SESSION_HEADER = """\
+--------------------------------------------------------------------------------
+ID          Application    State   Type Flag  Src[Sport]/Zone/Proto (translated IP[Port])
+Vsys                                          Dst[Dport]/Zone (translated IP[Port])
+--------------------------------------------------------------------------------"""
+SESSION_ROW = ("{id:<12} {app:<14} {state:<7} {type:<4} {flag:<5} {src}[{sport}]/{szone}/{proto}  "
+               "({src}[{sport}])")
+SESSION_ROW2 = "{vsys:<46} {dst}[{dport}]/{dzone}  ({dst}[{dport}])"
+NO_SESSIONS = "No Active Sessions"  # [M]
+SESSION_CLEARED = "session {id} cleared"  # [M]
+SESSION_NOT_FOUND = "session {id} not found"  # [M]
+SESSIONS_CLEARED = "Number of sessions that match filter: {n}"  # [M]
+#: ``show session all filter`` keywords (and what they compare).
+SESSION_FILTERS = ("from", "to", "source", "destination", "source-port", "destination-port", "protocol",
+                   "state", "application")

@@ -9,10 +9,14 @@ with ``load config from`` + ``commit``.
 
 from __future__ import annotations
 
+import sys
+
 from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec, Session
 from egressctl_lab.emu.paloalto_panos import compile as pcompile
 from egressctl_lab.emu.paloalto_panos import constants as C
 from egressctl_lab.emu.paloalto_panos.model import PanConfig, baseline
+from egressctl_lab.emu.paloalto_panos.sessions import rematch
+from egressctl_lab.emu.sessions import SessionIds
 
 
 def _zones(spec: DeviceSpec) -> dict[str, list[str]]:
@@ -39,6 +43,9 @@ class PanDevice:
         self.snapshots: dict[str, PanConfig] = {}
         self.last_job = 1
         self.commits = 0
+        #: Session ids shown by ``show session all``; sessions ended by Rematch Sessions.
+        self.session_ids = SessionIds(first=100)
+        self.rematched = 0
 
     # -- EmulatedDevice -------------------------------------------------------------------------------
     def new_session(self, username: str) -> Session:
@@ -66,10 +73,20 @@ class PanDevice:
         self.last_job += 1
         errors = pcompile.validate(self.candidate)
         if not errors:
+            before = self.ruleset()
             self.running = self.candidate.clone()
             self.commits += 1
             self.dataplane.apply(self.ruleset())
+            if self.ruleset() != before:
+                self._rematch()
         return self.last_job, errors
+
+    def _rematch(self) -> None:
+        """Rematch Sessions: the committed rulebase meets the sessions established before it."""
+        try:
+            self.rematched += rematch(self.dataplane.sessions, self.running, self.spec.interfaces)
+        except Exception as exc:  # the session table must never take the CLI down
+            print(f"egressctl-emu: {self.spec.name}: rematch failed: {type(exc).__name__}", file=sys.stderr)
 
     def save(self, name: str) -> None:
         """``save config to NAME``: snapshot the candidate under ``name``."""

@@ -199,8 +199,18 @@ def set_rule(cfg: PanConfig, words: list[str]) -> None:
     cfg.rules[name] = rule
 
 
+def set_session(cfg: PanConfig, words: list[str]) -> None:
+    """``set deviceconfig setting session rematch-sessions yes|no`` (Device > Setup > Session)."""
+    if len(words) != 2 or words[0] not in C.SESSION_SETTINGS or words[1] not in ("yes", "no"):
+        raise syntax()
+    cfg.session[words[0]] = words[1]
+
+
 def delete(cfg: PanConfig, words: list[str]) -> None:
     """``delete address|address-group|service NAME`` / ``delete rulebase security rules NAME [ATTR [V]]``."""
+    if words[:3] == ["deviceconfig", "setting", "session"] and len(words) == 4:
+        cfg.session.pop(words[3], None)
+        return
     if words[:3] == ["rulebase", "security", "rules"] and len(words) >= 4:
         name, rest = words[3], words[4:]
         if not rest:
@@ -257,6 +267,8 @@ def apply(cfg: PanConfig, verb: str, words: list[str]) -> PanConfig:
         set_group(new, words[1:])
     elif words[:1] == ["service"] and len(words) >= 3:
         set_service(new, words[1:])
+    elif words[:3] == ["deviceconfig", "setting", "session"]:
+        set_session(new, words[3:])
     else:
         raise syntax()
     return new

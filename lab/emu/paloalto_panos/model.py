@@ -24,6 +24,8 @@ class PanConfig:
     groups: dict[str, dict[str, list[str] | str]] = field(default_factory=dict)
     services: dict[str, dict[str, str]] = field(default_factory=dict)
     rules: dict[str, dict[str, list[str] | str]] = field(default_factory=dict)
+    #: ``deviceconfig setting session`` values set explicitly (e.g. ``rematch-sessions: no``).
+    session: dict[str, str] = field(default_factory=dict)
 
     def clone(self) -> PanConfig:
         """An independent copy."""
@@ -58,6 +60,8 @@ def quote(text: str) -> str:
 def tree(config: PanConfig) -> Tree:
     """The configuration as PAN-OS's hierarchy (section -> name -> attribute -> value)."""
     out: Tree = {}
+    if config.session:
+        out["deviceconfig"] = {"setting": {"session": dict(config.session)}}
     if config.zones:
         out["zone"] = {z: {"network": {"layer3": list(ifs)}} for z, ifs in config.zones.items()}
     if config.addresses:
