@@ -58,3 +58,7 @@ UDP_PORTS: dict[str, int] = {
     "snmp": 161, "snmptrap": 162, "sunrpc": 111, "syslog": 514, "tacacs": 49, "talk": 517, "tftp": 69,
     "time": 37, "who": 513, "xdmcp": 177,
 }
+#: Interface ACLs are stateless (Cisco IOS Security Configuration Guide, "IP Access List Overview"): every
+#: packet is checked against the ACL applied now, so a cut ends established flows by itself and there is no
+#: session table to clear. (Zone-based firewall inspection keeps state; egressctl does not configure it.)
+STATELESS_NOTE = "interface ACLs are stateless: every packet meets the new ACL, no session outlives the cut"

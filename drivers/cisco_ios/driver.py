@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import ClassVar
 
 from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios import render as r
 from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
+from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
-from egressctl_drivers.common.session import NetmikoDriverBase, whole_minutes
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
 
-from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
 _BINDINGS_CMD = "show running-config | include ^interface |access-group|traffic-filter"
@@ -44,7 +47,9 @@ class CiscoIosDriver(NetmikoDriverBase):
 
     platform: ClassVar[str] = "cisco_ios"
     netmiko_device_type: ClassVar[str] = "cisco_ios"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    #: The revert timer restores the archive on the router itself; interface ACLs keep no sessions, so there
+    #: is nothing to end (no SESSION_KILL, and the plan says why).
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
     error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
 
@@ -166,3 +171,12 @@ class CiscoIosDriver(NetmikoDriverBase):
         """True while a revert timer is armed (``show archive config rollback timer``)."""
         out = self.send("show archive config rollback timer", check=False)
         return c.NO_PENDING not in out and re.search(c.PENDING_RE, out) is not None
+
+    # -------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """Stateless: an interface ACL filters every packet (a constant of the platform, no device read)."""
+        return SessionHandling.STATELESS
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """Nothing to end on a stateless ACL; the report says why (no SESSION_KILL, so it is not called)."""
+        return S.stateless(c.STATELESS_NOTE)

@@ -24,6 +24,13 @@ from egressctl.errors import AuthError, CommandRejected, ConnectError
 from egressctl.inventory.credentials import Secret, redact, resolve
 from egressctl.inventory.models import Device
 
+#: The rule features every built-in driver renders (checked in each ``render.py``); a driver adds what its
+#: platform can do beyond expressing rules (``SESSION_KILL``, ``NATIVE_REVERT``).
+EXPRESSES: frozenset[Capability] = frozenset({
+    Capability.IPV4, Capability.IPV6, Capability.TCP, Capability.UDP, Capability.ICMP,
+    Capability.PORT_RANGES, Capability.SOURCE_PORTS, Capability.SOURCE_PREFIXES,
+})
+
 
 def whole_minutes(seconds: int, lowest: int, highest: int) -> int:
     """A device timer that counts whole minutes: ``seconds`` rounded up, clamped to ``lowest..highest``.

@@ -71,3 +71,35 @@ ERROR_PATTERNS = (
     r"^Attribute '.*' MUST be set\..*$",
     r"^The entry is used by other \d+ entries.*$",
 )
+
+# --- established sessions -------------------------------------------------------------------------------
+# What a policy change does to established sessions is the VDOM setting ``firewall-session-dirty`` of
+# ``config system settings`` (FortiOS CLI reference; Fortinet KB "Technical Tip: Information about
+# firewall-session-dirty"): ``check-all`` (the default) flushes the sessions and re-evaluates them against the
+# new policies, ``check-new`` keeps them and only checks new ones, ``check-policy-option`` lets each firewall
+# policy's own ``firewall-session-dirty`` (check-all | check-new) decide.
+GET_SETTINGS = "get system settings"
+SESSION_DIRTY_RE = re.compile(r"^\s*firewall-session-dirty\s*:\s*(\S+)", re.M)
+SESSION_DIRTY_DEFAULT = "check-all"
+DIRTY_CHECK_NEW = "check-new"
+DIRTY_POLICY_OPTION = "check-policy-option"
+#: Policies that keep their sessions when ``check-policy-option`` delegates the choice to them.
+SHOW_POLICY_DIRTY = "show firewall policy | grep firewall-session-dirty"
+POLICY_CHECK_NEW_RE = re.compile(r"set firewall-session-dirty check-new")
+#: The session table, per IP family (Fortinet KB "Technical Tip: Using filters to clear sessions on a
+#: FortiGate"): ``filter clear``, then ``filter src FROM [TO]`` / ``dst`` / ``sport`` / ``dport`` /
+#: ``proto N`` / ``sintf NAME`` / ``dintf NAME`` (all must match); ``list`` prints the matching sessions
+#: and ``clear`` ends them. The filter belongs to the CLI session. ``clear`` with an empty filter ends
+#: *every* session of the unit, so egressctl never sends it without its exact filter. The ``session6``
+#: forms for IPv6 follow the same syntax [M].
+SESSION_CMD = {4: "diagnose sys session", 6: "diagnose sys session6"}
+#: ``session info: proto=6 proto_state=01 duration=...`` (``session6 info:`` for IPv6) opens each entry.
+SESSION_HEAD_RE = re.compile(r"^session6? info: proto=(?P<proto>\d+) proto_state=(?P<state>\d+)", re.M)
+#: The original direction of an entry: ``hook=pre dir=org act=noop 10.0.0.1:5000->192.0.2.1:80(0.0.0.0:0)``.
+SESSION_ORG_RE = re.compile(
+    r"^hook=\S+ dir=org act=\S+ (?P<src>\S+):(?P<sport>\d+)->(?P<dst>\S+):(?P<dport>\d+)\(", re.M
+)
+#: TCP ``proto_state`` values whose session is over (5 TIME_WAIT, 6 CLOSE; the last digit is the state).
+TCP_OVER = frozenset({"5", "6"})
+PROTO_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmp"}
+PROTO_NUMBERS = {"tcp": 6, "udp": 17}

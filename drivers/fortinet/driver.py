@@ -19,14 +19,16 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.fortinet import constants as C
 from egressctl_drivers.fortinet import parse
+from egressctl_drivers.fortinet import sessions as fsessions
 from egressctl_drivers.fortinet.render import render as render_lines
 
-from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import (
     CommitError,
     ConfirmError,
@@ -36,7 +38,7 @@ from egressctl.errors import (
     RollbackError,
 )
 from egressctl.inventory.credentials import state_dir
-from egressctl.inventory.models import Device
+from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
 
@@ -72,7 +74,9 @@ class FortinetDriver(NetmikoDriverBase):
 
     platform: ClassVar[str] = "fortinet"
     netmiko_device_type: ClassVar[str] = "fortinet"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    #: ``cfg-save revert`` reverts on the unit itself; sessions end with ``diagnose sys session clear``.
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.SESSION_KILL,
+                                                                  Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
     error_patterns: ClassVar[tuple[str, ...]] = C.ERROR_PATTERNS
 
@@ -228,6 +232,15 @@ class FortinetDriver(NetmikoDriverBase):
         if self._marker.read() is not None and self._conn is not None:
             self.rollback()
         self._lines, self._policy = [], None
+
+    # ------------------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """``firewall-session-dirty``: re-checked by default (``check-all``), kept with ``check-new``."""
+        return fsessions.handling(self)
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """End the sessions from ``inside`` that ``policy`` denies (see :mod:`.sessions`)."""
+        return fsessions.clear(self, policy, inside)
 
 
 __all__ = ["FortinetDriver"]

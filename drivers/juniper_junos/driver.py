@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from egressctl_drivers.common.errors import map_netmiko_errors
-from egressctl_drivers.common.session import NetmikoDriverBase, whole_minutes
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
 from egressctl_drivers.juniper_junos import constants as c
 from egressctl_drivers.juniper_junos import render as r
+from egressctl_drivers.juniper_junos import sessions as jsessions
 from egressctl_drivers.juniper_junos.parse import ParseError, only_owned_changes, parse_state
 
-from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
 _READ_BACK = (
@@ -44,7 +47,9 @@ class JuniperJunosDriver(NetmikoDriverBase):
 
     platform: ClassVar[str] = "juniper_junos"
     netmiko_device_type: ClassVar[str] = "juniper_junos"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    #: ``commit confirmed`` rolls back on the SRX itself; sessions end by ``session-identifier``.
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.SESSION_KILL,
+                                                                  Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
     error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
 
@@ -189,3 +194,14 @@ class JuniperJunosDriver(NetmikoDriverBase):
         out = self.send("show system commit", check=False)
         first = next((ln for ln in out.splitlines() if re.match(r"^\s*0\s", ln)), "")
         return re.search(c.PENDING_RE, first) is not None
+
+    # -------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """Kept: SRX keeps established sessions, and ``policy-rematch`` does not re-check a cut's (read)."""
+        self._operational()
+        return jsessions.handling(self.send)[0]
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """End the sessions from ``inside`` that ``policy`` denies (see :mod:`.sessions`)."""
+        self._operational()
+        return jsessions.clear(self.send, self.device, policy, inside)

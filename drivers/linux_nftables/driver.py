@@ -14,15 +14,18 @@ import gzip
 import math
 import re
 import shlex
+from collections.abc import Sequence
 from typing import ClassVar
 
-from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.linux_nftables import constants as c
 from egressctl_drivers.linux_nftables import render as r
+from egressctl_drivers.linux_nftables import sessions as lsessions
 from egressctl_drivers.linux_nftables.parse import ParseError, parse_state
 
-from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
 _RC = re.compile(r"EGRESSCTL-RC=(\d+)")
@@ -34,7 +37,10 @@ class LinuxNftablesDriver(NetmikoDriverBase):
 
     platform: ClassVar[str] = "linux_nftables"
     netmiko_device_type: ClassVar[str] = "linux"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    #: NATIVE_REVERT: the revert job runs on the box itself and fires without the controller (see above);
+    #: sessions are conntrack entries, deleted with conntrack-tools.
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.SESSION_KILL,
+                                                                  Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.CONTROLLER_TIMER
     error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
 
@@ -178,3 +184,12 @@ class LinuxNftablesDriver(NetmikoDriverBase):
         out = self.run(f"if [ -s {pid} ] && kill -0 $(cat {pid}) 2>/dev/null; then echo {c.PENDING}; "
                        f"else echo {c.IDLE}; fi")
         return c.PENDING in out
+
+    # -------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """Kept where the box tracks connections, stateless where it does not (see :mod:`.sessions`)."""
+        return lsessions.handling(self.run)
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """Delete the conntrack entries from ``inside`` that ``policy`` denies (see :mod:`.sessions`)."""
+        return lsessions.clear(self.run, self.device, policy, inside)

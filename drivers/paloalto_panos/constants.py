@@ -49,3 +49,31 @@ ERROR_PATTERNS = (
     r"^Error: .*$",
 )
 COMMIT_FAILED_RE = re.compile(r"(Validation Error:[\s\S]*|Commit failed.*|Error:.*)", re.I)
+
+# --- established sessions -------------------------------------------------------------------------------
+#: "Rematch Sessions" (Device > Setup > Session; PAN-OS admin guide: committed new or edited security rules
+#: are applied to existing sessions; enabled by default) is ``deviceconfig setting session rematch-sessions
+#: yes|no`` in the configuration; absent means the default, yes.
+CMD_REMATCH = "show config running | match rematch-sessions"
+REMATCH_OFF_RE = re.compile(r"rematch-sessions\s+no\b")
+#: ``show session all filter from ZONE to ZONE``: the sessions crossing the firewall between two zones
+#: (the filter also takes source, destination, protocol, source-port, destination-port, state). Two lines per
+#: session under a dashed header (PAN-OS KB "Palo Alto Networks Firewall Session Overview")::
+#:
+#:     ID          Application    State   Type Flag  Src[Sport]/Zone/Proto (translated IP[Port])
+#:     Vsys                                          Dst[Dport]/Zone (translated IP[Port])
+#:     504          ftp-data       ACTIVE  PRED      10.59.59.132[0]/L3-DMZ/6 (10.59.59.132[0])
+#:     vsys1                                          172.16.59.100[16889]/L3-Inside (172.16.59.100[16889])
+CMD_SESSIONS = "show session all filter from {inside} to {outside}"
+SESSION_ROW_RE = re.compile(
+    r"^(?P<id>\d+)\s+(?P<app>\S+)\s+(?P<state>[A-Z]+)\s+(?P<type>[A-Z]+)\s+(?:\S+\s+)?"
+    r"(?P<src>[0-9A-Fa-f:.]+)\[(?P<sport>\d+)\]/(?P<szone>[^/\s]+)/(?P<proto>\d+)\s.*\n"
+    r"(?P<vsys>\S+)\s+(?P<dst>[0-9A-Fa-f:.]+)\[(?P<dport>\d+)\]/(?P<dzone>\S+)",
+    re.M,
+)
+#: States of a session that is over (nothing left to end).
+STATES_OVER = frozenset({"CLOSED", "DISCARD"})
+PROTO_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmp"}
+#: ``clear session id N`` ends one session; it answers ``session N cleared`` [M] (or an error naming it).
+CMD_CLEAR = "clear session id {id}"
+CLEARED_RE = re.compile(r"\bcleared\b", re.I)

@@ -21,19 +21,21 @@ crash is a controller-side marker file (``{state}/drivers/paloalto_panos/<device
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import ClassVar
 
-from egressctl_drivers.common.session import NetmikoDriverBase
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.fortinet.driver import PendingMarker
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos import parse
+from egressctl_drivers.paloalto_panos import sessions as psessions
 from egressctl_drivers.paloalto_panos.render import management_problems
 from egressctl_drivers.paloalto_panos.render import render as render_lines
 
-from egressctl.driver import Capability, DeviceState, SafetyNet
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
 from egressctl.inventory.credentials import Secret, redact
-from egressctl.inventory.models import Device
+from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
 
@@ -42,7 +44,8 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
 
     platform: ClassVar[str] = "paloalto_panos"
     netmiko_device_type: ClassVar[str] = "paloalto_panos"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    #: No NATIVE_REVERT: the rollback watchdog lives in the controller (see the module docstring).
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.SESSION_KILL}
     safety_net: ClassVar[SafetyNet] = SafetyNet.GUARDED_SNAPSHOT
     error_patterns: ClassVar[tuple[str, ...]] = C.ERROR_PATTERNS
 
@@ -218,3 +221,11 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         """``revert config``: throw the uncommitted candidate away."""
         self._config([C.CMD_REVERT])
 
+    # ----------------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """Rematch Sessions: re-checked on commit by default, kept with ``rematch-sessions no``."""
+        return psessions.handling(self._op)
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """End the sessions from ``inside`` that ``policy`` denies (see :mod:`.sessions`)."""
+        return psessions.clear(self._op, self.device, policy, inside)

@@ -1,0 +1,140 @@
+"""Linux established sessions: connection-tracking entries, listed and deleted with conntrack-tools.
+
+Whether there is anything to end depends on the box (:mod:`.constants`): without connection tracking in
+the namespace every packet is judged by egressctl's chain and nothing outlives the cut (``stateless``);
+with it, the entries survive (``kept``) and the site's own stateful rules keep honouring them. The entries
+from each inside prefix are listed (``conntrack -L -s P``); conntrack records no interfaces, so the box's
+routes say which ones cross it from an inside interface to an outside one (a lookup toward the source
+gives the interface it arrives on, toward the destination the one it leaves by, and a local address means
+the session is the box's own). Each denied one is deleted by its exact original tuple.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+
+from egressctl_drivers.common import sessions as S
+from egressctl_drivers.linux_nftables import constants as c
+
+from egressctl.driver import SessionHandling, SessionReport
+from egressctl.errors import CommandRejected
+from egressctl.inventory.models import Device, Network
+from egressctl.policy import Policy
+
+#: Runs one shell command as root on the box and returns its output (the driver's ``run``).
+Run = Callable[[str], str]
+#: Route lookup result per address: (interface, is one of the box's own addresses).
+Routes = dict[str, tuple[str, bool]]
+
+
+def handling(run: Run) -> SessionHandling:
+    """Kept when the namespace tracks connections (a ruleset that needs it, or entries), else stateless."""
+    if c.TRACKING_RE.search(run(c.CMD_RULESET)):
+        return SessionHandling.KEPT
+    count = run(c.CMD_TRACKED).strip().splitlines()
+    return SessionHandling.KEPT if count and count[-1].strip() not in ("", "0") else SessionHandling.STATELESS
+
+
+def parse_entries(text: str) -> list[S.Session]:
+    """Sessions of ``conntrack -L -o extended`` output (the original direction is the first tuple)."""
+    out: list[S.Session] = []
+    for line in text.splitlines():
+        tokens = line.split()
+        if len(tokens) < 6 or tokens[0] not in ("ipv4", "ipv6"):
+            continue
+        fields: dict[str, str] = {}
+        for token in tokens[5:]:
+            key, eq, value = token.partition("=")
+            if eq and key not in fields:
+                fields[key] = value
+        if "src" not in fields or "dst" not in fields:
+            continue
+        proto = tokens[2]
+        state = tokens[5] if proto == "tcp" else ""
+        out.append(S.Session(
+            ref="", protocol=proto, src=S.address(fields["src"]), dst=S.address(fields["dst"]),
+            sport=S.port(fields.get("sport")), dport=S.port(fields.get("dport")),
+            live=state not in c.TCP_OVER,
+        ))
+    return out
+
+
+def parse_routes(text: str) -> Routes:
+    """``{address: (interface, local)}`` from the JSON lines ``ip -j -batch`` prints."""
+    out: Routes = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("["):
+            continue
+        try:
+            answers = json.loads(line)
+        except ValueError:
+            continue
+        for answer in answers:
+            if isinstance(answer, dict) and "dst" in answer:
+                out[str(answer["dst"])] = (str(answer.get("dev", "")), answer.get("type") == "local")
+    return out
+
+
+def chunks(parts: Iterable[str], joiner: str, limit: int = c.COMMAND_MAX) -> list[str]:
+    """Join ``parts`` into commands no longer than ``limit`` (one part may stand alone beyond it)."""
+    out: list[str] = []
+    for part in parts:
+        if out and len(out[-1]) + len(joiner) + len(part) <= limit:
+            out[-1] += joiner + part
+        else:
+            out.append(part)
+    return out
+
+
+def routes(run: Run, addresses: Iterable[str]) -> Routes:
+    """Look every address up in the box's routing table, a few per command."""
+    found: Routes = {}
+    for group in chunks(sorted(set(addresses)), " ", c.COMMAND_MAX - len(c.CMD_ROUTES)):
+        found.update(parse_routes(run(c.CMD_ROUTES.format(addresses=group))))
+    return found
+
+
+def with_egress(sessions: list[S.Session], table: Routes, device: Device) -> list[S.Session]:
+    """Mark the sessions that arrive on an inside interface and leave by an outside one."""
+    out = []
+    for s in sessions:
+        src_if, src_local = table.get(str(s.src), ("", True))
+        dst_if, dst_local = table.get(str(s.dst), ("", True))
+        egress = not (src_local or dst_local) and src_if in device.inside and dst_if in device.outside
+        out.append(S.Session(s.ref, s.protocol, s.src, s.dst, s.sport, s.dport, s.live, egress))
+    return out
+
+
+def delete_command(s: S.Session) -> str:
+    """``conntrack -D`` naming the whole original tuple of ``s``."""
+    ports = f" --sport {s.sport} --dport {s.dport}" if s.sport is not None and s.dport is not None else ""
+    return c.CMD_DELETE.format(family=c.CT_FAMILY[s.family], proto=shlex.quote(s.protocol), src=s.src,
+                               dst=s.dst, ports=ports)
+
+
+def listed(run: Run, device: Device, inside: Sequence[Network]) -> list[S.Session]:
+    """Every tracked session from the inside prefixes, with ``egress`` from the box's routes."""
+    found: list[S.Session] = []
+    for net in inside:
+        found += parse_entries(run(c.CMD_LIST.format(family=c.CT_FAMILY[net.version], prefix=net)))
+    table = routes(run, [str(a) for s in found for a in (s.src, s.dst)]) if found else {}
+    return with_egress(found, table, device)
+
+
+def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+    """Delete the conntrack entries from ``inside`` that ``policy`` denies; conntrack counts the deletions."""
+    watch = S.Stopwatch()
+    how = handling(run)
+    if how is SessionHandling.STATELESS:
+        return S.report(how, [], 0, watch, "no connection tracking: every packet meets egressctl's chain")
+    if c.HAS_CONNTRACK not in run(c.CMD_HAS_CONNTRACK):
+        raise CommandRejected(device.name, "conntrack-tools is not installed: the tracked sessions cannot be "
+                              "listed or ended")
+    ended = S.to_end(policy, inside, listed(run, device, inside))
+    cleared = 0
+    for command in chunks((delete_command(s) for s in ended), "; "):
+        cleared += sum(int(n) for n in c.DELETED_RE.findall(run(command + "; true")))
+    return S.report(how, ended, cleared, watch)
