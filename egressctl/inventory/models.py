@@ -1,100 +1,50 @@
 """Typed site inventory (pydantic v2).
 
-Every string that can end up inside a vendor command (names, interfaces, zones, options) is constrained
-to a safe pattern here, at the boundary, so no driver has to defend against injection on its own.
+Value types (safe names, prefixes, addresses, ports) live in ``values.py``; the models here compose them.
 Secrets are never values in the inventory: a device names a credential *reference* that is resolved at
-connect time (see ``credentials.py``).
+connect time (see ``credentials.py``). Checks that need the whole site or the driver registry (exits,
+canaries, world-wide allows, platforms) are the loader's (``crossref.py``), so any code can validate a
+``Site`` without importing drivers.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# Names that become object, rule, ACL, zone or policy names on devices.
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-# Interface, zone and VDOM names (e.g. GigabitEthernet0/1, ge-0/0/1.0, ethernet1/2, port1, trust).
-IFNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")
-# Usernames as accepted by every supported vendor.
-USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]{0,31}$")
-# Host names or addresses for SSH.
-HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
-RESERVED_TARGETS = frozenset({"normal", "isolated", "full"})
-PLATFORMS_HINT = "a registered platform key such as linux_nftables, cisco_ios, juniper_junos"
+from egressctl.inventory.credentials import validate_reference
+from egressctl.inventory.values import (
+    RESERVED_TARGETS,
+    Address,
+    HostName,
+    IfName,
+    IpAddress,
+    Network,
+    PortRange,
+    Protocol,
+    SafeName,
+    UserName,
+    parse_network,
+    parse_ports,
+)
 
-
-def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def validate(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(f"{value!r} is not a safe {what} (expected {pattern.pattern})")
-        return value
-
-    return AfterValidator(validate)
-
-
-SafeName = Annotated[str, _check(NAME_RE, "name")]
-IfName = Annotated[str, _check(IFNAME_RE, "interface or zone name")]
-UserName = Annotated[str, _check(USER_RE, "user name")]
-HostName = Annotated[str, _check(HOST_RE, "host name or address")]
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Protocol = Literal["any", "tcp", "udp", "icmp"]
-
-
-def parse_network(value: object) -> Network:
-    """Parse a prefix strictly: host bits set are an error, since they usually hide a typo."""
-    if not isinstance(value, str):
-        raise ValueError("expected a prefix such as 10.0.0.0/8 or 2001:db8::/32")
-    try:
-        return ipaddress.ip_network(value.strip(), strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid prefix ({exc})") from None
-
-
-class PortRange(BaseModel):
-    """An inclusive port range; a single port has ``first == last``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    first: int = Field(ge=1, le=65535)
-    last: int = Field(ge=1, le=65535)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> PortRange:
-        if self.first > self.last:
-            raise ValueError(f"port range {self.first}-{self.last} is reversed")
-        return self
-
-    def __str__(self) -> str:
-        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
-
-
-def _port(n: int) -> int:
-    """One port number, refused with a single clear message when out of range."""
-    if not 1 <= n <= 65535:
-        raise ValueError(f"port {n} is out of range (1-65535)")
-    return n
-
-
-def parse_ports(value: object) -> list[PortRange]:
-    """Accept ``443``, ``"8000-8080"`` or a list of those."""
-    items = value if isinstance(value, list) else [value]
-    out: list[PortRange] = []
-    for item in items:
-        if isinstance(item, PortRange):
-            out.append(item)
-        elif isinstance(item, bool):
-            raise ValueError("a port must be a number or a range like 8000-8080")
-        elif isinstance(item, int):
-            out.append(PortRange(first=_port(item), last=_port(item)))
-        elif isinstance(item, str) and re.fullmatch(r"\d{1,5}(-\d{1,5})?", item.strip()):
-            a, _, b = item.strip().partition("-")
-            out.append(PortRange(first=_port(int(a)), last=_port(int(b or a))))
-        else:
-            raise ValueError(f"{item!r} is not a port or a range like 8000-8080")
-    return out
+__all__ = [
+    "Address",
+    "Canary",
+    "CapturePoint",
+    "Device",
+    "Flow",
+    "Inventory",
+    "ManagementPath",
+    "Network",
+    "PortRange",
+    "Protocol",
+    "Site",
+    "Stage",
+    "VantagePoint",
+]
 
 
 class _Strict(BaseModel):
@@ -102,13 +52,18 @@ class _Strict(BaseModel):
 
 
 class Flow(_Strict):
-    """Destinations with a protocol and (for tcp/udp) destination ports; empty ports mean any port."""
+    """Destinations with a protocol and (for tcp/udp) destination ports; empty ports mean any port.
+
+    ``allow_world`` must be set on a flow whose destinations amount to the whole internet (the loader
+    refuses such a flow otherwise), so opening everything is always a deliberate, reviewable line.
+    """
 
     name: SafeName
     description: str = ""
     destinations: list[Network] = Field(min_length=1)
     protocol: Protocol = "any"
     ports: list[PortRange] = Field(default_factory=list)
+    allow_world: bool = Field(default=False, description="this flow deliberately opens the whole internet")
 
     _nets = field_validator("destinations", mode="before")(
         lambda v: [parse_network(x) for x in v] if isinstance(v, list) else v
@@ -157,7 +112,11 @@ class Stage(_Strict):
 
 
 class Device(_Strict):
-    """One firewall or router that egressctl drives."""
+    """One firewall or router that egressctl drives.
+
+    ``platform`` is only checked for shape here; whether a driver is registered for it is the loader's
+    check (``crossref.py``), so validating data never imports the driver registry or scans plugins.
+    """
 
     name: SafeName
     platform: SafeName
@@ -169,24 +128,12 @@ class Device(_Strict):
     inside: list[IfName] = Field(min_length=1, description="interfaces or zones facing the site")
     outside: list[IfName] = Field(min_length=1, description="interfaces or zones facing a provider")
     exit: SafeName = Field(description="which internet exit this device sits on")
-    mgmt_address: Address = Field(description="the address the management path reaches this device on")
+    mgmt_address: IpAddress = Field(description="the address the management path reaches this device on")
     options: dict[SafeName, int | IfName] = Field(default_factory=dict)
-
-    @field_validator("platform")
-    @classmethod
-    def _known_platform(cls, v: str) -> str:
-        from egressctl.registry import platforms
-
-        known = platforms()
-        if v not in known:
-            raise ValueError(f"unknown platform {v!r}; expected one of: {', '.join(sorted(known))}")
-        return v
 
     @field_validator("credential")
     @classmethod
     def _credential_ref(cls, v: str) -> str:
-        from egressctl.inventory.credentials import validate_reference
-
         return validate_reference(v)
 
     @field_validator("host_key")
@@ -208,7 +155,7 @@ class VantagePoint(_Strict):
     ssh_host: HostName | None = None
     ssh_user: UserName | None = None
     credential: str | None = None
-    addresses: list[Address] = Field(min_length=1)
+    addresses: list[IpAddress] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_kind(self) -> VantagePoint:
@@ -218,10 +165,17 @@ class VantagePoint(_Strict):
 
 
 class Canary(_Strict):
-    """An outside address used to prove a cut: it answers when reachable."""
+    """An outside address used to prove a cut: it answers when reachable.
+
+    The loader refuses a canary inside the site or inside an allowed prefix (it could not prove the cut
+    there) unless ``in_allowed_prefix`` says it is deliberately a known answering host of an allowed flow.
+    """
 
     name: SafeName
-    address: Address
+    address: IpAddress
+    in_allowed_prefix: bool = Field(
+        default=False, description="deliberately inside an allowed prefix (a known answering host of it)"
+    )
     tcp: list[int] = Field(default_factory=lambda: [25, 80, 443])
     udp: list[int] = Field(default_factory=lambda: [53, 443])
     icmp: bool = True
