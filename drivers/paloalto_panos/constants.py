@@ -57,8 +57,9 @@ COMMIT_FAILED_RE = re.compile(r"(Validation Error:[\s\S]*|Commit failed.*|Error:
 CMD_REMATCH = "show config running | match rematch-sessions"
 REMATCH_OFF_RE = re.compile(r"rematch-sessions\s+no\b")
 #: ``show session all filter from ZONE to ZONE``: the sessions crossing the firewall between two zones
-#: (the filter also takes source, destination, protocol, source-port, destination-port, state). Two lines per
-#: session under a dashed header (PAN-OS KB "Palo Alto Networks Firewall Session Overview")::
+#: (the filter also takes source, destination, protocol, source-port, destination-port, state; zones as
+#: ``from``/``to`` [M]; a prefix is not a documented ``source`` value, so prefixes are matched here).
+#: Two lines per session under a dashed header (PAN-OS KB "Palo Alto Networks Firewall Session Overview")::
 #:
 #:     ID          Application    State   Type Flag  Src[Sport]/Zone/Proto (translated IP[Port])
 #:     Vsys                                          Dst[Dport]/Zone (translated IP[Port])

@@ -141,6 +141,8 @@ class ConntrackTable:
                 "-d", flow.dst]
         if flow.proto in ("tcp", "udp", "sctp", "dccp", "udplite") and flow.sport is not None:
             argv += ["--sport", str(flow.sport), "--dport", str(flow.dport)]
+        elif flow.proto in ("icmp", "icmpv6") and flow.sport is not None:
+            argv += [f"--{flow.proto}-id", str(flow.sport), f"--{flow.proto}-type", str(flow.dport)]
         return bool(self._run(argv).strip())
 
     def interfaces(self, addresses: Iterable[str]) -> dict[str, str | None]:
