@@ -58,12 +58,17 @@ class Flow(_Strict):
     refuses such a flow otherwise), so opening everything is always a deliberate, reviewable line.
     """
 
-    name: SafeName
-    description: str = ""
-    destinations: list[Network] = Field(min_length=1)
-    protocol: Protocol = "any"
-    ports: list[PortRange] = Field(default_factory=list)
-    allow_world: bool = Field(default=False, description="this flow deliberately opens the whole internet")
+    name: SafeName = Field(description=(
+        "Flow name; device rules are named after it (always-NAME, stage-NAME)."))
+    description: str = Field(default="", description="Why this flow exists and who asked for it; for people.")
+    destinations: list[Network] = Field(min_length=1, description=(
+        "Destination prefixes the site may reach (a single host is /32 or /128)."))
+    protocol: Protocol = Field(default="any", description="IP protocol; any means every protocol.")
+    ports: list[PortRange] = Field(default_factory=list, description=(
+        "Destination ports, e.g. [443] or [\"8000-8080\"]; empty means every port."))
+    allow_world: bool = Field(default=False, description=(
+        "Set to true when the destinations deliberately open the whole internet (0.0.0.0/0, ::/0, or an "
+        "eighth or more of an address family); the loader refuses such a flow without it."))
 
     _nets = field_validator("destinations", mode="before")(
         lambda v: [parse_network(x) for x in v] if isinstance(v, list) else v
@@ -83,12 +88,16 @@ class ManagementPath(_Strict):
     When ``destinations`` is empty it means every device's ``mgmt_address``.
     """
 
-    name: SafeName
-    description: str = ""
-    sources: list[Network] = Field(min_length=1)
-    destinations: list[Network] = Field(default_factory=list)
-    protocol: Literal["tcp", "udp"] = "tcp"
-    ports: list[PortRange] = Field(default_factory=lambda: [PortRange(first=22, last=22)])
+    name: SafeName = Field(description="Path name; device rules are named after it (mgmt-NAME).")
+    description: str = Field(default="", description="Who uses this path and how; for people.")
+    sources: list[Network] = Field(min_length=1, description=(
+        "Prefixes of the operators' hosts (jump hosts, NOC, CERT bastion); they keep reaching the "
+        "destinations in every state, isolated included, in both directions."))
+    destinations: list[Network] = Field(default_factory=list, description=(
+        "Prefixes the sources reach; empty means every device's mgmt_address."))
+    protocol: Literal["tcp", "udp"] = Field(default="tcp", description="IP protocol of the path.")
+    ports: list[PortRange] = Field(default_factory=lambda: [PortRange(first=22, last=22)], description=(
+        "Destination ports, e.g. [22, 443] or [\"8000-8080\"]."))
 
     _src = field_validator("sources", "destinations", mode="before")(
         lambda v: [parse_network(x) for x in v] if isinstance(v, list) else v
@@ -99,9 +108,11 @@ class ManagementPath(_Strict):
 class Stage(_Strict):
     """One restore stage; its allows add to every earlier stage's."""
 
-    name: SafeName
-    description: str = ""
-    allow: list[Flow] = Field(default_factory=list)
+    name: SafeName = Field(description="Stage name, as in `egressctl restore SITE --stage NAME`.")
+    description: str = Field(default="", description="What this stage reopens; shown in the TUI.")
+    allow: list[Flow] = Field(default_factory=list, description=(
+        "Flows this stage opens, in addition to always_allowed and every earlier stage's (stages are "
+        "cumulative, in file order)."))
 
     @field_validator("name")
     @classmethod
@@ -118,18 +129,32 @@ class Device(_Strict):
     check (``crossref.py``), so validating data never imports the driver registry or scans plugins.
     """
 
-    name: SafeName
-    platform: SafeName
-    host: HostName
-    port: int = Field(default=22, ge=1, le=65535)
-    username: UserName
-    credential: str = Field(description="env:VAR, file:PATH, key:PATH or agent")
-    host_key: str = Field(description="pinned host key: 'ssh-ed25519 AAAA...' or known_hosts:PATH")
-    inside: list[IfName] = Field(min_length=1, description="interfaces or zones facing the site")
-    outside: list[IfName] = Field(min_length=1, description="interfaces or zones facing a provider")
-    exit: SafeName = Field(description="which internet exit this device sits on")
-    mgmt_address: IpAddress = Field(description="the address the management path reaches this device on")
-    options: dict[SafeName, int | IfName] = Field(default_factory=dict)
+    name: SafeName = Field(description=(
+        "Device name, as shown in plans and status and given to `--device NAME`."))
+    platform: SafeName = Field(description="Driver that speaks this device's CLI.")
+    host: HostName = Field(description="Address or DNS name egressctl connects to over SSH.")
+    port: int = Field(default=22, ge=1, le=65535, description="SSH port.")
+    username: UserName = Field(description=(
+        "SSH user egressctl logs in as; it needs the rights to change and commit the firewall policy."))
+    credential: str = Field(description=(
+        "Credential reference, never a password: env:VAR, file:PATH, key:PATH or agent (see Credential "
+        "references); resolved only when connecting."))
+    host_key: str = Field(description=(
+        "Pinned SSH host key, 'ssh-ed25519 AAAA...' (or ssh-rsa, ecdsa-sha2-nistp256/384/521), or "
+        "known_hosts:PATH, a known_hosts file holding the pin ({state} and ~ expand). Any other key is "
+        "refused: take it with ssh-keyscan over a trusted path and check it on the console."))
+    inside: list[IfName] = Field(min_length=1, description=(
+        "Interfaces (Cisco IOS, FortiOS, Linux) or zones (Junos, PAN-OS) facing the site; what is cut is "
+        "traffic from these to outside."))
+    outside: list[IfName] = Field(min_length=1, description=(
+        "Interfaces or zones facing the internet provider of this device's exit."))
+    exit: SafeName = Field(description=(
+        "Name of the internet exit (uplink) this device sits on, e.g. primary; vantage and capture points "
+        "name it."))
+    mgmt_address: IpAddress = Field(description=(
+        "Address the management paths reach this device on (their destination when they list none)."))
+    options: dict[SafeName, int | IfName] = Field(default_factory=dict, description=(
+        "Platform settings. fortinet: policy_id_base, the lowest policy ID egressctl may use."))
 
     @field_validator("credential")
     @classmethod
@@ -149,13 +174,21 @@ class Device(_Strict):
 class VantagePoint(_Strict):
     """Where active probes run: a lab namespace, or a site host reached over SSH running `egressctl probe`."""
 
-    name: SafeName
-    exit: SafeName
-    netns: SafeName | None = None
-    ssh_host: HostName | None = None
-    ssh_user: UserName | None = None
-    credential: str | None = None
-    addresses: list[IpAddress] = Field(min_length=1)
+    name: SafeName = Field(description="Vantage point name, shown in verification results.")
+    exit: SafeName = Field(description="Exit this host's traffic leaves the site by.")
+    netns: SafeName | None = Field(default=None, description=(
+        "Network namespace on the controller to probe from (the emulated lab)."))
+    ssh_host: HostName | None = Field(default=None, description=(
+        "Site host to probe from over SSH; it runs `egressctl probe` (raw sockets: root, or sudo -n "
+        "without a password) and its host key must be in known_hosts."))
+    ssh_user: UserName | None = Field(default=None, description=(
+        "SSH user on ssh_host; users other than root run the probe through sudo -n. Omitted: the local "
+        "user name, without sudo."))
+    credential: str | None = Field(default=None, description=(
+        "Credential reference for ssh_host (env:VAR, file:PATH, key:PATH or agent); omitted means the "
+        "default keys in ~/.ssh."))
+    addresses: list[IpAddress] = Field(min_length=1, description=(
+        "This host's own addresses; probes of a family are sent from its first address of that family."))
 
     @model_validator(mode="after")
     def _one_kind(self) -> VantagePoint:
@@ -171,37 +204,52 @@ class Canary(_Strict):
     there) unless ``in_allowed_prefix`` says it is deliberately a known answering host of an allowed flow.
     """
 
-    name: SafeName
-    address: IpAddress
-    in_allowed_prefix: bool = Field(
-        default=False, description="deliberately inside an allowed prefix (a known answering host of it)"
-    )
-    tcp: list[int] = Field(default_factory=lambda: [25, 80, 443])
-    udp: list[int] = Field(default_factory=lambda: [53, 443])
-    icmp: bool = True
+    name: SafeName = Field(description="Canary name, shown in verification results.")
+    address: IpAddress = Field(description=(
+        "Outside address that answers when reachable, so its silence proves the cut; pick one outside "
+        "every allowed prefix."))
+    in_allowed_prefix: bool = Field(default=False, description=(
+        "Set to true when the canary is deliberately inside an allowed prefix, a known answering host of "
+        "that flow (verification then uses it to prove the flow opens)."))
+    tcp: list[int] = Field(default_factory=lambda: [25, 80, 443], description=(
+        "TCP ports it answers on; each is probed with a SYN."))
+    udp: list[int] = Field(default_factory=lambda: [53, 443], description=(
+        "UDP ports it answers on; each is probed with a datagram."))
+    icmp: bool = Field(default=True, description=(
+        "Whether to probe it with an ICMP echo (ping); false when it does not answer pings."))
 
 
 class CapturePoint(_Strict):
     """A tap or mirror of one upstream link, for the live leak watch."""
 
-    exit: SafeName
-    interface: IfName
-    netns: SafeName | None = None
+    exit: SafeName = Field(description="Exit whose upstream link this captures.")
+    interface: IfName = Field(description=(
+        "Interface that sees the link's traffic (a tap or mirror port), on the controller or in netns."))
+    netns: SafeName | None = Field(default=None, description=(
+        "Network namespace holding interface (the emulated lab); omitted means the controller's own."))
 
 
 class Site(_Strict):
     """A site: what is inside, what must never be cut, and how it is restored."""
 
-    name: SafeName
-    description: str = ""
-    inside: list[Network] = Field(min_length=1)
-    management: list[ManagementPath] = Field(min_length=1)
-    always_allowed: list[Flow] = Field(default_factory=list)
-    stages: list[Stage] = Field(default_factory=list)
-    devices: list[Device] = Field(min_length=1)
-    vantage_points: list[VantagePoint] = Field(default_factory=list)
-    canaries: list[Canary] = Field(default_factory=list)
-    captures: list[CapturePoint] = Field(default_factory=list)
+    name: SafeName = Field(description="Site name, as in `egressctl isolate NAME` and typed to confirm.")
+    description: str = Field(default="", description="What and where the site is; for people.")
+    inside: list[Network] = Field(min_length=1, description=(
+        "Prefixes of the site; the cut stops traffic from them to the internet."))
+    management: list[ManagementPath] = Field(min_length=1, description=(
+        "Paths that are never cut, so the operators keep reaching the devices."))
+    always_allowed: list[Flow] = Field(default_factory=list, description=(
+        "Flows open in every state, isolated included (CERT VPN, upstream DNS)."))
+    stages: list[Stage] = Field(default_factory=list, description=(
+        "Restore stages in the order they are reopened; `restore --full` then removes every rule."))
+    devices: list[Device] = Field(min_length=1, description=(
+        "Every firewall or router on a way out of the site; an operation changes them together."))
+    vantage_points: list[VantagePoint] = Field(default_factory=list, description=(
+        "Hosts inside the site that probes are sent from to prove the cut; none means no active proof."))
+    canaries: list[Canary] = Field(default_factory=list, description=(
+        "Outside addresses the probes aim at: blocked when isolated, answering when open."))
+    captures: list[CapturePoint] = Field(default_factory=list, description=(
+        "Upstream links watched by `egressctl verify SITE --watch SECONDS`."))
 
     _inside = field_validator("inside", mode="before")(
         lambda v: [parse_network(x) for x in v] if isinstance(v, list) else v
@@ -246,11 +294,10 @@ class Site(_Strict):
 class Inventory(_Strict):
     """A whole inventory file: one or more sites."""
 
-    version: Literal[1] = 1
-    sites: list[Site] = Field(min_length=1)
-    lab: dict[str, Any] | None = Field(
-        default=None, description="emulated-lab topology (validated by the lab plugin, ignored elsewhere)"
-    )
+    version: Literal[1] = Field(default=1, description="Inventory format version; 1 is the only one.")
+    sites: list[Site] = Field(min_length=1, description="The sites this file describes.")
+    lab: dict[str, Any] | None = Field(default=None, description=(
+        "Emulated-lab topology, validated by the lab plugin (`egressctl lab up`) and ignored elsewhere."))
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Inventory:
