@@ -8,24 +8,27 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from egressctl.cli import jsonout
+from egressctl.cli import complete, jsonout
 from egressctl.cli.common import err_console, handles_errors, is_tty, make_engine, out_console
 from egressctl.cli.output import line, render_plan, render_result
 from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
 from egressctl.events import Sink
 from egressctl.planner import Plan
 
-SiteArg = Annotated[str, typer.Argument(help="Site name from the inventory.", show_default=False)]
+SiteArg = Annotated[str, typer.Argument(help="Site name from the inventory.", show_default=False,
+                                        autocompletion=complete.sites)]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to type the site name to confirm.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan and print; send nothing (says so).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Stream events as JSON lines; the last is the result.")]
 RevertOpt = Annotated[int, typer.Option("--revert-in", min=10, max=3600,
                                         help="Dead-man switch: seconds until an unconfirmed change reverts.")]
-StageOpt = Annotated[str | None, typer.Option("--stage", "-s", help="Restore up to this stage.")]
+StageOpt = Annotated[str | None, typer.Option("--stage", "-s", help="Restore up to this stage.",
+                                              autocompletion=complete.stages)]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="Do not connect; render from unknown/normal.")]
 NoVerifyOpt = Annotated[bool, typer.Option("--no-verify", help="Skip the active verification afterwards.")]
 DeviceOpt = Annotated[list[str] | None, typer.Option("--device", "-d",
-                                                     help="Only this device (repeatable).")]
+                                                     help="Only this device (repeatable).",
+                                                     autocompletion=complete.devices)]
 UnlockOpt = Annotated[bool, typer.Option("--force-unlock", help="Remove a stale site lock first.")]
 
 
@@ -124,7 +127,8 @@ def restore(ctx: typer.Context, site: SiteArg,
 
 @handles_errors
 def plan(ctx: typer.Context, site: SiteArg,
-         to: Annotated[str, typer.Option("--to", help="isolated, a stage name, or normal.")],
+         to: Annotated[str, typer.Option("--to", help="isolated, a stage name, or normal.",
+                                         autocompletion=complete.targets)],
          offline: OfflineOpt = False,
          json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
          device: DeviceOpt = None) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from egressctl.cli import jsonout
+from egressctl.cli import complete, jsonout
 from egressctl.cli.common import handles_errors, make_engine, out_console
 from egressctl.cli.output import line, render_history, render_overview, render_status
 from egressctl.exitcodes import ExitCode
@@ -20,7 +20,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 @handles_errors
 def status(ctx: typer.Context,
-           site: Annotated[str | None, typer.Argument(help="Site name (all sites when omitted).")] = None,
+           site: Annotated[str | None, typer.Argument(help="Site name (all sites when omitted).",
+                                                      autocompletion=complete.sites)] = None,
            json_out: JsonOpt = False) -> None:
     """Where a site stands: state, lock, last operation, each device's last step, and what to do.
 
@@ -48,7 +49,8 @@ def status(ctx: typer.Context,
 
 @handles_errors
 def history(ctx: typer.Context,
-            site: Annotated[str | None, typer.Argument(help="Only this site's rows.")] = None,
+            site: Annotated[str | None, typer.Argument(help="Only this site's rows.",
+                                                       autocompletion=complete.sites)] = None,
             verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain (exit 5 if broken).")]
             = False,
             limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the last N rows.")] = None,
@@ -78,7 +80,8 @@ def history(ctx: typer.Context,
 
 
 @handles_errors
-def unlock(ctx: typer.Context, site: Annotated[str, typer.Argument(help="Site name.")],
+def unlock(ctx: typer.Context,
+           site: Annotated[str, typer.Argument(help="Site name.", autocompletion=complete.sites)],
            json_out: JsonOpt = False) -> None:
     """Remove a site's lock, such as one left by a crashed run on another host. Audited.
 

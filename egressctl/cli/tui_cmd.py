@@ -8,10 +8,13 @@ from typing import Annotated
 
 import typer
 
+from egressctl.cli import complete
+
 
 def tui(
     ctx: typer.Context,
-    site: Annotated[str | None, typer.Argument(help="Open this site's screen directly.")] = None,
+    site: Annotated[str | None, typer.Argument(help="Open this site's screen directly.",
+                                               autocompletion=complete.sites)] = None,
     inventory: Annotated[
         Path | None, typer.Option("--inventory", "-i", help="Inventory file (default: the global one).")
     ] = None,

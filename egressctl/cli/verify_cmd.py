@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from egressctl.cli import jsonout, junit
+from egressctl.cli import complete, jsonout, junit
 from egressctl.cli.common import globals_of, make_engine, out_console, reported_errors
 from egressctl.errors import InputError, PolicyError, VerificationError
 from egressctl.exitcodes import ExitCode
@@ -162,14 +162,16 @@ def _run(ctx: typer.Context, s: Site, watch: float | None, pcap: Path | None, st
 
 def verify(
     ctx: typer.Context,
-    site: Annotated[str, typer.Argument(help="Site name from the inventory.")],
+    site: Annotated[str, typer.Argument(help="Site name from the inventory.",
+                                        autocompletion=complete.sites)],
     watch: Annotated[float | None, typer.Option("--watch", metavar="SECONDS",
                                                 help="Live leak watch on every capture point.")] = None,
     pcap: Annotated[Path | None, typer.Option(
         "--pcap", help="Check a pcap/pcapng capture offline.", exists=True, dir_okay=False,
         readable=True)] = None,
     stage: Annotated[str | None, typer.Option(
-        "--stage", help="Verify against isolated|STAGE|normal instead of the journal's state.")] = None,
+        "--stage", help="Verify against isolated|STAGE|normal instead of the journal's state.",
+        autocompletion=complete.targets)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON (streaming lines for --watch).")] = False,
     junit_xml: Annotated[Path | None, typer.Option(
         "--junit", metavar="FILE", help="Also write the result as a JUnit XML report (for CI).")] = None,
