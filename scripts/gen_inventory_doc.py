@@ -58,6 +58,7 @@ _REFS = "env:VAR, file:PATH, key:PATH or agent"
 CHECKS: dict[tuple[type[BaseModel], str], str] = {
     (models.Site, "name"): "unique in the file",
     (models.Site, "inside"): "canaries must be outside these prefixes",
+    (models.ManagementPath, "name"): _UNIQUE,
     (models.Flow, "name"): f"{_UNIQUE} (always-allowed and stage flows together)",
     (models.Flow, "destinations"): _WORLD,
     (models.Flow, "ports"): "only with protocol tcp or udp",
@@ -72,7 +73,7 @@ CHECKS: dict[tuple[type[BaseModel], str], str] = {
     (models.VantagePoint, "exit"): _EXIT,
     (models.VantagePoint, "netns"): "exactly one of netns and ssh_host",
     (models.VantagePoint, "ssh_host"): "exactly one of netns and ssh_host",
-    (models.VantagePoint, "credential"): f"{_REFS}; checked when verification starts",
+    (models.VantagePoint, "credential"): f"{_REFS}; anything else is refused as a literal password",
     (models.Canary, "name"): _UNIQUE,
     (models.Canary, "address"): "outside the inside prefixes; outside always-allowed prefixes unless "
                                 "in_allowed_prefix",
@@ -89,7 +90,7 @@ DOCUMENTED_VALIDATORS: dict[type[BaseModel], set[str]] = {
     models.ManagementPath: {"_src", "_ports"},
     models.Stage: {"_not_reserved"},
     models.Device: {"_credential_ref", "_host_key"},
-    models.VantagePoint: {"_one_kind"},
+    models.VantagePoint: {"_credential_ref", "_one_kind"},
 }
 
 _PLURALS = {"address": "addresses", "prefix": "prefixes", "canary": "canaries"}

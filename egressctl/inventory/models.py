@@ -22,6 +22,7 @@ from egressctl.inventory.values import (
     IfName,
     IpAddress,
     Network,
+    PortNumber,
     PortRange,
     Protocol,
     SafeName,
@@ -190,6 +191,11 @@ class VantagePoint(_Strict):
     addresses: list[IpAddress] = Field(min_length=1, description=(
         "This host's own addresses; probes of a family are sent from its first address of that family."))
 
+    @field_validator("credential")
+    @classmethod
+    def _credential_ref(cls, v: str | None) -> str | None:
+        return None if v is None else validate_reference(v)
+
     @model_validator(mode="after")
     def _one_kind(self) -> VantagePoint:
         if (self.netns is None) == (self.ssh_host is None):
@@ -211,9 +217,9 @@ class Canary(_Strict):
     in_allowed_prefix: bool = Field(default=False, description=(
         "Set to true when the canary is deliberately inside an allowed prefix, a known answering host of "
         "that flow (verification then uses it to prove the flow opens)."))
-    tcp: list[int] = Field(default_factory=lambda: [25, 80, 443], description=(
+    tcp: list[PortNumber] = Field(default_factory=lambda: [25, 80, 443], description=(
         "TCP ports it answers on; each is probed with a SYN."))
-    udp: list[int] = Field(default_factory=lambda: [53, 443], description=(
+    udp: list[PortNumber] = Field(default_factory=lambda: [53, 443], description=(
         "UDP ports it answers on; each is probed with a datagram."))
     icmp: bool = Field(default=True, description=(
         "Whether to probe it with an ICMP echo (ping); false when it does not answer pings."))
@@ -258,6 +264,7 @@ class Site(_Strict):
     @model_validator(mode="after")
     def _unique(self) -> Site:
         for what, names in (
+            ("management path", [m.name for m in self.management]),
             ("stage", [s.name for s in self.stages]),
             ("device", [d.name for d in self.devices]),
             ("vantage point", [v.name for v in self.vantage_points]),

@@ -64,6 +64,8 @@ def parse_address(value: object) -> Address:
 
 
 IpAddress = Annotated[Address, BeforeValidator(parse_address)]
+#: A TCP or UDP port number (a canary's listening ports).
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
 
 
 def parse_network(value: object) -> Network:
