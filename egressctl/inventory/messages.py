@@ -136,7 +136,8 @@ def field_name(loc: Loc, data: Any) -> str:
 
 _DUP_RE = re.compile(r"^duplicate (stage|device|vantage point|canary|flow|management path) name '(.+)'$")
 _DUP_LISTS = {"stage": ("stages",), "device": ("devices",), "vantage point": ("vantage_points",),
-              "canary": ("canaries",), "flow": ("always_allowed", "allow"), "management path": ("management",)}
+              "canary": ("canaries",), "flow": ("always_allowed", "allow"),
+              "management path": ("management",)}
 
 
 def _named_paths(node: Any, path: Loc, lists: tuple[str, ...], name: str) -> list[Loc]:
