@@ -30,11 +30,6 @@ from egressctl.inventory.yamlnodes import Finding, Loc
 
 WORLD_SHARE = 8
 _WORLD_HINT = "; set allow_world: true on this rule if that is intended"
-#: Whether a canary inside a *stage's* allow (not only an always-allowed one) is refused. Off until the lab
-#: site's "saas" canary, deliberately inside stage allowlist's 198.18.20.0/24 (the probe matrix uses it as
-#: that stage's known answering host), says ``in_allowed_prefix: true``; refusing it now would stop the lab
-#: inventory, and every test built on it, from loading. See the inventory issue 9 part 5 hand-over.
-REFUSE_CANARIES_IN_STAGE_ALLOWS = False
 
 
 class _Allowed(NamedTuple):
@@ -200,7 +195,7 @@ def _canaries(site: _Site, allowed: list[_Allowed]) -> None:
                           "outside address that the cut blocks")
         hit = next((a for a in allowed if address in a.net), None)
         flag = canary.get("in_allowed_prefix", False)
-        if hit is not None and flag is False and (hit.always or REFUSE_CANARIES_IN_STAGE_ALLOWS):
+        if hit is not None and flag is False:
             site.find(at, f"canary {address} is inside allowed prefix {hit.net} ({hit.where}), so it cannot "
                           "prove the cut; use an address outside every allowed prefix, or set "
                           "in_allowed_prefix: true if it is deliberately a known answering host of that flow")

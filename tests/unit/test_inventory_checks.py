@@ -10,7 +10,7 @@ import pytest
 
 from egressctl import registry
 from egressctl.errors import InventoryError
-from egressctl.inventory import Device, crossref, load_inventory, parse_inventory
+from egressctl.inventory import Device, load_inventory, parse_inventory
 
 ROOT = Path(__file__).parents[2]
 GOOD = ROOT / "tests" / "data" / "good_inventories"
@@ -116,12 +116,11 @@ def test_in_allowed_prefix_accepts_a_deliberate_canary_and_refuses_a_stale_flag(
                                "allowed prefix"]
 
 
-def test_a_canary_inside_a_stage_allow(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_canary_inside_a_stage_allow() -> None:
     vpn = "      - name: vpn\n        address: 203.0.113.20\n"
     text = BASE.replace("    captures:\n", vpn + "    captures:\n")
-    assert not crossref.REFUSE_CANARIES_IN_STAGE_ALLOWS, "turned on: fold this test into the corpus"
-    assert parse_inventory(text).sites[0].canaries[1].name == "vpn"
-    monkeypatch.setattr(crossref, "REFUSE_CANARIES_IN_STAGE_ALLOWS", True)
+    flagged = text.replace("address: 203.0.113.20\n", "address: 203.0.113.20\n        in_allowed_prefix: true\n")
+    assert parse_inventory(flagged).sites[0].canaries[1].name == "vpn"
     where = f"t.yaml:{line_of(text, 'address: 203.0.113.20')}: sites[hq].canaries[vpn].address"
     (problem,) = problems(text)
     assert problem.startswith(f"{where}: canary 203.0.113.20 is inside allowed prefix 203.0.113.20/32 "
