@@ -119,7 +119,8 @@ def test_in_allowed_prefix_accepts_a_deliberate_canary_and_refuses_a_stale_flag(
 def test_a_canary_inside_a_stage_allow() -> None:
     vpn = "      - name: vpn\n        address: 203.0.113.20\n"
     text = BASE.replace("    captures:\n", vpn + "    captures:\n")
-    flagged = text.replace("address: 203.0.113.20\n", "address: 203.0.113.20\n        in_allowed_prefix: true\n")
+    flag = "        in_allowed_prefix: true\n"
+    flagged = text.replace("address: 203.0.113.20\n", "address: 203.0.113.20\n" + flag)
     assert parse_inventory(flagged).sites[0].canaries[1].name == "vpn"
     where = f"t.yaml:{line_of(text, 'address: 203.0.113.20')}: sites[hq].canaries[vpn].address"
     (problem,) = problems(text)
