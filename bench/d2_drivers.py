@@ -21,10 +21,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("EGRESSCTL_STATE_DIR", tempfile.mkdtemp(prefix="d2-bench-"))
 
+from egressctl_lab.testing.emulator import serve_emulated
+
+from egressctl.inventory.loader import load_inventory
 from egressctl.policy import compute_policy
 from egressctl.registry import driver_class
-from tests.integration.d1_lifecycle import lab_site
-from tests.integration.d2_emulated import d2_emulated
+
+LAB_YAML = Path(__file__).resolve().parents[1] / "inventory" / "lab.yaml"
+TIME_SCALE = 0.25  # as the FortiOS and PAN-OS live tests (tests/integration/emulated_device.py)
 
 SPECS: dict[str, tuple[int, dict[str, Any]]] = {
     "fw-b": (23590, {"interfaces": {"port1": "port1", "port2": "port2"}}),
@@ -41,9 +45,9 @@ def timed(label: str, fn: Callable[[], Any]) -> Any:
 
 
 def run_device(name: str, port: int, spec: dict[str, Any]) -> None:
-    site = lab_site()
+    site = load_inventory(LAB_YAML).site("lab")
     dev = site.device(name)
-    with d2_emulated(dev, port, spec) as e:
+    with serve_emulated(dev, port=port, spec_kw=spec, time_scale=TIME_SCALE, tag="d2") as e:
         print(f"{name} ({dev.platform})")
         drv = driver_class(dev.platform)(e.device, timeout=20.0)
         timed("open", functools.partial(drv.open, e.secret))

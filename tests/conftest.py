@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+#: The test kit's markers (ssh, root, lab, slow), registered as a plugin author's conftest would.
+pytest_plugins = ["egressctl_lab.testing.plugin"]
+
+#: tests/data holds inputs, among them a separate plugin package with its own tests (run by test_plugin_kit).
+collect_ignore = ["data"]
+
 
 def lab_available() -> bool:
     """True when this process can build network namespaces (root with `ip netns`)."""

@@ -1,9 +1,10 @@
-"""One way for test modules to run the emulated lab site (``inventory/lab.yaml``) or one emulated device.
+"""One way for test modules to reach the lab site (``inventory/lab.yaml``) or run it.
 
 Every lab test module used to carry its own copy of the same fixture body (skip without namespaces, make a
 state directory, bring the lab up, always bring it down). :func:`running_lab` is that body once, so the
 teardown and the ``EGRESSCTL_STATE_DIR`` restore cannot drift apart between modules. Each module keeps its
-own namespace prefix and port base, so modules never collide.
+own namespace prefix and port base, so modules never collide. :func:`lab_site` is the site every built-in
+driver's tests render and apply.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from typing import Any
 
 import pytest
 from conftest import lab_available
-from egressctl_lab.emu.base import DataPlane, DeviceSpec
-from egressctl_lab.emu.server import RunningEmulator, serve_in_thread
-from egressctl_lab.hostkeys import write_private
+
+from egressctl.inventory.loader import load_inventory
+from egressctl.inventory.models import Site
 
 LAB_YAML = Path(__file__).resolve().parents[1] / "inventory" / "lab.yaml"
+
+
+def lab_site() -> Site:
+    """The lab site (``inventory/lab.yaml``, site ``lab``) as the inventory loader reads it."""
+    return load_inventory(LAB_YAML).site("lab")
 
 
 @contextmanager
@@ -46,20 +52,3 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory, prefix: str, port_base
             yield instance
         finally:
             instance.down()
-
-
-@contextmanager
-def threaded_emulator(platform: str, spec: DeviceSpec, port: int, key_dir: Path, *, key_name: str,
-                      time_scale: float, dataplane: DataPlane | None = None) -> Iterator[RunningEmulator]:
-    """Serve ``spec`` as ``platform`` on 127.0.0.1:``port`` in this process, stopped however the body ends.
-
-    The host key is the lab's pinned key for ``key_name`` (written into ``key_dir``), so every module that
-    serves the same name presents the same key. ``dataplane`` (if any) stays the caller's to remove.
-    """
-    key = write_private(key_name, key_dir / "key")
-    running = serve_in_thread(platform, spec, port=port, host_key_path=key, time_scale=time_scale,
-                              dataplane=dataplane)
-    try:
-        yield running
-    finally:
-        running.stop()

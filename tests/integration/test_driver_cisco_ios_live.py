@@ -20,8 +20,8 @@ from egressctl.inventory.credentials import Secret, resolve
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Site
 from egressctl.policy import compute_policy
-from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, LifecycleSuite, at, lab_site, make
+from tests.integration import emulated_device as emu
+from tests.integration.lab_lifecycle import LabEmulatedLifecycleSuite, LifecycleSuite, at, make
 
 pytestmark = pytest.mark.skipif(not emu.available("cisco_ios"), reason="cisco_ios emulator not available")
 
@@ -30,12 +30,12 @@ SPEC = {"interfaces": {"GigabitEthernet0/0": "gi0-0", "GigabitEthernet0/1": "gi0
 
 @pytest.fixture(scope="module")
 def emulated() -> Iterator[emu.Emulated]:
-    with emu.emulated(lab_site().device("ce-a"), 23710, SPEC) as e:
+    with emu.serve_lab_device("ce-a", 23710, SPEC, tag="ios") as e:
         yield e
 
 
-class TestCiscoIosLifecycle(EmulatedLifecycleSuite):
-    revert_wait = 60 * emu.TIME_SCALE
+class TestCiscoIosLifecycle(LabEmulatedLifecycleSuite):
+    revert_wait = 60 * emu.TIME_SCALE["cisco_ios"]
 
     def rejected_line(self, drv: Any) -> None:
         drv.send_config(["ip access-list extended FI-REJECT", " permit tcp host 10.0.0.1 eq nosuch any"])

@@ -19,9 +19,8 @@ from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device, Site
 from egressctl.policy import Policy, compute_policy
 from egressctl.registry import driver_class
-from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, at, lab_site
-from tests.integration.d2_emulated import TIME_SCALE, d2_emulated
+from tests.integration import emulated_device as emu
+from tests.integration.lab_lifecycle import LabEmulatedLifecycleSuite, at
 
 pytestmark = pytest.mark.skipif(not emu.available("fortinet"), reason="fortinet emulator not available")
 
@@ -30,13 +29,13 @@ SPEC = {"interfaces": {"port1": "port1", "port2": "port2"}}
 def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGRESSCTL_STATE_DIR", str(tmp_path_factory.mktemp("d2-fgt-state")))
-        with d2_emulated(lab_site().device("fw-b"), 23510, SPEC) as e:
+        with emu.serve_lab_device("fw-b", 23510, SPEC, tag="fgt") as e:
             yield e
 
 
-class TestFortinetLifecycle(EmulatedLifecycleSuite):
+class TestFortinetLifecycle(LabEmulatedLifecycleSuite):
     # cfg-revert-timeout is at least 10 device seconds; REVERT_MIN keeps the 3 s asked by the suite legal.
-    revert_wait = 10 * TIME_SCALE
+    revert_wait = 10 * emu.TIME_SCALE["fortinet"]
 
     def rejected_line(self, drv: Any) -> None:
         drv.send_config(["config firewall address", 'edit "egressctl-bad"', "set subnet 10.0.0.300 255.0.0.0",

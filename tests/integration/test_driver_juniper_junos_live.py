@@ -11,8 +11,8 @@ from egressctl.errors import CommitError
 from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device
 from egressctl.policy import compute_policy
-from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, at, lab_site, make
+from tests.integration import emulated_device as emu
+from tests.integration.lab_lifecycle import LabEmulatedLifecycleSuite, at, lab_site, make
 
 pytestmark = pytest.mark.skipif(not emu.available("juniper_junos"), reason="no juniper_junos emulator")
 
@@ -22,12 +22,12 @@ SPEC = {"interfaces": {"ge-0/0/0": "ge0", "ge-0/0/1": "ge1"},
 
 @pytest.fixture(scope="module")
 def emulated() -> Iterator[emu.Emulated]:
-    with emu.emulated(lab_site().device("ce-b"), 23430, SPEC) as e:
+    with emu.serve_lab_device("ce-b", 23430, SPEC, tag="junos") as e:
         yield e
 
 
-class TestJuniperJunosLifecycle(EmulatedLifecycleSuite):
-    revert_wait = 60 * emu.TIME_SCALE
+class TestJuniperJunosLifecycle(LabEmulatedLifecycleSuite):
+    revert_wait = 60 * emu.TIME_SCALE["juniper_junos"]
 
     def rejected_line(self, drv: Any) -> None:
         drv._config_mode()

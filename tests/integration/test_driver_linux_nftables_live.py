@@ -9,8 +9,8 @@ import pytest
 
 from egressctl.inventory.credentials import Secret, resolve
 from egressctl.inventory.models import Device
-from tests.integration import d1_linux_box as box
-from tests.integration.d1_lifecycle import LifecycleSuite
+from tests.integration import linux_box as box
+from tests.integration.lab_lifecycle import LabLifecycleSuite
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(not box.available(), reason="needs root, ip, sshd, sudo")]
 
@@ -21,7 +21,7 @@ def linux() -> Iterator[box.LinuxBox]:
         yield b
 
 
-class TestLinuxNftablesLifecycle(LifecycleSuite):
+class TestLinuxNftablesLifecycle(LabLifecycleSuite):
     revert_wait = 3.0
 
     @pytest.fixture(scope="class")

@@ -15,9 +15,8 @@ import pytest
 from egressctl.errors import CommandRejected, CommitError
 from egressctl.inventory.models import Site
 from egressctl.policy import Policy, compute_policy
-from tests.integration import d1_emulated as emu
-from tests.integration.d1_lifecycle import EmulatedLifecycleSuite, at, lab_site
-from tests.integration.d2_emulated import d2_emulated
+from tests.integration import emulated_device as emu
+from tests.integration.lab_lifecycle import LabEmulatedLifecycleSuite, at
 
 pytestmark = pytest.mark.skipif(not emu.available("paloalto_panos"), reason="paloalto_panos emulator missing")
 
@@ -29,7 +28,7 @@ SPEC = {"interfaces": {"ethernet1/1": "e1-1", "ethernet1/2": "e1-2"},
 def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emu.Emulated]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGRESSCTL_STATE_DIR", str(tmp_path_factory.mktemp("d2-pan-state")))
-        with d2_emulated(lab_site().device("fw-a"), 23520, SPEC) as e:
+        with emu.serve_lab_device("fw-a", 23520, SPEC, tag="pan") as e:
             yield e
 
 
@@ -38,7 +37,7 @@ def without_management(policy: Policy) -> Policy:
     return Policy(policy.site, policy.target, tuple(r for r in policy.rules if r.kind != "management"))
 
 
-class TestPanosLifecycle(EmulatedLifecycleSuite):
+class TestPanosLifecycle(LabEmulatedLifecycleSuite):
     revert_wait = 3.0  # the watchdog runs on real seconds: the suite's revert_in=3
 
     def rejected_line(self, drv: Any) -> None:

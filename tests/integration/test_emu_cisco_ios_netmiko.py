@@ -17,11 +17,15 @@ from typing import Any
 import pytest
 from egressctl_lab.emu.base import DeviceSpec
 from egressctl_lab.emu.server import RunningEmulator
+from egressctl_lab.testing.emulator import threaded_emulator
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
-from emu_netns_helpers import Site, lab_available, tcp_open, wait_for  # isort: skip
-from labkit import threaded_emulator  # isort: skip
+from emulator_in_netns import Site, lab_available, tcp_open, wait_for  # isort: skip
+
+#: Every test here drives the emulator over real SSH (netmiko); the data-plane ones also build namespaces.
+pytestmark = pytest.mark.ssh
+
 PASSWORD = "x1-Ios-pw"
 SPEC = DeviceSpec(
     name="x1-ce-a", hostname="ce-a", username="admin", password=PASSWORD,

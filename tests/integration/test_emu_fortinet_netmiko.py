@@ -11,13 +11,15 @@ import pytest
 from egressctl_lab.emu.base import DeviceSpec
 from egressctl_lab.emu.fortinet import FortiDevice
 from egressctl_lab.emu.server import RunningEmulator
+from egressctl_lab.testing.emulator import threaded_emulator
 from netmiko import BaseConnection
 from netmiko.exceptions import ConfigInvalidException
 
-from tests.integration import x2_topology
-from tests.integration.x2_topology import cmd
+from tests.integration import firewall_netns
+from tests.integration.firewall_netns import cmd
 
-from labkit import threaded_emulator  # isort: skip
+#: Every test here drives the emulator over real SSH (netmiko); the data-plane ones also build namespaces.
+pytestmark = pytest.mark.ssh
 
 PASSWORD = "x2-fortinet-secret"
 SPEC = DeviceSpec(
@@ -52,7 +54,7 @@ DENY_OUTSIDE = [
 
 
 def connect(port: int) -> BaseConnection:
-    return x2_topology.connect("fortinet", port, PASSWORD)
+    return firewall_netns.connect("fortinet", port, PASSWORD)
 
 
 def dev(emu: RunningEmulator) -> FortiDevice:
@@ -106,9 +108,9 @@ def test_config_block_and_rejected_line(emu: RunningEmulator) -> None:
 
 
 @pytest.mark.lab
-@pytest.mark.skipif(not x2_topology.available(), reason="needs root, ip and nft (network namespaces)")
+@pytest.mark.skipif(not firewall_netns.available(), reason="needs root, ip and nft (network namespaces)")
 def test_deny_stops_packets_and_cfg_revert_timeout_restores_them(tmp_path: Path) -> None:
-    with x2_topology.topology("f", tmp_path) as topo, x2_topology.nft_plane(topo) as plane, \
+    with firewall_netns.topology("f", tmp_path) as topo, firewall_netns.nft_plane(topo) as plane, \
             threaded_emulator("fortinet", SPEC, 23311, tmp_path, key_name="x2-fw-b", time_scale=0.05,
                               dataplane=plane) as emu:
         assert topo.wait_reachable(True, 5), "baseline policy lan-to-wan should forward"

@@ -15,13 +15,15 @@ import pytest
 from egressctl_lab.emu.base import DeviceSpec
 from egressctl_lab.emu.paloalto_panos import PanDevice
 from egressctl_lab.emu.server import RunningEmulator
+from egressctl_lab.testing.emulator import threaded_emulator
 from netmiko import BaseConnection
 from netmiko.exceptions import ConfigInvalidException
 
-from tests.integration import x2_topology
-from tests.integration.x2_topology import cmd
+from tests.integration import firewall_netns
+from tests.integration.firewall_netns import cmd
 
-from labkit import threaded_emulator  # isort: skip
+#: Every test here drives the emulator over real SSH (netmiko); the data-plane ones also build namespaces.
+pytestmark = pytest.mark.ssh
 
 PASSWORD = "x2-panos-secret"
 SPEC = DeviceSpec(
@@ -43,7 +45,7 @@ DENY_OUTSIDE = [
 
 
 def connect(port: int) -> BaseConnection:
-    return x2_topology.connect("paloalto_panos", port, PASSWORD)
+    return firewall_netns.connect("paloalto_panos", port, PASSWORD)
 
 
 def dev(emu: RunningEmulator) -> PanDevice:
@@ -81,9 +83,9 @@ def test_lifecycle_with_netmiko(emu: RunningEmulator) -> None:
 
 
 @pytest.mark.lab
-@pytest.mark.skipif(not x2_topology.available(), reason="needs root, ip and nft (network namespaces)")
+@pytest.mark.skipif(not firewall_netns.available(), reason="needs root, ip and nft (network namespaces)")
 def test_deny_stops_packets_and_snapshot_restores_them(tmp_path: Path) -> None:
-    with x2_topology.topology("p", tmp_path) as topo, x2_topology.nft_plane(topo) as plane, \
+    with firewall_netns.topology("p", tmp_path) as topo, firewall_netns.nft_plane(topo) as plane, \
             threaded_emulator("paloalto_panos", SPEC, 23321, tmp_path, key_name="x2-fw-a", time_scale=0.1,
                               dataplane=plane) as emu:
         assert topo.wait_reachable(True, 5), "baseline rule allow-outbound should forward"

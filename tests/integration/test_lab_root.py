@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from egressctl_lab import Lab, node_exec_prefix
 from egressctl_lab.errors import LabError
-from test_lab_helpers import (
+from lab_checks import (
     LAB_YAML,
     check_devices,
     namespaces_with,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from egressctl_lab import node_exec_prefix
-from test_lab_helpers import LAB_YAML, check_devices, port_free, probe, processes_mentioning, run_netmiko
+from lab_checks import LAB_YAML, check_devices, port_free, probe, processes_mentioning, run_netmiko
 
 PORT = 23120
 WRAP = r"""

@@ -13,7 +13,7 @@ from egressctl_drivers.cisco_ios.parse import ParseError, parse_ace, parse_state
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device
 from egressctl.policy import compute_policy, equivalent
-from tests.unit.test_driver_contract import ModelContract, lab_site
+from tests.unit.driver_contract import LabModelContract, lab_site
 
 BASELINE = "\n!\ninterface GigabitEthernet0/0\ninterface GigabitEthernet0/1"
 
@@ -75,7 +75,7 @@ class IosModel:
         return "\n".join(out)
 
 
-class TestCiscoIosContract(ModelContract):
+class TestCiscoIosContract(LabModelContract):
     model = IosModel
     driver_cls = CiscoIosDriver
     device_name = "ce-a"

@@ -19,7 +19,7 @@ from egressctl_drivers.fortinet.render import policy_name
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import PortRange
 from egressctl.policy import Rule, compute_policy
-from tests.unit.test_driver_contract import ModelContract, lab_site
+from tests.unit.driver_contract import LabModelContract, lab_site
 
 #: The emulated fw-b's read-back before egressctl touched it (trimmed: uuids and predefined services).
 BASELINE = """\
@@ -121,7 +121,7 @@ class FortiModel:
         return "\n".join(out) + "\n"
 
 
-class TestFortinetContract(ModelContract):
+class TestFortinetContract(LabModelContract):
     model = FortiModel
     driver_cls = FortinetDriver
     device_name = "fw-b"

@@ -12,7 +12,7 @@ from egressctl_drivers.juniper_junos.parse import foreign_policies, parse_state
 
 from egressctl.driver import DeviceState
 from egressctl.policy import compute_policy
-from tests.unit.test_driver_contract import ModelContract, lab_site
+from tests.unit.driver_contract import LabModelContract, lab_site
 
 CTX = "security policies from-zone trust to-zone untrust"
 BASELINE = "\n".join([
@@ -56,7 +56,7 @@ class JunosModel:
         return "\n".join(self.lines)
 
 
-class TestJuniperJunosContract(ModelContract):
+class TestJuniperJunosContract(LabModelContract):
     model = JunosModel
     driver_cls = JuniperJunosDriver
     device_name = "ce-b"

@@ -1,7 +1,8 @@
 """linux_nftables driver: render/parse/golden through the conformance suite.
 
 The read-back is real: the rendered file is loaded by the real ``nft`` into a private network namespace
-(``d1-unit``) and listed back (text + JSON) exactly as the driver does on a device. Needs root.
+(``d1-unit``) and listed back (text + JSON) exactly as the driver does on a device: the contract needs
+root (marker ``root``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from egressctl_drivers.linux_nftables.render import replace_preamble
 
 from egressctl.driver import DeviceState
 from egressctl.policy import compute_policy
-from tests.unit.test_driver_contract import DriverContract, lab_site
+from tests.unit.driver_contract import LabDriverContract, lab_site
 
 NS = "d1-unit"
-pytestmark = pytest.mark.skipif(
+#: The contract's read-back is the real nft in a private namespace: root tier (the pure tests stay fast).
+NEEDS_NFT = [pytest.mark.root, pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft (real nft in a netns)"
-)
+)]
 
 
 def _nft(*args: str, stdin: str | None = None) -> str:
@@ -50,9 +52,10 @@ def _load(raw: str) -> None:
         _nft("-f", "-", stdin=text + "\n")
 
 
-class TestLinuxNftablesContract(DriverContract):
+class TestLinuxNftablesContract(LabDriverContract):
     from egressctl_drivers.linux_nftables.driver import LinuxNftablesDriver as driver_cls
 
+    pytestmark = NEEDS_NFT
     device_name = "core-b"
     baseline = c.ABSENT
 

@@ -17,7 +17,7 @@ from egressctl_drivers.paloalto_panos.render import management_problems
 
 from egressctl.driver import DeviceState
 from egressctl.policy import Policy, compute_policy, equivalent
-from tests.unit.test_driver_contract import ModelContract, lab_site
+from tests.unit.driver_contract import LabModelContract, lab_site
 
 #: The emulated fw-a's read-back before egressctl touched it (``show config running``, set form).
 BASELINE = """\
@@ -113,7 +113,7 @@ class PanModel:
         return "\n".join(out) + "\n"
 
 
-class TestPanosContract(ModelContract):
+class TestPanosContract(LabModelContract):
     model = PanModel
     driver_cls = PaloAltoPanosDriver
     device_name = "fw-a"

@@ -1,4 +1,4 @@
-"""Namespace test bed shared by the x1 (EMU1) emulator integration tests.
+"""An emulator *process* enforcing its rules in a router namespace between two hosts (IOS and Junos tests).
 
 Three namespaces, ``x1-<tag>h1 -- x1-<tag>r -- x1-<tag>h2``, with the emulator process running in the
 middle one with ``--dataplane nft``. The controller side (netmiko) reaches the emulator through a socket

@@ -1,4 +1,4 @@
-"""Three network namespaces around one emulated firewall, for EMU2's data-plane tests.
+"""An in-process emulator whose nft data plane is a firewall namespace between two hosts (FortiOS, PAN-OS).
 
 ``x2-<tag>in`` (10.20.1.2) -- lan0 [``x2-<tag>fw``] wan0 -- ``x2-<tag>out`` (10.20.2.2, TCP listener on
 8080). The emulator itself runs in the test process (``serve_in_thread``, SSH on the host's loopback),

@@ -1,4 +1,4 @@
-"""Helpers shared by the lab integration tests (no tests here).
+"""What the lab-building tests check from outside: a plain netmiko script, packet probes, leftovers.
 
 ``NETMIKO_SCRIPT`` is deliberately a plain netmiko script with no egressctl import: it reads the
 ``lab status --json`` document on stdin, exactly what an outside CI job would do.
