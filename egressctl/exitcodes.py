@@ -31,7 +31,7 @@ MEANING: dict[ExitCode, str] = {
     ExitCode.VERIFY_FAILED: "verification did not prove the state (a leak, an allowed path blocked, "
                             "unverified packets)",
     ExitCode.LOCKED: "site locked by another operation",
-    ExitCode.PARTIAL: "partial failure needing attention (a device could not be changed or rolled back)",
+    ExitCode.PARTIAL: "needs attention: a device not changed or rolled back, or sessions a cut could not end",
     ExitCode.PLAN_INCOMPLETE: "plan or --dry-run incomplete: some devices could not be read",
     ExitCode.INTERRUPTED: "interrupted",
 }

@@ -54,7 +54,7 @@ def reachable(lab: Any, node: str, target: tuple[str, int]) -> bool:
 
 
 def journal_steps(lab: Any) -> list[dict[str, Any]]:
-    hist = json.loads(cli(lab, "history", "lab", "--json").stdout)
+    hist = json.loads(cli(lab, "history", "lab", "--json").stdout)["entries"]
     return [e for e in hist if e["kind"] == "DeviceStep"]
 
 
