@@ -10,6 +10,11 @@
 * ``egressctl.default_inventory``: factories ``f(state_dir) -> Path | None`` naming the inventory to use
   when none is given (the lab offers the effective inventory of the lab that is up), so commands work
   outside the repository without the product knowing the lab.
+
+Nothing is scanned or imported when this module is imported: every ``egressctl`` process (``--help`` and
+each child the TUI starts) imports it, and ``importlib.metadata`` alone costs more than a tenth of the
+start-up budget. Command groups are named by :func:`command_names` and loaded one by one with
+:func:`command_group`, so a command that is not a plugin's never loads one.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from egressctl.driver import Driver
 from egressctl.errors import EgressError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint, EntryPoints
+
+    from egressctl.driver import Driver
 
 BUILTIN: dict[str, str] = {
     "linux_nftables": "egressctl_drivers.linux_nftables.driver:LinuxNftablesDriver",
@@ -40,9 +48,16 @@ BUILTIN: dict[str, str] = {
 _IMPORT_LOCK = threading.Lock()
 
 
+def _group(name: str) -> EntryPoints:
+    """The installed entry points of one group (``importlib.metadata`` is imported on first use only)."""
+    from importlib import metadata
+
+    return metadata.entry_points(group=name)
+
+
 def _entry_points() -> dict[str, str]:
     found: dict[str, str] = {}
-    for ep in metadata.entry_points(group="egressctl.drivers"):
+    for ep in _group("egressctl.drivers"):
         if ep.name in BUILTIN:
             raise EgressError(f"driver plugin {ep.name!r} ({ep.value}) clashes with a built-in platform")
         found[ep.name] = ep.value
@@ -84,7 +99,7 @@ def netns_exec(state_dir: Path | None = None) -> NetnsExec:
     Plugins (group ``egressctl.netns_exec``) are asked in name order with the operation's state directory;
     the first that returns a prefix wins, so a lab that is up in that state directory maps its node names.
     """
-    for ep in sorted(metadata.entry_points(group="egressctl.netns_exec"), key=lambda e: e.name):
+    for ep in sorted(_group("egressctl.netns_exec"), key=lambda e: e.name):
         try:
             with _IMPORT_LOCK:
                 factory = ep.load()
@@ -96,14 +111,39 @@ def netns_exec(state_dir: Path | None = None) -> NetnsExec:
     return plain_netns_exec
 
 
+def command_names() -> list[str]:
+    """Names of the registered ``egressctl NAME`` command groups (group ``egressctl.commands``), unloaded.
+
+    Listing costs a metadata scan but imports no plugin: ``egressctl --help`` and completion list the
+    names, and only a plugin whose group is run or described is loaded (:func:`command_group`).
+    """
+    return list(dict.fromkeys(ep.name for ep in _group("egressctl.commands")))
+
+
+def _load_command(ep: EntryPoint) -> Any:
+    try:
+        return ep.load()
+    except ImportError:  # an optional plugin installed without its own dependencies: leave it out
+        return None
+
+
+def command_group(name: str) -> Any:
+    """The typer app registered as ``egressctl NAME``, or None (none registered, or it cannot be imported).
+
+    When several plugins register ``name``, the last that imports wins, as in :func:`command_groups`.
+    """
+    for ep in reversed(list(_group("egressctl.commands"))):
+        if ep.name == name and (group := _load_command(ep)) is not None:
+            return group
+    return None
+
+
 def command_groups() -> dict[str, Any]:
-    """Typer apps registered as ``egressctl NAME`` sub-commands (group ``egressctl.commands``)."""
+    """Typer apps registered as ``egressctl NAME`` sub-commands (group ``egressctl.commands``), all loaded."""
     groups: dict[str, Any] = {}
-    for ep in metadata.entry_points(group="egressctl.commands"):
-        try:
-            groups[ep.name] = ep.load()
-        except ImportError:  # an optional plugin installed without its own dependencies: leave it out
-            continue
+    for ep in _group("egressctl.commands"):
+        if (group := _load_command(ep)) is not None:
+            groups[ep.name] = group
     return groups
 
 
@@ -113,7 +153,7 @@ def default_inventory(state_dir: Path | None = None) -> Path | None:
     A plugin that cannot be imported (installed without its own dependencies) is skipped: a default is a
     convenience and must never break a command that names its inventory anyway.
     """
-    for ep in sorted(metadata.entry_points(group="egressctl.default_inventory"), key=lambda e: e.name):
+    for ep in sorted(_group("egressctl.default_inventory"), key=lambda e: e.name):
         try:
             with _IMPORT_LOCK:
                 factory = ep.load()

@@ -7,6 +7,9 @@ come from :mod:`egressctl.exitcodes`, the one table the engine and ``--help`` us
 Consoles never interpret markup or emoji codes: everything printed is data from devices, inventories and
 the journal, where ``[bold]`` is text and ``:100:`` is part of an IPv6 address. Styling is applied with
 :class:`rich.text.Text` spans instead.
+
+This module is imported by every command, ``--help`` and ``--version`` included, so rich is imported by the
+functions that print, never here (it is a tenth of ``--help``'s time).
 """
 
 from __future__ import annotations
@@ -15,14 +18,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from egressctl.errors import (
     EgressError,
@@ -37,25 +38,46 @@ from egressctl.exitcodes import ExitCode, help_text
 from egressctl.inventory.credentials import redact
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from egressctl.engine import Engine
 
 EXIT_CODES = help_text()
 
 P = ParamSpec("P")
 R = TypeVar("R")
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def err_console() -> Console:
+    """A stderr console (built when something is printed, on the ``sys.stderr`` of that moment)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 @dataclass
 class Globals:
-    """Options given before the command (``egressctl -i FILE --state-dir DIR COMMAND``)."""
+    """Options given before the command (``egressctl -i FILE --state-dir DIR COMMAND``).
 
-    inventory: Path
+    Without ``-i`` the inventory is looked up when a command first asks for it: the lookup may ask the
+    registry's plugins (a metadata scan and the lab's import), which ``isolate --help`` and the other
+    commands that never read an inventory must not pay for.
+    """
+
+    given_inventory: Path | None = None
     state_dir: Path | None = None
+    _inventory: Path | None = field(default=None, init=False, repr=False)
+
+    @property
+    def inventory(self) -> Path:
+        """``-i``, else :func:`default_inventory` (looked up once)."""
+        if self._inventory is None:
+            self._inventory = self.given_inventory or default_inventory(self.state_dir)
+        return self._inventory
 
     def as_obj(self) -> dict[str, Any]:
         """The ``ctx.obj`` dict other command groups (tui, verify) read."""
-        return {"inventory": self.inventory, "state_dir": self.state_dir, "globals": self}
+        return {"state_dir": self.state_dir, "globals": self}
 
 
 def default_inventory(state_dir: Path | None = None) -> Path:
@@ -80,7 +102,7 @@ def globals_of(ctx: typer.Context) -> Globals:
     """The global options of this invocation."""
     obj = ctx.find_root().obj
     found = obj.get("globals") if isinstance(obj, dict) else None
-    return found if isinstance(found, Globals) else Globals(default_inventory())
+    return found if isinstance(found, Globals) else Globals()
 
 
 def make_engine(ctx: typer.Context) -> Engine:
@@ -127,13 +149,16 @@ def reported_errors() -> Iterator[None]:
     except (typer.Exit, typer.Abort, typer.BadParameter, SystemExit):
         raise
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console().print("interrupted")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         if os.environ.get("EGRESSCTL_DEBUG") == "1":
             raise
+        from rich.text import Text
+
+        console = err_console()
         for line in problem_lines(exc):
-            err_console.print(Text(line))
+            console.print(Text(line))
         raise typer.Exit(exit_code_for(exc)) from None
 
 
@@ -154,5 +179,7 @@ def is_tty() -> bool:
 
 def out_console() -> Console:
     """Stdout console: no hard wrapping, wide tables when piped (logs and CI read whole lines), no markup."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True, width=None if is_tty() else 160, markup=False,
                    emoji=False)

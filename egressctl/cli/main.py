@@ -2,6 +2,12 @@
 
 Commands live in small modules (``ops_cmd``: isolate/restore/plan; ``read_cmd``: status/history/unlock)
 and other teams' groups are wired here (``lab``, ``verify``/``probe``, ``tui``).
+
+Start-up is part of the interface: the TUI starts a child ``egressctl`` per operation and ``--help`` must
+answer at once. Importing this module imports typer and the command modules' signatures only; each
+command imports what it runs (engine, inventory loader, rich, numpy, scapy), plugin groups such as
+``lab`` are loaded when named (:mod:`egressctl.cli.plugins`), and ``tests/unit/test_startup.py`` holds
+the heavy modules out of ``--help`` and ``--version``.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from typing import Annotated
 import typer
 
 from egressctl.cli import stdout
-from egressctl.cli.common import EXIT_CODES, Globals, default_inventory
+from egressctl.cli.common import EXIT_CODES, Globals
 from egressctl.cli.ops_cmd import isolate, plan, restore
+from egressctl.cli.plugins import ROOT_SETTINGS, PluginGroup
 from egressctl.cli.read_cmd import history, status, unlock
 from egressctl.cli.tui_cmd import tui
 from egressctl.cli.verify_cmd import probe, verify
@@ -34,22 +41,22 @@ Examples:
 EPILOG = "\b\n" + EXIT_CODES
 
 app = typer.Typer(
-    name="egressctl", help=HELP, epilog=EPILOG, no_args_is_help=True,
-    rich_markup_mode=None, pretty_exceptions_enable=False, context_settings={"max_content_width": 110},
+    name="egressctl", help=HELP, epilog=EPILOG, no_args_is_help=True, cls=PluginGroup,
+    context_settings={"max_content_width": 110}, **ROOT_SETTINGS,
 )
 
 
 def _version(value: bool) -> None:
-    """``--version``: answered before any inventory, journal or device is touched."""
+    """``--version``: answered before any inventory, journal or device is touched.
+
+    The number is ``egressctl.__version__``, not the installed metadata: importing ``importlib.metadata``
+    to read it would cost more than the rest of ``--version``, and a test holds the two equal.
+    """
     if not value:
         return
-    from importlib.metadata import PackageNotFoundError, version
+    from egressctl import __version__
 
-    try:
-        number = version("egressctl")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        from egressctl import __version__ as number
-    stdout.write(f"egressctl {number}\n")
+    stdout.write(f"egressctl {__version__}\n")
     raise typer.Exit()
 
 
@@ -65,7 +72,7 @@ def _globals(
     _show_version: Annotated[bool, typer.Option(
         "--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:
-    g = Globals(inventory or default_inventory(), state_dir)
+    g = Globals(inventory, state_dir)
     if state_dir is not None:
         # Credential references ({state}/...) and the lab's files follow the same directory.
         os.environ["EGRESSCTL_STATE_DIR"] = str(state_dir)
@@ -76,17 +83,6 @@ def _globals(
 
 for _fn in (isolate, restore, plan, status, history, unlock, verify, probe, tui):
     app.command(epilog=EPILOG if _fn in (isolate, restore, plan, verify) else None)(_fn)
-
-
-def _add_plugin_groups() -> None:
-    """``egressctl lab`` and other groups that installed plugins register (never imported by name)."""
-    from egressctl.registry import command_groups
-
-    for name, group in command_groups().items():
-        app.add_typer(group, name=name)
-
-
-_add_plugin_groups()
 
 
 def main() -> None:

@@ -1,19 +1,25 @@
-"""``isolate``, ``restore`` and ``plan``: the commands that change (or would change) a site."""
+"""``isolate``, ``restore`` and ``plan``: the commands that change (or would change) a site.
+
+Imported to build every command line (``--help`` included), so only typer and the option types are
+imported here; rendering (rich), progress sinks, the planner and the engine are imported by the command
+that runs.
+"""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from egressctl.cli import complete, jsonout
 from egressctl.cli.common import err_console, handles_errors, is_tty, make_engine, out_console
-from egressctl.cli.output import line, render_plan, render_result
-from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
-from egressctl.events import Sink
-from egressctl.planner import Plan
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from egressctl.events import Sink
+    from egressctl.planner import Plan
 
 SiteArg = Annotated[str, typer.Argument(help="Site name from the inventory.", show_default=False,
                                         autocompletion=complete.sites)]
@@ -33,6 +39,8 @@ UnlockOpt = Annotated[bool, typer.Option("--force-unlock", help="Remove a stale 
 
 
 def _confirm_by_name(site: str, console: Console) -> Any:
+    from egressctl.cli.output import line
+
     def confirm(plan: Plan) -> bool:
         names = ", ".join(d.device for d in plan.devices)
         console.print(line((plan.target, "bold"), " site ", (site, "bold"), f" on {names}."))
@@ -49,6 +57,9 @@ def _confirm_by_name(site: str, console: Console) -> Any:
 def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, yes: bool, dry_run: bool,
              json_out: bool, revert_in: int, no_verify: bool, device: list[str] | None,
              force_unlock: bool) -> None:
+    from egressctl.cli.output import render_result
+    from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
+
     engine = make_engine(ctx)
     out = out_console()
     jl = JsonLines()
@@ -64,7 +75,7 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
         display = nullcontext()
     kw: dict[str, Any] = {
         "dry_run": dry_run, "verify": not no_verify, "yes": yes, "revert_in": revert_in, "sink": sink,
-        "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err_console),
+        "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err_console()),
     }
     try:
         with display:
@@ -143,6 +154,7 @@ def plan(ctx: typer.Context, site: SiteArg,
       egressctl plan lab --to isolated
       egressctl plan lab --to ministry --json
     """  # noqa: D301 - \b is click's no-rewrap marker
+    from egressctl.cli.output import render_plan
     from egressctl.engine import plan_exit_code
 
     engine = make_engine(ctx)

@@ -2,6 +2,7 @@
 
 With ``--json`` each prints one object with a ``schema`` field; the lists (``status`` without a site,
 ``history``) sit under ``sites`` and ``entries`` so every document has the same versioned top level.
+Rendering (rich) and the engine are imported by the command that runs, not to build ``--help``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import typer
 
 from egressctl.cli import complete, jsonout
 from egressctl.cli.common import handles_errors, make_engine, out_console
-from egressctl.cli.output import line, render_history, render_overview, render_status
 from egressctl.exitcodes import ExitCode
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -34,6 +34,8 @@ def status(ctx: typer.Context,
       egressctl status
       egressctl status lab --json
     """  # noqa: D301 - \b is click's no-rewrap marker
+    from egressctl.cli.output import render_overview, render_status
+
     engine = make_engine(ctx)
     out = out_console()
     try:
@@ -63,6 +65,8 @@ def history(ctx: typer.Context,
       egressctl history lab -n 50
       egressctl history --verify
     """  # noqa: D301 - \b is click's no-rewrap marker
+    from egressctl.cli.output import line, render_history
+
     engine = make_engine(ctx)
     out = out_console()
     try:
@@ -87,6 +91,8 @@ def unlock(ctx: typer.Context,
 
     A crashed run on this host does not need it: re-running the command takes over its stale lock.
     """
+    from egressctl.cli.output import line
+
     engine = make_engine(ctx)
     out = out_console()
     try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from egressctl.cli import complete
+from egressctl.cli.common import globals_of
 
 
 def tui(
@@ -27,7 +27,5 @@ def tui(
     """
     from egressctl.tui.app import make_app
 
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    inv = inventory or obj.get("inventory") or os.environ.get("EGRESSCTL_INVENTORY") or "inventory/lab.yaml"
-    sdir = state_dir or obj.get("state_dir")
-    make_app(inventory=inv, state_dir=sdir, site=site).run()
+    g = globals_of(ctx)
+    make_app(inventory=inventory or g.inventory, state_dir=state_dir or g.state_dir, site=site).run()

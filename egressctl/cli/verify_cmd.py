@@ -7,6 +7,9 @@
 proven (cut confirmed / normal ok / clean watch or capture), 3 not proven (a leak, an allowed path blocked,
 or a watch/capture that dropped or could not verify packets), 2 usage or input error (including a
 ``--pcap`` file that is missing or not a capture, and unresolvable vantage-point credentials).
+
+Imported to build every command line (``--help`` included), so the inventory loader (pydantic), rich,
+numpy and each room of :mod:`egressctl.verify` are imported by the code path that needs them.
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 from egressctl.cli import complete, jsonout, junit
 from egressctl.cli.common import globals_of, make_engine, out_console, reported_errors
 from egressctl.errors import InputError, PolicyError, VerificationError
 from egressctl.exitcodes import ExitCode
-from egressctl.inventory.loader import load_inventory
-from egressctl.inventory.models import CapturePoint, Site
+
+if TYPE_CHECKING:
+    from egressctl.engine import Engine
+    from egressctl.inventory.models import CapturePoint, Site
 
 
 @dataclass
@@ -36,13 +40,9 @@ class Outcome:
     suite: junit.Suite
 
 
-def _current_target(ctx: typer.Context, site: str) -> str:
+def _current_target(engine: Engine, site: str) -> str:
     """The target the journal says the site is at (``stage:X`` -> ``X``)."""
-    engine = make_engine(ctx)
-    try:
-        state = engine.status(site).state
-    finally:
-        engine.close()
+    state = engine.journal_state(site)
     target = state.removeprefix("stage:")
     if target in ("isolated", "normal") or state.startswith("stage:"):
         return target
@@ -50,6 +50,8 @@ def _current_target(ctx: typer.Context, site: str) -> str:
 
 
 def _captures(site: Site, extra: list[str]) -> list[CapturePoint]:
+    from egressctl.inventory.models import CapturePoint
+
     points = list(site.captures)
     for spec in extra:
         parts = spec.split(":")
@@ -61,6 +63,8 @@ def _captures(site: Site, extra: list[str]) -> list[CapturePoint]:
 
 
 def _print(text: str, style: str = "") -> None:
+    from rich.text import Text
+
     out_console().print(Text(text, style=style))
 
 
@@ -119,17 +123,14 @@ def _pcap(site: Site, target: str, path: Path, json_out: bool, beacons_csv: Path
     return Outcome(rep.ok, junit.capture_suite(doc))
 
 
-def _active(ctx: typer.Context, site: Site, stage: str | None, timeout: float, json_out: bool) -> Outcome:
+def _active(engine: Engine | None, site: Site, stage: str | None, timeout: float, json_out: bool) -> Outcome:
     from egressctl.preflight import check_vantage_credentials
     from egressctl.verify.report import print_active
 
     if stage is None:  # the journal's state, verified and journaled by the engine
-        _current_target(ctx, site.name)
-        engine = make_engine(ctx)
-        try:
-            res = engine.verify(site.name)
-        finally:
-            engine.close()
+        assert engine is not None  # verify() builds one whenever --stage is not given
+        _current_target(engine, site.name)
+        res = engine.verify(site.name)
         doc = res.details or {"site": site.name, "target": res.target, "verdict": res.verdict,
                               "ok": res.ok, "summary": res.summary}
     else:
@@ -144,13 +145,29 @@ def _active(ctx: typer.Context, site: Site, stage: str | None, timeout: float, j
     return Outcome(bool(doc.get("ok")), junit.active_suite(doc))
 
 
-def _run(ctx: typer.Context, s: Site, watch: float | None, pcap: Path | None, stage: str | None,
+def _site(ctx: typer.Context, engine: Engine | None, inventory: Path | None, name: str) -> Site:
+    """The site to verify: from ``--inventory`` when given, else from the global inventory.
+
+    When the journal is read (no ``--stage``) the engine has loaded the global inventory already, so the
+    site is its: the file is parsed once per command. An unknown site is a usage error, as in the engine.
+    """
+    if inventory is None and engine is not None:
+        return engine.site(name)
+    from egressctl.inventory.loader import load_inventory
+
+    try:
+        return load_inventory(inventory or globals_of(ctx).inventory).site(name)
+    except KeyError as exc:
+        raise PolicyError(str(exc.args[0])) from None
+
+
+def _run(engine: Engine | None, s: Site, watch: float | None, pcap: Path | None, stage: str | None,
          opts: dict[str, Any]) -> Outcome:
     if watch is not None and pcap is not None:
         raise typer.BadParameter("--watch and --pcap are exclusive")
     if watch is None and pcap is None:
-        return _active(ctx, s, stage, opts["timeout"], opts["json_out"])
-    target = stage or _current_target(ctx, s.name)
+        return _active(engine, s, stage, opts["timeout"], opts["json_out"])
+    target = _current_target(engine, s.name) if engine is not None else str(stage)
     if pcap is not None:
         return _pcap(s, target, pcap, opts["json_out"], opts["beacons_csv"])
     assert watch is not None
@@ -188,12 +205,16 @@ def verify(
     egressctl verify lab --pcap uplink.pcapng --stage ministry --beacons-csv beacons.csv;
     egressctl verify lab --junit verify.xml
     """
+    opts = {"timeout": timeout, "json_out": json_out, "beacons_csv": beacons_csv, "capture": capture}
     with reported_errors():
-        s = load_inventory(inventory or globals_of(ctx).inventory).site(site) if site else None
-        if s is None:
+        if not site:
             raise typer.BadParameter("a site name is required")
-        outcome = _run(ctx, s, watch, pcap, stage, {"timeout": timeout, "json_out": json_out,
-                                                    "beacons_csv": beacons_csv, "capture": capture})
+        engine = make_engine(ctx) if stage is None else None  # only the journal's state needs it
+        try:
+            outcome = _run(engine, _site(ctx, engine, inventory, site), watch, pcap, stage, opts)
+        finally:
+            if engine is not None:
+                engine.close()
         if junit_xml is not None:
             junit.write(junit_xml, [outcome.suite])
     raise typer.Exit(ExitCode.OK if outcome.ok else ExitCode.VERIFY_FAILED)

@@ -1,0 +1,140 @@
+"""How long egressctl takes to start (issue 13: ``--help`` and a 0-packet ``verify --pcap`` under 0.15 s).
+
+Every TUI operation starts a child ``egressctl``, and an operator at 3 a.m. types ``--help`` first, so the
+fixed cost of a whole process matters, not one function. Each command below is run as a separate process
+``--runs`` times, the commands *alternating* round by round (so a burst of load from other users of the
+machine hits all of them alike) after one unmeasured warm-up round (page cache and ``__pycache__`` warm);
+the medians are printed side by side with the interpreter's own floors:
+
+* ``egressctl --help``, ``egressctl --version``;
+* ``egressctl -i inventory/lab.yaml verify lab --pcap EMPTY`` on a 0-packet capture (a 24-byte pcap header
+  written here), in a private state directory: the site's state comes from the journal, as an operator
+  runs it; and the same with ``--stage isolated`` (no journal read);
+* ``python -c pass`` (the interpreter), ``python -c "import typer"`` (the CLI framework's floor) and
+  ``python -c "import typer, pydantic, yaml, numpy"`` (what the verify path imports by design today);
+* ``tcpdump -r EMPTY`` for reference, when tcpdump is installed.
+
+``--baseline DIR`` adds the egressctl rows once more, run from another source tree of the package (put
+first on ``PYTHONPATH``), in the same rounds: before/after figures measured side by side, e.g.
+
+    git archive HEAD~3 egressctl | tar -x -C /tmp/before   # plus the built egressctl/verify/**/*.so
+    python bench/startup_bench.py --baseline /tmp/before
+
+    python bench/startup_bench.py [--runs 15] [--egressctl PATH] [--baseline DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: pcap global header: magic, version 2.4, thiszone, sigfigs, snaplen, linktype Ethernet; no records.
+EMPTY_PCAP = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+
+
+def egressctl_argv(explicit: str | None) -> list[str]:
+    """The console script next to this interpreter (what operators and the TUI run), else ``-m``."""
+    if explicit:
+        return [explicit]
+    script = Path(sys.executable).with_name("egressctl")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "egressctl"]
+
+
+@dataclass
+class Command:
+    """One measured process: its argv, and what it adds to the environment (a baseline's PYTHONPATH)."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    baseline: bool = False
+
+
+def commands(egressctl: list[str], pcap: Path, state: Path) -> dict[str, Command]:
+    """The measured commands by label, in the order they are printed."""
+    inv = str(ROOT / "inventory" / "lab.yaml")
+    verify = [*egressctl, "-i", inv, "--state-dir", str(state), "verify", "lab", "--pcap", str(pcap)]
+    py = sys.executable
+    found = {
+        "egressctl --help": Command([*egressctl, "--help"], baseline=True),
+        "egressctl --version": Command([*egressctl, "--version"], baseline=True),
+        "verify --pcap (0 packets)": Command(verify, baseline=True),
+        "verify --pcap --stage isolated": Command([*verify, "--stage", "isolated"], baseline=True),
+        "python -c pass": Command([py, "-c", "pass"]),
+        "python -c 'import typer'": Command([py, "-c", "import typer"]),
+        "import typer,pydantic,yaml,numpy": Command([py, "-c", "import typer, pydantic, yaml, numpy"]),
+    }
+    tcpdump = shutil.which("tcpdump")
+    if tcpdump:
+        found["tcpdump -r (0 packets)"] = Command([tcpdump, "-r", str(pcap)])
+    return found
+
+
+def with_baseline(cmds: dict[str, Command], baseline: Path | None) -> dict[str, Command]:
+    """Each egressctl command twice when a baseline tree is given: ``(baseline)`` runs it from that tree."""
+    if baseline is None:
+        return cmds
+    found: dict[str, Command] = {}
+    for label, cmd in cmds.items():
+        if cmd.baseline:
+            found[f"{label} (baseline)"] = Command(cmd.argv, {"PYTHONPATH": str(baseline.resolve())})
+        found[label] = cmd
+    return found
+
+
+def run_once(cmd: Command, env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds of one whole process, and its exit code."""
+    start = time.perf_counter()
+    rc = subprocess.run(cmd.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        env={**env, **cmd.env}, check=False).returncode
+    return time.perf_counter() - start, rc
+
+
+def measure(cmds: dict[str, Command], runs: int, env: dict[str, str]) -> dict[str, tuple[list[float], int]]:
+    """Each command ``runs`` times, alternating, after one warm-up round; seconds and the last exit code."""
+    for cmd in cmds.values():
+        run_once(cmd, env)
+    times: dict[str, list[float]] = {label: [] for label in cmds}
+    codes: dict[str, int] = {}
+    for _ in range(runs):
+        for label, cmd in cmds.items():
+            seconds, codes[label] = run_once(cmd, env)
+            times[label].append(seconds)
+    return {label: (times[label], codes[label]) for label in cmds}
+
+
+def report(results: dict[str, tuple[list[float], int]]) -> None:
+    """Median, min and max per command, and the exit code (a command that failed is not a figure)."""
+    print(f"{'command':<45} {'median':>8} {'min':>8} {'max':>8}  exit")
+    for label, (secs, rc) in results.items():
+        print(f"{label:<45} {statistics.median(secs):>7.3f}s {min(secs):>7.3f}s {max(secs):>7.3f}s  {rc}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15, help="measured rounds (default 15)")
+    ap.add_argument("--egressctl", help="the egressctl executable (default: the one next to this python)")
+    ap.add_argument("--baseline", type=Path, help="another source tree of egressctl to compare with")
+    ns = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="egressctl-startup-") as tmp:
+        pcap = Path(tmp) / "empty.pcap"
+        pcap.write_bytes(EMPTY_PCAP)
+        env = {**os.environ, "EGRESSCTL_STATE_DIR": str(Path(tmp) / "state")}
+        env.pop("EGRESSCTL_INVENTORY", None)
+        cmds = with_baseline(commands(egressctl_argv(ns.egressctl), pcap, Path(tmp) / "state"), ns.baseline)
+        print(f"{ns.runs} rounds, alternating, after one warm-up round; {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.2f}")
+        report(measure(cmds, ns.runs, env))
+
+
+if __name__ == "__main__":
+    main()
