@@ -16,6 +16,21 @@ pytest_plugins = ["egressctl_lab.testing.plugin"]
 #: tests/data holds inputs, among them a separate plugin package with its own tests (run by test_plugin_kit).
 collect_ignore = ["data"]
 
+INTEGRATION = Path(__file__).resolve().parent / "integration"
+TIERS = ("lab", "root", "ssh")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test under tests/integration that names no tier needs the lab: it never lands in the fast tier.
+
+    Integration tests are the ones that reach outside the process (SSH, namespaces, nft, packets); a new
+    one that forgets its marker is treated as the heaviest kind rather than slowing down or breaking
+    ``scripts/test --fast``. Mark it ``ssh`` or ``root`` when it needs less.
+    """
+    for item in items:
+        if item.path.is_relative_to(INTEGRATION) and not any(item.get_closest_marker(t) for t in TIERS):
+            item.add_marker(pytest.mark.lab)
+
 
 def lab_available() -> bool:
     """True when this process can build network namespaces (root with `ip netns`)."""

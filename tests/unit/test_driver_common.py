@@ -99,6 +99,7 @@ def test_pinned_known_hosts_file_format() -> None:
     assert not pins.path.exists()
 
 
+@pytest.mark.ssh
 def test_wrong_host_key_is_host_key_mismatch(ssh_server: int) -> None:
     drv = _Probe(_device(ssh_server, hostkeys.public_line("someone-else")), timeout=5)
     with pytest.raises(HostKeyMismatch) as ei:
@@ -107,6 +108,7 @@ def test_wrong_host_key_is_host_key_mismatch(ssh_server: int) -> None:
     assert drv._keys is None  # temp file removed on failure
 
 
+@pytest.mark.ssh
 def test_wrong_password_is_auth_error(ssh_server: int) -> None:
     remember("d1-wrong-password")
     drv = _Probe(_device(ssh_server, hostkeys.public_line("d1-common")), timeout=5)

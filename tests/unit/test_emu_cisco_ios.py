@@ -262,6 +262,7 @@ def test_exit_closes(rig: Rig) -> None:
 needs_nft = pytest.mark.skipif(shutil.which("nft") is None or os.geteuid() != 0, reason="needs nft as root")
 
 
+@pytest.mark.root
 @needs_nft
 def test_compiled_rulesets_are_valid_nft(rig: Rig) -> None:
     rig.config(
@@ -336,6 +337,7 @@ def test_empty_and_remark_only_acls_permit_everything(rig: Rig) -> None:
     assert 'iifname "gi0-1" meta nfproto ipv4 jump' in rig.device.ruleset()
 
 
+@pytest.mark.root
 @needs_nft
 def test_icmp_forms_compile_to_valid_nft(rig: Rig) -> None:
     rig.config(

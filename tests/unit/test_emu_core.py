@@ -123,6 +123,7 @@ def shell(emu: RunningEmulator) -> Iterator[Shell]:
         s.close()
 
 
+@pytest.mark.ssh
 def test_banner_then_prompt(emu: RunningEmulator) -> None:
     s = Shell(emu.port)
     try:
@@ -131,11 +132,13 @@ def test_banner_then_prompt(emu: RunningEmulator) -> None:
         s.close()
 
 
+@pytest.mark.ssh
 def test_echo_and_reply_in_one_write(shell: Shell) -> None:
     shell.chan.send(b"hello\n")
     assert shell.read_until(b"t1# ") == b"hello\r\ngot [hello]\r\nt1# "
 
 
+@pytest.mark.ssh
 @pytest.mark.parametrize("enter", [b"\r", b"\n", b"\r\n"])
 def test_each_enter_form_is_one_enter(shell: Shell, enter: bytes) -> None:
     shell.chan.send(b"a" + enter + b"b" + enter)
@@ -145,6 +148,7 @@ def test_each_enter_form_is_one_enter(shell: Shell, enter: bytes) -> None:
     assert shell.chan.recv_ready() is False
 
 
+@pytest.mark.ssh
 def test_cr_and_lf_split_across_packets(shell: Shell) -> None:
     shell.chan.send(b"x\r")
     shell.read_until(b"t1# ")
@@ -152,11 +156,13 @@ def test_cr_and_lf_split_across_packets(shell: Shell) -> None:
     assert shell.read_until(b"t1# ") == b"y\r\ngot [y]\r\nt1# "
 
 
+@pytest.mark.ssh
 def test_nul_keepalive_ignored_and_backspace(shell: Shell) -> None:
     shell.chan.send(b"\x00ab\x7fc\n")
     assert shell.read_until(b"t1# ") == b"ab\b \bc\r\ngot [ac]\r\nt1# "
 
 
+@pytest.mark.ssh
 def test_secret_is_not_echoed(shell: Shell) -> None:
     shell.chan.send(b"secret\n")
     assert shell.read_until(b"Password: ") == b"secret\r\nPassword: "
@@ -166,11 +172,13 @@ def test_secret_is_not_echoed(shell: Shell) -> None:
     assert out == b"\r\nsecret length 7\r\nt1# "
 
 
+@pytest.mark.ssh
 def test_chunks_then_text_and_prompt(shell: Shell) -> None:
     shell.chan.send(b"slow\n")
     assert shell.read_until(b"t1# ") == b"slow\r\nstep 1\r\nstep 2\r\ndone\r\nt1# "
 
 
+@pytest.mark.ssh
 def test_ctrl_c_gives_new_prompt(shell: Shell) -> None:
     shell.chan.send(b"abc\x03")
     shell.read_until(b"t1# ")
@@ -178,6 +186,7 @@ def test_ctrl_c_gives_new_prompt(shell: Shell) -> None:
     assert shell.read_until(b"t1# ") == b"z\r\ngot [z]\r\nt1# "
 
 
+@pytest.mark.ssh
 def test_sessions_share_one_device(emu: RunningEmulator) -> None:
     a, b = Shell(emu.port), Shell(emu.port)
     try:
@@ -194,11 +203,13 @@ def test_sessions_share_one_device(emu: RunningEmulator) -> None:
         b.close()
 
 
+@pytest.mark.ssh
 def test_close_exits_with_status_zero(shell: Shell) -> None:
     shell.chan.send(b"quit\n")
     assert shell.chan.recv_exit_status() == 0
 
 
+@pytest.mark.ssh
 def test_personality_error_is_logged_redacted(shell: Shell, capfd: pytest.CaptureFixture[str]) -> None:
     shell.chan.send(b"boom\n")
     shell.read_until(b"t1# ")
@@ -207,6 +218,7 @@ def test_personality_error_is_logged_redacted(shell: Shell, capfd: pytest.Captur
     assert PASSWORD not in err
 
 
+@pytest.mark.ssh
 def test_wrong_password_refused(emu: RunningEmulator) -> None:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
@@ -215,6 +227,7 @@ def test_wrong_password_refused(emu: RunningEmulator) -> None:
     client.close()
 
 
+@pytest.mark.ssh
 def test_baseline_ruleset_given_to_dataplane(emu: RunningEmulator) -> None:
     assert isinstance(emu.dataplane, NullDataPlane)
     assert emu.dataplane.applied and "chain forward" in emu.dataplane.applied[0]
@@ -238,6 +251,7 @@ def test_manual_clock_fires_in_order_and_cancels() -> None:
     assert clock.pending() == 0
 
 
+@pytest.mark.ssh
 def test_loop_clock_scales_time(emu: RunningEmulator) -> None:
     fired: list[float] = []
     start = time.monotonic()
@@ -262,12 +276,14 @@ needs_nft = pytest.mark.skipif(
 )
 
 
+@pytest.mark.root
 @needs_nft
 def test_probe_ruleset_valid_for_nft() -> None:
     assert check(_ProbeDevice(SPEC).ruleset()) is None
     assert check(table("chain c {\n bogus\n}")) is not None
 
 
+@pytest.mark.ssh
 def test_process_entry_ready_and_sigterm(tmp_path: Path) -> None:
     """``python -m egressctl_lab.emu`` signals ready on the given fd and exits 0 on SIGTERM."""
     spec_file = tmp_path / "spec.json"

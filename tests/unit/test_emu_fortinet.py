@@ -224,6 +224,7 @@ def test_exit_closes(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> Non
     assert dev[0].new_session("admin").handle("exit").close
 
 
+@pytest.mark.root
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
 def test_rulesets_are_valid_nft(dev: tuple[FortiDevice, ManualClock, NullDataPlane]) -> None:
     device = dev[0]

@@ -193,6 +193,7 @@ def test_bad_prefix_refused(rig: Rig) -> None:
 needs_nft = pytest.mark.skipif(shutil.which("nft") is None or os.geteuid() != 0, reason="needs nft as root")
 
 
+@pytest.mark.root
 @needs_nft
 def test_compiled_rulesets_are_valid_nft(rig: Rig) -> None:
     assert check(rig.device.ruleset()) is None

@@ -193,6 +193,7 @@ def test_default_intrazone_allow_interzone_deny(dev: tuple[PanDevice, NullDataPl
     assert text.index("rule allow-outbound") < text.index("intrazone-default")
 
 
+@pytest.mark.root
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
 def test_rulesets_are_valid_nft(dev: tuple[PanDevice, NullDataPlane]) -> None:
     device = dev[0]

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # mypy --strict over every package: about 10 s warm, a minute with a cold cache
 @pytest.mark.skipif(not (importlib.util.find_spec("ruff") and importlib.util.find_spec("mypy")),
                     reason="ruff and mypy are dev extras")
 def test_ruff_and_mypy_strict_are_clean() -> None:
