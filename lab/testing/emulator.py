@@ -144,3 +144,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return predicate()
         time.sleep(interval)
     return True
+
+
+def wait_for_timer(predicate: Callable[[], bool], *, armed_at: float, due_after: float, margin: float = 30.0,
+                   interval: float = 0.2) -> bool:
+    """Wait for the effect of a device timer armed at ``armed_at`` (``time.monotonic()``), due ``due_after``.
+
+    ``due_after`` is real seconds: the timer's device seconds times the emulator's (or the lab's) time scale.
+    Nothing can be seen before the timer is due, and a probe that fails often costs its own timeout (a
+    dropped connection attempt), so this sleeps until the timer is due and only then polls ``predicate``
+    every ``interval`` s, for at most ``margin`` s (a loaded machine fires timers late).
+    """
+    time.sleep(max(0.0, armed_at + due_after - time.monotonic()))
+    return wait_until(predicate, margin, interval)

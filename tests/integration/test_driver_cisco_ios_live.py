@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from egressctl_lab.testing.emulator import wait_for_timer
 
 from egressctl.errors import DeviceError
 from egressctl.inventory.credentials import Secret, resolve
@@ -194,6 +195,7 @@ def test_in_place_rebuild_would_cut_the_session_and_the_revert_timer_recovers(
     try:
         victim.send_config(["archive", " path flash:archive"])
         victim.conn.config_mode(config_command=f"configure terminal revert timer {REVERT_MINUTES}")
+        armed = time.monotonic()
         # the first entry of the re-created, still applied ACL takes effect once its prompt is back ...
         first = ["no ip access-list extended EGRESSCTL-V4-A", "ip access-list extended EGRESSCTL-V4-A",
                  " permit tcp host 10.10.1.50 host 10.99.0.1 eq 22"]
@@ -205,9 +207,8 @@ def test_in_place_rebuild_would_cut_the_session_and_the_revert_timer_recovers(
     finally:
         victim.close()
     # when the timer fires the archived configuration is back and the controller is let in again
-    deadline = time.monotonic() + REVERT_MINUTES * 60 * LAB_TIME_SCALE + 30
-    while time.monotonic() < deadline and not tcp_from(lab, "ops", "10.10.101.2", 22):
-        time.sleep(1)
+    assert wait_for_timer(lambda: tcp_from(lab, "ops", "10.10.101.2", 22), armed_at=armed,
+                          due_after=REVERT_MINUTES * 60 * LAB_TIME_SCALE), "the revert timer never fired"
     drv = make(device, timeout=15.0)
     drv.open(secret)
     try:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from egressctl_lab.testing.emulator import wait_for_timer
 from labkit import running_lab
 
 from egressctl.inventory.credentials import resolve
@@ -84,11 +85,10 @@ def test_fortios_unconfirmed_isolation_reverts_by_itself(lab: Any) -> None:
     try:
         drv.load_candidate(compute_policy(site, "isolated"), drv.read_state())
         drv.commit(20)  # 20 device seconds = 5 s at the lab's time scale
+        armed = time.monotonic()
         assert not reachable(lab, "srv1", WEB)
-        deadline = time.monotonic() + 30
-        while not reachable(lab, "srv1", WEB):
-            assert time.monotonic() < deadline, "the unconfirmed cut never reverted"
-            time.sleep(1)
+        assert wait_for_timer(lambda: reachable(lab, "srv1", WEB), armed_at=armed,
+                              due_after=20 * lab.time_scale), "the unconfirmed cut never reverted"
         assert drv.read_state().is_normal and not drv.has_pending_commit()
         drv.rollback()  # puts the save mode back
     finally:

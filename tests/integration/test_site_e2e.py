@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from conftest import lab_available
+from egressctl_lab.testing.emulator import wait_for_timer
 from site_e2e_support import (
     SITE,
     Event,
@@ -190,15 +191,20 @@ def test_fault_dead_man_switch_reverts_when_the_controller_dies(site: SiteLab) -
                                     "faults=TestFaults(drop_management_on={'ce-b'}), sink=JsonLines())")
     hit, rc, _ = run_until_killed(
         site, argv, lambda e: e.get("event") == "CommitPending" and e.get("device") == "ce-b")
+    armed = time.monotonic()
     try:
         assert hit is not None and rc == -9, f"never saw ce-b's commit (rc={rc})"
         ce_b = next(d for d in site.devices if d.name == "ce-b")
         state = with_session(ce_b, lambda drv: drv.read_state())
         assert state.pending_commit, "the faulty commit should be waiting for its confirmation"
-        deadline = time.monotonic() + 120  # commit confirmed 1 (minute) at the lab's time scale 0.25: 15 s
-        while state.pending_commit and time.monotonic() < deadline:
-            time.sleep(3)
+
+        def reverted() -> bool:
+            nonlocal state
             state = with_session(ce_b, lambda drv: drv.read_state())
+            return not state.pending_commit
+
+        # commit confirmed 1 (minute) at the lab's time scale: due 60 * 0.25 = 15 s after the commit
+        wait_for_timer(reverted, armed_at=armed, due_after=60 * site.lab.time_scale, margin=105, interval=0.5)
         assert (state.target, state.pending_commit) == (was, False), "the dead-man switch did not fire"
         assert not config_diff(before, site.snapshots()["ce-b"], "ce-b")
     finally:
