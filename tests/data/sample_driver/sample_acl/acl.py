@@ -21,14 +21,17 @@ import re
 from egressctl_drivers.common.state import atom_rule, build_state, holds, marker
 
 from egressctl.driver import DeviceState
-from egressctl.inventory.models import PortRange
-from egressctl.policy import Policy, Rule, atoms
+from egressctl.inventory.models import PortRange, Protocol
+from egressctl.policy import Action, Policy, Rule, atoms
 
 ACL = "egressctl"
 ENTRY_RE = re.compile(
     r"^ (?P<action>permit|deny) (?P<proto>any|tcp|udp|icmp) (?P<src>\S+) (?P<sport>\S+) (?P<dst>\S+) "
     r"(?P<dport>\S+) (?P<name>[A-Za-z][A-Za-z0-9_-]*)$"
 )
+
+
+PROTOCOLS: dict[str, Protocol] = {"any": "any", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}
 
 
 class ParseError(ValueError):
@@ -73,8 +76,8 @@ def parse_entry(line: str) -> Rule:
     src, dst = ipaddress.ip_network(m["src"]), ipaddress.ip_network(m["dst"])
     if src.version != dst.version:
         raise ParseError(f"mixed address families: {line.strip()!r}")
-    action = "permit" if m["action"] == "permit" else "deny"
-    proto = {"any": "any", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}[m["proto"]]
+    action: Action = "permit" if m["action"] == "permit" else "deny"
+    proto: Protocol = PROTOCOLS[m["proto"]]
     return atom_rule(m["name"], action, proto, src.version, src, dst, _ports(m["sport"]), _ports(m["dport"]))
 
 
