@@ -22,6 +22,8 @@ PENDING_RE = r"commit confirmed, rollback in"
 #: Printed when entering configuration mode over someone else's uncommitted changes.
 DIRTY_CANDIDATE = "configuration has been changed but not committed"
 COMMIT_COMPLETE = "commit complete"
+#: The end of a commit's own answer: success, or an error line (read when a stale prompt came first).
+COMMIT_REPLY_RE = r"commit complete|^\s*error: .*$|commit failed|configuration check-out failed"
 DISPLAY_SET = "| display set"
 ICMP_APPS = {4: "egressctl-icmp", 6: "egressctl-icmp6"}
 ICMP_PROTOCOLS = {4: "icmp", 6: "icmp6"}

@@ -10,6 +10,7 @@ killed between load and commit) are discarded with ``rollback 0`` so the operati
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Sequence
@@ -99,16 +100,40 @@ class JuniperJunosDriver(NetmikoDriverBase):
     def _commit_cmd(self, what: str, error: type[DeviceError], *, drop_leftovers: bool = False,
                     **kw: object) -> str:
         self._config_mode(drop_leftovers=drop_leftovers)
+        conn: Any = self.conn
         try:
             with map_netmiko_errors(self.device.name, what):
                 # JuniperBase.commit takes read_timeout; BaseConnection's stub signature does not.
-                conn: Any = self.conn
                 out = str(conn.commit(read_timeout=max(self.timeout, 120), **kw))
         except ValueError as exc:
-            raise error(self.device.name, f"{what} failed", device_output=str(exc)) from exc
+            out = self._late_commit_reply(conn, str(exc))
+            if out is None:
+                raise error(self.device.name, f"{what} failed", device_output=str(exc)) from exc
         finally:
             self._operational()
         return out
+
+    def _late_commit_reply(self, conn: Any, early: str) -> str | None:
+        """The commit's real reply when netmiko returned on a stale prompt before it; None if it failed.
+
+        While a ``commit confirmed`` is pending, Junos prints ``# commit confirmed will be rolled back in N
+        minutes`` above every configuration prompt. A prompt still in flight when ``commit`` is typed
+        satisfies netmiko's echo check (the banner contains the word "commit") and its prompt pattern, so
+        ``commit()`` returns that stale prompt and reports a failure although the device is still
+        committing. The device's own answer then follows on the channel: read it before deciding.
+        """
+        if any(re.search(p, early, re.M) for p in c.ERROR_PATTERNS):
+            return None
+        try:
+            late = str(conn.read_until_pattern(pattern=c.COMMIT_REPLY_RE, re_flags=re.M,
+                                               read_timeout=max(self.timeout, 120)))
+        except Exception:  # no answer at all: report the original failure
+            return None
+        if c.COMMIT_COMPLETE not in late:
+            return None
+        with contextlib.suppress(Exception):
+            conn.clear_buffer()
+        return late
 
     # -------------------------------------------------------------- contract
     def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
