@@ -18,17 +18,24 @@ Lifecycle the executor drives for one device::
 A cut that only stops *new* connections is not a cut: an intruder's command-and-control session is already
 open. Drivers say how their platform treats established sessions on a policy change
 (:class:`SessionHandling`) and, with :attr:`Capability.SESSION_KILL`, end the ones the new policy denies.
+
+Two controllers (two laptops, two journals) must not change one device at once, so each change carries a
+:class:`Stamp` (operation id and owner) that drivers write into their marker and read back into
+:class:`DeviceState`. The executor publishes it, with the site, in :data:`OPERATION` for the duration of a
+device's work: ``render`` stays a function of (policy, state) for every caller that sets nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
 from egressctl.inventory.credentials import Secret
-from egressctl.inventory.models import Device, Network
+from egressctl.inventory.models import Device, Network, Site
 from egressctl.policy import Policy, Rule
 
 
@@ -82,6 +89,56 @@ class SafetyNet(StrEnum):
     """egressctl arms a revert job on the device itself (e.g. a scheduled ``nft -f`` of the snapshot)."""
     GUARDED_SNAPSHOT = "snapshot + guarded commit"
     """No native revert: the candidate is proved before commit and rolled back from a snapshot on failure."""
+    ONBOX_SCRIPT = "on-box revert script"
+    """A script scheduled on the device itself undoes the change when it fires (no reboot)."""
+    REBOOT_REVERT = "revert by reboot"
+    """The device goes back to its saved configuration when the timer fires, by rebooting (FortiOS)."""
+    REMOTE_JOB = "revert job on another host"
+    """A job on a second host (bastion, vantage point) logs in to the device and restores the snapshot."""
+
+
+@dataclass(frozen=True)
+class NetDescription:
+    """Which safety net a device uses for a change and what happens when it fires (shown by ``plan``)."""
+
+    net: SafetyNet
+    on_fire: str
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who is changing a device: an operation id and its owner (``user@host``), written with the marker."""
+
+    op_id: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    """What the executor tells drivers beyond the Protocol's arguments, for one device's work."""
+
+    site: Site | None = None
+    stamp: Stamp | None = None
+
+
+NO_OPERATION = OperationContext()
+OPERATION: ContextVar[OperationContext] = ContextVar("egressctl_operation", default=NO_OPERATION)
+"""The operation a driver works for (empty outside an operation, e.g. a plain ``plan``)."""
+
+
+@contextmanager
+def operation_context(ctx: OperationContext) -> Iterator[None]:
+    """Publish ``ctx`` in :data:`OPERATION` for the calling thread while the block runs."""
+    token = OPERATION.set(ctx)
+    try:
+        yield
+    finally:
+        OPERATION.reset(token)
+
+
+def current_stamp() -> Stamp | None:
+    """The stamp of the operation running in this thread (None outside an operation)."""
+    return OPERATION.get().stamp
 
 
 @dataclass(frozen=True)
@@ -90,6 +147,8 @@ class DeviceState:
 
     ``target`` and ``fingerprint`` come from the marker the driver writes with its rules; ``rules`` are the
     owned rules parsed back into neutral form. No egressctl objects at all means ``target == "normal"``.
+    ``op_id`` and ``owner`` are the stamp of the operation that wrote what the device holds (that of the
+    change waiting for confirmation, when one is); empty when the marker has none.
     """
 
     target: str
@@ -97,6 +156,8 @@ class DeviceState:
     rules: tuple[Rule, ...] = ()
     pending_commit: bool = False
     raw: str = field(default="", repr=False)
+    op_id: str = ""
+    owner: str = ""
 
     @property
     def is_normal(self) -> bool:

@@ -15,7 +15,7 @@ import ipaddress
 import re
 
 from egressctl_drivers.cisco_ios import constants as c
-from egressctl_drivers.common.state import MARKER_RE, atom_rule, build_state
+from egressctl_drivers.common.state import MARKER_RE, STAMP_RE, atom_rule, build_state
 
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device, Network, PortRange, Protocol
@@ -146,13 +146,18 @@ def _infra(text: str) -> bool:
 
 
 def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
-    """(marker remark text, rules) of one owned ACL; infrastructure entries are skipped, not rules."""
-    marker_text, name, rules = "", "entry", []
+    """(marker remark text, rules) of one owned ACL; infrastructure entries are skipped, not rules.
+
+    The marker text ends with the stamp remark's words when the ACL has one (see ``render.acl_lines``).
+    """
+    marker_text, stamp, name, rules = "", "", "entry", []
     for line in lines:
         if line.startswith("remark "):
             text = line.removeprefix("remark ").strip()
             if MARKER_RE.search(text):
                 marker_text = marker_text or text
+            elif STAMP_RE.search(text) and not rules:
+                stamp = stamp or text
             else:
                 name = text
         elif name == c.INFRA_REMARK:
@@ -160,7 +165,7 @@ def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
                 raise ParseError(f"unexpected entry {line!r} under egressctl's infrastructure remark")
         else:
             rules.append(parse_ace(line, fam, name))
-    return marker_text, rules
+    return (f"{marker_text} {stamp}" if marker_text and stamp else marker_text), rules
 
 
 def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:

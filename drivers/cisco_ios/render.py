@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios.parse import applied, bindings, existing, owned_names
-from egressctl_drivers.common.state import holds, marker
+from egressctl_drivers.common.state import bare_marker, holds, stamp_text
 
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device, Network, PortRange
@@ -76,7 +76,8 @@ def acl_lines(policy: Policy, fam: int, name: str | None = None) -> list[str]:
     head = f"ip access-list extended {name}" if fam == 4 else f"ipv6 access-list {name}"
     rules = [r for r in policy.rules if fam in r.families()]
     last_deny = bool(rules) and rules[-1].action == "deny"
-    out = [head, f" remark {marker(policy)}"]
+    stamp = stamp_text()  # its own remark: IOS keeps 100 characters of a remark
+    out = [head, f" remark {bare_marker(policy)}", *([f" remark {stamp}"] if stamp else [])]
     for i, rule in enumerate(rules):
         if last_deny and i == len(rules) - 1:
             out += _infra_lines(fam)

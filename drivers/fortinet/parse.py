@@ -208,5 +208,6 @@ def device_state(raw: str, pending: bool = False) -> DeviceState:
     # Policies disagreeing on the marker (an interrupted change) read as an unknown target.
     marker_text = markers.pop() if len(markers) == 1 else ""
     rules = [policy_rule(cfg, e) for e in owned]
-    state: DeviceState = build_state(marker_text, rules, pending=pending, raw=raw, owned=bool(owned))
+    state: DeviceState = build_state(marker_text, rules, pending=pending, raw=raw, owned=bool(owned),
+                                     stamp_in=comments)
     return state

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterable
 
 from egressctl_drivers.common import ordering
-from egressctl_drivers.common.state import marker
+from egressctl_drivers.common.state import marker, same_but_stamp
 from egressctl_drivers.fortinet import constants as C
 from egressctl_drivers.fortinet.parse import Entry, FortiConfig, address_network, is_owned, parse_config
 
@@ -113,7 +113,7 @@ def _set_lines(current: Entry | None, desired: Settings, keys: Iterable[str]) ->
         if want is None:
             if current is not None and have:
                 out.append(f"unset {k}")
-        elif have != want:
+        elif have != want and not (k == "comments" and same_but_stamp(" ".join(have), " ".join(want))):
             raw = k in ("subnet", "ip6", "tcp-portrange", "udp-portrange", "protocol", "action")
             out.append(f"set {k} {' '.join(want) if raw else _q(want)}")
     return out

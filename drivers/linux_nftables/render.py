@@ -4,14 +4,15 @@ The whole table is replaced in one ``nft -f`` transaction: the file first declar
 (so deletion works whether it exists or not), then defines it again. A forward chain at priority -10 sees
 traffic before the site's own chains; its rules only match ``iifname {inside} oifname {outside}``, so
 nothing that stays inside or arrives from outside is touched, and an ``accept`` here never overrides the
-site's later drops (nftables evaluates every base chain). The marker is the table comment.
+site's later drops (nftables evaluates every base chain). The marker is the table comment, the operation's
+stamp the chain's (nft keeps 128 characters of a comment).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from egressctl_drivers.common.state import holds, marker
+from egressctl_drivers.common.state import bare_marker, holds, stamp_text
 from egressctl_drivers.linux_nftables import constants as c
 
 from egressctl.driver import DeviceState
@@ -75,10 +76,12 @@ def table_text(device: Device, policy: Policy) -> list[str]:
     """The ``table inet egressctl { ... }`` definition for ``policy`` (empty for ``normal``)."""
     if policy.is_normal:
         return []
+    stamp = stamp_text()  # its own comment: nft keeps 128 characters of a comment
     out = [
         f"table {c.FAMILY} {c.TABLE} {{",
-        f'\tcomment "{marker(policy)}"',
+        f'\tcomment "{bare_marker(policy)}"',
         f"\tchain {c.CHAIN} {{",
+        *([f'\t\tcomment "{stamp}"'] if stamp else []),
         f"\t\ttype filter hook forward priority {c.PRIORITY}; policy accept;",
     ]
     for rule in policy.rules:

@@ -178,5 +178,6 @@ def device_state(raw: str, pending: bool = False) -> DeviceState:
     markers = {m.group(0) for m in MARKER_RE.finditer(descs)}
     marker_text = markers.pop() if len(markers) == 1 else ""
     rules = [rule_meaning(cfg, n) for n in owned]
-    state: DeviceState = build_state(marker_text, rules, pending=pending, raw=raw, owned=bool(owned))
+    state: DeviceState = build_state(marker_text, rules, pending=pending, raw=raw, owned=bool(owned),
+                                     stamp_in=descs)
     return state

@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from egressctl_drivers.common import ordering
-from egressctl_drivers.common.state import marker
+from egressctl_drivers.common.state import marker, same_but_stamp
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos.parse import PanConfig, PanService, is_owned, parse_config, rule_meaning
 
@@ -96,10 +96,17 @@ def _service_line(name: str, svc: PanService) -> str:
 SCALAR_FIELDS = ("action", "description")
 
 
+def _differs(key: str, have: list[str], want: list[str]) -> bool:
+    """A description differing only in its stamp is not rewritten (idempotence across controllers)."""
+    if key == "description" and len(have) == len(want) == 1:
+        return not same_but_stamp(have[0], want[0])
+    return have != want
+
+
 def _changed(have: Fields, want: Fields) -> list[str]:
     """Names of the fields whose device value differs from the wanted one."""
     defaults = {"source-user": [C.ANY], "category": [C.ANY]}
-    return [k for k, v in want.items() if have.get(k, defaults.get(k, [])) != v]
+    return [k for k, v in want.items() if _differs(k, have.get(k, defaults.get(k, [])), v)]
 
 
 def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:
