@@ -15,15 +15,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from egressctl.describe import describe
-from egressctl.driver import DeviceState, Driver, SessionHandling
+from egressctl.driver import DeviceState, Driver, OperationContext, SessionHandling, operation_context
 from egressctl.errors import PolicyError
 from egressctl.events import Sink
 from egressctl.executor import DriverFactory
 from egressctl.exitcodes import ExitCode
+from egressctl.interrupts import signals_interrupt
 from egressctl.inventory import credentials
 from egressctl.inventory.credentials import secret_for
 from egressctl.inventory.loader import load_inventory
@@ -35,6 +37,7 @@ from egressctl.planner import UNKNOWN, Plan, TestFaults, check_capabilities, pla
 from egressctl.policy import Policy, compute_policy
 from egressctl.preflight import check_device_credentials, check_state_dir, check_vantage_credentials
 from egressctl.results import DeviceResult, OperationResult, SiteOverview, SiteStatus, VerifyResult
+from egressctl.sitestate import describe_mixed
 from egressctl.verification import run_verification
 
 
@@ -83,8 +86,14 @@ class Engine:
 
     @property
     def journal(self) -> Journal:
-        """The journal (opened on first use, so read-only commands on a bad inventory touch nothing)."""
+        """The journal (opened on first use, so read-only commands on a bad inventory touch nothing).
+
+        A state directory egressctl creates is private (``0700``): the journal holds configuration
+        snapshots. One the operator made keeps its permissions; the journal's own files are ``0600``.
+        """
         if self._journal is None:
+            with suppress(OSError):  # check_state_dir reports what is wrong with it
+                self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._journal = Journal(check_state_dir(self.state_dir))
         return self._journal
 
@@ -93,6 +102,10 @@ class Engine:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+    def site_of(self, device: Device) -> Site | None:
+        """The site ``device`` belongs to (drivers whose safety net uses another host of it need it)."""
+        return next((s for s in self.inventory.sites if any(d is device for d in s.devices)), None)
 
     def site(self, name: str) -> Site:
         """The site called ``name``. Raises PolicyError (a usage error) when absent."""
@@ -126,7 +139,8 @@ class Engine:
         drv = self.factory(dev)
         try:
             drv.open(secret_for(dev))
-            return dev.name, drv.read_state(), "", read_session_handling(drv)
+            with operation_context(OperationContext(site=self.site_of(dev))):
+                return dev.name, drv.read_state(), "", read_session_handling(drv)
         except Exception as exc:
             return dev.name, None, describe(exc), UNKNOWN
         finally:
@@ -173,7 +187,7 @@ class Engine:
               revert_in: int = 120, sink: Sink | None = None, faults: TestFaults | None = None,
               devices: Sequence[str] | None = None, force_unlock: bool = False,
               confirm: Callable[[Plan], bool] | None = None,
-              cancel: threading.Event | None = None) -> OperationResult:
+              cancel: threading.Event | None = None, take_over: bool = False) -> OperationResult:
         """Take ``site`` to ``target``.
 
         Args:
@@ -188,12 +202,23 @@ class Engine:
             devices: restrict the operation to these devices.
             force_unlock: remove any lock first (operator override).
             confirm: asked when ``yes`` is False.
-            cancel: set it to stop before the next commit (what Ctrl-C does).
+            cancel: set it to stop before the next commit (what Ctrl-C, SIGTERM and SIGHUP do).
+            take_over: act on another controller's unconfirmed change (refused, exit 4, without it).
 
         Raises:
             PolicyError, PlanError, CredentialError: nothing was touched.
+            JournalUnusable: the journal cannot be written (full, read-only, locked); nothing was touched.
             SiteLocked: another live operation holds the site.
         """
+        with signals_interrupt():  # SIGTERM and SIGHUP take Ctrl-C's path (see egressctl.interrupts)
+            return self._apply(site, target, dry_run=dry_run, verify=verify, yes=yes, revert_in=revert_in,
+                               sink=sink, faults=faults, devices=devices, force_unlock=force_unlock,
+                               confirm=confirm, cancel=cancel, take_over=take_over)
+
+    def _apply(self, site: str, target: str, *, dry_run: bool, verify: bool, yes: bool, revert_in: int,
+               sink: Sink | None, faults: TestFaults | None, devices: Sequence[str] | None,
+               force_unlock: bool, confirm: Callable[[Plan], bool] | None,
+               cancel: threading.Event | None, take_over: bool) -> OperationResult:
         s = self.site(site)
         kind = "isolate" if target == "isolated" else "restore"
         devs = self._devices(s, devices)
@@ -207,11 +232,13 @@ class Engine:
                                    dry_run=True)
         offline = self._plan(s, policy, devs, True, faults)
         check_device_credentials(devs)
+        self.journal.probe_write()  # before any device is touched
         if not yes and (confirm is None or not confirm(offline)):
             return OperationResult("", site, kind, target, "aborted", self.journal_state(site),
                                    ExitCode.USAGE, "not confirmed: nothing was changed")
         return Operation(s, kind, offline, self.journal, self.factory, self.state_dir, self.max_workers,
-                         self.lease, revert_in, verify, sink).run(force_unlock=force_unlock, cancel=cancel)
+                         self.lease, revert_in, verify, sink, take_over=take_over
+                         ).run(force_unlock=force_unlock, cancel=cancel)
 
     def journal_state(self, site: str) -> str:
         """The site's state as journaled (``normal`` when never operated)."""
@@ -229,12 +256,16 @@ class Engine:
         every = j.steps(op.op_id) if op else []
         steps = {r.device: r for r in every}  # each device's latest step
         vers = j.verifications(s.name, limit=1)
+        recorded = j.device_states(s.name)
+        fallback = state if state in ("isolated", "normal") or state.startswith("stage:") else "unknown"
+        per_device = {d.name: recorded.get(d.name, fallback) for d in s.devices}
         return SiteStatus(
-            s.name, state, hint(s.name, state, op, running, lock, steps, sessions_not_ended(every)), op,
+            s.name, state, hint(s.name, state, op, running, lock, steps, sessions_not_ended(every),
+                                per_device), op,
             running, lock,
             {d: {"step": r.step, "status": r.status, "detail": r.detail, "at": r.at}
              for d, r in steps.items()},
-            vers[0] if vers else None,
+            vers[0] if vers else None, per_device,
         )
 
     def sites_overview(self) -> list[SiteOverview]:
@@ -252,6 +283,10 @@ class Engine:
         s = self.site(site)
         state = self.journal.site_state(s.name)
         target = state.removeprefix("stage:")
+        if state == "mixed":
+            where = describe_mixed(self.journal.device_states(s.name))
+            raise PolicyError(f"site {site!r} is mixed ({where}): verification proves one state; "
+                              "bring every device to it first")
         if target not in ("isolated", "normal") and not state.startswith("stage:"):
             raise PolicyError(f"site {site!r} is {state}: finish or resume the operation before verifying")
         check_vantage_credentials(s)

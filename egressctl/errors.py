@@ -9,9 +9,10 @@ boundary where they happen (``raise DeviceError(...) from exc``), never leaked r
     ├── InputError            something named by the operator cannot be used (nothing was touched)
     │   ├── CredentialError   a credential reference does not resolve (unset variable, missing file)
     │   └── StateDirError     the state directory cannot be created, is not a directory, or is read-only
+    │       └── JournalUnusable   the journal cannot be opened or written (disk full, read-only, locked)
     ├── PolicyError           a neutral policy cannot be computed (unknown stage, ...)
     ├── PlanError             a device cannot express the policy (capability gaps); nothing was touched
-    ├── JournalError          the journal cannot be read or written
+    ├── JournalError          the journal cannot be read or written (JournalUnusable is one too)
     │   └── SiteLocked        another operation holds the site's lock
     ├── VerificationError     a verification could not run (not: "it ran and found a leak")
     └── DeviceError           anything on one device; always carries .device
@@ -97,6 +98,14 @@ class SiteLocked(JournalError):
         self.owner = owner
         self.expires = expires
         super().__init__(f"site {site!r} is locked by {owner} until {expires} (use --force-unlock if stale)")
+
+
+class JournalUnusable(StateDirError, JournalError):
+    """The journal cannot be opened or written before an operation: nothing was sent to any device.
+
+    A usage error (exit 2) like any unusable state directory, and a :class:`JournalError` too, so callers
+    catching journal failures still see it.
+    """
 
 
 class VerificationError(EgressError):

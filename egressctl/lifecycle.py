@@ -22,23 +22,29 @@ have stopped before this step) ends the sessions the cut denies, on the same ses
 step. Its failure never rolls the cut back (the cut is the safe state): it is recorded on the device
 (``warnings``, ``sessions``) and the engine reports the operation as needing attention. A restore ends
 nothing.
+
+A device's work is two calls: :meth:`Lifecycle.open` (connect, read, plan) and :meth:`Lifecycle.advance`
+(everything that changes it). The executor opens every device first, so a site-level decision (another
+controller's unconfirmed change on one device) can stop the operation before any device is touched. Each
+call runs with the operation's :class:`~egressctl.driver.OperationContext` published, so drivers stamp
+their marker with this operation's id and owner; the read-back refuses a stamp that is neither this
+operation's nor one of this journal's (another controller changed the device in between).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from egressctl.describe import describe
-from egressctl.driver import DeviceState, Driver, SessionReport
+from egressctl.driver import DeviceState, Driver, OperationContext, Stamp, operation_context
 from egressctl.errors import CommitError
-from egressctl.events import CommitPending, DeviceStep, Event, Step, StepStatus
+from egressctl.events import CommitPending, Event, Step, StepStatus
 from egressctl.inventory.credentials import Secret, redact
 from egressctl.inventory.models import Device, Site
+from egressctl.lifesteps import Interrupted, StepFailed, StepRunner, session_doc
 from egressctl.planner import DevicePlan, TestFaults, plan_device, state_diff
 from egressctl.policy import equivalent
 from egressctl.results import DeviceResult
@@ -48,49 +54,22 @@ DriverFactory = Callable[[Device], Driver]
 
 @dataclass
 class Live:
-    """One device's open session, its current plan, and how far its change went."""
+    """One device's open session, its current plan, what was read, and how far its change went."""
 
     plan: DevicePlan
     device: Device
     result: DeviceResult
     drv: Driver | None = None
     secret: Secret | None = None
+    state: DeviceState | None = None
     loaded: bool = False
     committed: bool = False
+    took_over: str = ""
 
     def close(self) -> None:
         """Close the session, if one was opened."""
         if self.drv is not None:
             self.drv.close()
-
-
-@dataclass
-class _Note:
-    """What a step's body tells its closing event: a line for displays, data for programs."""
-
-    parts: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, text: str) -> None:
-        """Append a phrase to the step's detail line."""
-        self.parts.append(text)
-
-
-class _StepFailed(Exception):
-    def __init__(self, step: Step, message: str) -> None:
-        super().__init__(message)
-        self.step = step
-        self.message = message
-
-
-class _Interrupted(Exception):
-    pass
-
-
-def session_doc(report: SessionReport) -> dict[str, Any]:
-    """A ``sessions`` step's report as results and events carry it (JSON-ready, redacted)."""
-    return {"ok": True, "handling": str(report.handling), "matched": report.matched,
-            "cleared": report.cleared, "detail": redact(report.detail)}
 
 
 @dataclass
@@ -106,59 +85,72 @@ class Lifecycle:
     revert_in: int = 120
     faults: TestFaults | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    stamp: Stamp | None = None
+    is_ours: Callable[[str], bool] = lambda op_id: True
 
-    # --- events ---------------------------------------------------------------------------------------
-    def event(self, device: str, step: Step, status: StepStatus, detail: str = "",
-              data: dict[str, Any] | None = None) -> None:
-        """Emit one device step event (detail redacted)."""
-        self.emit(DeviceStep(self.op_id, self.site.name, device=device, step=step, status=status,
-                             detail=redact(detail), data=data or {}))
+    def __post_init__(self) -> None:
+        self.steps = StepRunner(self.op_id, self.site.name, self.emit)
+        self.event = self.steps.event
+        self._step = self.steps.step
+        self.context = OperationContext(site=self.site, stamp=self.stamp)
 
-    @contextmanager
-    def _step(self, device: str, step: Step, detail: str = "") -> Iterator[_Note]:
-        """Journal the step as started, run the body, journal how it ended."""
-        self.event(device, step, StepStatus.STARTED, detail)
-        note = _Note()
-        try:
-            yield note
-        except _Interrupted:
-            self.event(device, step, StepStatus.SKIPPED, "interrupted by the operator")
-            raise
-        except Exception as exc:
-            msg = describe(exc)
-            self.event(device, step, StepStatus.FAILED, msg)
-            raise _StepFailed(step, msg) from exc
-        self.event(device, step, StepStatus.OK, "; ".join(note.parts), note.data)
-
-    # --- phase 1: change and prove --------------------------------------------------------------------
-    def prepare(self, dp: DevicePlan) -> Live:
-        """Take the device to the target under its dead-man switch and prove it. Never raises."""
+    # --- phase 0: connect and read --------------------------------------------------------------------
+    def open(self, dp: DevicePlan) -> Live:
+        """Connect, read the device and plan it against what it holds. Never raises."""
         live = Live(dp, self.site.device(dp.device), DeviceResult(dp.device))
-        try:
-            self._advance(live)
-        except _Interrupted:
-            live.result.outcome = "interrupted"
-            self._undo(live, "interrupted before commit")
-        except Exception as exc:
-            step = exc.step if isinstance(exc, _StepFailed) else None
-            live.result.failed_step = step.value if step else None
-            live.result.error = exc.message if isinstance(exc, _StepFailed) else describe(exc)
-            self._undo(live, live.result.error)
+        with operation_context(self.context):
+            self._guarded(live, self._open)
         return live
 
-    def _checkpoint(self) -> None:
-        if self.cancel.is_set():
-            raise _Interrupted
-
-    def _advance(self, live: Live) -> None:
-        name, target = live.device.name, live.plan.policy.target
+    def _open(self, live: Live) -> None:
         self._checkpoint()
-        with self._step(name, Step.CONNECT, f"{live.device.host}:{live.device.port}"):
+        with self._step(live.device.name, Step.CONNECT, f"{live.device.host}:{live.device.port}"):
             live.secret = self.secrets(live.device)
             live.drv = self.factory(live.device)
             live.drv.open(live.secret)
-        drv = live.drv
-        state = self._read(live)
+        live.state = self._read(live)
+
+    # --- phase 1: change and prove --------------------------------------------------------------------
+    def advance(self, live: Live) -> Live:
+        """Take an opened device to the target under its dead-man switch and prove it. Never raises."""
+        if live.state is None:
+            return live  # the open failed (already reported)
+        with operation_context(self.context):
+            self._guarded(live, self._advance)
+        return live
+
+    def prepare(self, dp: DevicePlan) -> Live:
+        """:meth:`open` then :meth:`advance` (one device on its own)."""
+        return self.advance(self.open(dp))
+
+    def _guarded(self, live: Live, body: Callable[[Live], None]) -> None:
+        """Run ``body``; an interruption or any failure undoes what it did and is recorded on the result."""
+        try:
+            body(live)
+        except Interrupted:
+            live.result.outcome = "interrupted"
+            self._undo(live, "interrupted before commit")
+        except Exception as exc:
+            step = exc.step if isinstance(exc, StepFailed) else None
+            live.result.failed_step = step.value if step else None
+            live.result.error = exc.message if isinstance(exc, StepFailed) else describe(exc)
+            self._undo(live, live.result.error)
+
+    def _checkpoint(self) -> None:
+        if self.cancel.is_set():
+            raise Interrupted
+
+    def take_over(self, live: Live) -> None:
+        """Journal that this operation acts on another controller's unconfirmed change (``--take-over``)."""
+        assert live.state is not None
+        live.took_over = f"operation {live.state.op_id} by {live.state.owner}"
+        self.event(live.device.name, Step.READ_STATE, StepStatus.OK,
+                   f"taking over the unconfirmed change of {live.took_over}")
+
+    def _advance(self, live: Live) -> None:
+        assert live.drv is not None and live.state is not None
+        name, target, drv, state = live.device.name, live.plan.policy.target, live.drv, live.state
+        self._checkpoint()
         if state.pending_commit:
             if equivalent(state.rules, live.plan.policy.rules):
                 live.committed = True
@@ -182,7 +174,8 @@ class Lifecycle:
         assert live.drv is not None
         with self._step(live.device.name, Step.READ_STATE) as note:
             state = live.drv.read_state()
-            note.add(f"holds {state.target}" + (" (commit pending)" if state.pending_commit else ""))
+            note.add(f"holds {state.target}" + (" (commit pending)" if state.pending_commit else "")
+                     + (f" of operation {state.op_id} by {state.owner}" if state.op_id else ""))
         if live.result.before is None:
             live.result.before = state.target
         live.plan = plan_device(live.device, live.drv, state, live.plan.policy, faults=self.faults,
@@ -222,6 +215,7 @@ class Lifecycle:
             if not equivalent(after.rules, policy.rules):
                 diff = "; ".join(state_diff(after, policy)[:6])
                 raise CommitError(name, f"read-back differs from target {policy.target}: {diff}")
+            self._check_stamp(live, after)
             note.add(f"matches {policy.target} ({policy.fingerprint()})")
             live.result.after = after.target
         with self._step(name, Step.MGMT_CHECK, "fresh session") as note:
@@ -234,21 +228,29 @@ class Lifecycle:
             note.add("management path works")
         live.result.outcome = "pending"
 
+    def _check_stamp(self, live: Live, after: DeviceState) -> None:
+        """Another controller's stamp in the read-back means it changed the device since it was read."""
+        if not after.op_id or after.op_id == self.op_id or live.took_over or self.is_ours(after.op_id):
+            return
+        raise CommitError(live.device.name, f"another controller changed the device meanwhile (operation "
+                          f"{after.op_id} by {after.owner})")
+
     # --- phase 2: confirm, end sessions, or undo ------------------------------------------------------
     def confirm(self, live: Live) -> Live:
         """Confirm a proven pending commit, then end denied sessions. Never raises."""
         if live.result.outcome != "pending" or live.drv is None:
             return live
-        try:
-            with self._step(live.device.name, Step.CONFIRM):
-                live.drv.confirm()
-            live.result.outcome = "changed"
-        except Exception as exc:
-            live.result.failed_step, live.result.error = Step.CONFIRM.value, describe(exc)
-            live.result.outcome = "failed"
-            self._undo(live, live.result.error)
-            return live
-        self._finish(live, f"now at {live.plan.policy.target}")
+        with operation_context(self.context):
+            try:
+                with self._step(live.device.name, Step.CONFIRM):
+                    live.drv.confirm()
+                live.result.outcome = "changed"
+            except Exception as exc:
+                live.result.failed_step, live.result.error = Step.CONFIRM.value, describe(exc)
+                live.result.outcome = "failed"
+                self._undo(live, live.result.error)
+                return live
+            self._finish(live, f"now at {live.plan.policy.target}")
         return live
 
     def _finish(self, live: Live, detail: str, status: StepStatus = StepStatus.OK) -> None:
@@ -266,7 +268,7 @@ class Lifecycle:
                 doc = session_doc(live.drv.clear_sessions(policy, self.site.inside))
                 live.result.sessions = note.data["sessions"] = doc
                 note.add(f"{doc['matched']} matched, {doc['cleared']} cleared ({doc['handling']})")
-        except _StepFailed as exc:
+        except StepFailed as exc:
             live.result.sessions = {"ok": False, "error": exc.message}
             live.result.warnings.append(f"sessions could not be ended (the cut stays): {exc.message}")
 
@@ -290,11 +292,7 @@ class Lifecycle:
             live.result.error = f"{live.result.error}; rollback: {describe(exc)}".strip("; ")
             self.event(name, Step.DONE, StepStatus.FAILED, "rollback failed: needs an operator")
 
-    def rollback_changed(self, live: Live) -> Live:
-        """Undo a device that changed when another device of an all-or-nothing restore failed."""
-        if live.committed or live.result.outcome in ("pending", "changed"):
-            live.committed = True
-            why = "restore is all-or-nothing: another device failed"
-            live.result.error = live.result.error or why
+    def undo(self, live: Live, why: str) -> None:
+        """:meth:`_undo` with the operation's context published (for the executor's site-level rules)."""
+        with operation_context(self.context):
             self._undo(live, why)
-        return live

@@ -1,22 +1,31 @@
 """One operation on a site, from taking its lock to its last event.
 
 The engine decides *whether* to run (plan refused, dry run, not confirmed); an :class:`Operation` runs it:
-the site lock and its lease, resuming what a crash left running, the site state machine, the executor,
-the outcome -> exit-code mapping of :mod:`egressctl.exitcodes`, and verification of the same policy that
-was planned and sent. Every event passes through the journal first: a step that cannot be journaled does
-not run.
+the site lock and its lease, resuming what a crash (or an interruption) left unfinished, the site and
+device state machine (:mod:`egressctl.sitestate`), the executor, the outcome -> exit-code mapping of
+:mod:`egressctl.exitcodes`, and verification of the same policy that was planned and sent. Every event
+passes through the journal first: a step that cannot be journaled does not run.
+
+Each change is stamped with this operation's id and its owner (``user@host``), the identity a second
+controller with a journal of its own reads back from the device and names when it refuses to act.
 """
 
 from __future__ import annotations
 
+import getpass
+import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+from egressctl import sitestate
+from egressctl.driver import Stamp
 from egressctl.errors import EgressError
 from egressctl.events import Event, OperationFinished, OperationStarted, Sink
 from egressctl.executor import DriverFactory, Execution, Executor
@@ -24,12 +33,16 @@ from egressctl.exitcodes import ExitCode
 from egressctl.inventory.models import Site
 from egressctl.journal import Journal, OperationRecord, this_owner
 from egressctl.planner import Plan
+from egressctl.policy import Policy, compute_policy
 from egressctl.results import OperationResult, operation_message
 from egressctl.verification import run_verification
 
 _EXIT_BY_OUTCOME = {"ok": ExitCode.OK, "noop": ExitCode.OK, "dry-run": ExitCode.OK,
                     "rolled-back": ExitCode.ROLLED_BACK, "partial": ExitCode.PARTIAL,
-                    "interrupted": ExitCode.INTERRUPTED, "aborted": ExitCode.USAGE}
+                    "interrupted": ExitCode.INTERRUPTED, "aborted": ExitCode.USAGE,
+                    "refused": ExitCode.LOCKED}
+#: Outcomes of a finished operation that the next run of the same command carries on from.
+RESUMABLE = ("interrupted", "refused")
 
 
 def exit_code(execution: Execution) -> ExitCode:
@@ -47,14 +60,24 @@ def new_op_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
+@cache
+def stamp_owner() -> str:
+    """``user@host`` of this controller, as written into device markers (safe characters, bounded)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    host = socket.gethostname().split(".")[0]
+    return f"{_safe(user)[:16]}@{_safe(host)[:31]}"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text) or "-"
+
+
 def next_state(kind: str, target: str, from_state: str, outcome: str) -> str:
-    """The site state after an operation (the site state machine)."""
-    reached = "isolated" if target == "isolated" else ("normal" if target == "normal" else f"stage:{target}")
-    if outcome in ("ok", "noop"):
-        return reached
-    if kind == "restore" and outcome in ("rolled-back", "interrupted"):
-        return from_state
-    return "failed-partial"
+    """The site state after an operation (see :func:`egressctl.sitestate.next_state`)."""
+    return sitestate.next_state(kind, target, from_state, outcome)
 
 
 def journal_emitter(journal: Journal, sink: Sink | None) -> Callable[[Event], None]:
@@ -67,6 +90,16 @@ def journal_emitter(journal: Journal, sink: Sink | None) -> Callable[[Event], No
                 sink(event)
 
     return emit
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where an operation starts from: the chain's first state, this run's, and what it resumes."""
+
+    from_state: str
+    before: str
+    resumed: str | None
+    recorded: dict[str, str]
 
 
 @dataclass
@@ -84,6 +117,7 @@ class Operation:
     revert_in: int = 120
     verify: bool = True
     sink: Sink | None = None
+    take_over: bool = False
 
     def run(self, *, force_unlock: bool = False, cancel: threading.Event | None = None) -> OperationResult:
         """Take the site lock, run the plan, release the lock.
@@ -115,45 +149,99 @@ class Operation:
             except EgressError:
                 cancel.set()
 
-    def _start(self, op_id: str, owner: str) -> tuple[str, str | None]:
-        """Journal the operation (closing one a crash left running); returns (from state, resumed op)."""
+    def _start(self, op_id: str, owner: str) -> Start:
+        """Journal the operation, carrying on from one a crash left running or one that was interrupted."""
         journal, s, p = self.journal, self.site, self.plan
+        before = journal.site_state(s.name)
+        recorded = journal.device_states(s.name)
         prev = journal.unfinished(s.name)
-        from_state = journal.site_state(s.name)
         if prev is not None:
             journal.mark_interrupted(prev.op_id, s.name, op_id)
-            from_state = prev.from_state
+        else:
+            last = next(iter(journal.operations(s.name, limit=1)), None)
+            if last is not None and last.outcome in RESUMABLE and (last.kind, last.target) == (self.kind,
+                                                                                              p.target):
+                prev = last
+        from_state = prev.from_state if prev is not None else before
         journal.start_operation(
             OperationRecord(op_id, s.name, self.kind, p.target, from_state, self._names(), owner,
                             resumes=prev.op_id if prev else None, started=time.time()),
             site_state="isolating" if self.kind == "isolate" else "restoring",
         )
-        return from_state, prev.op_id if prev else None
+        return Start(from_state, before, prev.op_id if prev else None, recorded)
 
     def _names(self) -> tuple[str, ...]:
         return tuple(d.device for d in self.plan.devices)
 
-    def _run(self, op_id: str, owner: str, cancel: threading.Event) -> OperationResult:
-        journal, s, p = self.journal, self.site, self.plan
-        from_state, resumed = self._start(op_id, owner)
-        emit = journal_emitter(journal, self.sink)
-        emit(OperationStarted(op_id, s.name, operation=self.kind, target=p.target, devices=self._names()))
-        execution = Executor(
-            s, p, op_id, factory=self.factory, emit=emit, revert_in=self.revert_in,
+    def _undo_policies(self, start: Start) -> Callable[[str], Policy | None] | None:
+        """For a resumed restore: each device's policy before the restore began (computed when needed)."""
+        if self.kind != "restore" or start.resumed is None:
+            return None
+        fallback = start.from_state
+        memo: dict[str, Policy | None] = {}
+
+        def undo(device: str) -> Policy | None:
+            target = sitestate.target_of(start.recorded.get(device, fallback))
+            if device not in memo:
+                memo[device] = compute_policy(self.site, target) if target is not None else None
+            return memo[device]
+
+        return undo
+
+    def _executor(self, op_id: str, emit: Callable[[Event], None], cancel: threading.Event,
+                  start: Start) -> Executor:
+        journal, s = self.journal, self.site
+        return Executor(
+            s, self.plan, op_id, factory=self.factory, emit=emit, revert_in=self.revert_in,
             snapshot=lambda dev, text: journal.record_snapshot(op_id, s.name, dev, text),
             all_or_nothing=self.kind == "restore", max_workers=self.max_workers, cancel=cancel,
-        ).run()
-        state = next_state(self.kind, p.target, from_state, execution.outcome)
-        journal.set_site_state(s.name, state, op_id)
+            stamp=Stamp(op_id, stamp_owner()), is_ours=lambda op: journal.operation(op) is not None,
+            take_over=self.take_over, undo=self._undo_policies(start),
+        )
+
+    def _settle(self, op_id: str, start: Start, execution: Execution) -> tuple[str, dict[str, str]]:
+        """Journal where each device and the site now stand; returns (site state, device states)."""
+        s, p = self.site, self.plan
+        fallback = start.from_state if sitestate.target_of(start.from_state) else sitestate.UNKNOWN
+        states = sitestate.device_states_after([d.name for d in s.devices], start.recorded, fallback,
+                                               execution.results)
+        if len(p.devices) < len(s.devices):
+            state = sitestate.scoped_state(self.kind, p.target, start.from_state, execution.outcome,
+                                           start.before, states)
+        else:
+            state = sitestate.next_state(self.kind, p.target, start.from_state, execution.outcome,
+                                         start.before)
+        if execution.outcome != "refused":
+            self.journal.set_device_states(s.name, states, op_id)
+        self.journal.set_site_state(s.name, state, op_id)
+        return state, states
+
+    def _run(self, op_id: str, owner: str, cancel: threading.Event) -> OperationResult:
+        s, p = self.site, self.plan
+        start = self._start(op_id, owner)
+        emit = journal_emitter(self.journal, self.sink)
+        emit(OperationStarted(op_id, s.name, operation=self.kind, target=p.target, devices=self._names()))
+        execution = self._executor(op_id, emit, cancel, start).run()
+        state, states = self._settle(op_id, start, execution)
         scope = list(self._names()) if len(p.devices) < len(s.devices) else []
         result = OperationResult(op_id, s.name, self.kind, p.target, execution.outcome, state,
-                                 exit_code(execution), devices=execution.results, resumed=resumed,
-                                 scope=scope, warnings=execution.warnings)
+                                 exit_code(execution), devices=execution.results, resumed=start.resumed,
+                                 scope=scope, warnings=execution.warnings, detail=execution.detail,
+                                 device_states=states)
         result.message = operation_message(result)
-        if self.verify and execution.outcome in ("ok", "noop"):
-            result.verification = run_verification(s, p.policy, op_id, emit, self.state_dir)
-            if result.verification is not None and not result.verification.ok:
-                result.exit_code = ExitCode.VERIFY_FAILED
-                result.message += f"; verification failed: {result.verification.summary}"
+        if self.verify and execution.outcome in ("ok", "noop") and state != sitestate.MIXED:
+            self._verify(op_id, emit, result)
         emit(OperationFinished(op_id, s.name, outcome=result.outcome, state=state, message=result.message))
         return result
+
+    def _verify(self, op_id: str, emit: Callable[[Event], None], result: OperationResult) -> None:
+        """Prove the policy with packets; an interruption here ends the operation as interrupted (130)."""
+        try:
+            result.verification = run_verification(self.site, self.plan.policy, op_id, emit, self.state_dir)
+        except KeyboardInterrupt:
+            result.exit_code = ExitCode.INTERRUPTED
+            result.message += "; verification interrupted (re-run `egressctl verify` to prove the state)"
+            return
+        if result.verification is not None and not result.verification.ok:
+            result.exit_code = ExitCode.VERIFY_FAILED
+            result.message += f"; verification failed: {result.verification.summary}"

@@ -50,10 +50,15 @@ class DeviceResult:
 
 @dataclass
 class Execution:
-    """The executor's report: per-device results and the site-level outcome."""
+    """The executor's report: per-device results and the site-level outcome.
+
+    ``outcome``: ok, noop, partial, rolled-back, interrupted, or refused (another controller's unconfirmed
+    change was found before anything was sent; ``detail`` names the devices, operations and owners).
+    """
 
     results: list[DeviceResult]
     outcome: str
+    detail: str = ""
 
     @property
     def warnings(self) -> list[str]:
@@ -111,6 +116,8 @@ class OperationResult:
     resumed: str | None = None
     scope: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    detail: str = ""
+    device_states: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -118,7 +125,8 @@ class OperationResult:
             "op_id": self.op_id, "site": self.site, "operation": self.operation, "target": self.target,
             "outcome": self.outcome, "state": self.state, "exit_code": int(self.exit_code),
             "message": self.message, "dry_run": self.dry_run, "resumed": self.resumed, "scope": self.scope,
-            "warnings": self.warnings, "devices": [d.to_dict() for d in self.devices],
+            "warnings": self.warnings, "device_states": self.device_states,
+            "devices": [d.to_dict() for d in self.devices],
             "plan": self.plan.to_dict() if self.plan else None,
             "verification": self.verification.to_dict() if self.verification else None,
         }
@@ -126,7 +134,11 @@ class OperationResult:
 
 @dataclass
 class SiteStatus:
-    """``egressctl status SITE``: state, lock, last operation, where each device got to, what to do."""
+    """``egressctl status SITE``: state, lock, last operation, where each device got to, what to do.
+
+    ``devices``: each device's last step in the last operation; ``device_states``: where every device of
+    the site stands as journaled (what makes a ``mixed`` site readable).
+    """
 
     site: str
     state: str
@@ -136,13 +148,14 @@ class SiteStatus:
     lock: LockInfo | None = None
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     verification: dict[str, Any] | None = None
+    device_states: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"site": self.site, "state": self.state, "hint": self.hint, "running": self.running,
                 "operation": self.operation.to_dict() if self.operation else None,
                 "lock": self.lock.to_dict() if self.lock else None, "devices": self.devices,
-                "verification": self.verification}
+                "device_states": self.device_states, "verification": self.verification}
 
 
 @dataclass
@@ -167,6 +180,9 @@ def operation_message(r: OperationResult) -> str:
     attention = f"; needs attention: {'; '.join(r.warnings)}" if r.warnings else ""
     if r.outcome == "noop":
         return f"every device already at {r.target}; no change sent" + attention
+    if r.outcome == "refused":
+        return (f"refused, nothing was changed: unconfirmed change of another controller ({r.detail}); "
+                "ask its owner, or re-run with --take-over")
     if r.outcome == "ok":
         return f"{r.site} is {r.state}" + (f" (devices: {', '.join(r.scope)})" if r.scope else "") + attention
     detail = "; ".join(f"{d.device}: {d.outcome}" + (f" at {d.failed_step}" if d.failed_step else "")

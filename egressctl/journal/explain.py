@@ -6,7 +6,7 @@ operation, which device was at which step, and what to do (re-run the same comma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from egressctl.journal.lock import LockInfo
 from egressctl.journal.store import OperationRecord, StepRecord
@@ -35,12 +35,24 @@ def sessions_not_ended(steps: Sequence[StepRecord]) -> list[str]:
     return sorted({r.device for r in steps if r.step == "sessions" and r.status == "failed"})
 
 
+def _mixed(site: str, devices: Mapping[str, str]) -> str:
+    groups: dict[str, list[str]] = {}
+    for dev, st in sorted(devices.items()):
+        groups.setdefault(st, []).append(dev)
+    where = "; ".join(f"{', '.join(devs)}: {st}" for st, devs in sorted(groups.items()))
+    return (f"site is mixed (devices were changed one by one with --device): {where}. "
+            f"`egressctl isolate {site}` cuts every device; `egressctl restore {site} --stage NAME|--full` "
+            "takes every device to one state.")
+
+
 def hint(site: str, state: str, op: OperationRecord | None, running: bool, lock: LockInfo | None,
-         steps: dict[str, StepRecord], sessions_failed: Sequence[str] = ()) -> str:
+         steps: dict[str, StepRecord], sessions_failed: Sequence[str] = (),
+         devices: Mapping[str, str] | None = None) -> str:
     """What the operator should know and do about ``site`` now.
 
     ``sessions_failed``: devices of the last operation whose established sessions could not be ended
     (:func:`sessions_not_ended`); the site is isolated, but an intruder's open connection may survive.
+    ``devices``: each device's journaled state (what a ``mixed`` site is made of).
     """
     if op is not None and running:
         cmd = command_for(site, op.kind, op.target)
@@ -58,6 +70,11 @@ def hint(site: str, state: str, op: OperationRecord | None, running: bool, lock:
                 f"{', '.join(failed) or 'some devices'}. "
                 f"Fix the cause shown by `egressctl history {site}`, then re-run "
                 f"`{command_for(site, op.kind, op.target)}`.")
+    if op is not None and op.outcome == "refused":
+        return (f"the last {op.kind} ({op.op_id}) was refused before any change: {op.message}. Re-running "
+                f"`{command_for(site, op.kind, op.target)}` carries on from it.")
+    if state == "mixed":
+        return _mixed(site, devices or {})
     if state == "isolated" and sessions_failed:
         return (f"site is isolated, but established sessions could not be ended on "
                 f"{', '.join(sessions_failed)}: an open connection may survive the cut. Re-run "

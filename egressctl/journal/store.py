@@ -152,6 +152,26 @@ class Journal:
                     (site, state, op_id, now))
         audit.append(cur, now, site, op_id, "site-state", {"from": old[0] if old else "normal", "to": state})
 
+    def set_device_states(self, site: str, states: dict[str, str], op_id: str | None) -> None:
+        """Record where each of ``states``' devices now stands (audited), e.g. after ``--device X``."""
+        if not states:
+            return
+        now = time.time()
+        with self.db.transaction() as cur:
+            for device, state in sorted(states.items()):
+                cur.execute("INSERT OR REPLACE INTO device_states(site, device, state, op_id, updated)"
+                            " VALUES(?,?,?,?,?)", (site, device, state, op_id, now))
+            audit.append(cur, now, site, op_id, "device-states", dict(sorted(states.items())))
+
+    def device_states(self, site: str) -> dict[str, str]:
+        """Each device's recorded state (devices never operated on are absent)."""
+        rows = self.db.query("SELECT device, state FROM device_states WHERE site=? ORDER BY device", (site,))
+        return {r["device"]: r["state"] for r in rows}
+
+    def probe_write(self) -> None:
+        """Prove the journal takes a durable write now (see :meth:`Database.probe_write`)."""
+        self.db.probe_write()
+
     def site_state(self, site: str) -> str:
         """The site's recorded state (``normal`` when never operated)."""
         rows = self.db.query("SELECT state FROM sites WHERE site=?", (site,))

@@ -1,0 +1,63 @@
+"""A restore is all or nothing, also across a crash: how devices are returned when one fails.
+
+Within one run, devices changed and proven but not confirmed are rolled back by their driver (the pending
+commit goes away). Across a crash in the confirm phase, some devices were already *confirmed* by the run
+that died: the resumed run finds them at the target (``noop``) and would leave them there if it then
+failed. Those are taken back explicitly: a change of their own, to the state the journal recorded for
+them before the restore began, under a dead-man switch, proven and confirmed like any change. A device
+that cannot be taken back is ``rollback-failed``: an operator must look at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from egressctl.describe import describe
+from egressctl.driver import operation_context
+from egressctl.events import Step, StepStatus
+from egressctl.lifecycle import Lifecycle, Live
+from egressctl.policy import Policy
+
+WHY = "restore is all-or-nothing: another device failed"
+UndoPolicy = Callable[[str], Policy | None]
+
+
+def rollback_changed(lc: Lifecycle, live: Live) -> Live:
+    """Undo a device that changed in this run when another device of the restore failed."""
+    if live.committed or live.result.outcome in ("pending", "changed"):
+        live.committed = True
+        live.result.error = live.result.error or WHY
+        lc.undo(live, WHY)
+    return live
+
+
+def return_confirmed(lc: Lifecycle, live: Live, undo: UndoPolicy) -> Live:
+    """Take a device an interrupted run of this restore already confirmed back to its state before it."""
+    policy = undo(live.device.name) if live.result.outcome == "noop" and live.drv is not None else None
+    if policy is None or policy.target == live.plan.policy.target:
+        return live
+    with operation_context(lc.context):
+        _return(lc, live, policy)
+    return live
+
+
+def _return(lc: Lifecycle, live: Live, policy: Policy) -> None:
+    name, why = live.device.name, f"{WHY}; returning it to {policy.target} (confirmed by an interrupted run)"
+    lc.event(name, Step.READ_STATE, StepStatus.OK, why)
+    live.plan = replace(live.plan, policy=policy)
+    try:
+        assert live.drv is not None
+        state = lc._read(live)
+        if not live.plan.noop:
+            lc._change(live, live.drv, state)
+            lc.confirm(live)
+    except Exception as exc:
+        live.result.error = describe(exc)
+        lc.undo(live, live.result.error)
+    if live.result.outcome in ("changed", "noop"):
+        live.result.outcome, live.result.error = "rolled-back", WHY
+        live.result.after = policy.target
+    else:
+        live.result.outcome = "rollback-failed"
+        live.result.error = f"could not return to {policy.target}: {live.result.error}"
