@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write docs/inventory.md, the reference of every inventory field, from the pydantic models.
 
-The models (``egressctl/inventory/models.py`` and ``values.py``) are what the loader enforces, so the
+The models (``egressctl/inventory/models.py``, ``access.py``, ``probing.py`` and ``values.py``) are what the
+loader enforces, so the
 reference is derived from them instead of being written by hand: field names, types, defaults, lengths,
 bounds and the safe-name rules come from the models themselves, the descriptions from their ``Field``
 texts, and the example and its error messages from the real loader run on the example hospital inventory.
@@ -34,7 +35,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from egressctl.errors import InventoryError
-from egressctl.inventory import crossref, loader, models, values
+from egressctl.inventory import access, cmdsecret, crossref, loader, models, probing, values
 from egressctl.registry import BUILTIN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,12 +48,21 @@ COMMAND = "python scripts/gen_inventory_doc.py"
 EXAMPLE_PICK: dict[str, list[str | int]] = {
     "management": ["noc-jump"], "always_allowed": ["dns-upstream"], "stages": ["ministry"],
     "devices": ["fgt-primary"], "vantage_points": ["probe-lan"], "canaries": ["canary-web"], "captures": [0],
+    "jump_hosts": ["noc-bastion"],
 }
+#: Modules whose models are sections of the document (values.py's PortRange is a value, not a section).
+MODEL_MODULES = (models.__name__, access.__name__, probing.__name__)
 
 _WORLD = f"destinations covering 1/{crossref.WORLD_SHARE} or more of the IPv4 or IPv6 space need allow_world"
 _UNIQUE = "unique in the site, ignoring case"
 _EXIT = "the exit of one of the site's devices"
-_REFS = "env:VAR, file:PATH, key:PATH or agent"
+_REFS = "env:VAR, file:PATH, cmd:COMMAND, key:PATH or agent"
+_VALUE_REFS = "env:VAR, file:PATH or cmd:COMMAND; anything else is refused as a literal secret"
+_JUMP = "the name of one of the site's jump_hosts"
+_SSH_ONLY = "only with ssh_host"
+_SSH_CONFIG = "a path ({state} and ~ expand) or none"
+_PIN = ("ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256/384/521 then the base64 key (16+ characters), or "
+        "known_hosts:PATH")
 
 #: Rules enforced by validator code (models, loader) that the field types cannot show, per (model, field).
 CHECKS: dict[tuple[type[BaseModel], str], str] = {
@@ -67,13 +77,31 @@ CHECKS: dict[tuple[type[BaseModel], str], str] = {
     (models.Device, "name"): _UNIQUE,
     (models.Device, "platform"): f"one of {', '.join(sorted(BUILTIN))}, or a driver plugin's platform",
     (models.Device, "credential"): f"{_REFS}; anything else is refused as a literal password",
-    (models.Device, "host_key"): "ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256/384/521 then the base64 key "
-                                 "(16+ characters), or known_hosts:PATH",
+    (models.Device, "host_key"): _PIN,
+    (models.Device, "enable_secret"): _VALUE_REFS,
+    (models.Device, "key_passphrase"): _VALUE_REFS,
+    (models.Device, "ssh_config"): _SSH_CONFIG,
+    (models.Device, "jump"): _JUMP,
+    (models.Site, "ssh_config"): _SSH_CONFIG,
+    (models.JumpHost, "name"): _UNIQUE,
+    (models.JumpHost, "port"): "1 to 65535",
+    (models.JumpHost, "credential"): f"{_REFS}; anything else is refused as a literal password",
+    (models.JumpHost, "key_passphrase"): _VALUE_REFS,
+    (models.JumpHost, "host_key"): _PIN,
     (models.VantagePoint, "name"): _UNIQUE,
     (models.VantagePoint, "exit"): _EXIT,
     (models.VantagePoint, "netns"): "exactly one of netns and ssh_host",
     (models.VantagePoint, "ssh_host"): "exactly one of netns and ssh_host",
-    (models.VantagePoint, "credential"): f"{_REFS}; anything else is refused as a literal password",
+    (models.VantagePoint, "credential"): f"{_REFS}; anything else is refused as a literal password; "
+                                         f"{_SSH_ONLY}",
+    (models.VantagePoint, "ssh_port"): f"1 to 65535; {_SSH_ONLY}",
+    (models.VantagePoint, "ssh_user"): _SSH_ONLY,
+    (models.VantagePoint, "key_passphrase"): f"{_VALUE_REFS}; {_SSH_ONLY}",
+    (models.VantagePoint, "host_key"): f"{_PIN}; {_SSH_ONLY}",
+    (models.VantagePoint, "ssh_config"): f"{_SSH_CONFIG}; {_SSH_ONLY}",
+    (models.VantagePoint, "jump"): f"{_JUMP}; {_SSH_ONLY}",
+    (models.VantagePoint, "egressctl_command"): "up to 16 words of letters, digits and . / _ + = : @ -, "
+                                                f"single spaces between (no shell syntax); {_SSH_ONLY}",
     (models.Canary, "name"): _UNIQUE,
     (models.Canary, "address"): "outside the inside prefixes; outside always-allowed prefixes unless "
                                 "in_allowed_prefix",
@@ -85,22 +113,27 @@ CHECKS: dict[tuple[type[BaseModel], str], str] = {
 #: the field types (the prefix and port parsers). A new validator fails the doc test until it is added.
 DOCUMENTED_VALIDATORS: dict[type[BaseModel], set[str]] = {
     models.Inventory: {"_unique_sites"},
-    models.Site: {"_inside", "_unique"},
+    models.Site: {"_inside", "_unique", "_attach_ssh"},
     models.Flow: {"_nets", "_ports", "_ports_need_l4"},
     models.ManagementPath: {"_src", "_ports"},
     models.Stage: {"_not_reserved"},
-    models.Device: {"_credential_ref", "_host_key"},
-    models.VantagePoint: {"_credential_ref", "_one_kind"},
+    models.VantagePoint: {"_command", "_one_kind"},
 }
 
 _PLURALS = {"address": "addresses", "prefix": "prefixes", "canary": "canaries"}
 _NAMES = "#names-and-values"
 
 #: Fields whose type is text checked by a validator: their kind in words, linked to where it is explained.
+_CRED = "[credential reference](#credential-references)"
+_VALUE_REF = "[secret reference](#credential-references)"
+_KEY = "SSH public key or known_hosts:PATH"
 WORDS: dict[tuple[type[BaseModel], str], str] = {
-    (models.Device, "credential"): "[credential reference](#credential-references)",
-    (models.VantagePoint, "credential"): "[credential reference](#credential-references)",
-    (models.Device, "host_key"): "SSH public key or known_hosts:PATH",
+    **{(m, "credential"): _CRED for m in (models.Device, models.VantagePoint, models.JumpHost)},
+    **{(m, "key_passphrase"): _VALUE_REF for m in (models.Device, models.VantagePoint, models.JumpHost)},
+    (models.Device, "enable_secret"): _VALUE_REF,
+    **{(m, "host_key"): _KEY for m in (models.Device, models.VantagePoint, models.JumpHost)},
+    **{(m, "ssh_config"): "path or none" for m in (models.Device, models.VantagePoint, models.Site)},
+    (models.VantagePoint, "egressctl_command"): "command words",
 }
 
 
@@ -286,7 +319,7 @@ def field_rows(model: type[BaseModel]) -> Iterator[str]:
 
 def _inner_models(tp: Any) -> Iterator[type[BaseModel]]:
     """The inventory models an annotation holds (lists, optionals), value types aside."""
-    if isinstance(tp, type) and issubclass(tp, BaseModel) and tp.__module__ == models.__name__:
+    if isinstance(tp, type) and issubclass(tp, BaseModel) and tp.__module__ in MODEL_MODULES:
         yield tp
     for arg in typing.get_args(tp):
         yield from _inner_models(arg)
@@ -417,21 +450,56 @@ without bound and tags such as `!vault` are refused.
 CREDENTIALS = """\
 ## Credential references
 
-A device (and an SSH vantage point) names where its secret is, never the secret itself. A literal
-password in `credential`, or a key such as `password:` or `secret:`, is refused.
+A device, an SSH vantage point and a jump host name where their secrets are, never the secrets
+themselves. A literal password in `credential`, or a key such as `password:` or `secret:`, is refused.
 
 | reference | what egressctl uses | example |
 |---|---|---|
 | `env:VAR` | the password in environment variable `VAR` of the egressctl process | `env:CHN_FGT_PASSWORD` |
 | `file:PATH` | the password in file `PATH` (trailing newlines dropped) | `file:/etc/egressctl/fw.secret` |
-| `key:PATH` | SSH public-key login with private key file `PATH` (no passphrase) | `key:~/.ssh/egressctl` |
+| `cmd:COMMAND` | the first line `COMMAND` prints (password manager, vault) | `cmd:pass show chn/fgt` |
+| `key:PATH` | SSH key login with private key file `PATH` (and `key_passphrase`) | `key:~/.ssh/egressctl` |
 | `agent` | SSH public-key login with the keys of the running SSH agent (`$SSH_AUTH_SOCK`) | `agent` |
 
 In `PATH`, `{{state}}` expands to egressctl's state directory (`--state-dir`, `$EGRESSCTL_STATE_DIR` or
 `~/.local/state/egressctl`) and `~` to the home directory. References are resolved only when connecting;
 before `isolate`, `restore` or a non-offline `plan` contacts any device, every reference is resolved once
-and any that fails (unset variable, missing file) stops the command with exit 2, listing them all.
-Resolved secrets are scrubbed from output, logs and the journal.
+and any that fails (unset variable, missing file, failing command) stops the command with exit 2,
+listing them all. Resolved secrets are scrubbed from output, logs and the journal.
+
+`cmd:` runs `COMMAND` without a shell (split like a shell would split it, so quote words with spaces;
+`{{state}}` and a leading `~` expand in every word), with no input, its error output discarded, for at most
+{timeout:g} seconds; it must exit 0 and print the secret on its first line. For example `cmd:pass show
+chn/fgt`, `cmd:vault kv get -field=password secret/chn/fgt`, `cmd:op read op://chn/fgt/password` or
+`cmd:secret-tool lookup service egressctl host fgt`. A failure names the reference, never what the command
+printed. Each command runs once per egressctl run, however many sessions use its answer.
+
+Two more secrets are references too, of the kinds that hold a value (`env:`, `file:` or `cmd:`):
+`enable_secret`, a device's enable (Cisco IOS) or sudo (Linux) secret when it is not the login password, and
+`key_passphrase`, the passphrase of a `key:` file or of ssh_config's `IdentityFile`.
+"""
+
+SSH = """\
+## SSH access: ssh_config, jump hosts and pinned keys
+
+egressctl reaches devices and SSH vantage points as the engineers' own `ssh` does, through the ssh_config
+file in effect: the device's (or vantage point's) `ssh_config`, else the site's, else `~/.ssh/config`
+when it exists (`ssh_config: none` reads none). From it egressctl takes, for the host written in `host`
+(or `ssh_host`), `HostName`, `Port` (unless the inventory writes a port), `User` (for vantage points and
+jump hosts; a device always logs in as its `username`), `IdentityFile` (offered before the credential,
+unless that is a `key:` file), `ProxyJump` and `ProxyCommand`. `Include` and `Match exec` are not read.
+
+A jump host (bastion) must be listed in the site's `jump_hosts` with its own pinned `host_key`. A device
+or vantage point goes through one when it says `jump: NAME`, or when the ssh_config gives it a `ProxyJump`
+naming the jump host (by its `name`, which is usually the `Host` alias, or by its `host`); chains
+(`ProxyJump a,b`, or a jump host's own ProxyJump) work hop by hop, each one pinned. A ProxyJump through a
+host that is not in `jump_hosts` is refused before anything is opened, and a jump host that shows another
+key is dropped right after the key exchange: no credential is sent to it, nor through it to the device,
+whose own key is then checked the same way. The TCP connection to the first host may come from
+`ProxyCommand` (run as ssh runs it); when an ssh_config gives both, `ProxyJump` wins.
+
+A connection that fails for a reason that may pass (refused, reset, timed out) is retried once, two
+seconds later; an authentication failure or a wrong host key never is.
 """
 
 NAMES = """\
@@ -454,7 +522,8 @@ def render() -> str:
     parts = [
         INTRO.format(command=COMMAND, toc=toc),
         ERRORS.format(what=", ".join(what[:-1]) + " and " + what[-1], problems="\n".join(problems)),
-        CREDENTIALS.format(),
+        CREDENTIALS.format(timeout=cmdsecret.TIMEOUT),
+        SSH,
         NAMES.format(names="\n".join(value_rows())),
         "## Minimal complete example\n\nOne site with one item of each kind, taken from "
         "`inventory/examples/hospital.yaml` (read it for a full site with two exits and three stages):\n\n"

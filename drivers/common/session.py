@@ -1,9 +1,14 @@
 """``NetmikoDriverBase``: one SSH session to one device through netmiko's own device classes.
 
-What every driver shares lives here: the pinned host key, credentials resolved at connect time, the
-translation of errors into egressctl's tree, and detection of the vendor's own error text in command
-output (the patterns are vendor data, in each driver's ``constants.py``). Vendor behaviour (render, parse,
-commit model) stays in the driver subclasses.
+What every driver shares lives here: the pinned host key, credentials resolved at connect time, the SSH
+path (ssh_config's HostName/Port/IdentityFile/ProxyCommand, jump hosts opened with their own pinned keys:
+``egressctl.ssh``), one retry of a connect that failed for a transient reason, the translation of errors
+into egressctl's tree, and detection of the vendor's own error text in command output (the patterns are
+vendor data, in each driver's ``constants.py``). Vendor behaviour (render, parse, commit model) stays in
+the driver subclasses.
+
+netmiko's own ``ssh_config_file`` is not used: it runs ``ssh -W`` for a ProxyJump, which would trust the
+user's known_hosts for the jump host instead of the inventory's pin.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from netmiko import BaseConnection, ConnectHandler
 
 from egressctl.driver import Capability, SafetyNet
 from egressctl.errors import AuthError, CommandRejected, ConnectError
-from egressctl.inventory.credentials import Secret, redact, resolve
+from egressctl.inventory.credentials import Secret, redact, resolve, secret_for_jump
 from egressctl.inventory.models import Device
+from egressctl.ssh.retry import BACKOFF, retry_once
+from egressctl.ssh.route import Route, RouteError, device_route
+from egressctl.ssh.tunnel import Tunnel, load_key, open_tunnel
 
 #: The rule features every built-in driver renders (checked in each ``render.py``); a driver adds what its
 #: platform can do beyond expressing rules (``SESSION_KILL``, ``NATIVE_REVERT``).
@@ -70,11 +78,15 @@ class NetmikoDriverBase:
     #: Regexes (re.M) matching the vendor's error lines; the matched line becomes ``device_output``.
     error_patterns: ClassVar[tuple[str, ...]] = ()
 
+    #: Seconds before the one retry of a connect that failed for a transient reason.
+    connect_backoff: ClassVar[float] = BACKOFF
+
     def __init__(self, device: Device, *, timeout: float = 30.0) -> None:
         self.device = device
         self.timeout = timeout
         self._conn: BaseConnection | None = None
         self._keys: PinnedHostKeys | None = None
+        self._tunnel: Tunnel | None = None
 
     # ----------------------------------------------------------------- session
     @staticmethod
@@ -85,43 +97,70 @@ class NetmikoDriverBase:
         except KeyError as exc:
             raise AuthError(device.name, f"credential cannot be resolved: {exc.args[0]}") from None
 
-    def _connect_params(self, secret: Secret, known_hosts: str) -> dict[str, Any]:
-        d = self.device
-        params: dict[str, Any] = {
+    def _route(self) -> Route:
+        try:
+            return device_route(self.device)
+        except RouteError as exc:
+            raise ConnectError(self.device.name, f"SSH path: {exc}") from None
+
+    def _connect_params(self, secret: Secret, known_hosts: str, route: Route, sock: Any) -> dict[str, Any]:
+        target, name = route.target, self.device.name
+        if secret.key_file:
+            pkey = load_key(name, target.label, secret.key_file, secret.passphrase, required=True)
+        elif target.identity_file:
+            pkey = load_key(name, target.label, target.identity_file, secret.passphrase, required=False)
+        else:
+            pkey = None
+        return {
             "device_type": self.netmiko_device_type,
-            "host": d.host,
-            "port": d.port,
-            "username": d.username,
+            "host": target.host,
+            "port": target.port,
+            "username": target.username,
             "password": secret.password or "",
-            "secret": secret.password or "",
+            "secret": secret.enable_secret,
             "ssh_strict": True,
             "system_host_keys": False,
             "alt_host_keys": True,
             "alt_key_file": known_hosts,
             "allow_agent": secret.use_agent,
-            "use_keys": secret.key_file is not None,
-            "key_file": secret.key_file,
+            "use_keys": False,
+            "pkey": pkey,
+            "sock": sock,
             "conn_timeout": self.timeout,
             "auth_timeout": self.timeout,
             "banner_timeout": self.timeout,
             "timeout": self.timeout,
             "session_log": None,
         }
-        return params
+
+    def _connect(self, secret: Secret, route: Route) -> None:
+        """One connect attempt: the jump hosts (if any), then netmiko over their channel."""
+        tunnel = open_tunnel(route, self.device.name, self.timeout, secret_for_jump)
+        self._keys = PinnedHostKeys(self.device, route.target.host, route.target.port)
+        try:
+            with map_netmiko_errors(self.device.name, "connect"):
+                self._conn = ConnectHandler(**self._connect_params(secret, str(self._keys.path), route,
+                                                                   tunnel.sock))
+        except BaseException:
+            tunnel.close()
+            raise
+        finally:
+            # The pin is only read while the session is set up: never leave the file behind, even when
+            # a caller forgets close().
+            self._keys.cleanup()
+        self._tunnel = tunnel
 
     def open(self, secret: Secret) -> None:
-        """Open the SSH session with the pinned host key, then run the driver's :meth:`prepare`."""
+        """Open the SSH session with the pinned host key, then run the driver's :meth:`prepare`.
+
+        A connect that fails for a transient reason (connection refused or reset, time-out) is retried
+        once after :attr:`connect_backoff` seconds; an authentication or host-key failure never is.
+        """
         if self._conn is not None:
             return
-        self._keys = PinnedHostKeys(self.device)
         try:
-            try:
-                with map_netmiko_errors(self.device.name, "connect"):
-                    self._conn = ConnectHandler(**self._connect_params(secret, str(self._keys.path)))
-            finally:
-                # The pin is only read while the session is set up: never leave the file behind, even when
-                # a caller forgets close().
-                self._keys.cleanup()
+            route = self._route()
+            retry_once(lambda: self._connect(secret, route), backoff=self.connect_backoff)
             with map_netmiko_errors(self.device.name, "session preparation"):
                 self.prepare()
         except BaseException:
@@ -132,7 +171,7 @@ class NetmikoDriverBase:
         """Hook run right after login (e.g. ``enable()``); the default does nothing."""
 
     def close(self) -> None:
-        """Close the session and remove the temporary known_hosts file. Never raises."""
+        """Close the session, its jump hosts and the temporary known_hosts file. Never raises."""
         conn, self._conn = self._conn, None
         if conn is not None:
             # Closing must never raise: the session is gone either way.
@@ -141,6 +180,9 @@ class NetmikoDriverBase:
         if self._keys is not None:
             self._keys.cleanup()
             self._keys = None
+        tunnel, self._tunnel = self._tunnel, None
+        if tunnel is not None:
+            tunnel.close()
 
     @property
     def conn(self) -> BaseConnection:

@@ -1,6 +1,7 @@
 """Checks across a site that the per-field models cannot make.
 
-Names that must refer to each other (exits), addresses that must not fall inside prefixes (canaries),
+Names that must refer to each other (exits, jump hosts), addresses that must not fall inside prefixes
+(canaries),
 rules that open too much (world-wide allows) and platforms a driver must exist for. They run on the raw
 data next to pydantic's validation (not after it), so one pass reports every problem of the file;
 anything malformed is skipped here, since the models already report it.
@@ -76,6 +77,7 @@ def check_inventory(data: Any, lines: dict[Loc, int],
             site = _Site(raw, ("sites", i), lines)
             _platforms(site, known)
             _exits(site)
+            _jumps(site)
             allowed = _flows(site)
             _canaries(site, allowed)
             findings += site.findings
@@ -112,6 +114,18 @@ def _exits(site: _Site) -> None:
             value = point.get("exit")
             if _is_name(value) and value not in exits:
                 site.find((*loc, "exit"), f"exit {value!r} is not the exit of any device (known: {known})")
+
+
+def _jumps(site: _Site) -> None:
+    """A device's or vantage point's ``jump:`` must name one of the site's jump hosts."""
+    names = [j.get("name") for _, j in site.items("jump_hosts")]
+    known = ", ".join(sorted(str(n) for n in names if _is_name(n))) or "none: add jump_hosts to the site"
+    for key in ("devices", "vantage_points"):
+        for loc, item in site.items(key):
+            value = item.get("jump")
+            if _is_name(value) and value not in names:
+                site.find((*loc, "jump"),
+                          f"jump host {value!r} is not in the site's jump_hosts (known: {known})")
 
 
 def _networks(raw: Any) -> list[tuple[int, Network]]:

@@ -56,7 +56,8 @@ def plain(err: dict[str, Any]) -> str:
     last = str(loc[-1]).lower() if loc else ""
     if kind == "extra_forbidden":
         if last in _SECRET_KEYS:
-            return "literal secrets are not allowed; use credential: env:VAR, file:PATH, key:PATH or agent"
+            return ("literal secrets are not allowed; use credential: env:VAR, file:PATH, cmd:COMMAND, "
+                    "key:PATH or agent")
         return "unknown field (check the spelling)"
     if kind == "missing":
         return "required field is missing"

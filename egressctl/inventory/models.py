@@ -1,6 +1,8 @@
 """Typed site inventory (pydantic v2).
 
-Value types (safe names, prefixes, addresses, ports) live in ``values.py``; the models here compose them.
+Value types (safe names, prefixes, addresses, ports) live in ``values.py``; the models here compose them,
+with the SSH access fields (jump hosts, pinned keys, ssh_config) from ``access.py`` and the verification
+points (vantage points, canaries, captures) from ``probing.py``.
 Secrets are never values in the inventory: a device names a credential *reference* that is resolved at
 connect time (see ``credentials.py``). Checks that need the whole site or the driver registry (exits,
 canaries, world-wide allows, platforms) are the loader's (``crossref.py``), so any code can validate a
@@ -9,12 +11,20 @@ canaries, world-wide allows, platforms) are the loader's (``crossref.py``), so a
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from egressctl.inventory.credentials import validate_reference
+from egressctl.inventory.access import (
+    NO_SITE,
+    CredentialRef,
+    HostKeyPin,
+    JumpHost,
+    SiteSsh,
+    SshConfigPath,
+    ValueRef,
+)
+from egressctl.inventory.probing import Canary, CapturePoint, VantagePoint
 from egressctl.inventory.values import (
     RESERVED_TARGETS,
     Address,
@@ -22,7 +32,6 @@ from egressctl.inventory.values import (
     IfName,
     IpAddress,
     Network,
-    PortNumber,
     PortRange,
     Protocol,
     SafeName,
@@ -38,6 +47,7 @@ __all__ = [
     "Device",
     "Flow",
     "Inventory",
+    "JumpHost",
     "ManagementPath",
     "Network",
     "PortRange",
@@ -133,17 +143,32 @@ class Device(_Strict):
     name: SafeName = Field(description=(
         "Device name, as shown in plans and status and given to `--device NAME`."))
     platform: SafeName = Field(description="Driver that speaks this device's CLI.")
-    host: HostName = Field(description="Address or DNS name egressctl connects to over SSH.")
-    port: int = Field(default=22, ge=1, le=65535, description="SSH port.")
+    host: HostName = Field(description=(
+        "Address, DNS name or ssh_config Host alias egressctl connects to over SSH."))
+    port: int = Field(default=22, ge=1, le=65535, description=(
+        "SSH port; when not written here, ssh_config's Port for host, else 22."))
     username: UserName = Field(description=(
-        "SSH user egressctl logs in as; it needs the rights to change and commit the firewall policy."))
-    credential: str = Field(description=(
-        "Credential reference, never a password: env:VAR, file:PATH, key:PATH or agent (see Credential "
-        "references); resolved only when connecting."))
-    host_key: str = Field(description=(
+        "SSH user egressctl logs in as; it needs the rights to change and commit the firewall policy "
+        "(always this one: ssh_config's User does not replace it)."))
+    credential: CredentialRef = Field(description=(
+        "Credential reference, never a password: env:VAR, file:PATH, cmd:COMMAND, key:PATH or agent (see "
+        "Credential references); resolved only when connecting."))
+    enable_secret: ValueRef | None = Field(default=None, description=(
+        "Reference to the enable (Cisco IOS) or sudo (Linux) secret when it is not the login password: "
+        "env:VAR, file:PATH or cmd:COMMAND; omitted: the login password."))
+    key_passphrase: ValueRef | None = Field(default=None, description=(
+        "Reference to the passphrase of the private key (key:PATH, or ssh_config's IdentityFile): env:VAR, "
+        "file:PATH or cmd:COMMAND."))
+    host_key: HostKeyPin = Field(description=(
         "Pinned SSH host key, 'ssh-ed25519 AAAA...' (or ssh-rsa, ecdsa-sha2-nistp256/384/521), or "
         "known_hosts:PATH, a known_hosts file holding the pin ({state} and ~ expand). Any other key is "
         "refused: take it with ssh-keyscan over a trusted path and check it on the console."))
+    ssh_config: SshConfigPath | None = Field(default=None, description=(
+        "ssh_config file honoured for this device (ProxyJump, ProxyCommand, HostName, Port, IdentityFile), "
+        "or none; omitted: the site's ssh_config."))
+    jump: SafeName | None = Field(default=None, description=(
+        "Jump host (a name in the site's jump_hosts) this device is reached through; omitted: ssh_config's "
+        "ProxyJump for host, if any."))
     inside: list[IfName] = Field(min_length=1, description=(
         "Interfaces (Cisco IOS, FortiOS, Linux) or zones (Junos, PAN-OS) facing the site; what is cut is "
         "traffic from these to outside."))
@@ -157,82 +182,12 @@ class Device(_Strict):
     options: dict[SafeName, int | IfName] = Field(default_factory=dict, description=(
         "Platform settings. fortinet: policy_id_base, the lowest policy ID egressctl may use."))
 
-    @field_validator("credential")
-    @classmethod
-    def _credential_ref(cls, v: str) -> str:
-        return validate_reference(v)
+    _site_ssh: SiteSsh = PrivateAttr(default=NO_SITE)
 
-    @field_validator("host_key")
-    @classmethod
-    def _host_key(cls, v: str) -> str:
-        if v.startswith("known_hosts:") or re.fullmatch(
-            r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]{16,}", v.strip()
-        ):
-            return v.strip()
-        raise ValueError("expected an OpenSSH public key ('ssh-ed25519 AAAA...') or known_hosts:PATH")
-
-
-class VantagePoint(_Strict):
-    """Where active probes run: a lab namespace, or a site host reached over SSH running `egressctl probe`."""
-
-    name: SafeName = Field(description="Vantage point name, shown in verification results.")
-    exit: SafeName = Field(description="Exit this host's traffic leaves the site by.")
-    netns: SafeName | None = Field(default=None, description=(
-        "Network namespace on the controller to probe from (the emulated lab)."))
-    ssh_host: HostName | None = Field(default=None, description=(
-        "Site host to probe from over SSH; it runs `egressctl probe` (raw sockets: root, or sudo -n "
-        "without a password) and its host key must be in known_hosts."))
-    ssh_user: UserName | None = Field(default=None, description=(
-        "SSH user on ssh_host; users other than root run the probe through sudo -n. Omitted: the local "
-        "user name, without sudo."))
-    credential: str | None = Field(default=None, description=(
-        "Credential reference for ssh_host (env:VAR, file:PATH, key:PATH or agent); omitted means the "
-        "default keys in ~/.ssh."))
-    addresses: list[IpAddress] = Field(min_length=1, description=(
-        "This host's own addresses; probes of a family are sent from its first address of that family."))
-
-    @field_validator("credential")
-    @classmethod
-    def _credential_ref(cls, v: str | None) -> str | None:
-        return None if v is None else validate_reference(v)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> VantagePoint:
-        if (self.netns is None) == (self.ssh_host is None):
-            raise ValueError("a vantage point needs exactly one of netns or ssh_host")
-        return self
-
-
-class Canary(_Strict):
-    """An outside address used to prove a cut: it answers when reachable.
-
-    The loader refuses a canary inside the site or inside an allowed prefix (it could not prove the cut
-    there) unless ``in_allowed_prefix`` says it is deliberately a known answering host of an allowed flow.
-    """
-
-    name: SafeName = Field(description="Canary name, shown in verification results.")
-    address: IpAddress = Field(description=(
-        "Outside address that answers when reachable, so its silence proves the cut; pick one outside "
-        "every allowed prefix."))
-    in_allowed_prefix: bool = Field(default=False, description=(
-        "Set to true when the canary is deliberately inside an allowed prefix, a known answering host of "
-        "that flow (verification then uses it to prove the flow opens)."))
-    tcp: list[PortNumber] = Field(default_factory=lambda: [25, 80, 443], description=(
-        "TCP ports it answers on; each is probed with a SYN."))
-    udp: list[PortNumber] = Field(default_factory=lambda: [53, 443], description=(
-        "UDP ports it answers on; each is probed with a datagram."))
-    icmp: bool = Field(default=True, description=(
-        "Whether to probe it with an ICMP echo (ping); false when it does not answer pings."))
-
-
-class CapturePoint(_Strict):
-    """A tap or mirror of one upstream link, for the live leak watch."""
-
-    exit: SafeName = Field(description="Exit whose upstream link this captures.")
-    interface: IfName = Field(description=(
-        "Interface that sees the link's traffic (a tap or mirror port), on the controller or in netns."))
-    netns: SafeName | None = Field(default=None, description=(
-        "Network namespace holding interface (the emulated lab); omitted means the controller's own."))
+    @property
+    def site_ssh(self) -> SiteSsh:
+        """The SSH defaults (ssh_config, jump hosts) of the site this device was validated in."""
+        return self._site_ssh
 
 
 class Site(_Strict):
@@ -250,6 +205,12 @@ class Site(_Strict):
         "Restore stages in the order they are reopened; `restore --full` then removes every rule."))
     devices: list[Device] = Field(min_length=1, description=(
         "Every firewall or router on a way out of the site; an operation changes them together."))
+    ssh_config: SshConfigPath | None = Field(default=None, description=(
+        "ssh_config file honoured for every device and SSH vantage point that names none ({state} and ~ "
+        "expand), or none to read no file; omitted: ~/.ssh/config when it exists."))
+    jump_hosts: list[JumpHost] = Field(default_factory=list, description=(
+        "Jump hosts (bastions) with their pinned host keys; devices and vantage points are reached through "
+        "them by jump: NAME or by an ssh_config ProxyJump naming them."))
     vantage_points: list[VantagePoint] = Field(default_factory=list, description=(
         "Hosts inside the site that probes are sent from to prove the cut; none means no active proof."))
     canaries: list[Canary] = Field(default_factory=list, description=(
@@ -268,6 +229,7 @@ class Site(_Strict):
             ("stage", [s.name for s in self.stages]),
             ("device", [d.name for d in self.devices]),
             ("vantage point", [v.name for v in self.vantage_points]),
+            ("jump host", [j.name for j in self.jump_hosts]),
             ("canary", [c.name for c in self.canaries]),
             ("flow", [f.name for f in self.always_allowed] + [f.name for s in self.stages for f in s.allow]),
         ):
@@ -276,6 +238,22 @@ class Site(_Strict):
                 if n.lower() in seen:
                     raise ValueError(f"duplicate {what} name {n!r}")
                 seen.add(n.lower())
+        return self
+
+    @model_validator(mode="after")
+    def _attach_ssh(self) -> Site:
+        return self.attach_ssh()
+
+    def attach_ssh(self) -> Site:
+        """Give every device and vantage point the site's SSH defaults (a driver only gets its Device).
+
+        Done when the site is validated; call it again on a (deep) copy whose jump hosts were replaced.
+        """
+        ssh = SiteSsh(self.ssh_config, tuple(self.jump_hosts))
+        for device in self.devices:
+            device._site_ssh = ssh
+        for vp in self.vantage_points:
+            vp._site_ssh = ssh
         return self
 
     def device(self, name: str) -> Device:

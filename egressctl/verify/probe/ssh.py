@@ -1,10 +1,13 @@
 """Run ``egressctl probe`` on a vantage point that is a site host, over SSH (paramiko exec).
 
 No agent protocol of our own: the remote side is the same ``egressctl probe --json --plan -`` command
-that runs in lab namespaces, fed the plan on stdin, and its stdout is the results document. Host keys are
-checked against the system and user ``known_hosts`` (unknown keys are refused, never added). Probes need
-raw sockets, so a non-root user runs the command through ``sudo -n`` (configure NOPASSWD for exactly
-that command on the host). The password, if any, never reaches an error message (``redact``).
+that runs in lab namespaces, fed the plan on stdin, and its stdout is the results document. The login
+takes the path a device's would (``egressctl.ssh``: ssh_config's HostName/Port/User/IdentityFile/
+ProxyCommand, jump hosts checked against their pinned keys, one retry of a transient connect failure).
+The host's key is the inventory's pin when it has one, else it must be in the user's ``known_hosts``
+(unknown keys are refused, never added). Probes need raw sockets, so a non-root user runs the command
+through ``sudo -n`` (configure NOPASSWD for exactly that command on the host). No secret reaches an error
+message (``redact``).
 """
 
 from __future__ import annotations
@@ -13,19 +16,55 @@ import json
 import shlex
 from typing import Any
 
-from egressctl.errors import VerificationError
-from egressctl.inventory.credentials import redact, resolve
+from egressctl.errors import DeviceError, VerificationError
+from egressctl.inventory.credentials import Secret, redact, secret_for_jump, secret_for_vantage
 from egressctl.inventory.models import VantagePoint
 
-REMOTE_COMMAND = "egressctl probe --json --plan -"
+PROBE_ARGS = "probe --json --plan -"
+REMOTE_COMMAND = "egressctl " + PROBE_ARGS
 
 
-def remote_command(user: str | None) -> str:
-    """The command line run on the vantage point."""
-    return REMOTE_COMMAND if user in (None, "root") else "sudo -n " + REMOTE_COMMAND
+def remote_command(user: str | None, egressctl: str | None = None) -> str:
+    """The command line run on the vantage point (``egressctl``: how egressctl is started there)."""
+    command = f"{egressctl or 'egressctl'} {PROBE_ARGS}"
+    return command if user in (None, "root") else "sudo -n " + command
 
 
-def run_over_ssh(vp: VantagePoint, plan: str, budget: float, port: int = 22) -> dict[str, Any]:
+def _secret(vp: VantagePoint) -> Secret | None:
+    try:
+        return secret_for_vantage(vp)
+    except KeyError as exc:
+        raise VerificationError(f"vantage point {vp.name}: credential cannot be resolved: {exc.args[0]}"
+                                ) from None
+
+
+def _connect(vp: VantagePoint, secret: Secret | None, timeout: float) -> tuple[Any, Any]:
+    """A logged-in paramiko client to the vantage point and the tunnel under it (retried once)."""
+    from egressctl.ssh.retry import retry_once
+    from egressctl.ssh.route import RouteError, vantage_route
+    from egressctl.ssh.tunnel import login, open_tunnel
+
+    try:
+        route = vantage_route(vp)
+    except RouteError as exc:
+        raise VerificationError(f"vantage point {vp.name}: SSH path: {exc}") from None
+
+    def attempt() -> tuple[Any, Any]:
+        tunnel = open_tunnel(route, vp.name, timeout, secret_for_jump)
+        try:
+            return login(vp.name, route.target, secret, tunnel.sock, timeout), tunnel
+        except BaseException:
+            tunnel.close()
+            raise
+
+    try:
+        return retry_once(attempt)
+    except DeviceError as exc:
+        raise VerificationError(f"vantage point {vp.name} ({route.describe()}): "
+                                f"{redact(str(exc).removeprefix(vp.name + ': '))}") from None
+
+
+def run_over_ssh(vp: VantagePoint, plan: str, budget: float, timeout: float = 10.0) -> dict[str, Any]:
     """Run the plan on ``vp.ssh_host`` and return the parsed results document.
 
     Raises:
@@ -33,16 +72,16 @@ def run_over_ssh(vp: VantagePoint, plan: str, budget: float, port: int = 22) -> 
     """
     import paramiko
 
-    secret = resolve(vp.credential) if vp.credential else None
-    client = paramiko.SSHClient()
-    client.load_system_host_keys()
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    from egressctl.ssh.route import RouteError, config_user
+
     try:
-        client.connect(str(vp.ssh_host), port=port, username=vp.ssh_user, timeout=10,
-                       password=secret.password if secret else None,
-                       key_filename=secret.key_file if secret else None,
-                       allow_agent=bool(secret and secret.use_agent), look_for_keys=secret is None)
-        stdin, stdout, stderr = client.exec_command(remote_command(vp.ssh_user), timeout=budget)
+        user = config_user(vp)
+    except RouteError as exc:
+        raise VerificationError(f"vantage point {vp.name}: SSH path: {exc}") from None
+    command = remote_command(user, vp.egressctl_command)
+    client, tunnel = _connect(vp, _secret(vp), timeout)
+    try:
+        stdin, stdout, stderr = client.exec_command(command, timeout=budget)
         stdin.write(plan)
         stdin.channel.shutdown_write()
         out = stdout.read().decode(errors="replace")
@@ -52,8 +91,9 @@ def run_over_ssh(vp: VantagePoint, plan: str, budget: float, port: int = 22) -> 
         raise VerificationError(f"vantage point {vp.name} ({vp.ssh_host}): {redact(str(exc))}") from None
     finally:
         client.close()
+        tunnel.close()
     if status != 0:
-        raise VerificationError(f"vantage point {vp.name}: `{shlex.quote(remote_command(vp.ssh_user))}` "
+        raise VerificationError(f"vantage point {vp.name}: `{shlex.quote(command)}` "
                                 f"exited {status}: {redact(err.strip()[-400:])}")
     try:
         doc: dict[str, Any] = json.loads(out)
