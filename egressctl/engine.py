@@ -19,6 +19,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from egressctl.check import CheckContext, CheckReport, run_check
 from egressctl.describe import describe
 from egressctl.driver import DeviceState, Driver, OperationContext, SessionHandling, operation_context
 from egressctl.errors import PolicyError
@@ -277,6 +278,13 @@ class Engine:
             out.append(SiteOverview(s.name, self.journal.site_state(s.name), len(s.devices), s.exits,
                                     lock.owner if lock else None, ops[0].op_id if ops else None))
         return out
+
+    def check(self, site: str, *, devices: Sequence[str] | None = None, strict: bool = False,
+              drift_only: bool = False) -> CheckReport:
+        """Preflight ``site``, changing nothing (see :mod:`egressctl.check`); ``drift_only``: only drift."""
+        s = self.site(site)
+        ctx = CheckContext(self.factory, self.journal, self.state_dir)
+        return run_check(s, self._devices(s, devices), ctx, strict=strict, drift_only=drift_only)
 
     def verify(self, site: str, **kw: Any) -> VerifyResult:
         """Verify the site's current state with packets and journal the result."""

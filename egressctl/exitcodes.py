@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     LOCKED = 4
     PARTIAL = 5
     PLAN_INCOMPLETE = 6
+    CHECK_FAILED = 7
     INTERRUPTED = 130
 
 
@@ -33,6 +34,8 @@ MEANING: dict[ExitCode, str] = {
     ExitCode.LOCKED: "site locked by another operation",
     ExitCode.PARTIAL: "needs attention: a device not changed or rolled back, or sessions a cut could not end",
     ExitCode.PLAN_INCOMPLETE: "plan or --dry-run incomplete: some devices could not be read",
+    ExitCode.CHECK_FAILED: "check failed: device unreachable, prerequisite missing, drift, vantage or "
+                           "capture point down",
     ExitCode.INTERRUPTED: "interrupted",
 }
 
