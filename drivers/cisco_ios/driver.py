@@ -23,6 +23,7 @@ from typing import ClassVar
 from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios import render as r
 from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
+from egressctl_drivers.cisco_ios.preflight import preflight as _preflight
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
@@ -52,6 +53,7 @@ class CiscoIosDriver(NetmikoDriverBase):
     capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
     error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     _candidate: list[str] | None = None
 

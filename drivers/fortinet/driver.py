@@ -26,6 +26,7 @@ from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.fortinet import constants as C
 from egressctl_drivers.fortinet import parse
 from egressctl_drivers.fortinet import sessions as fsessions
+from egressctl_drivers.fortinet.preflight import preflight as _preflight
 from egressctl_drivers.fortinet.render import render as render_lines
 
 from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
@@ -79,6 +80,7 @@ class FortinetDriver(NetmikoDriverBase):
                                                                   Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
     error_patterns: ClassVar[tuple[str, ...]] = C.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     def __init__(self, device: Device, *, timeout: float = 30.0) -> None:
         super().__init__(device, timeout=timeout)

@@ -22,6 +22,7 @@ from egressctl_drivers.juniper_junos import constants as c
 from egressctl_drivers.juniper_junos import render as r
 from egressctl_drivers.juniper_junos import sessions as jsessions
 from egressctl_drivers.juniper_junos.parse import ParseError, only_owned_changes, parse_state
+from egressctl_drivers.juniper_junos.preflight import preflight as _preflight
 
 from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackError
@@ -53,6 +54,7 @@ class JuniperJunosDriver(NetmikoDriverBase):
                                                                   Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
     error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     _candidate: list[str] | None = None
     _committed: bool = False

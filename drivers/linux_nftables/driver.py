@@ -22,6 +22,7 @@ from egressctl_drivers.linux_nftables import constants as c
 from egressctl_drivers.linux_nftables import render as r
 from egressctl_drivers.linux_nftables import sessions as lsessions
 from egressctl_drivers.linux_nftables.parse import ParseError, parse_state
+from egressctl_drivers.linux_nftables.preflight import preflight as _preflight
 
 from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
@@ -43,6 +44,7 @@ class LinuxNftablesDriver(NetmikoDriverBase):
                                                                   Capability.NATIVE_REVERT}
     safety_net: ClassVar[SafetyNet] = SafetyNet.CONTROLLER_TIMER
     error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     workdir: str = ""
     _candidate: list[str] | None = None

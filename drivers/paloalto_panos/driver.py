@@ -29,6 +29,7 @@ from egressctl_drivers.fortinet.driver import PendingMarker
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos import parse
 from egressctl_drivers.paloalto_panos import sessions as psessions
+from egressctl_drivers.paloalto_panos.preflight import preflight as _preflight
 from egressctl_drivers.paloalto_panos.render import management_problems
 from egressctl_drivers.paloalto_panos.render import render as render_lines
 
@@ -48,6 +49,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
     capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.SESSION_KILL}
     safety_net: ClassVar[SafetyNet] = SafetyNet.GUARDED_SNAPSHOT
     error_patterns: ClassVar[tuple[str, ...]] = C.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     def __init__(self, device: Device, *, timeout: float = 30.0) -> None:
         super().__init__(device, timeout=timeout)

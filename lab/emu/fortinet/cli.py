@@ -170,7 +170,9 @@ class FortiSession:
     def _get(self, args: list[str]) -> list[str]:
         if args == ["system", "status"]:
             now = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(self.device.clock.now()))
-            text = C.SYSTEM_STATUS.format(version=C.VERSION_LINE, host=self.device.hostname(), time=now)
+            mode = M.value_of("system global", self.device.config["system global"][""], "vdom-mode")[0]
+            text = C.SYSTEM_STATUS.format(version=C.VERSION_LINE, host=self.device.hostname(), time=now,
+                                          vdom=C.VDOM_STATUS[mode])
             return text.splitlines()
         if not args and self.path is not None and self.work is not None:
             return M.get_lines(self.path, self.work)

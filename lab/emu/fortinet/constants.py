@@ -35,7 +35,7 @@ Operation Mode: NAT
 Current virtual domain: root
 Max number of virtual domains: 1
 Virtual domains status: 1 in NAT mode, 0 in TP mode
-Virtual domain configuration: disable
+Virtual domain configuration: {vdom}
 FIPS-CC mode: disable
 Current HA mode: standalone
 Branch point: 1517
@@ -44,6 +44,9 @@ FortiOS x86-64: Yes
 System time: {time}
 Last reboot reason: warm reboot
 """
+
+#: ``Virtual domain configuration`` of ``get system status`` per ``vdom-mode`` (egressctl check's fault) [M].
+VDOM_STATUS = {"no-vdom": "disable", "multi-vdom": "multiple", "split-vdom": "split-task"}
 
 # --- error texts (each followed by a newline when printed) ---------------------------------------------
 UNKNOWN_ACTION = "Unknown action 0"

@@ -1,0 +1,52 @@
+"""What an IOS router must offer before egressctl can cut it, checked read-only (``egressctl check``).
+
+The revert timer (Configuration Rollback Confirmed Change) writes the running configuration to the
+``archive`` path before a change; without a path IOS refuses the timer (``%Turn config archive on``). The
+driver then adds its own path (``flash:egressctl-revert``) at its first commit and removes it after the
+full restore, which works but is a change to the site's configuration the operator should know of (and
+needs a writable ``flash:``): the check warns and says how to configure the site's own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from egressctl_drivers.cisco_ios import constants as c
+
+from egressctl.check import CheckResult, ok, warn
+
+if TYPE_CHECKING:
+    from egressctl_drivers.cisco_ios.driver import CiscoIosDriver
+
+ARCHIVE_CMD = "show running-config | section ^archive"
+_PATH_RE = re.compile(r"^\s+path\s+(\S+)", re.M)
+EFFECT = ("the router restores the archived running configuration by itself when the timer expires "
+          "(no reload); the change egressctl made is gone, the site's other lines are as archived")
+
+
+def archive_check(section: str) -> CheckResult:
+    """The ``archive`` path the revert timer writes to (from ``show running-config | section ^archive``)."""
+    found = _PATH_RE.search(section)
+    if found is None:
+        return warn("archive", "no archive path: the revert timer needs one, so egressctl adds `archive` / "
+                    f"`path {c.ARCHIVE_PATH}` before its first commit (flash: must be writable) and removes "
+                    "it after the full restore; configure the site's own (`archive` / `path flash:NAME`) to "
+                    "keep that out of the change")
+    path = found.group(1)
+    if path == c.ARCHIVE_PATH:
+        return ok("archive", f"archive path {path}: added by egressctl for an earlier change, removed after "
+                             "the full restore")
+    return ok("archive", f"archive path {path} (the site's) holds the revert timer's copy")
+
+
+def safety_net_check() -> CheckResult:
+    """How the dead-man switch works on IOS and what it does when it fires."""
+    return ok("safety-net", f"revert timer (`configure terminal revert timer N`, {c.REVERT_MIN_MINUTES}-"
+                            f"{c.REVERT_MAX_MINUTES} min, rounded up); confirmed with `configure confirm` "
+                            "by the session that armed it", EFFECT)
+
+
+def preflight(drv: CiscoIosDriver) -> list[CheckResult]:
+    """IOS prerequisites, read-only: the archive path and the revert timer."""
+    return [archive_check(drv.send(ARCHIVE_CMD)), safety_net_check()]
