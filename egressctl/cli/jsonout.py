@@ -31,9 +31,10 @@ VERIFY_CAPTURE = "egressctl.verify-capture/1"
 VERIFY_WATCH = "egressctl.verify-watch/1"
 WATCH_EVENT = "egressctl.watch-event/1"
 PROBE = "egressctl.probe/1"
+CHECK = "egressctl.check/1"
 
 ALL = (PLAN, OPERATION, EVENT, STATUS, OVERVIEW, HISTORY, CHAIN, UNLOCK, VERIFY_ACTIVE, VERIFY_CAPTURE,
-       VERIFY_WATCH, WATCH_EVENT, PROBE)
+       VERIFY_WATCH, WATCH_EVENT, PROBE, CHECK)
 
 
 def schema_file(schema: str) -> str:

@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from egressctl.cli import stdout
+from egressctl.cli.check_cmd import check
 from egressctl.cli.common import EXIT_CODES, Globals
 from egressctl.cli.ops_cmd import isolate, plan, restore
 from egressctl.cli.plugins import ROOT_SETTINGS, PluginGroup
@@ -81,8 +82,8 @@ def _globals(
     ctx.obj = g.as_obj()
 
 
-for _fn in (isolate, restore, plan, status, history, unlock, verify, probe, tui):
-    app.command(epilog=EPILOG if _fn in (isolate, restore, plan, verify) else None)(_fn)
+for _fn in (isolate, restore, plan, check, status, history, unlock, verify, probe, tui):
+    app.command(epilog=EPILOG if _fn in (isolate, restore, plan, check, verify) else None)(_fn)
 
 
 def main() -> None:

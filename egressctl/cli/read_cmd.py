@@ -16,23 +16,27 @@ from egressctl.cli.common import handles_errors, make_engine, out_console
 from egressctl.exitcodes import ExitCode
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LiveOpt = Annotated[bool, typer.Option("--live", help="Also read every device (read-only) and show drift: "
+                                       "egressctl objects that differ from what the journal says.")]
 
 
 @handles_errors
 def status(ctx: typer.Context,
            site: Annotated[str | None, typer.Argument(help="Site name (all sites when omitted).",
                                                       autocompletion=complete.sites)] = None,
+           live: LiveOpt = False,
            json_out: JsonOpt = False) -> None:
     """Where a site stands: state, lock, last operation, each device's last step, and what to do.
 
     After a crash this names the interrupted operation, the device and step it stopped at, and the
-    command that resumes it.
+    command that resumes it. With --live each device is read too and compared with the journal (drift).
 
     For example:
 
     \b
       egressctl status
       egressctl status lab --json
+      egressctl status lab --live
     """  # noqa: D301 - \b is click's no-rewrap marker
     from egressctl.cli.output import render_overview, render_status
 
@@ -44,7 +48,13 @@ def status(ctx: typer.Context,
             jsonout.emit(jsonout.OVERVIEW, {"sites": rows}) if json_out else render_overview(out, rows)
         else:
             doc = engine.status(site).to_dict()
+            if live:  # the drift view of `check` (egressctl.cli.check_cmd): devices are read only on request
+                from egressctl.cli.check_cmd import drift_rows, render_drift
+
+                doc["drift"] = drift_rows(engine.check(site, drift_only=True))
             jsonout.emit(jsonout.STATUS, doc) if json_out else render_status(out, doc)
+            if live and not json_out:
+                render_drift(out, doc["drift"])
     finally:
         engine.close()
 

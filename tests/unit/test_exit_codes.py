@@ -126,6 +126,10 @@ CASES: list[tuple[str, Callable[[Cli], None], tuple[str, ...], ExitCode]] = [
      ExitCode.VERIFY_FAILED),
     ("locked", locked, ("isolate", "hq", "--yes"), ExitCode.LOCKED),
     ("partial", partial, ("isolate", "hq", "--yes"), ExitCode.PARTIAL),
+    ("check ok", nothing, ("check", "hq"), ExitCode.OK),
+    ("check, a device unreachable", unreadable_device, ("check", "hq"), ExitCode.CHECK_FAILED),
+    ("check, no device credential", no_device_password, ("check", "hq"), ExitCode.CHECK_FAILED),
+    ("check, unknown site", nothing, ("check", "nosuch"), ExitCode.USAGE),
 ]
 
 
