@@ -41,6 +41,10 @@ class Backend(Protocol):
         """Run the operation, calling ``on_event`` from the worker thread for every progress event."""
         ...
 
+    def check(self, name: str) -> Doc:
+        """The site's preflight (``egressctl check``): every check, changing nothing."""
+        ...
+
     def verify(self, name: str) -> Doc:
         """Run the active verification of the site's current state."""
         ...

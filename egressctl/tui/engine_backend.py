@@ -195,6 +195,10 @@ class EngineBackend:
         """Stop the running operation before its next commit (what Ctrl-C does in the CLI)."""
         return self.child.interrupt()
 
+    def check(self, name: str) -> Doc:
+        """The preflight document (``egressctl check --json``'s), read-only, in this worker thread."""
+        return self.engine.check(name).to_dict()
+
     def verify(self, name: str) -> Doc:
         """Active verification of the current state (in a child, like an operation)."""
         docs: list[Doc] = []

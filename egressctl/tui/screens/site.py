@@ -28,6 +28,7 @@ class SiteScreen(Screen[None]):
         Binding("v", "verify", "Verify"),
         Binding("w", "watch", "Watch"),
         Binding("h", "history", "History"),
+        Binding("c", "check", "Check"),
         Binding("r", "refresh", "Refresh"),
         Binding("escape", "back", "Sites"),
     ]
@@ -238,6 +239,12 @@ class SiteScreen(Screen[None]):
 
     def action_history(self) -> None:
         self.app.open_history(self.site)  # type: ignore[attr-defined]
+
+    def action_check(self) -> None:
+        """The site's preflight (``egressctl check``) on a screen of its own (it reads every device)."""
+        from egressctl.tui.screens.checks import ChecksScreen
+
+        self.app.push_screen(ChecksScreen(self.site))
 
     def action_back(self) -> None:
         self.app.pop_screen()
