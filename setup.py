@@ -9,14 +9,16 @@ says so once per process). Nothing is compiled at run time.
 from setuptools import Extension, setup
 
 PARSER = "egressctl/verify/pktparse.h"  # included by both helpers
+CAPTURE = "egressctl/verify/capture"
 # Appended after Python's own CFLAGS (often -O3), so it wins: measured side by side on the capture loop,
 # -O3 was 3-4% slower than -O2 (bench/capture_bench.py's file, same process, interleaved runs).
 FLAGS = ["-O2"]
 
 setup(
     ext_modules=[
-        Extension("egressctl.verify.capture._engine", ["egressctl/verify/capture/engine.c"], depends=[PARSER],
-                  extra_compile_args=FLAGS, optional=True),
+        Extension("egressctl.verify.capture._engine",
+                  [f"{CAPTURE}/{c}.c" for c in ("engine", "flows", "resync")],
+                  depends=[PARSER, f"{CAPTURE}/engine.h"], extra_compile_args=FLAGS, optional=True),
         Extension("egressctl.verify.watch._ring_walk", ["egressctl/verify/watch/ring_walk.c"],
                   depends=[PARSER], extra_compile_args=FLAGS, optional=True),
     ],

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from egressctl.inventory.models import Site
 from egressctl.policy import Policy, Rule
@@ -28,7 +25,12 @@ ICMP_NUMBER = {4: 1, 6: 58}
 MAX_ADDR = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 U64 = (1 << 64) - 1
 
-IntArray = npt.NDArray[Any]
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[Any]
+else:  # numpy is imported by the vectorised paths only: the C capture path never needs it
+    IntArray = Any
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,15 @@ class FamilyTables:
 
 
 def _split(values: list[int]) -> tuple[IntArray, IntArray]:
+    import numpy as np
+
     return (np.array([v >> 64 for v in values], dtype=np.uint64),
             np.array([v & U64 for v in values], dtype=np.uint64))
 
 
 def _family_arrays(t: FamilyTables) -> dict[str, IntArray]:
+    import numpy as np
+
     out: dict[str, IntArray] = {
         "interval_class": np.array(t.interval_class, dtype=np.int32),
         "class_start": np.array(t.class_start, dtype=np.int32),

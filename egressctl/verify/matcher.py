@@ -24,8 +24,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from egressctl.inventory.models import Site
 from egressctl.policy import Policy
@@ -39,7 +38,9 @@ from egressctl.verify.match_tables import (
     IntArray,
     compile_family,
 )
-from egressctl.verify.match_vector import Addr, classify, inside_mask
+
+if TYPE_CHECKING:
+    from egressctl.verify.match_vector import Addr
 
 __all__ = ["LEAK", "NOT_SUBJECT", "OPEN", "CompiledPolicy", "FamilyTables", "Verdict"]
 
@@ -142,21 +143,31 @@ class CompiledPolicy:
     def classify_v4(self, proto: IntArray, src: IntArray, dst: IntArray, sport: IntArray,
                     dport: IntArray) -> IntArray:
         """Verdict codes (int32) for IPv4 packets given as arrays (addresses as uint32)."""
+        from egressctl.verify.match_vector import classify
+
         return classify(self.v4, self.is_normal, proto, (src,), (dst,), sport, dport)
 
     def classify_v6(self, proto: IntArray, src_h: IntArray, src_l: IntArray, dst_h: IntArray,
                     dst_l: IntArray, sport: IntArray, dport: IntArray) -> IntArray:
         """Verdict codes (int32) for IPv6 packets; addresses as uint64 high and low halves."""
+        from egressctl.verify.match_vector import classify
+
         return classify(self.v6, self.is_normal, proto, (src_h, src_l), (dst_h, dst_l), sport, dport)
 
     def subject_mask(self, family: int, src: Addr, dst: Addr) -> IntArray:
         """Which packets leave the site; addresses as ``(uint32,)`` or ``(high, low)`` uint64 tuples."""
+        import numpy as np
+
+        from egressctl.verify.match_vector import inside_mask
+
         arr = self.tables(family).arrays()
         return np.asarray(inside_mask(arr, family, src) & ~inside_mask(arr, family, dst))
 
     def classify_subject(self, family: int, proto: IntArray, src: Addr, dst: Addr, sport: IntArray,
                          dport: IntArray) -> IntArray:
         """Verdict codes for packets already known to be subject (see :meth:`subject_mask`)."""
+        from egressctl.verify.match_vector import classify
+
         return classify(self.tables(family), self.is_normal, proto, src, dst, sport, dport,
                         assume_subject=True)
 

@@ -10,67 +10,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h> /* first, as CPython requires: for the module init at the end */
 
-#include <stdint.h>
-#include <string.h>
-
 #include "../pktparse.h"
-
-typedef unsigned __int128 u128;
-
-typedef struct {
-    const uint64_t *inside_lo, *inside_hi;   /* pairs (low 64 bits, high 64 bits) */
-    const uint64_t *bounds;                  /* pairs */
-    const int32_t *interval_class, *class_start, *class_len;
-    const uint8_t *proto;
-    const uint64_t *src_lo, *src_hi;         /* pairs */
-    const int32_t *sp_lo, *sp_hi, *dp_lo, *dp_hi, *code;
-    int64_t n_inside, n_bounds;
-} eg_family;
-
-typedef struct {
-    eg_family fam[2];
-    int64_t is_normal;
-} eg_policy;
-
-typedef struct {
-    int64_t linktype, snaplen, ts_mul, ts_div;
-} eg_iface;
-
-typedef struct {
-    const uint8_t *buf;
-    int64_t len, pos, format, swap;
-    const eg_iface *ifaces;
-    int64_t n_ifaces;
-    uint64_t *counters, *rule_hits;
-    uint8_t *out;
-    int64_t out_cap, out_n;
-} eg_state;
-
-typedef struct {
-    int64_t ts_ns;
-    uint32_t wirelen;
-    uint16_t sport, dport;
-    uint8_t family, proto;
-    uint16_t iface;
-    uint8_t src[16], dst[16];
-    uint32_t pad;
-} eg_leak;
+#include "engine.h"
 
 enum { C_PACKETS, C_BYTES, C_SUBJECT, C_PERMITTED, C_LEAKS, C_LEAK_BYTES, C_NOT_SUBJECT, C_NON_IP,
        C_TRUNCATED, C_FRAGMENT, C_MALFORMED, C_LINKTYPE, C_INTERFACE, C_VLAN, C_IPV4, C_IPV6, C_N };
-enum { R_NEED_DATA = 0, R_OUT_FULL = 1, R_BLOCK = 2, R_CORRUPT = 3 };
 #define LEAK (-2)
 
-static inline uint32_t rd32(const uint8_t *p, int64_t swap) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return swap ? __builtin_bswap32(v) : v;
-}
-static inline uint16_t rd16(const uint8_t *p, int64_t swap) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return swap ? __builtin_bswap16(v) : v;
-}
 static inline u128 ld(const uint64_t *a, int64_t i) { return ((u128)a[2 * i + 1] << 64) | a[2 * i]; }
 
 /* Largest i with a[i] <= x, or -1. */
@@ -123,6 +69,10 @@ static void emit(eg_state *s, const eg_pkt *k, const pp_pkt *r) {
     out.iface = k->iface;
     memcpy(out.src, ip + (r->family == 6 ? 8 : 12), alen);
     memcpy(out.dst, ip + (r->family == 6 ? 24 : 16), alen);
+    if (s->flows) {
+        if (eg_flows_add(s->flows, &out) < 0) s->no_memory = 1;
+        return;
+    }
     memcpy(s->out + s->out_n * (int64_t)sizeof out, &out, sizeof out);
     s->out_n++;
 }
@@ -220,16 +170,30 @@ static int ng_block(eg_state *s, const eg_policy *pol, const uint8_t *b, uint32_
     return -1;
 }
 
+/* Records are read once, front to back, and the next record's place is known only once this one's length
+ * is read: each record costs a cache miss that the hardware prefetcher, seeing sparse header reads, does
+ * not hide. Asking for the bytes PREFETCH_AHEAD further on, as many as this record is long, streams the
+ * file into the cache ahead of the walk (measured on the benchmark's capture: one core 1.5x faster; only
+ * the next record's lines, or a shorter distance, helped less). */
+#define PREFETCH_AHEAD 4096
+static inline void ahead(const eg_state *s, int64_t n) {
+    int64_t a = s->pos + PREFETCH_AHEAD, end = a + n;
+    if (end > s->len) end = s->len;
+    for (; a < end; a += 64) __builtin_prefetch(s->buf + a);
+}
+
 int64_t eg_run(eg_state *s, const eg_policy *pol) {
     while (s->pos < s->len) {
         const uint8_t *b = s->buf + s->pos;
         int64_t left = s->len - s->pos;
-        if (s->out_n >= s->out_cap) return R_OUT_FULL;
+        if (s->no_memory) return R_NO_MEMORY;
+        if (!s->flows && s->out_n >= s->out_cap) return R_OUT_FULL;
         if (s->format == 1) {
             if (left < 16) return R_NEED_DATA;
             uint32_t incl = rd32(b + 8, s->swap);
-            if (incl > 0x4000000u) return R_CORRUPT;
+            if (incl > MAX_PCAP_RECORD) return R_CORRUPT;
             if (left < 16 + (int64_t)incl) return R_NEED_DATA;
+            ahead(s, 16 + (int64_t)incl);
             eg_pkt k;
             k.p = b + 16;
             k.caplen = incl;
@@ -244,22 +208,24 @@ int64_t eg_run(eg_state *s, const eg_policy *pol) {
         }
         if (left < 8) return R_NEED_DATA;
         uint32_t type = rd32(b, s->swap);
-        if (type == 0x0A0D0D0Au) return R_BLOCK;
+        if (type == SHB_TYPE) return R_BLOCK;
         uint32_t blen = rd32(b + 4, s->swap);
-        if (blen < 12 || (blen & 3) || blen > 0x10000000u) return R_CORRUPT;
+        if (blen < 12 || (blen & 3) || blen > MAX_BLOCK) return R_CORRUPT;
         if (left < (int64_t)blen) return R_NEED_DATA;
+        ahead(s, blen);
         if (rd32(b + blen - 4, s->swap) != blen) return R_CORRUPT;
         if (type == 1) return R_BLOCK;
         int r = ng_block(s, pol, b, type, blen);
         if (r >= 0) return r;
         s->pos += blen;
     }
-    return R_NEED_DATA;
+    return s->no_memory ? R_NO_MEMORY : R_NEED_DATA;
 }
 
 int64_t eg_record_size(void) { return (int64_t)sizeof(eg_leak); }
 int64_t eg_state_size(void) { return (int64_t)sizeof(eg_state); }
 int64_t eg_policy_size(void) { return (int64_t)sizeof(eg_policy); }
+int64_t eg_flow_size(void) { return (int64_t)sizeof(eg_flow); }
 
 /* setup.py builds this file as the optional extension module
  * egressctl.verify.capture._engine: a valid extension module with no Python functions.

@@ -47,6 +47,8 @@ class NumpyEngine:
     def run(self, win: d.Window, ctx: d.Context) -> tuple[int, int, Arr]:
         """Process ``win`` from ``win.pos`` (at most ``np_walk.BATCH`` packets per call)."""
         batch = Batch()
+        if win.array is None:
+            win.array = np.frombuffer(win.mv, dtype=np.uint8)
         walk = walk_pcap if ctx.fmt == d.PCAP else walk_ng
         reason, pos = walk(win, ctx, self.ifaces, batch)
         return reason, pos, self._process(win.array, batch, ctx)
@@ -77,6 +79,8 @@ class _Packets:
 
     def __init__(self, cp: CompiledPolicy, buf: Arr, off: Arr, cap: Arr, wire: Arr, ctx: d.Context) -> None:
         self.cp, self.buf, self.off, self.cap, self.wire, self.ctx = cp, buf, off, cap, wire, ctx
+        self.counters = np.ctypeslib.as_array(ctx.counters)  # views: writes reach the ctypes arrays
+        self.rule_hits = np.ctypeslib.as_array(ctx.rule_hits)
         n = len(off)
         self.alive = np.zeros(n, dtype=bool)
         self.eth = np.zeros(n, dtype=bool)
@@ -84,7 +88,7 @@ class _Packets:
         self.l3 = np.zeros(n, dtype=np.int64)
 
     def count(self, name: str, k: int) -> None:
-        self.ctx.counters[d.C[name]] += np.uint64(k)
+        self.counters[d.C[name]] += np.uint64(k)
 
     def kill(self, idx: Arr, reason: str) -> None:
         self.count(reason, len(idx))
@@ -226,8 +230,8 @@ class _Packets:
         codes = self.cp.classify_subject(fam, proto, src, dst, sp, dp)
         perm = codes >= 0
         self.count("permitted", int(perm.sum()))
-        hits = np.bincount(codes[perm], minlength=len(self.ctx.rule_hits))
-        self.ctx.rule_hits += hits[: len(self.ctx.rule_hits)].astype(np.uint64)
+        hits = np.bincount(codes[perm], minlength=len(self.rule_hits))
+        self.rule_hits += hits[: len(self.rule_hits)].astype(np.uint64)
         leak = np.nonzero(codes == LEAK)[0]
         self.count("leaks", len(leak))
         self.count("leak_bytes", int(self.wire[idx[leak]].sum()))

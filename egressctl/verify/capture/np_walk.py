@@ -134,4 +134,4 @@ def walk_ng(win: d.Window, ctx: d.Context, ifaces: list[d.Iface], batch: Batch) 
 def bad_iface(ctx: d.Context, wire: int) -> None:
     """Count a packet of an interface the section never described (unverified)."""
     for name, inc in (("packets", 1), ("bytes", wire), ("interface", 1)):
-        ctx.counters[d.C[name]] += np.uint64(inc)
+        ctx.counters[d.C[name]] += inc

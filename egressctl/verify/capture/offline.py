@@ -1,31 +1,27 @@
 """``egressctl verify SITE --pcap FILE [--stage NAME]``: a capture checked exactly against a target's policy.
 
-The walk and the per-packet verdicts are ``capture.scan``'s; this module turns its leak records into
-leak *flows* (5-tuples with packet and byte counts, first and last seen) and into the beacon report
-(per inside host: which blocked destinations it keeps trying, ranked), aggregating each bounded batch as
-it arrives so memory follows the number of distinct flows, not the size of the file.
+The walk, the per-packet verdicts and the leak *flows* (5-tuples with packet and byte counts, first and
+last seen) are ``capture.parallel``'s (every core, memory following the number of distinct flows, not
+the size of the file); this module turns them into the report and the beacon report (per inside host:
+which blocked destinations it keeps trying, ranked).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import ipaddress
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
 from egressctl.inventory.models import Site
 from egressctl.policy import compute_policy
 from egressctl.verify.capture import defs as d
-from egressctl.verify.capture.scan import EngineName, scan
+from egressctl.verify.capture.parallel import scan_flows
+from egressctl.verify.capture.scan import EngineName
 from egressctl.verify.flows import Beacon, LeakFlow, beacons
 from egressctl.verify.matcher import CompiledPolicy
-
-FlowKey = tuple[int, int, bytes, bytes, int, int]  # family, proto, src, dst, sport, dport
 
 
 @dataclass
@@ -116,52 +112,6 @@ class CaptureReport:
         return text
 
 
-class FlowTable:
-    """Leak records folded into flows, one bounded batch at a time."""
-
-    KEY_FIELDS = ("family", "proto", "sport", "dport", "src", "dst")
-
-    def __init__(self) -> None:
-        self.flows: dict[FlowKey, list[int]] = {}
-
-    def add(self, recs: np.ndarray[Any, Any]) -> None:
-        """Fold one batch of ``LEAK_DTYPE`` records in."""
-        keys = np.zeros(len(recs), dtype=[(f, d.LEAK_DTYPE[f]) for f in self.KEY_FIELDS])
-        for f in self.KEY_FIELDS:
-            keys[f] = recs[f]
-        raw = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
-        uniq, first, inv = np.unique(raw, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-        count = np.bincount(inv, minlength=len(uniq))
-        nbytes = np.bincount(inv, weights=recs["wirelen"], minlength=len(uniq))
-        lo = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
-        hi = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
-        np.minimum.at(lo, inv, recs["ts_ns"])
-        np.maximum.at(hi, inv, recs["ts_ns"])
-        for i, j in enumerate(first.tolist()):
-            r = recs[j]
-            n = 4 if int(r["family"]) == 4 else 16
-            key: FlowKey = (int(r["family"]), int(r["proto"]), bytes(r["src"][:n]), bytes(r["dst"][:n]),
-                            int(r["sport"]), int(r["dport"]))
-            acc = self.flows.get(key)
-            if acc is None:
-                self.flows[key] = [int(count[i]), int(nbytes[i]), int(lo[i]), int(hi[i])]
-            else:
-                acc[0] += int(count[i])
-                acc[1] += int(nbytes[i])
-                acc[2] = min(acc[2], int(lo[i]))
-                acc[3] = max(acc[3], int(hi[i]))
-
-    def leak_flows(self) -> list[LeakFlow]:
-        """Flows, most packets first (then by 5-tuple, for a stable order)."""
-        def addr(raw: bytes) -> str:
-            return str(ipaddress.ip_address(raw))
-
-        out = [LeakFlow(k[0], k[1], addr(k[2]), addr(k[3]), k[4], k[5], *v) for k, v in self.flows.items()]
-        out.sort(key=lambda f: (-f.packets, f.family, f.src, f.dst, f.proto, f.sport, f.dport))
-        return out
-
-
 def analyze(path: str | Path, site: Site, target: str, *, engine: EngineName = "auto") -> CaptureReport:
     """Check every packet of a pcap/pcapng capture against ``site``'s policy at ``target``.
 
@@ -170,10 +120,8 @@ def analyze(path: str | Path, site: Site, target: str, *, engine: EngineName = "
         VerificationError: the file cannot be read as a capture at all.
     """
     cp = CompiledPolicy.compile(compute_policy(site, target), site)
-    table = FlowTable()
     t0 = time.perf_counter()
-    res = scan(path, cp, table.add, engine=engine)
-    flows = table.leak_flows()
+    res, flows = scan_flows(path, cp, engine=engine)
     elapsed = time.perf_counter() - t0
     c = res.counters
     return CaptureReport(

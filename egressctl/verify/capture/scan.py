@@ -7,12 +7,17 @@ Leak records leave the engine in bounded batches through the ``on_leaks`` callba
 
 File-level structure (pcap global header, pcapng section headers and interface descriptions, byte
 order, timestamp resolution) is parsed here in Python; per-record work is the engine's
-(``c_engine.CEngine`` or ``np_engine.NumpyEngine``, same results).
+(``c_engine.CEngine`` or ``np_engine.NumpyEngine``, same results). A walk covers the whole file or, for
+:mod:`parallel`, one part of it: it then stops at the part's end, and says whether it landed exactly there.
+
+numpy is imported only with the numpy engine (or for records handed to ``on_leaks``): the C path of
+``verify --pcap`` starts faster without it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 import os
 import struct
@@ -21,12 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from egressctl.errors import VerificationError
 from egressctl.verify.capture import c_engine
 from egressctl.verify.capture import defs as d
-from egressctl.verify.capture.np_engine import NumpyEngine
 from egressctl.verify.matcher import CompiledPolicy
 
 WINDOW = 32 << 20
@@ -46,10 +48,17 @@ class ScanResult:
     unread_bytes: int = 0
 
 
+def use_c(engine: EngineName) -> bool:
+    """Whether ``engine`` means the C engine (``auto``: when this install has it)."""
+    return engine == "c" or (engine == "auto" and c_engine.available())
+
+
 def make_engine(cp: CompiledPolicy, engine: EngineName = "auto") -> d.Engine:
     """The C engine when requested or available (``auto``), else the numpy one."""
-    if engine == "c" or (engine == "auto" and c_engine.available()):
+    if use_c(engine):
         return c_engine.CEngine(cp)
+    from egressctl.verify.capture.np_engine import NumpyEngine
+
     return NumpyEngine(cp)
 
 
@@ -75,7 +84,7 @@ def _idb(body: memoryview, e: str) -> d.Iface:
     return d.Iface(linktype, snaplen, mul, div)
 
 
-class _Walker:
+class Walker:
     """Walks one file through windows, feeding the engine and handling file-level blocks."""
 
     def __init__(self, path: Path, engine: d.Engine, ctx: d.Context, on_leaks: Callable[[Any], None],
@@ -85,6 +94,7 @@ class _Walker:
         self.ifaces: list[d.Iface] = []
         self.errors: list[str] = []
         self.unread = 0
+        self.end = 0  # where the walk stopped
 
     def header(self, f: Any, size: int) -> tuple[str, int]:
         """Parse the file header; returns (format name, first record offset)."""
@@ -103,11 +113,12 @@ class _Walker:
                 e = ">" if swap else "<"
                 snaplen, linktype = struct.unpack_from(e + "II", head, 16)
                 self.ctx.fmt, self.ctx.swap = d.PCAP, swap
-                self._set_ifaces([d.Iface(linktype & 0xFFFF, snaplen, PCAP_MAGIC[magic], 1)])
+                self.set_ifaces([d.Iface(linktype & 0xFFFF, snaplen, PCAP_MAGIC[magic], 1)])
                 return "pcap", 24
         raise VerificationError(f"{self.path}: not a pcap or pcapng file (magic {head[:4].hex()})")
 
-    def _set_ifaces(self, ifaces: list[d.Iface]) -> None:
+    def set_ifaces(self, ifaces: list[d.Iface]) -> None:
+        """The interfaces in effect (a part of the file resumes with those its start assumes)."""
         self.ifaces = ifaces
         self.engine.set_ifaces(ifaces)
 
@@ -121,7 +132,7 @@ class _Walker:
             if bom not in (0x1A2B3C4D, 0x4D3C2B1A):
                 raise _Corrupt(pos, "bad byte-order magic in section header")
             self.ctx.swap = bom != 0x1A2B3C4D
-            self._set_ifaces([])
+            self.set_ifaces([])
         e = ">" if self.ctx.swap else "<"
         blen: int = struct.unpack_from(e + "I", mv, pos + 4)[0]
         if blen < 12 or blen & 3 or blen > d.MAX_BLOCK:
@@ -131,47 +142,62 @@ class _Walker:
         if btype == 1:
             if blen < 20:
                 raise _Corrupt(pos, "interface description block too short")
-            self._set_ifaces([*self.ifaces, _idb(mv[pos + 8: pos + blen - 4], e)])
+            self.set_ifaces([*self.ifaces, _idb(mv[pos + 8: pos + blen - 4], e)])
         return pos + blen
 
-    def walk(self, f: Any, start: int, size: int) -> None:
-        """Process the whole file from ``start``, one window at a time."""
+    def walk(self, f: Any, start: int, size: int, stop: int | None = None) -> None:
+        """Process records from ``start`` (a record boundary) to ``stop`` (default: the end of the file).
+
+        A record that does not end by ``stop`` is the file's truncated tail when ``stop`` is the end of the
+        file; before that, it means ``stop`` is not a record boundary, and ``end`` stays short of ``stop``.
+        """
+        stop = size if stop is None else stop
         pos, window = start, self.window
-        while pos < size:
+        while pos < stop:
             base = pos - pos % mmap.ALLOCATIONGRANULARITY
-            wlen = min(max(window, pos - base + 1), size - base)
+            wlen = min(max(window, pos - base + 1), stop - base)
             try:
                 new, reason = self._window(f, base, wlen, pos)
             except _Corrupt as exc:
                 self.errors.append(f"offset {base + exc.pos}: {exc.why}; the rest of the file was not read")
                 self.unread = size - (base + exc.pos)
+                self.end = base + exc.pos
                 return
-            if reason == d.NEED_DATA and new < size:
-                if base + wlen >= size:
-                    self.errors.append(f"offset {new}: file ends inside a record (truncated capture)")
-                    self.unread = size - new
-                    self.ctx.counters[d.C["truncated"]] += np.uint64(1)
-                    self.ctx.counters[d.C["packets"]] += np.uint64(1)
+            if reason == d.NEED_DATA and new < stop:
+                if base + wlen >= stop:
+                    self.end = new
+                    if stop == size:
+                        self._truncated(new, size)
                     return
                 if new == pos:
                     window *= 2  # one record larger than the window
             if new > pos:
                 window = self.window
             pos = new
+        self.end = pos
+
+    def _truncated(self, pos: int, size: int) -> None:
+        self.errors.append(f"offset {pos}: file ends inside a record (truncated capture)")
+        self.unread = size - pos
+        self.ctx.counters[d.C["truncated"]] += 1
+        self.ctx.counters[d.C["packets"]] += 1
 
     def _window(self, f: Any, base: int, wlen: int, pos: int) -> tuple[int, int]:
-        mm = mmap.mmap(f.fileno(), wlen, offset=base, access=mmap.ACCESS_READ)
+        # A private mapping is writable, so ctypes can take its address; nothing ever writes to it, so
+        # its pages stay the page cache's own.
+        mm = mmap.mmap(f.fileno(), wlen, offset=base, access=mmap.ACCESS_COPY)
         try:
             if hasattr(mm, "madvise"):
                 mm.madvise(mmap.MADV_SEQUENTIAL)
-            arr = np.frombuffer(mm, dtype=np.uint8)
-            mv = memoryview(mm)
+            cview = (ctypes.c_char * wlen).from_buffer(mm)
+            win = d.Window(memoryview(mm), ctypes.addressof(cview), pos - base)
             try:
-                local, reason = self._run(d.Window(arr, mv, pos - base))
+                local, reason = self._run(win)
                 return base + local, reason
             finally:
-                mv.release()
-                del arr
+                win.array = None
+                win.mv.release()
+                del cview
         finally:
             # BufferError only when an exception still references the window; GC unmaps it later.
             with contextlib.suppress(BufferError):
@@ -192,6 +218,8 @@ class _Walker:
                 continue
             if reason == d.CORRUPT:
                 raise _Corrupt(win.pos, "corrupt record or block")
+            if reason == d.NO_MEMORY:
+                raise MemoryError("the capture engine ran out of memory")
             return win.pos, reason
 
 
@@ -201,9 +229,44 @@ class _Corrupt(Exception):
         self.pos, self.why = pos, why
 
 
+def open_capture(path: str | Path) -> Any:
+    """The capture file opened for reading (binary).
+
+    Raises:
+        VerificationError: it cannot be opened.
+    """
+    p = Path(path)
+    try:
+        return p.open("rb")
+    except OSError as exc:
+        raise VerificationError(f"cannot open capture {p}: {exc.strerror}") from exc
+
+
+def result(engine: str, fmt: str, ctx: d.Context, n_rules: int, errors: list[str], unread: int) -> ScanResult:
+    """A scan's totals from its counters."""
+    return ScanResult(engine, fmt, {n: int(ctx.counters[i]) for i, n in enumerate(d.COUNTERS)},
+                      [int(x) for x in ctx.rule_hits[:n_rules]], errors, unread)
+
+
+def _records(on_leaks: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``on_leaks`` fed numpy ``LEAK_DTYPE`` arrays whichever engine produced the records."""
+    def deliver(leaks: Any) -> None:
+        if len(leaks):
+            if isinstance(leaks, bytes):
+                import numpy as np
+
+                leaks = np.frombuffer(leaks, dtype=d.LEAK_DTYPE)
+            on_leaks(leaks)
+
+    return deliver
+
+
 def scan(path: str | Path, cp: CompiledPolicy, on_leaks: Callable[[Any], None], *,
          engine: EngineName = "auto", window: int = WINDOW) -> ScanResult:
     """Check every packet of a pcap/pcapng file against ``cp``; leak records go to ``on_leaks`` in batches.
+
+    One thread, leak records as numpy arrays: the reference walk (tests, the numpy engine). ``verify
+    --pcap`` runs :func:`parallel.scan_flows`, same totals.
 
     Raises:
         VerificationError: the file cannot be opened or is not a capture file at all. Damage inside the
@@ -211,16 +274,10 @@ def scan(path: str | Path, cp: CompiledPolicy, on_leaks: Callable[[Any], None], 
     """
     p = Path(path)
     eng = make_engine(cp, engine)
-    ctx = d.Context(d.PCAP, False, np.zeros(len(d.COUNTERS), dtype=np.uint64),
-                    np.zeros(max(1, len(cp.rule_names)), dtype=np.uint64))
-    try:
-        f = p.open("rb")
-    except OSError as exc:
-        raise VerificationError(f"cannot open capture {p}: {exc.strerror}") from exc
-    with f:
+    ctx = d.Context.new(len(cp.rule_names))
+    with open_capture(p) as f:
         size = os.fstat(f.fileno()).st_size
-        walker = _Walker(p, eng, ctx, on_leaks, window)
+        walker = Walker(p, eng, ctx, _records(on_leaks), window)
         fmt, start = walker.header(f, size)
         walker.walk(f, start, size)
-    return ScanResult(eng.name, fmt, {n: int(ctx.counters[i]) for i, n in enumerate(d.COUNTERS)},
-                      [int(x) for x in ctx.rule_hits[: len(cp.rule_names)]], walker.errors, walker.unread)
+    return result(eng.name, fmt, ctx, len(cp.rule_names), walker.errors, walker.unread)
