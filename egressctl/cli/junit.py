@@ -5,9 +5,13 @@ One test case per thing that can pass or fail on its own, named so a CI page rea
 * active probes: one case per expectation of the probe matrix (``ws1 -> 203.0.113.9 tcp/443 via
   primary``), failed when a blocked path answered (``leak``) or an allowed path did not
   (``blocked-allowed``); a vantage point that could not run its probes is an *error* case;
-* live watch: per capture point, "no leak" and "every packet verified" (kernel drops and unverified
-  packets fail it: a leak may hide among them); a capture point that failed is an error case;
-* capture file: "no leak" and "every packet verified" for the file.
+* held-open sessions (after an isolate or restore): one case per held flow, failed when a denied session
+  survived the change or an allowed one did not; a vantage point whose agent failed is an error case;
+* live watch: per capture point, "no leak", "every packet verified" (kernel drops and unverified packets
+  fail it: a leak may hide among them) and "site traffic seen" (zero site packets, or none the policy
+  allows, is *unverified*, with the reason); a capture point that failed is an error case. The watch an
+  isolate runs while its probes cross the exits adds the same cases to the active suite;
+* capture file: "no leak", "every packet verified" and "site traffic seen" for the file.
 
 Built from the same result documents ``--json`` prints, so the report and the JSON never disagree.
 Device and packet text is written verbatim, minus the few characters XML 1.0 cannot carry.
@@ -84,8 +88,41 @@ def active_suite(doc: dict[str, Any]) -> Suite:
     for vantage, why in doc.get("errors", {}).items():
         cases.append(Case(f"egressctl.verify.{site}.{vantage}", "probes ran",
                           error=("vantage-point-failed", str(why), str(why))))
+    cases += _held_cases(site, doc)
+    if isinstance(doc.get("watch"), dict):
+        cases += watch_suite(doc["watch"]).cases
     return Suite(f"egressctl verify {site} (active, {doc['target']})", cases,
                  {"target": doc["target"], "verdict": doc["verdict"]}, float(doc.get("elapsed_s") or 0))
+
+
+_HELD_FAILURE = {"alive": "leak", "dead": "blocked-allowed", "unknown": "unverified"}
+
+
+def _held_cases(site: str, doc: dict[str, Any]) -> list[Case]:
+    """One case per held-open session; an error case per vantage point whose agent failed."""
+    cases = []
+    for e in doc.get("held_sessions", []):
+        case = Case(f"egressctl.verify.{site}.{e['vantage']}.held",
+                    f"{e['proto']} {e['src']}:{e['sport']} -> {e['dst']}:{e['dport']} via {e['exit']} "
+                    f"({', '.join(e['devices'])}): {e['expect']}")
+        if not e["ok"]:
+            msg = f"expected {e['expect']}, observed {e['observed']}"
+            case.failure = (_HELD_FAILURE.get(e["observed"], "unverified"), msg,
+                            f"{msg}; last answer {e.get('last_answer_s')} s from the change")
+        cases.append(case)
+    for vantage, why in doc.get("held_sessions_errors", {}).items():
+        cases.append(Case(f"egressctl.verify.{site}.{vantage}.held", "held sessions ran",
+                          error=("held-sessions-failed", str(why), str(why))))
+    return cases
+
+
+def _liveness_case(classname: str, name: str, live: dict[str, Any] | None) -> Case:
+    """Passes only when the capture saw site traffic it can account for (never from silence)."""
+    case = Case(classname, name)
+    if (live or {}).get("status") != "verified":  # the rule of egressctl.verify.liveness, read not imported
+        reason = str((live or {}).get("reason", "no liveness information"))
+        case.failure = ("unverified", reason, reason)
+    return case
 
 
 def _verified_case(classname: str, name: str, unverified: int, drops: int, extra: str = "") -> Case:
@@ -107,7 +144,8 @@ def watch_suite(doc: dict[str, Any]) -> Suite:
         if leaks:
             case.failure = ("leak", f"{leaks} leak packets", "\n".join(_flow(f) for f in flows))
         cases += [case, _verified_case(classname, "every packet verified", int(cap.get("unverified", 0)),
-                                       int(cap.get("kernel_drops", 0)))]
+                                       int(cap.get("kernel_drops", 0))),
+                  _liveness_case(classname, "site traffic seen", cap.get("liveness"))]
     for name, why in doc.get("errors", {}).items():
         cases.append(Case(f"egressctl.watch.{site}.{name}", "capture ran",
                           error=("capture-failed", str(why), str(why))))
@@ -123,9 +161,10 @@ def capture_suite(doc: dict[str, Any]) -> Suite:
         leak.failure = ("leak", f"{doc['leak_packets']} leak packets in {len(doc['leak_flows'])} flows",
                         "\n".join(_flow(f) for f in doc["leak_flows"]))
     errors = "\n".join(str(e) for e in doc.get("errors", []))
-    verified = _verified_case(classname, f"{doc['path']}: every packet verified",
-                              int(doc["unverified_packets"]), 0, errors)
-    return Suite(f"egressctl verify {doc['site']} (capture, {doc['target']})", [leak, verified],
+    checked = _verified_case(classname, f"{doc['path']}: every packet verified",
+                             int(doc["unverified_packets"]), 0, errors)
+    live = _liveness_case(classname, f"{doc['path']}: site traffic seen", doc.get("liveness"))
+    return Suite(f"egressctl verify {doc['site']} (capture, {doc['target']})", [leak, checked, live],
                  {"target": doc["target"], "verdict": doc["verdict"], "path": doc["path"]},
                  float(doc.get("elapsed_s") or 0))
 

@@ -60,6 +60,10 @@ def print_capture(console: Console, doc: dict[str, Any]) -> None:
                   f"({doc['packets_per_s']:.0f}/s, {doc['engine']} engine), {doc['leak_packets']} leak "
                   f"packets in {len(doc['leak_flows'])} flows, {doc['unverified_packets']} unverified",
                   style="bold green" if doc["ok"] else "bold red", markup=False, highlight=False)
+    live = doc.get("liveness")
+    if live:
+        console.print(f"  {live['status']}: {live['reason']}", style="" if live["status"] == "verified"
+                      else "bold yellow", markup=False, highlight=False)
     for f in doc["leak_flows"][:20]:
         console.print(f"  LEAK {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']} {f['proto']} "
                       f"({f['packets']} packets)", markup=False, highlight=False)

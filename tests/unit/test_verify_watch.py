@@ -175,7 +175,8 @@ def test_normal_target_never_leaks(site: Site) -> None:
 
 
 def test_report_is_never_clean_with_drops_or_unverified() -> None:
-    base = {"counters": {"packets": 10, "leaks": 0}, "kernel_drops": 0, "unverified": 0}
+    base = {"counters": {"packets": 10, "leaks": 0, "subject": 4, "permitted": 4}, "kernel_drops": 0,
+            "unverified": 0}
     assert WatchReport("s", "isolated", 1, {"a": base}).verdict == "clean"
     assert WatchReport("s", "isolated", 1, {"a": {**base, "kernel_drops": 1}}).verdict == "incomplete"
     assert WatchReport("s", "isolated", 1, {"a": {**base, "unverified": 2}}).verdict == "incomplete"

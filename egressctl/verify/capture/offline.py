@@ -21,12 +21,13 @@ from egressctl.verify.capture import defs as d
 from egressctl.verify.capture.parallel import scan_flows
 from egressctl.verify.capture.scan import EngineName
 from egressctl.verify.flows import Beacon, LeakFlow, beacons
+from egressctl.verify.liveness import liveness, verified
 from egressctl.verify.matcher import CompiledPolicy
 
 
 @dataclass
 class CaptureReport:
-    """Everything ``verify --pcap`` reports; ``ok`` only when no leak and nothing unverified."""
+    """Everything ``verify --pcap`` reports; ``ok`` only when no leak, nothing unverified, and live."""
 
     path: str
     site: str
@@ -63,22 +64,32 @@ class CaptureReport:
         return self.packets / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
+    def liveness(self) -> dict[str, Any]:
+        """Whether the file shows site traffic it can account for (an empty or foreign capture does not)."""
+        return liveness(self.subject_packets, self.permitted_packets)
+
+    @property
     def ok(self) -> bool:
-        """True only for a capture fully read, fully verified, and without any leak."""
-        return not self.leak_packets and not self.unverified_packets and not self.errors
+        """True only for a capture fully read, fully verified, live, and without any leak."""
+        return self.verdict == "clean"
 
     @property
     def verdict(self) -> str:
-        """``clean``, ``leak``, ``unverified`` or ``leak+unverified``."""
-        parts = [w for w, bad in (("leak", self.leak_packets),
-                                  ("unverified", self.unverified_packets or self.errors)) if bad]
+        """``clean``, ``leak``, ``unverified`` or ``leak+unverified``.
+
+        Unverified: unverified packets, read errors, or no site traffic the policy allows (a capture is
+        never proven clean from silence).
+        """
+        unproven = self.unverified_packets or self.errors or not verified(self.liveness)
+        parts = [w for w, bad in (("leak", self.leak_packets), ("unverified", unproven)) if bad]
         return "+".join(parts) or "clean"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready document (``verify --pcap --json``)."""
         out = asdict(self)
         out["leak_flows"] = [{**asdict(f), "proto": f.proto_name} for f in self.leak_flows]
-        out.update(ok=self.ok, verdict=self.verdict, unverified_packets=self.unverified_packets,
+        out.update(ok=self.ok, verdict=self.verdict, liveness=self.liveness,
+                   unverified_packets=self.unverified_packets,
                    packets_per_s=round(self.packets_per_s, 1))
         return out
 
