@@ -39,7 +39,7 @@ from egressctl.policy import Policy, compute_policy
 from egressctl.preflight import check_device_credentials, check_state_dir, check_vantage_credentials
 from egressctl.results import DeviceResult, OperationResult, SiteOverview, SiteStatus, VerifyResult
 from egressctl.sitestate import describe_mixed
-from egressctl.verification import run_verification
+from egressctl.verification import ProofOptions, run_verification
 
 
 def plan_exit_code(p: Plan) -> ExitCode:
@@ -188,7 +188,8 @@ class Engine:
               revert_in: int = 120, sink: Sink | None = None, faults: TestFaults | None = None,
               devices: Sequence[str] | None = None, force_unlock: bool = False,
               confirm: Callable[[Plan], bool] | None = None,
-              cancel: threading.Event | None = None, take_over: bool = False) -> OperationResult:
+              cancel: threading.Event | None = None, held_sessions: bool = True,
+              watch_after: float = 3.0, take_over: bool = False) -> OperationResult:
         """Take ``site`` to ``target``.
 
         Args:
@@ -204,6 +205,10 @@ class Engine:
             force_unlock: remove any lock first (operator override).
             confirm: asked when ``yes`` is False.
             cancel: set it to stop before the next commit (what Ctrl-C, SIGTERM and SIGHUP do).
+            held_sessions: with ``verify``, hold flows open across the change and require the denied ones
+                dead and the allowed ones alive afterwards.
+            watch_after: with ``verify``, seconds of passive watch on every capture point after an
+                isolation, while the probes run (0: none).
             take_over: act on another controller's unconfirmed change (refused, exit 4, without it).
 
         Raises:
@@ -214,12 +219,13 @@ class Engine:
         with signals_interrupt():  # SIGTERM and SIGHUP take Ctrl-C's path (see egressctl.interrupts)
             return self._apply(site, target, dry_run=dry_run, verify=verify, yes=yes, revert_in=revert_in,
                                sink=sink, faults=faults, devices=devices, force_unlock=force_unlock,
-                               confirm=confirm, cancel=cancel, take_over=take_over)
+                               confirm=confirm, cancel=cancel, take_over=take_over,
+                               proof=ProofOptions(held_sessions, watch_after))
 
     def _apply(self, site: str, target: str, *, dry_run: bool, verify: bool, yes: bool, revert_in: int,
                sink: Sink | None, faults: TestFaults | None, devices: Sequence[str] | None,
                force_unlock: bool, confirm: Callable[[Plan], bool] | None,
-               cancel: threading.Event | None, take_over: bool) -> OperationResult:
+               cancel: threading.Event | None, take_over: bool, proof: ProofOptions) -> OperationResult:
         s = self.site(site)
         kind = "isolate" if target == "isolated" else "restore"
         devs = self._devices(s, devices)
@@ -238,7 +244,7 @@ class Engine:
             return OperationResult("", site, kind, target, "aborted", self.journal_state(site),
                                    ExitCode.USAGE, "not confirmed: nothing was changed")
         return Operation(s, kind, offline, self.journal, self.factory, self.state_dir, self.max_workers,
-                         self.lease, revert_in, verify, sink, take_over=take_over
+                         self.lease, revert_in, verify, sink, proof, take_over=take_over
                          ).run(force_unlock=force_unlock, cancel=cancel)
 
     def journal_state(self, site: str) -> str:

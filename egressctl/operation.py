@@ -35,7 +35,7 @@ from egressctl.journal import Journal, OperationRecord, this_owner
 from egressctl.planner import Plan
 from egressctl.policy import Policy, compute_policy
 from egressctl.results import OperationResult, operation_message
-from egressctl.verification import run_verification
+from egressctl.verification import ProofOptions, held_sessions, run_verification
 
 _EXIT_BY_OUTCOME = {"ok": ExitCode.OK, "noop": ExitCode.OK, "dry-run": ExitCode.OK,
                     "rolled-back": ExitCode.ROLLED_BACK, "partial": ExitCode.PARTIAL,
@@ -117,6 +117,7 @@ class Operation:
     revert_in: int = 120
     verify: bool = True
     sink: Sink | None = None
+    proof: ProofOptions | None = None
     take_over: bool = False
 
     def run(self, *, force_unlock: bool = False, cancel: threading.Event | None = None) -> OperationResult:
@@ -221,23 +222,29 @@ class Operation:
         start = self._start(op_id, owner)
         emit = journal_emitter(self.journal, self.sink)
         emit(OperationStarted(op_id, s.name, operation=self.kind, target=p.target, devices=self._names()))
-        execution = self._executor(op_id, emit, cancel, start).run()
-        state, states = self._settle(op_id, start, execution)
-        scope = list(self._names()) if len(p.devices) < len(s.devices) else []
-        result = OperationResult(op_id, s.name, self.kind, p.target, execution.outcome, state,
-                                 exit_code(execution), devices=execution.results, resumed=start.resumed,
-                                 scope=scope, warnings=execution.warnings, detail=execution.detail,
-                                 device_states=states)
-        result.message = operation_message(result)
-        if self.verify and execution.outcome in ("ok", "noop") and state != sitestate.MIXED:
-            self._verify(op_id, emit, result)
+        proof = self.proof if self.verify else None
+        # Sessions held open across the change (verification judges them) open before any device is touched.
+        with held_sessions(s, p.policy, start.before, self.state_dir, proof) as held:
+            execution = self._executor(op_id, emit, cancel, start).run()
+            state, states = self._settle(op_id, start, execution)
+            scope = list(self._names()) if len(p.devices) < len(s.devices) else []
+            result = OperationResult(op_id, s.name, self.kind, p.target, execution.outcome, state,
+                                     exit_code(execution), devices=execution.results, resumed=start.resumed,
+                                     scope=scope, warnings=execution.warnings, detail=execution.detail,
+                                     device_states=states)
+            result.message = operation_message(result)
+            if self.verify and execution.outcome in ("ok", "noop") and state != sitestate.MIXED:
+                self._verify(op_id, emit, result, held)
         emit(OperationFinished(op_id, s.name, outcome=result.outcome, state=state, message=result.message))
         return result
 
-    def _verify(self, op_id: str, emit: Callable[[Event], None], result: OperationResult) -> None:
+    def _verify(self, op_id: str, emit: Callable[[Event], None], result: OperationResult,
+                held: object = None) -> None:
         """Prove the policy with packets; an interruption here ends the operation as interrupted (130)."""
+        watch = self.proof.watch_for(self.plan.target) if self.proof else 0.0
         try:
-            result.verification = run_verification(self.site, self.plan.policy, op_id, emit, self.state_dir)
+            result.verification = run_verification(self.site, self.plan.policy, op_id, emit, self.state_dir,
+                                                   held=held, watch_after=watch)
         except KeyboardInterrupt:
             result.exit_code = ExitCode.INTERRUPTED
             result.message += "; verification interrupted (re-run `egressctl verify` to prove the state)"

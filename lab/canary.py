@@ -3,10 +3,13 @@
 Runs inside the ``inet`` namespace. Every canary and allowed destination is an address on its loopback
 interface, so one wildcard TCP socket per port answers for all of them (UDP binds each address, see
 ``_bound_udp``). Replies name the address reached and the (masqueraded) source, so a probe's answer says
-which exit it took. TCP: a one-line banner, or a minimal HTTP response when the client speaks HTTP. UDP:
-on port 53 a DNS response (same id and question, NOERROR, no answer records) to anything that parses as a
-query, otherwise an echo of the datagram after a prefix. ICMP echo is left to the kernel. Concurrency,
-read sizes and per-connection time are bounded, so a probe storm cannot grow it.
+which exit it took. TCP: a one-line banner, or a minimal HTTP response when the client speaks HTTP, or,
+when the client's first line starts with ``HOLD`` (egressctl's held-open sessions), an echo of everything
+it sends for as long as it keeps talking (bounded by :data:`HOLD_SECONDS` and :data:`HOLD_IDLE`), so a
+session opened before a cut can be seen to die or survive. UDP: on port 53 a DNS response (same id and
+question, NOERROR, no answer records) to anything that parses as a query, otherwise an echo of the datagram
+after a prefix. ICMP echo is left to the kernel. Concurrency, read sizes and per-connection time are
+bounded, so a probe storm cannot grow it.
 
 Usage: ``python -m egressctl_lab.canary --tcp 25,80 --udp 53,443 --address A ... [--ready-fd FD]``
 """
@@ -25,6 +28,8 @@ from typing import cast
 MAX_CONNECTIONS = 256
 READ_LIMIT = 4096
 CONNECTION_SECONDS = 5.0
+HOLD_SECONDS = 900.0  # a held session lasts at most this long
+HOLD_IDLE = 30.0  # ... and ends after this long without a byte from the client
 
 
 def _dual_stack(kind: int, port: int) -> socket.socket:
@@ -91,6 +96,16 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport.sendto(reply, addr)
 
 
+async def _hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Echo mode of a held-open session: send back every chunk until the client stops or time is up."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + HOLD_SECONDS
+    while data and loop.time() < end:
+        writer.write(data)
+        await asyncio.wait_for(writer.drain(), timeout=CONNECTION_SECONDS)
+        data = await asyncio.wait_for(reader.read(READ_LIMIT), timeout=min(HOLD_IDLE, end - loop.time()))
+
+
 async def _tcp(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, slots: asyncio.Semaphore
 ) -> None:
@@ -104,7 +119,9 @@ async def _tcp(
             data = b""
             with contextlib.suppress(TimeoutError):
                 data = await asyncio.wait_for(reader.read(READ_LIMIT), timeout=0.3)
-            if data[:4] in (b"GET ", b"HEAD", b"POST"):
+            if data[:4] == b"HOLD":
+                await _hold(reader, writer, data)
+            elif data[:4] in (b"GET ", b"HEAD", b"POST"):
                 body = f"canary tcp/{port} {local} from {peer}\n".encode()
                 writer.write(
                     b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "

@@ -32,6 +32,12 @@ StageOpt = Annotated[str | None, typer.Option("--stage", "-s", help="Restore up 
                                               autocompletion=complete.stages)]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="Do not connect; render from unknown/normal.")]
 NoVerifyOpt = Annotated[bool, typer.Option("--no-verify", help="Skip the active verification afterwards.")]
+NoHeldOpt = Annotated[bool, typer.Option(
+    "--no-held-sessions", help="Do not hold flows open across the change (verification proves new "
+                               "connections only).")]
+WatchAfterOpt = Annotated[float, typer.Option(
+    "--watch-after", min=0, max=600, metavar="SECONDS",
+    help="Passive watch on every capture point while the probes run after the cut (0: none).")]
 DeviceOpt = Annotated[list[str] | None, typer.Option("--device", "-d",
                                                      help="Only this device (repeatable).",
                                                      autocompletion=complete.devices)]
@@ -56,7 +62,7 @@ def _confirm_by_name(site: str, console: Console) -> Any:
 
 def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, yes: bool, dry_run: bool,
              json_out: bool, revert_in: int, no_verify: bool, device: list[str] | None,
-             force_unlock: bool) -> None:
+             force_unlock: bool, no_held: bool = False, watch_after: float = 0.0) -> None:
     from egressctl.cli.output import render_result
     from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
 
@@ -76,6 +82,7 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
     kw: dict[str, Any] = {
         "dry_run": dry_run, "verify": not no_verify, "yes": yes, "revert_in": revert_in, "sink": sink,
         "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err_console()),
+        "held_sessions": not no_held, "watch_after": watch_after,
     }
     try:
         with display:
@@ -96,12 +103,15 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
 @handles_errors
 def isolate(ctx: typer.Context, site: SiteArg, yes: YesOpt = False, dry_run: DryRunOpt = False,
             json_out: JsonOpt = False, revert_in: RevertOpt = 120, no_verify: NoVerifyOpt = False,
-            device: DeviceOpt = None, force_unlock: UnlockOpt = False) -> None:
+            device: DeviceOpt = None, force_unlock: UnlockOpt = False, no_held_sessions: NoHeldOpt = False,
+            watch_after: WatchAfterOpt = 3.0) -> None:
     """Cut SITE off the internet now, keeping its management paths (fail-closed).
 
     Every device is changed under a dead-man switch, read back, and checked over a fresh management
     session before it is confirmed; devices that were cut stay cut even if another one fails (exit 5).
-    Re-running the same command after a crash resumes it.
+    Re-running the same command after a crash resumes it. The proof afterwards: probes from every vantage
+    point, sessions held open from before the cut (denied ones must be dead), and a watch on every capture
+    point while the probes run (it must see the allowed probes: silence is never proof). Exit 3 otherwise.
 
     For example:
 
@@ -111,7 +121,8 @@ def isolate(ctx: typer.Context, site: SiteArg, yes: YesOpt = False, dry_run: Dry
       egressctl isolate lab --dry-run
     """  # noqa: D301 - \b is click's no-rewrap marker
     _operate(ctx, site, "isolated", False, yes=yes, dry_run=dry_run, json_out=json_out, revert_in=revert_in,
-             no_verify=no_verify, device=device, force_unlock=force_unlock)
+             no_verify=no_verify, device=device, force_unlock=force_unlock, no_held=no_held_sessions,
+             watch_after=watch_after)
 
 
 @handles_errors
@@ -120,11 +131,11 @@ def restore(ctx: typer.Context, site: SiteArg,
             full: Annotated[bool, typer.Option("--full", help="Remove every egressctl rule.")] = False,
             yes: YesOpt = False, dry_run: DryRunOpt = False, json_out: JsonOpt = False,
             revert_in: RevertOpt = 120, no_verify: NoVerifyOpt = False, device: DeviceOpt = None,
-            force_unlock: UnlockOpt = False) -> None:
+            force_unlock: UnlockOpt = False, no_held_sessions: NoHeldOpt = False) -> None:
     """Reopen SITE stage by stage (--stage NAME) or completely (--full). All-or-nothing.
 
     Stages are cumulative, in inventory order. If any device fails, every device is rolled back to its
-    state before this restore (exit 1).
+    state before this restore (exit 1). Allowed flows held open from before the restore must survive it.
 
     For example:
 
@@ -133,7 +144,7 @@ def restore(ctx: typer.Context, site: SiteArg,
       egressctl restore lab --full --yes
     """  # noqa: D301 - \b is click's no-rewrap marker
     _operate(ctx, site, stage, full, yes=yes, dry_run=dry_run, json_out=json_out, revert_in=revert_in,
-             no_verify=no_verify, device=device, force_unlock=force_unlock)
+             no_verify=no_verify, device=device, force_unlock=force_unlock, no_held=no_held_sessions)
 
 
 @handles_errors

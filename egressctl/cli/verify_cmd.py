@@ -232,12 +232,20 @@ def _read_plan(plan: str, read: Callable[[], str]) -> str:
 def probe(
     plan: Annotated[str, typer.Option("--plan", help="Probe plan JSON file, or - for stdin.")] = "-",
     json_out: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    hold: Annotated[bool, typer.Option(
+        "--hold", help="Hold sessions open across a change instead (the controller's job on stdin; "
+                       "JSON lines out).")] = False,
 ) -> None:
     """Run a probe plan from this host (what a vantage point runs; needs raw sockets).
 
     Reads the plan egressctl's verification sends (JSON: timeout, probes) and prints one result per probe:
-    answered, refused (and by whom) or silent.
+    answered, refused (and by whom) or silent. With --hold, runs the held-open session agent instead (no
+    raw sockets needed): the flows an isolate or restore must end or keep.
     """
+    if hold:
+        from egressctl.verify.held.agent import main as hold_sessions
+
+        raise typer.Exit(hold_sessions())
     from egressctl.verify.probe.engine import run_probes
     from egressctl.verify.probe.records import plan_from_json
 

@@ -273,7 +273,7 @@ class FakeReport:
 
 @pytest.fixture
 def verified(monkeypatch: pytest.MonkeyPatch) -> list[Policy]:
-    """Stand in for the probe room; records the policy each verification was handed."""
+    """Stand in for the probe room (no held-session room); records the policy each verification was handed."""
     seen: list[Policy] = []
 
     def verify_active(site: Site, target: str, *, policy: Policy, exec_prefix: object = None) -> FakeReport:
@@ -284,6 +284,7 @@ def verified(monkeypatch: pytest.MonkeyPatch) -> list[Policy]:
     finder: Callable[[], Any] = lambda: verify_active  # noqa: E731
     monkeypatch.setattr(egressctl.verification, "_verify_active", finder)
     monkeypatch.setattr(egressctl.verification, "_netns_prefix", lambda state_dir: None)
+    monkeypatch.setattr(egressctl.verification, "_held_module", lambda: None)
     return seen
 
 
