@@ -151,6 +151,24 @@ def down(inventory: InventoryOpt = None, prefix: PrefixOpt = None) -> None:
     print("lab is down")
 
 
+@lab_app.command()
+def restart(
+    device: Annotated[str, typer.Argument(help="device to reboot, e.g. ce-b")],
+    inventory: InventoryOpt = None,
+) -> None:
+    """Reboot one device: kill it as a power cut would and start it again from its saved configuration.
+
+    Emulators keep a saved configuration only in a lab built with
+    EGRESSCTL_LAB_EMU_CMD="python -m egressctl_lab.faultemu"; otherwise they come back factory-fresh.
+    core-b (real Linux) comes back without its nftables ruleset. Root mode only.
+    """
+    try:
+        seconds = _make(inventory).restart(device)
+    except EgressError as exc:
+        raise _fail(exc) from None
+    print(f"{device} restarted in {seconds:.2f}s")
+
+
 @lab_app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def exec_(
     node: Annotated[str, typer.Argument(help="lab node, e.g. ws1, srv1, inet, core-b")],

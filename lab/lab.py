@@ -257,6 +257,18 @@ class Lab:
             timings=dict(doc.get("timings", {})),
         )
 
+    def restart(self, device: str) -> float:
+        """Reboot ``device`` as a power cut would; returns the seconds until it answers again.
+
+        See :func:`egressctl_lab.faults.restart_device` for what each kind of device comes back with.
+
+        Raises:
+            LabError: no lab is up (root mode), no such device, or it did not come back.
+        """
+        from egressctl_lab.faults import restart_device
+
+        return restart_device(self, device)
+
     def exec(self, node: str, argv: list[str], **subprocess_kw: Any) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` inside lab node ``node`` (``subprocess.run`` keywords pass through)."""
         return subprocess.run([*node_exec_prefix(node, self.paths.state), *argv], **subprocess_kw)
