@@ -4,10 +4,10 @@
     python bench/faults.py --replay RUNSEED --pre NNIIA          # one run again, from the states it began in
 
 Root only (network namespaces, a tmpfs). The campaign builds its own lab once (namespace prefix ``fc-``,
-loopback ports 24400-24404, a delay relay on 24410-24414), with every emulator under
-``egressctl_lab.faultemu`` (a restart is a reboot to the saved configuration, and one-shot
-reject/fail-commit faults), and a fresh journal on a 256 MB tmpfs; all of it is torn down in a ``finally``
-(also on SIGINT/SIGTERM). Traffic never leaves the lab's namespaces and the host's loopback.
+loopback ports 24400-24404, a delay relay on 24410-24414; ``--prefix``/``--port-base`` for another), with
+every emulator under ``egressctl_lab.faultemu`` (a restart is a reboot to the saved configuration, and
+one-shot reject/fail-commit faults), and a fresh journal on a 256 MB tmpfs; all of it is torn down in a
+``finally`` (also on SIGINT/SIGTERM). Traffic never leaves the lab's namespaces and the host's loopback.
 
 **A run.** From the states the devices are in (the previous run's end; all ``normal`` at first) a run's
 seed picks an operation (``isolate``, ``restore --stage ministry|allowlist``, ``restore --full``; from an
@@ -88,7 +88,8 @@ from egressctl_lab import Lab, faults
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "inventory" / "lab.yaml"
-PREFIX, PORT_BASE, RELAY_BASE = "fc-", 24400, 24410
+PREFIX, PORT_BASE = "fc-", 24400  # the relay listens 10 ports above the lab's (24410-24414)
+RELAY_OFFSET = 10
 SITE = "lab"
 OPS = {"isolate": "isolated", "ministry": "ministry", "allowlist": "allowlist", "full": "normal"}
 KINDS = ("reset", "impair", "reboot", "reject", "fail-commit", "sigkill", "sigterm", "sighup", "disk-full")
@@ -194,12 +195,13 @@ class Fired:
 class Site:
     """The campaign's lab, controller inventory, journal and fault tools (root only)."""
 
-    def __init__(self, work: Path, time_scale: float, revert_in: int, budget: float) -> None:
-        self.work, self.revert_in, self.budget = work, revert_in, budget
-        self.time_scale = time_scale
+    def __init__(self, work: Path, args: argparse.Namespace) -> None:
+        self.work, self.revert_in, self.budget = work, args.revert_in, args.budget
+        self.time_scale, self.prefix = float(args.time_scale), str(args.prefix)
+        self.relay_base = int(args.port_base) + RELAY_OFFSET
         self.journal = work / "journal"
         self.disk = faults.FullDisk(self.journal, size_mb=256)
-        self.lab = Lab(SOURCE, prefix=PREFIX, port_base=PORT_BASE, time_scale=time_scale,
+        self.lab = Lab(SOURCE, prefix=args.prefix, port_base=args.port_base, time_scale=args.time_scale,
                        state_dir=work / "lab")
         self.relay: faults.DelayRelay | None = None
         self.devices: list[dict[str, Any]] = []
@@ -213,12 +215,12 @@ class Site:
         self.disk.mount()
         self.lab.up()
         self.devices = [asdict(d) for d in self.lab.status().devices]
-        routes = {RELAY_BASE + i: ("127.0.0.1", int(d["port"])) for i, d in enumerate(self.devices)}
+        routes = {self.relay_base + i: ("127.0.0.1", int(d["port"])) for i, d in enumerate(self.devices)}
         self.relay = faults.DelayRelay(routes).start()
         data = yaml.safe_load(self.lab.inventory_path.read_text())
         site = next(s for s in data["sites"] if s["name"] == SITE)
         for i, raw in enumerate(site["devices"]):
-            raw["port"] = RELAY_BASE + i
+            raw["port"] = self.relay_base + i
         self.controller_inventory.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def down(self) -> None:
@@ -318,7 +320,7 @@ class Site:
     # -- faults -----------------------------------------------------------------------------------------
     def relay_port(self, device: str) -> int:
         """The relay port the controller reaches ``device`` on."""
-        return RELAY_BASE + self.names.index(device)
+        return self.relay_base + self.names.index(device)
 
     def inject(self, plan: Plan, proc: subprocess.Popen[str]) -> str:
         """Inject the plan's fault now; returns what was done."""
@@ -444,9 +446,16 @@ def _in_flight(plan: Plan, jv: fc.JournalView, dev: str, rec: dict[str, Any], be
 
 
 def _journaled(plan: Plan, dev: str, state: str, rec: dict[str, Any] | None, run: CliRun,
-               check: Check) -> Expect:
-    """A device the journal records at ``state`` (``status`` ``device_states``), checked against its step."""
+               check: Check, before: Expect) -> Expect:
+    """A device the journal records at ``state`` (``status`` ``device_states``), checked against its step.
+
+    ``unknown`` is what the journal says of a device whose rollback failed (an operator must look), and
+    also of one it never recorded (a fresh journal): the latter holds what it held before.
+    """
     target = target_of(state)
+    rollback_failed = rec is not None and "rollback failed" in str(rec.get("detail", ""))
+    if target is None and not rollback_failed:
+        return before
     if rec is not None and rec["step"] == "done" and rec["status"] in ("ok", "skipped") \
             and target != plan.target:
         check.add("journal", f"{dev}: its last step is done {rec['status']} but the journal records it "
@@ -465,7 +474,7 @@ def _from_steps(plan: Plan, dev: str, rec: dict[str, Any], before: Expect, run: 
     if rec["status"] in ("ok", "skipped"):
         return settled(plan.target)
     if "rollback failed" in str(rec.get("detail", "")):
-        return _journaled(plan, dev, "unknown", rec, run, check)
+        return _journaled(plan, dev, "unknown", rec, run, check, before)
     return before
 
 
@@ -486,7 +495,7 @@ def expectations(plan: Plan, jv: fc.JournalView, before: dict[str, Expect], run:
         elif rec is not None and jv.running:
             out[dev] = _from_steps(plan, dev, rec, before[dev], run, check)
         elif dev in states:
-            out[dev] = _journaled(plan, dev, str(states[dev]), rec, run, check)
+            out[dev] = _journaled(plan, dev, str(states[dev]), rec, run, check, before[dev])
         elif rec is not None:
             out[dev] = _from_steps(plan, dev, rec, before[dev], run, check)
     return out
@@ -560,7 +569,7 @@ def check_dataplane(site: Site, views: dict[str, fc.DeviceView], check: Check) -
         if all(st in CODE for st in states):
             probes.append((vp, states))
     with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
-        answers = list(pool.map(lambda p: fc.tcp_answers(PREFIX + p[0]["netns"], canary["address"], 80),
+        answers = list(pool.map(lambda p: fc.tcp_answers(site.prefix + p[0]["netns"], canary["address"], 80),
                                 probes))
     check.add("dataplane")
     for (vp, states), got in zip(probes, answers, strict=True):
@@ -725,7 +734,7 @@ def campaign_site(args: argparse.Namespace) -> Iterator[Site]:
     if os.geteuid() != 0:
         raise SystemExit("bench/faults.py needs root (network namespaces, a tmpfs)")
     work = Path(tempfile.mkdtemp(prefix="fc-campaign-"))
-    site = Site(work, args.time_scale, args.revert_in, args.budget)
+    site = Site(work, args)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         site.up()
@@ -763,7 +772,7 @@ def campaign(args: argparse.Namespace) -> int:
         if args.replay is not None:
             pre = {d: STATE_OF[c] for d, c in zip(site.names, args.pre, strict=True)}
             setup_pre(site, pre)
-        print(f"fault campaign: seed {args.seed}, {args.runs} runs, lab {PREFIX} time scale "
+        print(f"fault campaign: seed {args.seed}, {args.runs} runs, lab {args.prefix} time scale "
               f"{args.time_scale}, revert-in {args.revert_in}s, work {site.work}", flush=True)
         for i in range(1, args.runs + 1):
             if time.monotonic() > deadline:
@@ -796,6 +805,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-scale", type=float, default=0.25, help="device timers, x real time")
+    parser.add_argument("--prefix", default=PREFIX, help="the lab's namespace prefix")
+    parser.add_argument("--port-base", type=int, default=PORT_BASE,
+                        help="the lab's first loopback port (the relay's is 10 above)")
     parser.add_argument("--revert-in", type=int, default=60, help="the operations' dead-man switch (s)")
     parser.add_argument("--budget", type=float, default=180.0, help="seconds one CLI run may take")
     parser.add_argument("--max-minutes", type=float, default=600.0, help="stop starting runs after this")
