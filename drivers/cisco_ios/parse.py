@@ -150,7 +150,8 @@ def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
 
     The marker text ends with the stamp remark's words when the ACL has one (see ``render.acl_lines``).
     """
-    marker_text, stamp, name, rules = "", "", "entry", []
+    marker_text, stamp, name = "", "", "entry"
+    rules: list[Rule] = []
     for line in lines:
         if line.startswith("remark "):
             text = line.removeprefix("remark ").strip()

@@ -108,9 +108,10 @@ class JuniperJunosDriver(NetmikoDriverBase):
                 # JuniperBase.commit takes read_timeout; BaseConnection's stub signature does not.
                 out = str(conn.commit(read_timeout=max(self.timeout, 120), **kw))
         except ValueError as exc:
-            out = self._late_commit_reply(conn, str(exc))
-            if out is None:
+            late = self._late_commit_reply(conn, str(exc))
+            if late is None:
                 raise error(self.device.name, f"{what} failed", device_output=str(exc)) from exc
+            out = late
         finally:
             self._operational()
         return out
