@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
-"""Capture analysis benchmark: egressctl's engines side by side with tcpdump and scapy, same file, one run.
+"""Capture analysis benchmark, whole processes as users run them: ``egressctl verify --pcap``, ``tcpdump -r``.
 
-    python bench/capture_bench.py [--packets 2000000] [--repeat 3] [--scapy-packets 20000]
+    python bench/capture_bench.py [--packets 2000000,10000000] [--rounds 5] [--numpy-rounds 1] [--cleanup]
 
-Generates (and caches) a deterministic capture with planted leaks
-(``egressctl_lab.testing.capture_generator``, in its BPF-expressible profile so tcpdump can be held to the
-same ground truth), then measures, each in its own subprocess so peak RSS is that tool's alone:
+For each capture size (generated once by a child process and cached, see ``capture_inputs.py``), every
+command below runs as its own process, the commands alternating round by round in a rotating order (load
+from other users of the machine falls on all of them alike), after one unmeasured warm-up round that also
+leaves the file in the page cache:
 
-* scapy ``PcapReader`` + a Python check per packet, on a prefix of the file (extrapolated, labelled so);
-* ``tcpdump -r`` with the equivalent BPF generated from the policy (with the ``vlan`` repeat), whose
-  matched-packet count must equal the ground truth's leak count;
-* ``tcpdump -r`` with no filter (the floor of reading the file with libpcap);
-* egressctl ``offline.analyze`` with the C engine and with the numpy fallback.
+* ``egressctl -i INV verify gen --pcap FILE --stage s2 --json``, on every core and with
+  ``EGRESSCTL_CAPTURE_THREADS=1``, and without ``--json`` (the text report a person reads);
+* ``tcpdump -n -r FILE --count -F BPF`` with the equivalent filter (same semantics: its match count must
+  be the ground truth's leak count), and ``tcpdump -r`` with no filter (the floor of reading the file);
+* with ``--numpy-rounds N`` (N > 0): the same CLI in an install without the C engine (numpy fallback);
+* both tools on a 0-packet capture: their fixed cost (interpreter and imports; compiling the BPF);
+* with ``--baseline DIR``: egressctl from another source tree (first on ``PYTHONPATH``), in the same
+  rounds: before/after figures side by side. DIR needs its C engine built in place, e.g.
+  ``git archive COMMIT egressctl | tar -x -C DIR``, then ``cc -O2 -shared -fPIC -I<Python's include dir>
+  -o DIR/egressctl/verify/capture/_engine<EXT_SUFFIX> DIR/egressctl/verify/capture/*.c``.
 
-Figures are medians of ``--repeat`` runs; the machine is shared, so compare within one run only.
+Per command: median and minimum wall time, whole-process packets/s, CPU seconds, and the peak RSS of that
+process alone (``os.wait4``); for egressctl also the in-engine rate from its report (analysis time inside
+the process: start-up excluded). Exactness: egressctl's leak packets and flows against the ground truth,
+every egressctl report equal to the first one (timing fields aside), tcpdump's count against the leaks.
 """
 
 from __future__ import annotations
@@ -21,262 +30,182 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import struct
+import platform
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capture_inputs import prepare
 from egressctl_lab.testing import capture_generator as pcapgen
 
-from egressctl.policy import Policy, Rule, compute_policy
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-# -- the equivalent BPF -------------------------------------------------------------------------
-def _any_of(words: list[str]) -> str:
-    return "(" + " or ".join(words) + ")"
+CLI = "import sys; from egressctl.cli.main import main; sys.argv[0] = 'egressctl'; main()"
+NUMPY_FALLBACK = ("import sys; from egressctl.verify import native; native.extension_path = lambda m: None; "
+                  "from egressctl.cli.main import main; sys.argv[0] = 'egressctl'; main()")
 
 
-def _rule_bpf(r: Rule, fam: int) -> str:
-    parts: list[str] = []
-    if r.protocol != "any":
-        parts.append("icmp6" if (r.protocol == "icmp" and fam == 6) else r.protocol)
-    for qual, nets in (("src", r.sources), ("dst", r.destinations)):
-        mine = [n for n in nets if n.version == fam]
-        if mine:
-            parts.append(_any_of([f"{qual} net {n}" for n in mine]))
-    for qual, ports in (("src", r.src_ports), ("dst", r.dst_ports)):
-        if ports:
-            parts.append(
-                _any_of(
-                    [
-                        f"{qual} port {p.first}"
-                        if p.first == p.last
-                        else f"{qual} portrange {p.first}-{p.last}"
-                        for p in ports
-                    ]
-                )
-            )
-    return "(" + " and ".join(parts or ["1 = 1"]) + ")"
+@dataclass
+class Command:
+    """One measured process kind."""
+
+    label: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    packets: int = 0
+    rounds: int | None = None  # None: every round
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def leak_bpf(policy: Policy, inside: list[Any]) -> str:
-    """BPF matching exactly the packets egressctl calls leaks (first-match policy, final deny)."""
-    assert all(r.action == "permit" for r in policy.rules[:-1]) and policy.rules[-1].action == "deny"
-    fams = []
-    for fam, word in ((4, "ip"), (6, "ip6")):
-        ins = [n for n in inside if n.version == fam]
-        rules = [_rule_bpf(r, fam) for r in policy.rules[:-1] if fam in r.families()]
-        clause = [
-            word,
-            _any_of([f"src net {n}" for n in ins]),
-            "not " + _any_of([f"dst net {n}" for n in ins]),
-        ]
-        if fam == 4:
-            clause.insert(1, "ip[6:2] & 0x1fff = 0")  # non-first fragments are unverified, not leaks
-        if rules:
-            clause.append("not " + _any_of(rules))
-        fams.append("(" + " and ".join(clause) + ")")
-    expr = " or ".join(fams)
-    return f"({expr}) or (vlan and ({expr}))"
+def run(cmd: Command) -> dict[str, Any]:
+    """Run once; wall time, the child's own CPU time and peak RSS, exit code, output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd.argv, stdout=out, stderr=err, env={**os.environ, **cmd.env})
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
+                "rc": p.returncode, "out": out.read().decode(), "err": err.read().decode()[-400:]}
 
 
-# -- workers (run in subprocesses) ------------------------------------------------------------------
-def _maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def commands(path: Path, inv: Path, bpf: Path, packets: int, ns: argparse.Namespace) -> list[Command]:
+    state = tempfile.mkdtemp(prefix="capture-bench-state-")
+    egressctl = [str(Path(sys.executable).with_name("egressctl")), "-i", str(inv), "--state-dir", state]
+    verify = ["verify", "gen", "--pcap", str(path), "--stage", pcapgen.TARGET, "--json"]
+    empty = str(path.with_name("empty.pcap"))
+    cmds = [
+        Command("egressctl verify --pcap (all cores)", egressctl + verify, packets=packets),
+        Command("egressctl verify --pcap, 1 thread", egressctl + verify, {"EGRESSCTL_CAPTURE_THREADS": "1"},
+                packets=packets),
+        Command("egressctl verify --pcap, text output", egressctl + verify[:-1], packets=packets),
+        Command("tcpdump -r + equivalent BPF", ["tcpdump", "-n", "-r", str(path), "--count", "-F", str(bpf)],
+                packets=packets),
+        Command("tcpdump -r, no filter (floor)", ["tcpdump", "-n", "-r", str(path), "--count"],
+                packets=packets),
+        Command("egressctl, 0-packet capture (start-up)", [*egressctl, *verify[:3], empty, *verify[4:]]),
+        Command("tcpdump + BPF, 0-packet capture", ["tcpdump", "-n", "-r", empty, "--count", "-F", str(bpf)]),
+    ]
+    if ns.baseline:
+        cmds.insert(1, Command(f"egressctl baseline ({ns.baseline.name})", [sys.executable, "-c", CLI,
+                                                                           *egressctl[1:], *verify],
+                               {"PYTHONPATH": str(ns.baseline)}, packets=packets))
+    if ns.numpy_rounds:
+        cmds.append(Command("egressctl, numpy fallback (no C engine)",
+                            [sys.executable, "-c", NUMPY_FALLBACK, *egressctl[1:], *verify], packets=packets,
+                            rounds=ns.numpy_rounds))
+    return cmds
 
 
-def worker_ours(path: str, engine: str, site_seed: int) -> dict[str, Any]:
-    from egressctl.verify.capture import offline
-
-    site = pcapgen.build_site(site_seed)
-    t0 = time.perf_counter()
-    rep = offline.analyze(path, site, pcapgen.TARGET, engine=engine)  # type: ignore[arg-type]
-    el = time.perf_counter() - t0
-    flows = {
-        pcapgen.flow_key(f.family, f.proto, f.src, f.dst, f.sport, f.dport): f.packets for f in rep.leak_flows
-    }
-    return {
-        "elapsed": el,
-        "packets": rep.packets,
-        "leaks": rep.leak_packets,
-        "flows": flows,
-        "engine": rep.engine,
-        "rss_mb": _maxrss_mb(),
-    }
+def measure(cmds: list[Command], rounds: int) -> tuple[float, float]:
+    """Warm-up round, then ``rounds`` alternating rounds; returns the 1-minute load average before/after."""
+    before = os.getloadavg()[0]
+    for r in range(rounds + 1):
+        order = cmds[r % len(cmds):] + cmds[: r % len(cmds)]
+        for cmd in order:
+            if r and cmd.rounds is not None and len(cmd.runs) >= cmd.rounds:
+                continue
+            if not r and cmd.rounds is not None:
+                continue  # the slow fallback is not warmed up: the file is warm from the others
+            res = run(cmd)
+            if r:
+                cmd.runs.append(res)
+        print(f"  round {r}/{rounds} done", file=sys.stderr, flush=True)
+    return before, os.getloadavg()[0]
 
 
-def worker_scapy(path: str, limit: int, site_seed: int) -> dict[str, Any]:
-    from scapy.layers.inet import IP, TCP, UDP
-    from scapy.layers.inet6 import IPv6
-    from scapy.utils import PcapReader
-
-    from egressctl.verify.matcher import LEAK, CompiledPolicy
-
-    site = pcapgen.build_site(site_seed)
-    cp = CompiledPolicy.compile(compute_policy(site, pcapgen.TARGET), site)
-    leaks = n = 0
-    t0 = time.perf_counter()
-    with PcapReader(path) as rd:
-        for pkt in rd:
-            n += 1
-            ip = pkt.getlayer(IP) or pkt.getlayer(IPv6)
-            if ip is not None and ip.version in (4, 6) and not (ip.version == 4 and ip.frag):
-                l4 = ip.getlayer(TCP) or ip.getlayer(UDP)
-                proto = ip.proto if ip.version == 4 else ip.nh
-                sp, dp = (l4.sport, l4.dport) if l4 is not None else (0, 0)
-                leaks += cp.code(ip.version, proto, ip.src, ip.dst, sp, dp) == LEAK
-            if n >= limit:
-                break
-    return {"elapsed": time.perf_counter() - t0, "packets": n, "leaks": leaks, "rss_mb": _maxrss_mb()}
+def _flows(doc: dict[str, Any]) -> dict[str, int]:
+    """Leak flows keyed as the ground truth keys them (``pcapgen.flow_key``, protocol by name)."""
+    return {f"{f['family']}|{f['proto']}|{f['src']}|{f['dst']}|{f['sport']}|{f['dport']}": f["packets"]
+            for f in doc["leak_flows"]}
 
 
-def worker_exec(argv: list[str]) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, check=False)
-    el = time.perf_counter() - t0
-    count = next((int(w.split()[0]) for w in out.stdout.splitlines() if w.endswith("packets")), -1)
-    return {
-        "elapsed": el,
-        "count": count,
-        "rss_mb": _maxrss_mb(resource.RUSAGE_CHILDREN),
-        "rc": out.returncode,
-        "stderr": out.stderr[-300:],
-    }
+def exact(cmd: Command, truth: pcapgen.GroundTruth, ref: dict[str, bytes]) -> str:
+    """Whether every run of ``cmd`` found exactly the planted leaks (and, for egressctl, the same report)."""
+    if not cmd.packets:
+        return "n/a"
+    if cmd.argv[0] == "tcpdump":
+        counts = {int(w.split()[0]) for r in cmd.runs for w in r["out"].splitlines() if w.endswith("packets")}
+        if "-F" not in cmd.argv:
+            return "n/a"
+        return "yes" if counts == {truth.leak_packets} else f"NO ({sorted(counts)} matched)"
+    if "--json" not in cmd.argv:
+        codes = {r["rc"] for r in cmd.runs}
+        return "exit 3 (leak found)" if codes == {3} else f"NO (exit {sorted(codes)})"
+    verdicts = set()
+    for r in cmd.runs:
+        doc = json.loads(r["out"])
+        ok = doc["leak_packets"] == truth.leak_packets and _flows(doc) == truth.leak_flows
+        doc.update(elapsed_s=0, packets_per_s=0, engine="")
+        text = json.dumps(doc, sort_keys=True).encode()
+        same = ref.setdefault("baseline" if "PYTHONPATH" in cmd.env else "current", text) == text
+        verdicts.add("yes (packets, flows, same report)" if ok and same else f"NO (rc {r['rc']})")
+    return ", ".join(sorted(verdicts))
 
 
-def run_worker(kind: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps([kind, *args])],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def report(cmds: list[Command], truth: pcapgen.GroundTruth, path: Path, load: tuple[float, float]) -> None:
+    print(f"\ncapture: {path.name} ({path.stat().st_size / 1e9:.2f} GB, {truth.packets:,} packets, "
+          f"{truth.leak_packets:,} planted leak packets in {len(truth.leak_flows):,} flows, "
+          f"{truth.vlan_leaks} VLAN-tagged, {truth.ipv6_leaks} IPv6); load average {load[0]:.2f} before, "
+          f"{load[1]:.2f} after\n")
+    print(f"| {'process':<42} | {'median s':>8} | {'min s':>6} | {'packets/s':>11} | {'in-engine/s':>11} "
+          f"| {'CPU s':>6} | {'peak RSS':>8} | exact")
+    print(f"|{'-' * 44}|{'-' * 9}:|{'-' * 7}:|{'-' * 12}:|{'-' * 12}:|{'-' * 7}:|{'-' * 9}:|------")
+    ref: dict[str, bytes] = {}
+    med = {}
+    for c in cmds:
+        if not c.runs:
+            continue
+        walls = [r["wall"] for r in c.runs]
+        med[c.label] = statistics.median(walls)
+        pps = f"{c.packets / med[c.label]:,.0f}" if c.packets else "-"
+        engine = "-"
+        if c.packets and "--json" in c.argv:
+            engine = f"{statistics.median(json.loads(r['out'])['packets_per_s'] for r in c.runs):,.0f}"
+        print(f"| {c.label:<42} | {med[c.label]:>8.3f} | {min(walls):>6.3f} | {pps:>11} | {engine:>11} "
+              f"| {statistics.median(r['cpu'] for r in c.runs):>6.2f} "
+              f"| {max(r['rss_mb'] for r in c.runs):>5.0f} MB | {exact(c, truth, ref)}")
+    tcp = med["tcpdump -r + equivalent BPF"]
+    for label in ("egressctl verify --pcap (all cores)", "egressctl verify --pcap, 1 thread"):
+        print(f"\n{label}: {tcp / med[label]:.2f}x faster than tcpdump -r + equivalent BPF (medians)", end="")
+    print()
 
 
-# -- orchestration ------------------------------------------------------------------
-def prefix_pcap(src: Path, dst: Path, n: int) -> None:
-    """The first ``n`` records of a little-endian pcap (for the scapy subset's exactness check)."""
-    with src.open("rb") as f, dst.open("wb") as o:
-        o.write(f.read(24))
-        for _ in range(n):
-            hdr = f.read(16)
-            if len(hdr) < 16:
-                break
-            o.write(hdr + f.read(struct.unpack("<IIII", hdr)[2]))
-
-
-def measure(label: str, repeat: int, kind: str, *args: str) -> dict[str, Any]:
-    runs = [run_worker(kind, *args) for _ in range(repeat)]
-    best = sorted(runs, key=lambda r: r["elapsed"])[len(runs) // 2]
-    best["label"] = label
-    best["rss_mb"] = max(r["rss_mb"] for r in runs)
-    print(f"  measured {label}: {best['elapsed']:.2f} s", file=sys.stderr, flush=True)
-    return best
+def header(ns: argparse.Namespace) -> None:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    tcpdump = subprocess.run(["tcpdump", "--version"], capture_output=True, text=True, check=False).stdout
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu}, {os.cpu_count()} CPUs "
+          f"({len(os.sched_getaffinity(0))} usable); Linux {platform.release()}; Python "
+          f"{platform.python_version()}; {tcpdump.splitlines()[0] if tcpdump else 'no tcpdump'}; "
+          f"{ns.rounds} alternating rounds after a warm-up")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--packets", type=int, default=2_000_000)
+    ap.add_argument("--packets", default="2000000", help="capture sizes, comma-separated")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--scapy-packets", type=int, default=20_000, help="scapy runs on this prefix (0 = skip)")
-    ap.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "egressctl" / "bench",
-    )
-    ap.add_argument("--no-numpy", action="store_true", help="skip the numpy fallback (slowest of ours)")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--numpy-rounds", type=int, default=0, help="runs of the numpy fallback (0: skip)")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "egressctl" / "bench"
+    ap.add_argument("--cache", type=Path, default=cache)
+    ap.add_argument("--cleanup", action="store_true", help="delete the generated captures afterwards")
+    ap.add_argument("--baseline", type=Path, help="another source tree of egressctl, measured alongside")
     ns = ap.parse_args()
-    if ns.worker:
-        kind, *rest = json.loads(ns.worker)
-        if kind == "ours":
-            res = worker_ours(rest[0], rest[1], int(rest[2]))
-        elif kind == "scapy":
-            res = worker_scapy(rest[0], int(rest[1]), int(rest[2]))
-        else:
-            res = worker_exec(rest)
-        print(json.dumps(res))
-        return
-    opts = pcapgen.GenOptions(packets=ns.packets, seed=ns.seed, bpf_exact=True)
-    ns.cache.mkdir(parents=True, exist_ok=True)
-    path = ns.cache / f"capture-{ns.packets}-{ns.seed}.pcap"
-    truth_path = Path(str(path) + ".truth.json")
-    if not (path.exists() and truth_path.exists()):
-        print(f"generating {path} ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        pcapgen.generate(path, opts)
-        print(f"  generated in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    truth = pcapgen.GroundTruth.load(truth_path)
-    site = pcapgen.build_site(opts.site_seed)
-    bpf = leak_bpf(compute_policy(site, pcapgen.TARGET), list(site.inside))
-    bpf_file = ns.cache / f"leaks-{opts.site_seed}.bpf"
-    bpf_file.write_text(bpf)
-    rows = run_all(ns, path, bpf_file, opts.site_seed)
-    report(rows, truth, path, bpf)
-
-
-def run_all(ns: argparse.Namespace, path: Path, bpf_file: Path, site_seed: int) -> list[dict[str, Any]]:
-    rows = []
-    if ns.scapy_packets:
-        sub = ns.cache / f"prefix-{ns.scapy_packets}.pcap"
-        prefix_pcap(path, sub, ns.scapy_packets)
-        r = measure(
-            "scapy PcapReader + Python check", 1, "scapy", str(sub), str(ns.scapy_packets), str(site_seed)
-        )
-        ref = run_worker("ours", str(sub), "auto", str(site_seed))
-        r["exact"] = (
-            f"{'yes' if r['leaks'] == ref['leaks'] else 'NO'} (subset of {r['packets']:,}, extrapolated)"
-        )
-        rows.append(r)
-    tcp = ["tcpdump", "-n", "-r", str(path), "--count"]
-    r = measure("tcpdump -r + equivalent BPF (vlan repeat)", ns.repeat, "exec", *tcp, "-F", str(bpf_file))
-    r["packets"] = ns.packets
-    rows.append(r)
-    r = measure("tcpdump -r, no filter (floor)", ns.repeat, "exec", *tcp)
-    r["packets"], r["exact"] = r["count"], "n/a"
-    rows.append(r)
-    for engine, label in (("c", "egressctl C engine"), ("numpy", "egressctl numpy fallback")):
-        if engine == "numpy" and ns.no_numpy:
-            continue
-        rows.append(measure(label, ns.repeat, "ours", str(path), engine, str(site_seed)))
-    return rows
-
-
-def report(rows: list[dict[str, Any]], truth: pcapgen.GroundTruth, path: Path, bpf: str) -> None:
-    size = path.stat().st_size
-    print(
-        f"\ncapture: {path} ({size / 1e9:.2f} GB, {truth.packets:,} packets, "
-        f"{truth.leak_packets:,} planted leak packets in {len(truth.leak_flows):,} flows, "
-        f"{truth.vlan_leaks} VLAN-tagged, {truth.ipv6_leaks} IPv6; unverified {truth.unverified})"
-    )
-    print(f"BPF: {len(bpf):,} characters\n")
-    print(f"| {'approach':<44} | {'packets/s':>12} | {'exact':<40} | {'peak RSS':>9} |")
-    print(f"|{'-' * 46}|{'-' * 13}:|{'-' * 42}|{'-' * 10}:|")
-    for r in rows:
-        if "exact" not in r:
-            if "count" in r:
-                r["exact"] = "yes" if r["count"] == truth.leak_packets else f"NO ({r['count']} matched)"
-            else:
-                ok = r["leaks"] == truth.leak_packets and r["flows"] == truth.leak_flows
-                r["exact"] = "yes (packets and flows)" if ok else f"NO ({r['leaks']} leaks)"
-        pps = r["packets"] / r["elapsed"] if r["elapsed"] else 0
-        r["pps"] = pps
-        print(f"| {r['label']:<44} | {pps:>12,.0f} | {r['exact']:<40} | {r['rss_mb']:>6.0f} MB |")
-    by = {r["label"]: r for r in rows}
-    filt = by["tcpdump -r + equivalent BPF (vlan repeat)"]["pps"]
-    for label in ("egressctl C engine", "egressctl numpy fallback"):
-        if label in by and filt:
-            print(f"\n{label} / tcpdump-with-filter = {by[label]['pps'] / filt:.2f}x", end="")
-    print()
+    header(ns)
+    for packets in (int(p) for p in ns.packets.split(",")):
+        path, truth, inv, bpf = prepare(ns.cache, packets, ns.seed)
+        cmds = commands(path, inv, bpf, packets, ns)
+        load = measure(cmds, ns.rounds)
+        report(cmds, truth, path, load)
+        if ns.cleanup:
+            path.unlink()
+            Path(f"{path}.truth.json").unlink()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -172,6 +173,20 @@ def test_capture_inside_a_capture(files: dict[str, Path], site: Any, tmp_path: P
     assert report(path, site, 4, monkeypatch) == one
     walked, _, redone = parts[-1]
     assert walked > 1 and redone  # cuts were guessed inside payloads, and not trusted
+
+
+def test_fuzzed_files(files: dict[str, Path], site: Any, tmp_path: Path, parts: Parts,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random damage anywhere (headers, lengths, payloads): threads still give the one-thread report."""
+    rng = random.Random(13)
+    sources = [files[n].read_bytes()[:400_000] for n in ("pcap", "pcapng", "pcapng-be", "pcap-be-ns")]
+    for i in range(24):
+        data = bytearray(sources[i % 4])
+        for _ in range(rng.choice([1, 5, 50])):
+            data[rng.randrange(24, len(data))] = rng.randrange(256)
+        path = tmp_path / f"fuzz{i}.cap"
+        path.write_bytes(bytes(data[: rng.randrange(len(data) // 2, len(data))]))
+        assert report(path, site, 3, monkeypatch) == report(path, site, 1, monkeypatch), i
 
 
 def test_two_sections_in_both_byte_orders(files: dict[str, Path], site: Any, tmp_path: Path,
