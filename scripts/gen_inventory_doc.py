@@ -107,12 +107,14 @@ CHECKS: dict[tuple[type[BaseModel], str], str] = {
                                 "in_allowed_prefix",
     (models.Canary, "in_allowed_prefix"): "refused when the address is inside no allowed prefix",
     (models.CapturePoint, "exit"): _EXIT,
+    (models.Group, "name"): "unique in the file",
+    (models.Group, "sites"): "names of sites of this file, each once",
 }
 
 #: Every validator of the models (pydantic decorator names), once its rule is stated in CHECKS or shown by
 #: the field types (the prefix and port parsers). A new validator fails the doc test until it is added.
 DOCUMENTED_VALIDATORS: dict[type[BaseModel], set[str]] = {
-    models.Inventory: {"_unique_sites"},
+    models.Inventory: {"_unique_sites", "_unique_groups"},
     models.Site: {"_inside", "_unique", "_attach_ssh"},
     models.Flow: {"_nets", "_ports", "_ports_need_l4"},
     models.ManagementPath: {"_src", "_ports"},

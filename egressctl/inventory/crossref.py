@@ -81,6 +81,27 @@ def check_inventory(data: Any, lines: dict[Loc, int],
             allowed = _flows(site)
             _canaries(site, allowed)
             findings += site.findings
+    return findings + _groups(data, lines)
+
+
+def _groups(data: Any, lines: dict[Loc, int]) -> list[Finding]:
+    """A group's sites must be sites of this file, each once (a typo would silently leave a site out)."""
+    raw = data.get("groups") if isinstance(data, dict) else None
+    sites = data.get("sites") if isinstance(data, dict) else None
+    names = [s.get("name") for s in (sites if isinstance(sites, list) else []) if isinstance(s, dict)]
+    known = ", ".join(sorted(str(n) for n in names if _is_name(n)))
+    findings: list[Finding] = []
+    for i, group in enumerate(raw if isinstance(raw, list) else []):
+        members = group.get("sites") if isinstance(group, dict) else None
+        seen: set[str] = set()
+        for j, value in enumerate(members if isinstance(members, list) else []):
+            loc: Loc = ("groups", i, "sites", j)
+            if _is_name(value) and value not in names:
+                message = f"site {value!r} is not a site of this file (known: {known})"
+                findings.append(Finding(line_for(loc, lines), loc, message))
+            elif _is_name(value) and value in seen:
+                findings.append(Finding(line_for(loc, lines), loc, f"site {value!r} is listed twice"))
+            seen.add(str(value))
     return findings
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "CapturePoint",
     "Device",
     "Flow",
+    "Group",
     "Inventory",
     "JumpHost",
     "ManagementPath",
@@ -276,13 +277,27 @@ class Site(_Strict):
         return list(dict.fromkeys(d.exit for d in self.devices))
 
 
+class Group(_Strict):
+    """A named set of sites (a hospital group) that one command isolates or restores together.
+
+    The site names are checked against the file's sites by the loader (``crossref.py``), with the line.
+    """
+
+    name: SafeName = Field(description="Group name, as in `egressctl isolate --group NAME`.")
+    description: str = Field(default="", description="Which organisation the sites belong to; for people.")
+    sites: list[SafeName] = Field(min_length=1, description=(
+        "Names of sites of this file; each operation on the group acts on every one of them."))
+
+
 class Inventory(_Strict):
-    """A whole inventory file: one or more sites."""
+    """A whole inventory file: one or more sites, and groups of them."""
 
     version: Literal[1] = Field(default=1, description="Inventory format version; 1 is the only one.")
     sites: list[Site] = Field(min_length=1, description="The sites this file describes.")
     lab: dict[str, Any] | None = Field(default=None, description=(
         "Emulated-lab topology, validated by the lab plugin (`egressctl lab up`) and ignored elsewhere."))
+    groups: list[Group] = Field(default_factory=list, description=(
+        "Site groups (an estate): `egressctl isolate --group NAME` acts on all their sites at once."))
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Inventory:
@@ -291,6 +306,21 @@ class Inventory(_Strict):
         if dup:
             raise ValueError(f"duplicate site name(s): {', '.join(sorted(dup))}")
         return self
+
+    @model_validator(mode="after")
+    def _unique_groups(self) -> Inventory:
+        names = [g.name for g in self.groups]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate group name(s): {', '.join(sorted(dup))}")
+        return self
+
+    def group(self, name: str) -> Group:
+        """Return the group called ``name`` or raise KeyError listing the known ones."""
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(f"no group {name!r}; known: {', '.join(g.name for g in self.groups) or 'none'}")
 
     def site(self, name: str) -> Site:
         """Return the site called ``name`` or raise KeyError listing the known ones."""
