@@ -256,3 +256,17 @@ def test_proof_verdict_joins_the_matrix_the_held_sessions_and_the_watch() -> Non
     assert doc["held_sessions_ok"] is False and doc["watch_ok"] is True
     assert doc["summary"].startswith("leak: ") and "SESSION LEAK" in doc["summary"]
     assert doc["watch"]["captures"]["primary (isp-a:ce0)"]["liveness"]["status"] == "verified"
+
+
+def test_an_agent_that_cannot_start_leaves_its_flows_unknown() -> None:
+    flows = {"ws1": [flow(0, "udp", 9, "dead", "canary:x"), flow(1, "tcp", 9, "alive", "allowed:y")]}
+    failing = ["sh", "-c", "echo no such ns >&2; exit 1"]
+    held = HeldSessions.hold(lab_site(), flows, exec_prefix=lambda ns: failing)
+    try:
+        assert "agent exited 1: no such ns" in held.errors["ws1"]
+        report = held.collect(window=0.0)
+    finally:
+        held.close()
+    assert [e["observed"] for e in report.entries] == ["unknown", "unknown"]
+    assert not report.ok and report.problems == ["unverified"]
+    assert any("held-session agent on ws1 failed" in ln for ln in report.summary_lines())

@@ -99,7 +99,10 @@ def open_local(argv_prefix: list[str]) -> Link:
             proc.wait(timeout=5)
 
     def why() -> str:
-        code = proc.wait(timeout=5)
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "agent closed its output but did not exit"
         return f"agent exited {code}: {stderr.read().strip()[-300:]}" if code else "agent ended"
 
     return Link(write, proc.stdout, stop, why)
