@@ -99,6 +99,7 @@ def start_all(plan: dict[str, Any], started: list[services.Started]) -> None:
             started.append(services.start_linux(lp, node, dev, prefix, password, userns))
         else:
             started.append(services.start_emulator(lp, node, dev, prefix, password, plan["time_scale"]))
+    started += services.start_ssh_servers(lp, topo, prefix, password, userns)
     mapping = [(int(m["fd"]), m["address"], int(m["port"])) for m in plan["listeners"]]
     started.append(services.start_forwarder(lp, topo, prefix, mapping))
     for fd, _, _ in mapping:

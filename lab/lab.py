@@ -84,6 +84,7 @@ class Lab:
             self.port_base is not None
             or self.paths.state.resolve() != default_state_dir().resolve()
             or any(d.host != LOOPBACK for d in self.site.devices)
+            or any(j.host != LOOPBACK for j in self.site.jump_hosts)
         )
 
     def _site_for_instance(self) -> Site:
@@ -94,7 +95,15 @@ class Lab:
             if self._changed():
                 cred = cred.replace("{state}", str(self.paths.state))
             updates.append(dev.model_copy(update={"host": LOOPBACK, "port": port, "credential": cred}))
-        return self.site.model_copy(update={"devices": updates})
+        jumps = []
+        for j, jump in enumerate(self.site.jump_hosts):
+            jport = self.port_base + len(updates) + j if self.port_base is not None else jump.port
+            jcred = jump.credential
+            if jcred and self._changed():
+                jcred = jcred.replace("{state}", str(self.paths.state))
+            jumps.append(jump.model_copy(update={"host": LOOPBACK, "port": jport, "credential": jcred}))
+        # Every device and vantage point must see the instance's jump hosts, not the source's.
+        return self.site.model_copy(update={"devices": updates, "jump_hosts": jumps}, deep=True).attach_ssh()
 
     @property
     def inventory_path(self) -> Path:
@@ -110,6 +119,10 @@ class Lab:
                 continue
             for raw, dev in zip(site["devices"], self._effective_site.devices, strict=True):
                 raw["host"], raw["port"], raw["credential"] = dev.host, dev.port, dev.credential
+            for raw, jump in zip(site.get("jump_hosts", []), self._effective_site.jump_hosts, strict=True):
+                raw["host"], raw["port"] = jump.host, jump.port
+                if jump.credential:
+                    raw["credential"] = jump.credential
         text = "# Effective lab inventory written by egressctl lab up (source: " + str(self.source) + ")\n"
         self.paths.inventory.write_text(text + yaml.safe_dump(data, sort_keys=False))
 
@@ -128,6 +141,10 @@ class Lab:
             if dev.host_key != hostkeys.public_line(dev.name):
                 raise LabError(f"device {dev.name}: host_key in {self.source} is not the lab key "
                                f"(expected {hostkeys.public_line(dev.name)})")
+        for jump in self.site.jump_hosts:
+            if jump.host_key != hostkeys.public_line(jump.name):
+                raise LabError(f"jump host {jump.name}: host_key in {self.source} is not the lab key "
+                               f"(expected {hostkeys.public_line(jump.name)})")
 
     def _repair(self) -> None:
         """Tear down what a previous lab in this state directory or with this prefix left behind."""
@@ -143,17 +160,24 @@ class Lab:
             if leftovers:
                 print(f"lab: removed leftover namespaces {', '.join(leftovers)}", file=sys.stderr)
 
+    def _listeners(self) -> list[tuple[str, int, str]]:
+        """(name, loopback port, address relayed to from ops) of every device, then every jump host."""
+        site = self._effective_site
+        jumps = [(j.name, j.port or 22, self.topology.jump_node(j.name).first_ipv4())
+                 for j in site.jump_hosts]
+        return [*((d.name, d.port, str(d.mgmt_address)) for d in site.devices), *jumps]
+
     def _bind(self) -> list[tuple[socket.socket, str]]:
         socks: list[tuple[socket.socket, str]] = []
         try:
-            for dev in self._effective_site.devices:
+            for name, port, address in self._listeners():
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append((s, str(dev.mgmt_address)))
+                socks.append((s, address))
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
-                    s.bind((LOOPBACK, dev.port))
+                    s.bind((LOOPBACK, port))
                 except OSError as exc:
-                    raise LabError(f"cannot listen on 127.0.0.1:{dev.port} for {dev.name} ({exc.strerror}); "
+                    raise LabError(f"cannot listen on 127.0.0.1:{port} for {name} ({exc.strerror}); "
                                    "is another lab up? choose another --port-base") from None
                 s.listen(64)
         except BaseException:

@@ -15,8 +15,14 @@ So ``main`` opens that directory first, mounts the private ``/run`` and binds th
 :data:`INSIDE` on it, and only then binds anything over the host's paths, always from :data:`INSIDE`:
 every source stays reachable, and sshd's configuration names its key and pid file there.
 
+The same box, with :func:`prepare`'s options, is the lab's bastion (TCP forwarding and public keys on) and
+its SSH vantage host (the probe allowed through ``sudo -n``). A vantage host has egressctl installed for
+everyone, as a site's would: with ``--share-interpreter`` its ``/root`` is a tmpfs holding only the
+controller's interpreter tree when that lives under ``/root`` (say ``/root/.pyenv``), bound back, so the
+box's users reach it although the host's ``/root`` is private.
+
 Usage (inside ``unshare --mount --uts --propagation private``):
-``python -m egressctl_lab.linuxbox --root DIR --hostname core-b``
+``python -m egressctl_lab.linuxbox --root DIR --hostname core-b [--share-interpreter]``
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import ctypes.util
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -73,6 +80,14 @@ MaxStartups 30:50:100
 LogLevel INFO
 Subsystem sftp internal-sftp
 """
+#: What a bastion adds: logins with a password or a key, and forwarding to the management network.
+BASTION_CONFIG = """PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+AllowTcpForwarding yes
+PermitOpen any
+"""
+#: What an SSH vantage host adds: exactly the probe command, as root, without a password.
+PROBE_SUDOERS = "{user} ALL=(root) NOPASSWD: {python} -m egressctl probe --json --plan -\n"
 
 
 def _hash(password: str) -> str:
@@ -98,11 +113,14 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: int | None = None) -
         os.chown(path, owner, owner)
 
 
-def prepare(root: Path, *, device: str, hostname: str, username: str, password: str) -> Path:
+def prepare(root: Path, *, device: str, hostname: str, username: str, password: str,
+            bastion: bool = False, probe_python: str | None = None) -> Path:
     """Write core-b's lab /etc, homes, sshd_config and host key under ``root``; returns the config path.
 
     The configuration names the key and the pid file under :data:`INSIDE`, where sshd sees ``root``; the
-    pid file is the same file as ``root/sshd.pid`` outside, which the keeper waits for.
+    pid file is the same file as ``root/sshd.pid`` outside, which the keeper waits for. ``bastion`` turns
+    on key logins (``~/.ssh/authorized_keys``, empty) and forwarding; ``probe_python`` lets ``username``
+    run that interpreter's ``-m egressctl probe`` through ``sudo -n``.
     """
     passwd = Path("/etc/passwd").read_text()
     group = Path("/etc/group").read_text()
@@ -112,7 +130,10 @@ def prepare(root: Path, *, device: str, hostname: str, username: str, password: 
     _write(root / "etc/passwd", passwd + f"{username}:x:{uid}:{uid}:lab admin:/home/{username}:/bin/bash\n")
     _write(root / "etc/group", group + f"{username}:x:{uid}:\n")
     _write(root / "etc/shadow", shadow + f"{username}:{_hash(password)}:{days}:0:99999:7:::\n", 0o640)
-    _write(root / "etc/sudoers", SUDOERS.format(user=username), 0o440)
+    sudoers = SUDOERS.format(user=username)
+    if probe_python:
+        sudoers += PROBE_SUDOERS.format(user=username, python=probe_python)
+    _write(root / "etc/sudoers", sudoers, 0o440)
     _write(root / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n::1\tlocalhost\n")
     (root / "home").mkdir(parents=True, exist_ok=True)
     home = root / "home" / username
@@ -122,11 +143,15 @@ def prepare(root: Path, *, device: str, hostname: str, username: str, password: 
         _write(home / name, text, owner=uid)
         _write(root / "root" / name, text)
     (root / "root").chmod(0o700)
+    if bastion:
+        _write(home / ".ssh" / "authorized_keys", "", 0o600, owner=uid)
     for name in ("wtmp", "btmp", "lastlog"):
         _write(root / "log" / name, "", 0o600)
     hostkeys.write_private(device, root / "hostkey")
     config = root / "sshd_config"
-    _write(config, SSHD_CONFIG.format(inside=INSIDE, user=username))
+    # sshd keeps the first value it reads for a keyword: the bastion's lines go before the defaults.
+    extra = BASTION_CONFIG if bastion else ""
+    _write(config, extra + SSHD_CONFIG.format(inside=INSIDE, user=username))
     return config
 
 
@@ -154,13 +179,32 @@ def _private_run(libc: ctypes.CDLL, root: Path) -> None:
         os.close(fd)
 
 
-def _mount_lab_files(root: Path) -> None:
+def _share_interpreter(libc: ctypes.CDLL) -> None:
+    """A world-readable tmpfs on /root with the interpreter's top directory under /root bound back."""
+    exe = Path(sys.executable).resolve()
+    if not exe.is_relative_to("/root"):
+        return
+    top = Path("/root", exe.relative_to("/root").parts[0])
+    fd = os.open(top, os.O_PATH | os.O_DIRECTORY)
+    try:
+        if libc.mount(b"tmpfs", b"/root", b"tmpfs", 0, b"mode=0755") != 0:
+            raise OSError(ctypes.get_errno(), "mount tmpfs on /root")
+        top.mkdir()
+        _bind(libc, Path(f"/proc/self/fd/{fd}"), str(top))
+    finally:
+        os.close(fd)
+
+
+def _mount_lab_files(root: Path, *, share_interpreter: bool = False) -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     _private_run(libc, root)
     for name in ("passwd", "shadow", "group", "sudoers", "hosts"):
         _bind(libc, INSIDE / "etc" / name, f"/etc/{name}")
     _bind(libc, INSIDE / "home", "/home")
-    _bind(libc, INSIDE / "root", "/root")
+    if share_interpreter:
+        _share_interpreter(libc)
+    else:
+        _bind(libc, INSIDE / "root", "/root")
     for name in ("wtmp", "btmp", "lastlog"):
         _bind(libc, INSIDE / "log" / name, f"/var/log/{name}")
 
@@ -170,8 +214,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="egressctl_lab.linuxbox")
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--hostname", required=True)
+    parser.add_argument("--share-interpreter", action="store_true",
+                        help="/root holds only this interpreter's tree, readable by every user")
     args = parser.parse_args(argv)
-    _mount_lab_files(args.root)
+    _mount_lab_files(args.root, share_interpreter=args.share_interpreter)
     socket.sethostname(args.hostname)
     sshd = "/usr/sbin/sshd"
     os.execv(sshd, [sshd, "-D", "-e", "-f", str(INSIDE / "sshd_config")])  # noqa: S606

@@ -125,13 +125,15 @@ def _route_batch(node: Node) -> list[str]:
 def _nat_ruleset(node: Node) -> str:
     assert node.nat is not None
     names = ", ".join(f'"{i}"' for i in node.nat.masquerade)
+    rules = [f"    {'ip' if net.version == 4 else 'ip6'} saddr {net} oifname {{ {names} }} masquerade\n"
+             for net in node.nat.sources] or [f"    oifname {{ {names} }} masquerade\n"]
     # The empty prerouting chain matters: it registers NAT at prerouting, where replies are un-masqueraded
     # *before* routing; without it IPv6 replies are routed by their masqueraded address, back out inet0.
     return (
         "table inet lab_nat {\n"
         "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n  }\n"
         "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-        f"    oifname {{ {names} }} masquerade\n  }}\n}}\n"
+        + "".join(rules) + "  }\n}\n"
     )
 
 

@@ -1,4 +1,6 @@
-"""Starting the lab's long-running processes: canaries, emulators, core-b's shell server, the forwarder.
+"""Starting the lab's long-running processes: canaries, emulators, core-b's shell, sshds, the forwarder.
+
+The sshds are the real ones of the bastion and of the SSH vantage host (``start_ssh_servers``).
 
 Each process is started in its own session (so it leads a process group that ``lab down`` can kill as a
 whole), with its output in ``run/logs/NAME.log`` and its pid recorded in ``run/pids/NAME.pid`` before it
@@ -124,6 +126,33 @@ def start_linux(paths: LabPaths, node: Node, device: Device, prefix: str, passwo
             "egressctl_lab.linuxbox", "--root", str(root), "--hostname", device.name]
     started = spawn(paths, device.name, argv, ready=False)
     started.pid_file = root / "sshd.pid"
+    return started
+
+
+def start_ssh_servers(paths: LabPaths, topo: Topology, prefix: str, password: str,
+                      userns: bool) -> list[Started]:
+    """The real sshd of every node that has one (root mode only; see ``topology.SshServer``).
+
+    Each runs as core-b's does (``linuxbox``), with the lab password for its user; a bastion's host key is
+    the lab key of its jump host's name, a vantage host's that of its node's name.
+    """
+    if userns:
+        return []
+    started = []
+    for node in topo.nodes:
+        if node.sshd is None:
+            continue
+        root = paths.run / f"sshd-{node.name}"
+        root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        linuxbox.prepare(root, device=node.sshd.jump_host or node.name, hostname=node.name,
+                         username=node.sshd.user, password=password, bastion=node.sshd.jump_host is not None,
+                         probe_python=sys.executable if node.sshd.probe else None)
+        argv = [*netns_exec(prefix + node.name), "unshare", "--uts", "--mount", "--propagation", "private",
+                "--", sys.executable, "-m", "egressctl_lab.linuxbox", "--root", str(root),
+                "--hostname", node.name, *(["--share-interpreter"] if node.sshd.probe else [])]
+        server = spawn(paths, f"sshd-{node.name}", argv, ready=False)
+        server.pid_file = root / "sshd.pid"
+        started.append(server)
     return started
 
 

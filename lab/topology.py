@@ -98,9 +98,28 @@ class Route(_Strict):
 
 
 class Nat(_Strict):
-    """Source NAT of everything leaving by the named interfaces (an ISP's carrier-grade NAT)."""
+    """Source NAT of what leaves by the named interfaces.
+
+    An ISP's carrier-grade NAT takes everything; the operators' station hides the bastion behind its own
+    management addresses (``sources`` only).
+    """
 
     masquerade: list[KernelIfName] = Field(min_length=1)
+    sources: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(default_factory=list)
+
+
+class SshServer(_Strict):
+    """A real OpenSSH sshd in a node (root mode; a user-namespace lab cannot switch users and leaves it out).
+
+    ``jump_host`` makes it the site's jump host of that name: TCP forwarding on, and the lab exposes it on
+    that jump host's loopback port, as it does the devices. ``probe`` makes the node an SSH vantage host:
+    ``user`` may run ``python -m egressctl probe --json --plan -`` as root through ``sudo -n`` (this very
+    interpreter, whose path the lab writes into sudoers), as a site's probe account would.
+    """
+
+    user: str = Field(default="admin", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    jump_host: str | None = None
+    probe: bool = False
 
 
 class Node(_Strict):
@@ -115,6 +134,7 @@ class Node(_Strict):
     nat: Nat | None = None
     zones: dict[str, list[str]] = Field(default_factory=dict, description="vendor zone -> vendor interfaces")
     device_options: dict[str, str] = Field(default_factory=dict)
+    sshd: SshServer | None = Field(default=None, description="a real sshd (a bastion or an SSH vantage host)")
 
     def interface(self, name: str) -> Interface:
         """The interface called ``name`` (KeyError if absent)."""
@@ -130,6 +150,10 @@ class Node(_Strict):
     def addresses(self) -> list[str]:
         """Every address of the node, without prefix length."""
         return [str(a.ip) for i in self.interfaces for a in i.addresses]
+
+    def first_ipv4(self) -> str:
+        """The node's first IPv4 address (where the operators' station reaches its sshd)."""
+        return next(a for a in self.addresses() if ":" not in a)
 
 
 class Services(_Strict):
@@ -175,6 +199,13 @@ class Topology(_Strict):
             if n.device == device:
                 return n
         raise KeyError(f"no lab node serves device {device!r}")
+
+    def jump_node(self, jump: str) -> Node:
+        """The node whose sshd is site jump host ``jump``."""
+        for n in self.nodes:
+            if n.sshd is not None and n.sshd.jump_host == jump:
+                return n
+        raise KeyError(f"no lab node serves jump host {jump!r}")
 
     def bridge_port(self, node: str, ifname: str) -> str:
         """Kernel name of the bridge-side end of ``node``'s interface ``ifname``."""
@@ -232,6 +263,7 @@ def cross_check(topo: Topology, site: Site) -> list[str]:
     for node in topo.nodes:
         if node.device is not None and node.device not in {d.name for d in site.devices}:
             problems.append(f"lab node {node.name}: site {site.name} has no device {node.device}")
+    problems += _check_jump_hosts(topo, site)
     for vp in site.vantage_points:
         if vp.netns is not None and vp.netns not in names:
             problems.append(f"vantage point {vp.name}: no lab node {vp.netns}")
@@ -241,6 +273,24 @@ def cross_check(topo: Topology, site: Site) -> list[str]:
                 problems.append(f"capture {cap.exit}: no lab node {cap.netns}")
             elif cap.interface not in {i.name for i in topo.node(cap.netns).interfaces}:
                 problems.append(f"capture {cap.exit}: node {cap.netns} has no interface {cap.interface}")
+    return problems
+
+
+def _check_jump_hosts(topo: Topology, site: Site) -> list[str]:
+    """Every site jump host has a node with an sshd and an IPv4 address; every such node a jump host."""
+    problems: list[str] = []
+    for jump in site.jump_hosts:
+        try:
+            node = topo.jump_node(jump.name)
+        except KeyError as exc:
+            problems.append(str(exc.args[0]))
+            continue
+        if not any(":" not in a for a in node.addresses()):
+            problems.append(f"jump host {jump.name}: node {node.name} has no IPv4 address")
+    for node in topo.nodes:
+        wanted = node.sshd.jump_host if node.sshd else None
+        if wanted is not None and wanted not in {j.name for j in site.jump_hosts}:
+            problems.append(f"lab node {node.name}: site {site.name} has no jump host {wanted}")
     return problems
 
 

@@ -134,7 +134,7 @@ def _assert_clean(prefix: str, state: Path, port: int, pids: list[int]) -> None:
     assert processes_mentioning(str(state)) == []
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
-    assert all(port_free(port + i) for i in range(5))
+    assert all(port_free(port + i) for i in range(6))  # five devices and the bastion
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert prefix not in links
 
@@ -145,10 +145,11 @@ def test_crash_then_up_repairs_and_down_leaves_nothing(tmp_path: Path) -> None:
         lab.up()
         pids = [int(f.read_text().split()[0]) for f in lab.paths.pids.glob("*.pid")]
         keeper = lab.status().keeper_pid
-        assert keeper is not None and len(pids) == 7
+        sshds = sum(1 for n in lab.topology.nodes if n.sshd is not None)  # the bastion's and ws1's
+        assert keeper is not None and len(pids) == 7 + sshds
         os.kill(keeper, signal.SIGKILL)  # a crashed keeper: namespaces and services stay behind
         time.sleep(0.2)
-        assert len(namespaces_with("xl-r-")) == 14
+        assert len(namespaces_with("xl-r-")) == len(lab.topology.nodes)
         again = Lab(LAB_YAML, prefix="xl-r-", port_base=PORT + 40, state_dir=tmp_path).up()
         assert again.up and again.keeper_pid != keeper
         pids += [int(f.read_text().split()[0]) for f in lab.paths.pids.glob("*.pid")]
