@@ -16,8 +16,8 @@ So ``main`` opens that directory first, mounts the private ``/run`` and binds th
 every source stays reachable, and sshd's configuration names its key and pid file there.
 
 The same box, with :func:`prepare`'s options, is the lab's bastion (TCP forwarding and public keys on) and
-its SSH vantage host (the probe allowed through ``sudo -n``). A vantage host has egressctl installed for
-everyone, as a site's would: with ``--share-interpreter`` its ``/root`` is a tmpfs holding only the
+its SSH vantage host (the probe allowed through ``sudo -n``). Those two have egressctl installed for
+everyone, as a site's hosts would: with ``--share-interpreter`` their ``/root`` is a tmpfs holding only the
 controller's interpreter tree when that lives under ``/root`` (say ``/root/.pyenv``), bound back, so the
 box's users reach it although the host's ``/root`` is private.
 

@@ -134,7 +134,9 @@ def start_ssh_servers(paths: LabPaths, topo: Topology, prefix: str, password: st
     """The real sshd of every node that has one (root mode only; see ``topology.SshServer``).
 
     Each runs as core-b's does (``linuxbox``), with the lab password for its user; a bastion's host key is
-    the lab key of its jump host's name, a vantage host's that of its node's name.
+    the lab key of its jump host's name, a vantage host's that of its node's name. Both reach this
+    interpreter (``--share-interpreter``): a vantage host runs the probe with it, and a bastion can run a
+    job of its own (say a revert job that must outlive the controller) as a site's bastion would.
     """
     if userns:
         return []
@@ -149,7 +151,7 @@ def start_ssh_servers(paths: LabPaths, topo: Topology, prefix: str, password: st
                          probe_python=sys.executable if node.sshd.probe else None)
         argv = [*netns_exec(prefix + node.name), "unshare", "--uts", "--mount", "--propagation", "private",
                 "--", sys.executable, "-m", "egressctl_lab.linuxbox", "--root", str(root),
-                "--hostname", node.name, *(["--share-interpreter"] if node.sshd.probe else [])]
+                "--hostname", node.name, "--share-interpreter"]
         server = spawn(paths, f"sshd-{node.name}", argv, ready=False)
         server.pid_file = root / "sshd.pid"
         started.append(server)

@@ -167,3 +167,21 @@ def test_jump_host_key_with_a_passphrase_from_cmd(lab: Lab, tmp_path: Path) -> N
     assert PASSPHRASE not in proc.stdout + proc.stderr
     for f in _files_outside_the_lab(lab):
         assert PASSPHRASE.encode() not in f.read_bytes(), f
+
+
+def test_the_bastion_runs_this_interpreter(lab: Lab) -> None:
+    """A job of the controller's own (a revert that must outlive it) can run on the bastion, as admin."""
+    from egressctl.inventory.credentials import Secret
+    from egressctl.ssh.route import Endpoint
+    from egressctl.ssh.tunnel import login
+
+    jump = lab.site.jump_hosts[0]
+    port = PORT_BASE + len(lab.site.devices)
+    bastion = Endpoint("jump host bastion", "127.0.0.1", port, "admin", jump.host_key)
+    client = login("lab", bastion, Secret(password=_secret(lab)), None, 10)
+    try:
+        script = "import egressctl, socket; print(socket.gethostname())"
+        _, out, _ = client.exec_command(f"{sys.executable} -c '{script}'", timeout=30)
+        assert out.read().decode().strip() == "bastion" and out.channel.recv_exit_status() == 0
+    finally:
+        client.close()

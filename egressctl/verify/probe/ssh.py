@@ -64,6 +64,18 @@ def _connect(vp: VantagePoint, secret: Secret | None, timeout: float) -> tuple[A
                                 f"{redact(str(exc).removeprefix(vp.name + ': '))}") from None
 
 
+def connect(vp: VantagePoint, timeout: float = 10.0) -> tuple[Any, Any]:
+    """A logged-in paramiko ``SSHClient`` to ``vp`` and the tunnel under it; close both when done.
+
+    For callers that run their own command on a vantage point (the held-sessions agent): the same path,
+    pins, credentials and retry as the probe's.
+
+    Raises:
+        VerificationError: the credentials, the path or the login failed.
+    """
+    return _connect(vp, _secret(vp), timeout)
+
+
 def run_over_ssh(vp: VantagePoint, plan: str, budget: float, timeout: float = 10.0) -> dict[str, Any]:
     """Run the plan on ``vp.ssh_host`` and return the parsed results document.
 
