@@ -12,6 +12,7 @@ each), so what is shown, what is sent and what is proven are the same policy.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,15 @@ class Engine:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+    def fork(self) -> Engine:
+        """This engine (inventory, state directory, drivers) with its own journal connection.
+
+        An estate runs one site per thread, each on a fork, so no SQLite connection is shared by threads.
+        """
+        twin = copy.copy(self)
+        twin._journal = None
+        return twin
 
     def site_of(self, device: Device) -> Site | None:
         """The site ``device`` belongs to (drivers whose safety net uses another host of it need it)."""

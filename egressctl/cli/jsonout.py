@@ -32,9 +32,10 @@ VERIFY_WATCH = "egressctl.verify-watch/1"
 WATCH_EVENT = "egressctl.watch-event/1"
 PROBE = "egressctl.probe/1"
 CHECK = "egressctl.check/1"
+ESTATE = "egressctl.estate/1"
 
 ALL = (PLAN, OPERATION, EVENT, STATUS, OVERVIEW, HISTORY, CHAIN, UNLOCK, VERIFY_ACTIVE, VERIFY_CAPTURE,
-       VERIFY_WATCH, WATCH_EVENT, PROBE, CHECK)
+       VERIFY_WATCH, WATCH_EVENT, PROBE, CHECK, ESTATE)
 
 
 def schema_file(schema: str) -> str:

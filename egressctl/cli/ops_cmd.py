@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 SiteArg = Annotated[str, typer.Argument(help="Site name from the inventory.", show_default=False,
                                         autocompletion=complete.sites)]
+SitesArg = Annotated[list[str] | None, typer.Argument(
+    help="Site name(s) from the inventory; several run in parallel with one summary.", show_default=False,
+    autocompletion=complete.sites)]
+GroupOpt = Annotated[str | None, typer.Option("--group", "-g", help=(
+    "Every site of this inventory group, in parallel (each with its own lock, journal and proof)."))]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to type the site name to confirm.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan and print; send nothing (says so).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Stream events as JSON lines; the last is the result.")]
@@ -100,11 +105,25 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
     raise typer.Exit(res.exit_code)
 
 
+def _estate(ctx: typer.Context, sites: list[str] | None, group: str | None, target: str | None, full: bool,
+            *, yes: bool, dry_run: bool, json_out: bool, revert_in: int, no_verify: bool,
+            device: list[str] | None, force_unlock: bool, no_held: bool, watch_after: float) -> bool:
+    """Run the estate command when several sites or a group are named; False for exactly one site."""
+    if group is None and len(sites or []) == 1:
+        return False
+    from egressctl.cli.estate_cmd import operate_estate
+
+    operate_estate(ctx, list(sites or []), group, target, full, yes=yes, dry_run=dry_run, json_out=json_out,
+                   force_unlock=force_unlock, device=device, verify=not no_verify, revert_in=revert_in,
+                   held_sessions=not no_held, watch_after=watch_after)
+    return True
+
+
 @handles_errors
-def isolate(ctx: typer.Context, site: SiteArg, yes: YesOpt = False, dry_run: DryRunOpt = False,
-            json_out: JsonOpt = False, revert_in: RevertOpt = 120, no_verify: NoVerifyOpt = False,
-            device: DeviceOpt = None, force_unlock: UnlockOpt = False, no_held_sessions: NoHeldOpt = False,
-            watch_after: WatchAfterOpt = 3.0) -> None:
+def isolate(ctx: typer.Context, site: SitesArg = None, group: GroupOpt = None, yes: YesOpt = False,
+            dry_run: DryRunOpt = False, json_out: JsonOpt = False, revert_in: RevertOpt = 120,
+            no_verify: NoVerifyOpt = False, device: DeviceOpt = None, force_unlock: UnlockOpt = False,
+            no_held_sessions: NoHeldOpt = False, watch_after: WatchAfterOpt = 3.0) -> None:
     """Cut SITE off the internet now, keeping its management paths (fail-closed).
 
     Every device is changed under a dead-man switch, read back, and checked over a fresh management
@@ -119,14 +138,20 @@ def isolate(ctx: typer.Context, site: SiteArg, yes: YesOpt = False, dry_run: Dry
       egressctl isolate lab            (asks you to type the site name)
       egressctl isolate lab --yes --json
       egressctl isolate lab --dry-run
+      egressctl isolate lab lab2 lab3 --yes    (in parallel, one summary)
+      egressctl isolate --group estate --yes --json
     """  # noqa: D301 - \b is click's no-rewrap marker
-    _operate(ctx, site, "isolated", False, yes=yes, dry_run=dry_run, json_out=json_out, revert_in=revert_in,
-             no_verify=no_verify, device=device, force_unlock=force_unlock, no_held=no_held_sessions,
-             watch_after=watch_after)
+    if _estate(ctx, site, group, "isolated", False, yes=yes, dry_run=dry_run, json_out=json_out,
+               revert_in=revert_in, no_verify=no_verify, device=device, force_unlock=force_unlock,
+               no_held=no_held_sessions, watch_after=watch_after):
+        return
+    _operate(ctx, (site or [""])[0], "isolated", False, yes=yes, dry_run=dry_run, json_out=json_out,
+             revert_in=revert_in, no_verify=no_verify, device=device, force_unlock=force_unlock,
+             no_held=no_held_sessions, watch_after=watch_after)
 
 
 @handles_errors
-def restore(ctx: typer.Context, site: SiteArg,
+def restore(ctx: typer.Context, site: SitesArg = None, group: GroupOpt = None,
             stage: StageOpt = None,
             full: Annotated[bool, typer.Option("--full", help="Remove every egressctl rule.")] = False,
             yes: YesOpt = False, dry_run: DryRunOpt = False, json_out: JsonOpt = False,
@@ -142,9 +167,15 @@ def restore(ctx: typer.Context, site: SiteArg,
     \b
       egressctl restore lab --stage ministry
       egressctl restore lab --full --yes
+      egressctl restore --group estate --full --yes
     """  # noqa: D301 - \b is click's no-rewrap marker
-    _operate(ctx, site, stage, full, yes=yes, dry_run=dry_run, json_out=json_out, revert_in=revert_in,
-             no_verify=no_verify, device=device, force_unlock=force_unlock, no_held=no_held_sessions)
+    if _estate(ctx, site, group, stage, full, yes=yes, dry_run=dry_run, json_out=json_out,
+               revert_in=revert_in, no_verify=no_verify, device=device, force_unlock=force_unlock,
+               no_held=no_held_sessions, watch_after=0.0):
+        return
+    _operate(ctx, (site or [""])[0], stage, full, yes=yes, dry_run=dry_run, json_out=json_out,
+             revert_in=revert_in, no_verify=no_verify, device=device, force_unlock=force_unlock,
+             no_held=no_held_sessions)
 
 
 @handles_errors
