@@ -489,7 +489,8 @@ file in effect: the device's (or vantage point's) `ssh_config`, else the site's,
 when it exists (`ssh_config: none` reads none). From it egressctl takes, for the host written in `host`
 (or `ssh_host`), `HostName`, `Port` (unless the inventory writes a port), `User` (for vantage points and
 jump hosts; a device always logs in as its `username`), `IdentityFile` (offered before the credential,
-unless that is a `key:` file), `ProxyJump` and `ProxyCommand`. `Include` and `Match exec` are not read.
+unless that is a `key:` file), `ProxyJump` and `ProxyCommand`; `Include` files are read where they are
+named (relative paths from `~/.ssh`).
 
 A jump host (bastion) must be listed in the site's `jump_hosts` with its own pinned `host_key`. A device
 or vantage point goes through one when it says `jump: NAME`, or when the ssh_config gives it a `ProxyJump`

@@ -10,12 +10,15 @@ before anything is opened. When both ProxyJump and ProxyCommand apply, ProxyJump
 ssh_config reader keeps no order to decide as ssh does); a first hop's own ProxyCommand is honoured.
 
 The ssh_config file in effect: the device's or vantage point's ``ssh_config``, else the site's, else
-``~/.ssh/config`` when it exists; ``none`` reads no file. ``Include`` and ``Match exec`` are not supported.
+``~/.ssh/config`` when it exists; ``none`` reads no file. ``Include`` is followed (relative paths from
+``~/.ssh``, globs, nested up to :data:`MAX_INCLUDES` deep), by inlining each file where it is named.
 """
 
 from __future__ import annotations
 
 import getpass
+import glob
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
 
 #: Jump hosts in one chain, at most (a ProxyJump loop in an ssh_config file stops here).
 MAX_HOPS = 8
+#: ``Include`` nesting, at most (an Include loop stops here).
+MAX_INCLUDES = 8
+_INCLUDE = re.compile(r"^\s*include(?:\s*=\s*|\s+)(?P<paths>.+?)\s*$", re.I)
 
 
 class RouteError(ValueError):
@@ -85,6 +91,29 @@ def config_path(own: str | None, ssh: SiteSsh) -> Path | None:
     return path
 
 
+def inline_includes(path: Path, depth: int = 0) -> str:
+    """The text of ``path`` with every ``Include`` replaced by the files it names (paramiko skips them).
+
+    Raises:
+        OSError: a file cannot be read.
+        RouteError: Includes nest deeper than :data:`MAX_INCLUDES`.
+    """
+    if depth > MAX_INCLUDES:
+        raise RouteError(f"ssh_config Include nested deeper than {MAX_INCLUDES} (a loop?) at {path}")
+    out: list[str] = []
+    for line in path.read_text().splitlines():
+        found = _INCLUDE.match(line)
+        if found is None:
+            out.append(line)
+            continue
+        for word in found.group("paths").split():
+            pattern = Path(word).expanduser()
+            pattern = pattern if pattern.is_absolute() else Path("~/.ssh").expanduser() / pattern
+            out += [inline_includes(Path(f), depth + 1) for f in sorted(glob.glob(str(pattern)))
+                    if Path(f).is_file()]
+    return "\n".join(out) + "\n"
+
+
 class _Config:
     """An ssh_config file's lookups (an empty one when there is no file)."""
 
@@ -93,8 +122,8 @@ class _Config:
 
         self.path = path
         try:
-            self._cfg = paramiko.SSHConfig.from_path(str(path)) if path else paramiko.SSHConfig()
-        except (OSError, paramiko.ssh_exception.ConfigParseError) as exc:
+            self._cfg = paramiko.SSHConfig.from_text(inline_includes(path)) if path else paramiko.SSHConfig()
+        except (OSError, UnicodeDecodeError, paramiko.ssh_exception.ConfigParseError) as exc:
             raise RouteError(f"ssh_config file {path} cannot be read: {exc}") from None
 
     def lookup(self, alias: str) -> dict[str, Any]:

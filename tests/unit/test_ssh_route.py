@@ -210,3 +210,18 @@ def test_vantage_point_user_port_and_pin(tmp_path: Path) -> None:
 ])
 def test_parse_jump(token: str, parsed: tuple[str | None, str, int | None]) -> None:
     assert parse_jump(token) == parsed
+
+
+def test_include_is_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """paramiko skips Include; engineers keep their site's hosts in included files, so it is inlined."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh" / "config.d").mkdir(parents=True)
+    (tmp_path / ".ssh" / "config.d" / "chn.conf").write_text(
+        "Host bastion\n  HostName 192.0.2.10\nHost 127.0.0.1\n  ProxyJump bastion\n  Port 2022\n")
+    (tmp_path / ".ssh" / "config").write_text("Include config.d/*.conf\nHost *\n  User me\n")
+    site = _site(tmp_path, None, jumps=f"- name: bastion\n  host_key: {KEY}\n")
+    route = device_route(site.device("dev1"))
+    assert route.target.port == 2022 and [h.host for h in route.hops] == ["192.0.2.10"]
+    (tmp_path / ".ssh" / "config").write_text("Include config\n")
+    with pytest.raises(RouteError, match="nested deeper"):
+        device_route(site.device("dev1"))
