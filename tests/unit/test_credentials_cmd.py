@@ -138,3 +138,16 @@ def test_cmd_secret_never_reaches_journal_logs_or_output(tmp_path: Path, monkeyp
     for f in state.rglob("*"):
         if f.is_file():
             assert PASSWORD.encode() not in f.read_bytes(), f
+
+
+def test_a_failing_command_stops_the_cli_with_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = FakeNet()
+    monkeypatch.setattr("egressctl.engine.default_factory", net.factory)
+    ref = _script(tmp_path, "locked", "print('cmd-leaky-output')\nraise SystemExit(1)\n")
+    inv = write_inventory(tmp_path, credential=ref)
+    argv = ["-i", str(inv), "--state-dir", str(tmp_path / "st"), "isolate", "hq", "--yes"]
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 2, res.output
+    assert f"credential {ref}: the command exited with status 1" in res.stderr
+    assert "leaky" not in res.output and "Traceback" not in res.output
+    assert sum(net.opens.values()) == 0, "nothing was contacted"
