@@ -93,9 +93,15 @@ def up(
     port_base: Annotated[
         int | None, typer.Option(help="first loopback port (default: the inventory's)")
     ] = None,
+    sites: Annotated[int, typer.Option(min=1, max=50, help=(
+        "build an estate: N copies of the site (lab, lab2, ...), each with its own namespaces, devices and "
+        "ports, in one inventory with a group 'estate' (root mode)"))] = 1,
 ) -> None:
     """Build the lab (repairing leftovers of a previous one) and start every device."""
     _require_lab_extra()
+    if sites > 1:
+        _estate_up(inventory, prefix, port_base, time_scale, sites)
+        return
     try:
         lab = _make(inventory, prefix, port_base=port_base, time_scale=time_scale)
         status = lab.up()
@@ -109,6 +115,21 @@ def up(
     Console().print(table)
     print(f"inventory: {status.inventory}")
     print("built in " + ", ".join(f"{k} {v:.2f}s" for k, v in status.timings.items()))
+
+
+def _estate_up(inventory: Path | None, prefix: str | None, port_base: int | None, time_scale: float,
+               sites: int) -> None:
+    """``lab up --sites N``: the copies one after the other, then the estate's inventory."""
+    from egressctl_lab.estate import EstateLab
+
+    try:
+        estate = EstateLab(_inventory(inventory), sites, prefix=prefix or "eg-", port_base=port_base or 25100,
+                           time_scale=time_scale)
+        path = estate.up()
+    except EgressError as exc:
+        raise _fail(exc) from None
+    print(f"estate of {sites} sites up (group estate)")
+    print(f"inventory: {path}")
 
 
 @lab_app.command()
@@ -143,7 +164,19 @@ def status(
 
 @lab_app.command()
 def down(inventory: InventoryOpt = None, prefix: PrefixOpt = None) -> None:
-    """Stop every lab process and remove every namespace the lab created."""
+    """Stop every lab process and remove every namespace the lab created (an estate's copies too)."""
+    from egressctl_lab.estate import EstateLab, running_estate
+
+    doc = running_estate()
+    if doc is not None:
+        try:
+            EstateLab(Path(doc["source"]), int(doc["sites"]), prefix=str(doc["prefix"]),
+                      port_base=int(doc["port_base"])).down()
+        except EgressError as exc:
+            raise _fail(exc) from None
+        print("estate is down")
+        if inventory is None and prefix is None:
+            return
     try:
         _make(inventory, prefix).down()
     except EgressError as exc:

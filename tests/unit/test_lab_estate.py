@@ -1,0 +1,36 @@
+"""``lab up --sites N``: copy k of the lab site is the same site renamed, on its own ports and namespaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from egressctl_lab.estate import PORT_STRIDE, EstateLab, site_name
+from egressctl_lab.topology import load_topology
+
+from egressctl.inventory.loader import load_inventory
+
+SITE = Path(__file__).resolve().parents[2] / "lab" / "site.yaml"
+
+
+def test_copies_are_the_site_renamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EGRESSCTL_LAB_MODE", "root")
+    estate = EstateLab(SITE, 3, prefix="zz-", port_base=29000, state_dir=tmp_path)
+    assert [site_name("lab", k) for k in (1, 2, 3)] == ["lab", "lab2", "lab3"]
+    topo, site = load_topology(load_inventory(estate._copy_source(2)))
+    original = load_inventory(SITE).site("lab")
+    assert (topo.site, site.name) == ("lab2", "lab2")
+    assert [d.name for d in site.devices] == [d.name for d in original.devices]
+    member = estate._member(3)
+    assert member.prefix == "zz-03-"
+    assert [d.port for d in member._effective_site.devices] == [
+        29000 + 2 * PORT_STRIDE + i for i in range(len(original.devices))]
+    assert member.paths.state == tmp_path / "lab" / "estate" / "03"
+
+
+def test_estate_needs_root_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from egressctl_lab.errors import LabError
+
+    monkeypatch.setenv("EGRESSCTL_LAB_MODE", "userns")
+    with pytest.raises(LabError, match="root mode"):
+        EstateLab(SITE, 2, state_dir=tmp_path)
