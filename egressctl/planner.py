@@ -17,10 +17,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from egressctl.driver import Capability, DeviceState, Driver, SessionHandling, missing_capabilities
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    Driver,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    missing_capabilities,
+)
 from egressctl.errors import PlanError
 from egressctl.inventory.models import Device, Site
 from egressctl.policy import Atom, Policy, atoms, equivalent
@@ -64,7 +73,8 @@ class DevicePlan:
     """One device's part of a plan.
 
     ``capabilities`` are the driver's declared ones (less any a test fault removes): the executor acts on
-    them, so what the plan promised and what the run does cannot differ.
+    them, so what the plan promised and what the run does cannot differ. ``safety_net`` is the dead-man
+    switch this device's change gets and ``on_fire`` what it does if it fires (a reboot is not a detail).
     """
 
     device: str
@@ -83,6 +93,7 @@ class DevicePlan:
     capabilities: frozenset[Capability] = frozenset()
     session_handling: str = UNKNOWN
     warnings: tuple[str, ...] = ()
+    on_fire: str = ""
 
     @property
     def changes(self) -> bool:
@@ -99,6 +110,7 @@ class DevicePlan:
         return {
             "device": self.device, "platform": self.platform, "exit": self.exit, "target": self.policy.target,
             "fingerprint": self.policy.fingerprint(), "noop": self.noop, "safety_net": self.safety_net,
+            "on_fire": self.on_fire,
             "current": self.current_target, "pending_commit": self.pending_commit, "lines": list(self.lines),
             "diff": list(self.diff), "skipped": self.skipped, "error": self.error,
             "session_handling": self.session_handling, "ends_sessions": self.ends_sessions,
@@ -220,6 +232,30 @@ def plan_warnings(policy: Policy, caps: frozenset[Capability], handling: str,
     return tuple(out)
 
 
+#: What each kind of dead-man switch does when it fires, for drivers that do not say more.
+ON_FIRE = {
+    SafetyNet.NATIVE_CONFIRM: "the device itself reverts to its configuration before the change",
+    SafetyNet.CONTROLLER_TIMER: "a job armed on the device restores the configuration before the change",
+    SafetyNet.GUARDED_SNAPSHOT: "the controller rolls back from the snapshot; if the controller is gone, "
+                                "nothing reverts until the next run",
+    SafetyNet.ONBOX_SCRIPT: "a script on the device undoes the change (no reboot)",
+    SafetyNet.REBOOT_REVERT: "the device reboots to its saved configuration",
+    SafetyNet.REMOTE_JOB: "a job on another host logs in and restores the snapshot",
+}
+
+
+def describe_net(drv: Driver) -> NetDescription:
+    """The driver's own account of its safety net (``net_description()``), else its class's generic one."""
+    own = getattr(drv, "net_description", None)
+    found: object = None
+    if callable(own):
+        with suppress(Exception):  # a plan never fails because a description could not be read
+            found = own()
+    if isinstance(found, NetDescription):
+        return found
+    return NetDescription(drv.safety_net, ON_FIRE.get(drv.safety_net, ""))
+
+
 def plan_device(device: Device, drv: Driver, state: DeviceState | None, policy: Policy, *,
                 faults: TestFaults | None = None, error: str = "", handling: str = UNKNOWN) -> DevicePlan:
     """Plan one device: what it would be sent to go from ``state`` (None: unknown) to ``policy``.
@@ -231,9 +267,10 @@ def plan_device(device: Device, drv: Driver, state: DeviceState | None, policy: 
     skipped = "test fault: exit skipped" if faults and faults.skip_exit == device.exit else ""
     noop = is_noop(state, policy)
     caps = capabilities_of(drv, device.name, faults)
+    net = describe_net(drv)
     return DevicePlan(
         device=device.name, platform=device.platform, exit=device.exit, policy=policy, render_policy=rpol,
-        lines=tuple(drv.render(rpol, state)), noop=noop, safety_net=drv.safety_net.value,
+        lines=tuple(drv.render(rpol, state)), noop=noop, safety_net=net.net.value, on_fire=net.on_fire,
         current_target=state.target if state else None, pending_commit=bool(state and state.pending_commit),
         diff=state_diff(state, policy), skipped=skipped, error=error, capabilities=caps,
         session_handling=handling, warnings=plan_warnings(policy, caps, handling, not noop and not skipped),

@@ -57,6 +57,22 @@ CMD_ABORT = "abort"
 #: FortiOS bounds ``cfg-revert-timeout`` (seconds).
 REVERT_MIN, REVERT_MAX = 10, 4294967295
 
+# --- the non-rebooting dead-man switch (see revert.py) --------------------------------------------------
+#: ``config system auto-script`` (FortiOS CLI reference, 6.2 to 7.4): ``interval`` (s), ``repeat``,
+#: ``start manual|auto``, ``script`` (CLI lines; "Maximum length: 1023" from 6.2, 255 before), names up
+#: to 35 characters.
+SEC_AUTOSCRIPT = "system auto-script"
+SHOW_AUTOSCRIPT = f"show {SEC_AUTOSCRIPT}"
+SCRIPT_PREFIX = "egressctl-rv-"
+SCRIPT_MAX = 1023
+#: Versions whose auto-scripts hold 1023 characters; older units keep cfg-save revert (which reboots).
+SCRIPT_SINCE = (6, 2)
+GET_STATUS = "get system status"
+#: Device option ``revert``: ``script`` (the default where the version allows) or ``reboot``.
+REVERT_OPTION = "revert"
+#: Seconds cfg-save revert stays armed, at least, while the lines are sent and the scripts armed.
+ARM_WINDOW = 300
+
 #: Policy defaults FortiOS omits from ``show``; used to compare desired and current settings.
 POLICY_DEFAULTS: dict[str, tuple[str, ...]] = {"action": ("deny",), "status": ("enable",)}
 

@@ -1,35 +1,51 @@
-"""FortiGate driver: FortiOS firewall policies over netmiko's ``fortinet`` class, with ``cfg-save revert``.
+"""FortiGate driver: FortiOS firewall policies over netmiko's ``fortinet`` class, with two dead-man switches.
 
-FortiOS has no candidate configuration: a policy edit is live at ``next``/``end``. Its dead-man switch is
-the *configuration save mode*: with ``set cfg-save revert`` changes stay unsaved and the unit goes back to
-its saved configuration when ``cfg-revert-timeout`` seconds pass without ``execute cfg save``. So:
+FortiOS has no candidate configuration: a policy edit is live at ``next``/``end``. Its built-in dead-man
+switch is the *configuration save mode*: with ``set cfg-save revert`` changes stay unsaved and the unit
+goes back to its saved configuration when ``cfg-revert-timeout`` seconds pass without ``execute cfg
+save`` -- by **rebooting** (every HA member). So egressctl uses it only as long as it must:
 
 * :meth:`load_candidate` only renders and keeps the lines (sending them would make them live);
-* :meth:`commit` switches to revert mode with ``revert_in`` as the timeout, *then* sends the lines;
-* :meth:`confirm` is ``execute cfg save`` and puts the save mode back as it was;
-* :meth:`rollback` is ``execute cfg reload`` (back to the saved configuration now) while a change is
-  unconfirmed, and an explicit re-render of the earlier state once it was confirmed.
+* :meth:`commit` switches to revert mode with ``revert_in`` as the timeout, *then* sends the lines; where
+  the unit can (FortiOS >= 6.2, or device option ``revert: script``), it then arms on-box scripts that undo
+  the change without a reboot (:mod:`.revert`), saves, and puts the save mode back: the scripts are the
+  dead-man switch from then on. Otherwise (older unit, ``revert: reboot``, an undo too long) cfg-save
+  revert stays armed;
+* :meth:`confirm` deletes the scripts, or is ``execute cfg save`` (then the save mode is put back);
+* :meth:`rollback` runs the scripts now, or is ``execute cfg reload`` while a change is unsaved, and an
+  explicit re-render of the earlier state once it was confirmed.
 
-A controller-side marker file (``{state}/drivers/fortinet/<device>.json``) remembers an armed change so a
-restarted controller still sees it as pending; FortiOS has no CLI command that lists unsaved changes.
+A pending change is found on the unit (its scripts), so a restarted or second controller sees it. The
+controller-side marker file (``{state}/drivers/fortinet/<device>.json``) only remembers the save mode to
+put back while cfg-save revert is armed: FortiOS has no CLI command that lists unsaved changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.fortinet import constants as C
 from egressctl_drivers.fortinet import parse
 from egressctl_drivers.fortinet import sessions as fsessions
 from egressctl_drivers.fortinet.preflight import preflight as _preflight
 from egressctl_drivers.fortinet.render import render as render_lines
+from egressctl_drivers.fortinet.scriptnet import ScriptNet
 
-from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    SessionReport,
+)
 from egressctl.errors import (
     CommitError,
     ConfirmError,
@@ -38,7 +54,7 @@ from egressctl.errors import (
     DeviceTimeout,
     RollbackError,
 )
-from egressctl.inventory.credentials import state_dir
+from egressctl.inventory.credentials import redact, state_dir
 from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
@@ -50,8 +66,8 @@ class PendingMarker:
         self.path = state_dir() / "drivers" / platform / f"{device}.json"
 
     def write(self, **data: Any) -> None:
-        """Record the armed change (atomic replace)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Record the armed change (atomic replace), private like the rest of the state directory."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"armed_at": time.time(), **data}))
         tmp.replace(self.path)
@@ -88,6 +104,17 @@ class FortinetDriver(NetmikoDriverBase):
         self._policy: Policy | None = None
         self._before: DeviceState | None = None
         self._marker = PendingMarker(self.platform, device.name)
+        self.net = ScriptNet(self)
+        self._scripted = False
+
+    @property
+    def is_open(self) -> bool:
+        """True while the session is up."""
+        return self._conn is not None
+
+    def net_description(self) -> NetDescription:
+        """The dead-man switch this unit gets and what it does when it fires (``plan`` shows it)."""
+        return self.net.describe()
 
     # ----------------------------------------------------------------------------- pure
     def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
@@ -104,11 +131,21 @@ class FortinetDriver(NetmikoDriverBase):
             tmo.group(1) if tmo else C.CFG_TIMEOUT_DEFAULT,
         )
 
-    def _raw(self) -> str:
+    def raw(self) -> str:
+        """The read-back text of egressctl's sections."""
         return "\n".join(self.send(cmd) for cmd in C.SHOW_COMMANDS)
 
+    _raw = raw
+
     def _pending(self, state: DeviceState) -> bool:
-        """Armed by egressctl, still in revert mode, and the device still holds what was committed."""
+        """The unit holds a change waiting for its confirm: its revert scripts, or armed cfg-save revert."""
+        if self.net.pending(state) is not None:
+            self._scripted = True
+            return True
+        return self._window(state)
+
+    def _window(self, state: DeviceState) -> bool:
+        """Armed by this controller, still in revert mode, and the device still holds what was committed."""
         armed = self._marker.read()
         if armed is None or self._global()[0] != C.CFG_SAVE_REVERT:
             return False
@@ -120,7 +157,8 @@ class FortinetDriver(NetmikoDriverBase):
         """Parse egressctl's policies (and the objects they use) back from the device."""
         state = parse.device_state(self._raw())
         pending = self._pending(state)
-        return DeviceState(state.target, state.fingerprint, state.rules, pending, state.raw)
+        return DeviceState(state.target, state.fingerprint, state.rules, pending, state.raw, state.op_id,
+                           state.owner)
 
     def snapshot(self) -> str:
         """The whole configuration as ``show`` prints it."""
@@ -141,20 +179,72 @@ class FortinetDriver(NetmikoDriverBase):
         return "\n".join(self._lines)
 
     def commit(self, revert_in: int) -> None:
-        """Arm ``cfg-save revert`` with ``revert_in`` seconds, then send the lines (live at once)."""
+        """Arm ``cfg-save revert``, send the lines (live at once), then hand over to revert scripts.
+
+        With scripts to come, cfg-save revert only covers sending the lines and arming the scripts, so its
+        timeout is at least :data:`~.constants.ARM_WINDOW` (a controller lost in those seconds reboots the
+        unit then); otherwise it is the dead-man switch itself, with ``revert_in``.
+        """
         if not self._lines or self._policy is None:
             return
         timeout = min(max(int(revert_in), C.REVERT_MIN), C.REVERT_MAX)
+        scripted = self._before is not None and self.net.usable()
+        window = max(timeout, C.ARM_WINDOW) if scripted else timeout
         mode, old_timeout = self._global()
+        stale = self._marker.read()
+        if stale is not None and mode == C.CFG_SAVE_REVERT:
+            # A change this controller armed was reverted by a reboot, which keeps the saved revert mode:
+            # what to put back is what that change found.
+            mode = str(stale.get("original_mode", C.CFG_SAVE_DEFAULT))
+            old_timeout = str(stale.get("original_timeout", C.CFG_TIMEOUT_DEFAULT))
         self._marker.write(target=self._policy.target, fingerprint=self._policy.fingerprint(),
                            original_mode=mode, original_timeout=old_timeout, revert_in=timeout)
         try:
             self.send_config([f"config {C.SEC_GLOBAL}", f"set cfg-save {C.CFG_SAVE_REVERT}",
-                              f"set cfg-revert-timeout {timeout}", "end"])
+                              f"set cfg-revert-timeout {window}", "end"])
         except DeviceError as exc:
             self._marker.clear()
             raise CommitError(self.device.name, "could not arm cfg-save revert", exc.device_output) from exc
         self._apply(self._lines)
+        if scripted:
+            self._hand_over(timeout)
+
+    def _hand_over(self, timeout: int) -> None:
+        """Arm the revert scripts, save, put the save mode back: cfg-save revert (a reboot) is disarmed.
+
+        If the scripts cannot all be armed, none stays (a confirm would save them) and cfg-save revert
+        remains the dead-man switch.
+        """
+        assert self._before is not None and self._policy is not None
+        try:
+            self.net.arm(self._before, self._policy, timeout)
+        except DeviceError:
+            self.net.disarm()
+            return
+        armed = self._marker.read() or {}
+        self.send(C.CMD_CFG_SAVE)
+        self._restore_mode(armed)
+        self._marker.clear()
+        self._scripted = True
+
+    def send_lines(self, lines: list[str]) -> None:
+        """Send many lines in one write (scripts: multi-line values show no prompt) and read to their end.
+
+        A ``grep`` for a random token closes the batch: its echo followed by a prompt is the end of every
+        answer (netmiko's per-line echo checks need a prompt after each line, and wait out its absence).
+        """
+        token = f"egressctl-{secrets.token_hex(6)}"
+        conn = self.conn
+        try:
+            with map_netmiko_errors(self.device.name, "configuration"):
+                conn.write_channel("\n".join([*lines, f"{C.GET_STATUS} | grep {token}"]) + "\n")
+                out = conn.read_until_pattern(pattern=rf"{token}[^\n]*\n[\s\S]*#\s*$",
+                                              read_timeout=max(self.timeout, 10.0 + len(lines) / 10))
+            self.check_output("configuration", redact(str(out)))
+        except DeviceError:
+            with contextlib.suppress(DeviceError):
+                self.send(C.CMD_ABORT, expect_string=r"#\s*$", check=False)
+            raise
 
     def _apply(self, lines: list[str]) -> None:
         """Send lines; after a rejected one, ``abort`` the open block so the session is back at the top."""
@@ -181,9 +271,10 @@ class FortinetDriver(NetmikoDriverBase):
         self.send_config([*lines, "end"])
 
     def confirm(self) -> None:
-        """``execute cfg save``, then put the save mode back as it was before :meth:`commit`."""
+        """Delete the revert scripts, or ``execute cfg save`` and put the save mode back as it was."""
         armed = self._marker.read()
         if armed is None:
+            self._confirm_scripted()
             return
         try:
             if not self.has_pending_commit():
@@ -200,10 +291,26 @@ class FortinetDriver(NetmikoDriverBase):
             raise ConfirmError(self.device.name, "execute cfg save failed", exc.device_output) from exc
         self._marker.clear()
 
+    def _confirm_scripted(self) -> None:
+        """The scripts guard the change: deleting them keeps it (too late once they ran)."""
+        try:
+            still = self.net.pending(parse.device_state(self._raw())) is not None
+            self.net.disarm()
+        except DeviceError as exc:
+            raise ConfirmError(self.device.name, "could not delete the revert scripts",
+                               exc.device_output) from exc
+        if self._scripted and not still:
+            raise ConfirmError(self.device.name, "too late: the revert scripts already undid the change")
+
     def rollback(self) -> None:
-        """Go back to the state before the change: ``execute cfg reload`` if unsaved, else re-render it."""
+        """Back to the state before the change: its revert scripts, cfg reload if unsaved, else re-render."""
         armed = self._marker.read()
         try:
+            found = self.net.pending(parse.device_state(self._raw())) if armed is None else None
+            if found is not None:
+                self.net.fire_now(found)
+                self.net.disarm()
+                return
             if armed is not None:
                 self.send(C.CMD_CFG_RELOAD)
                 try:

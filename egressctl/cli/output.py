@@ -43,6 +43,8 @@ def _device_plan(console: Console, d: dict[str, Any]) -> None:
     state = "no-op (already there)" if d["noop"] else (d["skipped"] or "change")
     console.print(line("\n", (d["device"], "bold"), f" {d['platform']} exit {d['exit']}: {current} -> "
                        f"{d['target']}: {state}; safety net: {d['safety_net']}"))
+    if d.get("on_fire") and not d["noop"]:
+        console.print(line("  if it fires: ", redact(d["on_fire"])))
     if d["error"]:
         console.print(line("  ", ("could not read state:", "red"), " ", redact(d["error"])))
     if d["pending_commit"]:

@@ -123,9 +123,14 @@ def test_deny_stops_packets_and_cfg_revert_timeout_restores_them(tmp_path: Path)
             conn.send_config_set(DENY_OUTSIDE, error_pattern=ERRORS)
             assert not topo.reachable(), "the deny policy must stop inside packets"
             assert plane.failures == 0
-            # 120 device seconds at scale 0.05 = 6 s real: left unconfirmed, the change reverts.
+            # 120 device seconds at scale 0.05 = 6 s real: left unconfirmed, the change reverts, by a
+            # reboot (90 device seconds: 4.5 s real) that drops this session; then the saved config forwards.
             assert topo.wait_reachable(True, 20), "cfg-revert-timeout should restore forwarding"
-            assert emu.call(lambda: dev(emu).reverts) == 1
+            assert emu.call(lambda: (dev(emu).reverts, dev(emu).reboots)) == (1, 1)
+        finally:
+            conn.disconnect()
+        conn = connect(emu.port)
+        try:
             assert "egressctl-deny" not in cmd(conn, "show firewall policy")
         finally:
             conn.disconnect()

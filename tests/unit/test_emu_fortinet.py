@@ -180,8 +180,10 @@ def test_cfg_revert_timeout_restores_saved_config(
     clock.advance(2)
     assert list(device.config["firewall policy"]) == ["1"]
     assert "web" not in device.config["firewall address"]
-    assert plane.last == baseline and device.reverts == 1
+    assert device.reverts == device.reboots == 1 and device.booting
     assert device.config["system global"][""]["cfg-save"] == ("revert",)
+    clock.advance(90)  # the reboot (boot_seconds, 90 by default): then the saved configuration enforced
+    assert plane.last == baseline and not device.booting
 
 
 def test_cfg_save_confirms_and_reload_reverts(
@@ -278,3 +280,57 @@ def test_show_hides_settings_at_their_default_value(
     run(s, "config system global", "set cfg-save manual", "end")
     run(s, "config system global", "unset cfg-save", "end")
     assert run(s, "show system global") == before
+
+
+# --- the reboot a cfg-save revert timeout causes, and auto-scripts (issue 14) ----------------------------
+def test_revert_timeout_reboots_drops_sessions_and_forwards_nothing_meanwhile(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
+    device, clock, plane = dev
+    s = device.new_session("admin")
+    run(s, "config system global", "set cfg-save revert", "set cfg-revert-timeout 30", "end", *DENY_WEB)
+    clock.advance(31)
+    assert device.reboots == 1 and device.booting
+    assert s.handle("get system status").close, "a session of the previous boot is gone"
+    during = device.new_session("admin")
+    assert during.prompt() == "" and during.handle("").close, "no CLI while the unit boots"
+    assert "policy 1" not in (plane.last or ""), "a booting unit forwards nothing (implicit deny only)"
+    clock.advance(90)
+    after = device.new_session("admin")
+    assert after.prompt() == "fw-b # " and "2" not in device.config["firewall policy"]
+    assert "policy 1" in (plane.last or ""), "policy 1 (lan-to-wan) is enforced again"
+
+
+def test_auto_script_runs_after_its_interval_unless_deleted(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
+    device, clock, _ = dev
+    s = device.new_session("admin")
+    run(s, *DENY_WEB)
+    script = ["config system auto-script", 'edit "undo"', "set interval 60", "set repeat 1", "set start auto",
+              'set script "config firewall policy', "delete 2", "end", "config system auto-script",
+              'delete \\"undo\\"', 'end"', "next", "end"]
+    replies = [s.handle(line) for line in script]
+    assert [r.text for r in replies if "fail" in r.text] == []
+    assert s.prompt() == "fw-b # " and "undo" in device.config["system auto-script"]
+    assert device.config["system auto-script"]["undo"]["script"][0].count("\n") == 5
+    clock.advance(59)
+    assert "2" in device.config["firewall policy"]
+    clock.advance(2)
+    assert "2" not in device.config["firewall policy"] and device.scripts.runs == ["undo"]
+    assert "undo" not in device.config["system auto-script"], "the script deleted itself"
+    run(s, *DENY_WEB)
+    run(s, *script)
+    run(s, "config system auto-script", 'delete "undo"', "end")
+    clock.advance(120)
+    assert "2" in device.config["firewall policy"] and device.scripts.runs == ["undo"]
+
+
+def test_a_quoted_value_may_span_lines_without_a_prompt(
+    dev: tuple[FortiDevice, ManualClock, NullDataPlane],
+) -> None:
+    s = dev[0].new_session("admin")
+    run(s, "config system auto-script", 'edit "x"')
+    assert s.handle('set script "get system status').text == "" and s.prompt() == ""
+    s.handle('get system performance status"')
+    assert s.prompt() == "fw-b (x) # "

@@ -4,6 +4,10 @@ Context follows FortiOS: top level ``fw # ``, a table ``fw (policy) # ``, an ent
 entry is edited on a private working copy; ``next``/``end`` make it live (validated first), ``abort``
 throws it away. ``delete`` and ``move`` act at once. Any rejected line prints FortiOS's error and leaves
 both the working copy and the live configuration untouched.
+
+A quoted value may span lines (a script, a certificate): while a quote is open, Enter adds a line to the
+value and no prompt is shown [M]. A session opened before the unit rebooted, or while it boots, is closed
+at its next line: the connection is gone, as on a real unit.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from egressctl_lab.emu.fortinet.grep import apply_pipes
 from egressctl_lab.emu.fortinet.values import (
     CliError,
     RefContext,
+    open_quote,
     parse_error,
     parse_value,
     tokenize,
@@ -70,6 +75,9 @@ class FortiSession:
         self.key: str | None = None
         self.work: M.Entry | None = None
         self.session_filters = fsessions.Filters()
+        self.partial: str | None = None
+        self.boot = device.reboots
+        self.dead = device.booting
 
     # -- Session protocol ----------------------------------------------------------------------------
     def banner(self) -> str:
@@ -79,13 +87,23 @@ class FortiSession:
     def prompt(self) -> str:
         """``fw-b # ``, ``fw-b (policy) # ``, ``fw-b (12) # ``."""
         host = self.device.hostname()
+        if self.partial is not None or self.dead:
+            return ""
         if self.path is None:
             return C.PROMPT.format(host=host)
         ctx = self.key if self.key is not None else M.SCHEMAS[self.path].context
         return C.CONTEXT_PROMPT.format(host=host, ctx=ctx)
 
     def handle(self, line: str) -> Reply:
-        """Process one line."""
+        """Process one line (or one more line of a quoted value still open)."""
+        if self.dead or self.boot != self.device.reboots:
+            self.dead = True
+            return Reply(close=True)
+        if self.partial is not None:
+            line, self.partial = f"{self.partial}\n{line}", None
+        if open_quote(line):
+            self.partial = line
+            return Reply()
         try:
             segments = tokenize(line)
             words, pipes = segments[0], segments[1:]

@@ -3,22 +3,32 @@
 FortiOS has no candidate configuration: a change is live as soon as ``next``/``end`` closes its edit.
 What it has instead is the *saved* configuration. With ``cfg-save automatic`` (the default) every change
 is saved at once; with ``cfg-save revert`` changes stay unsaved and, unless ``execute cfg save`` confirms
-them within ``cfg-revert-timeout`` seconds, the unit reverts to the saved configuration. That timer is
-the dead-man switch egressctl relies on, so it runs on the device clock (time-scale knob) and really
-restores the old data plane.
+them within ``cfg-revert-timeout`` seconds, the unit reverts to the saved configuration. That timer runs
+on the device clock (time-scale knob) and really restores the old data plane.
+
+A real unit reverts by **rebooting** (Fortinet KB FD30912; every member of an HA cluster reboots), and so
+does this one: for ``boot_seconds`` device seconds (spec option, default 90) it forwards nothing, every
+CLI session is dropped (at its next line) and new ones are closed at once; then it comes back with the
+saved configuration. ``reboots`` counts them. ``system auto-script`` entries that start automatically run
+on the same clock (:mod:`.autoscript`), which is how a change can be undone without a reboot.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 
 from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec, Session
 from egressctl_lab.emu.fortinet import compile as fcompile
 from egressctl_lab.emu.fortinet import constants as C
+from egressctl_lab.emu.fortinet.autoscript import AutoScripts
 from egressctl_lab.emu.fortinet.model import ZERO4, Config, clone, fresh_entry, value_of
 from egressctl_lab.emu.fortinet.recheck import recheck
-from egressctl_lab.emu.sessions import Bindings, SessionIds
+from egressctl_lab.emu.sessions import Bindings, SessionIds, crossings
+
+#: Device seconds a reboot takes when the spec's ``boot_seconds`` option does not say [M].
+BOOT_SECONDS = 90.0
 
 
 def baseline(spec: DeviceSpec) -> Config:
@@ -35,6 +45,7 @@ def baseline(spec: DeviceSpec) -> Config:
         "system console": {"": {}},
         "system global": {"": {"hostname": (spec.hostname,)}},
         "system settings": {"": {}},
+        "system auto-script": {},
         "firewall address": {
             "all": fresh_entry("firewall address", "all"),
             "none": fresh_entry("firewall address", "none") | {"subnet": (ZERO4, "255.255.255.255")},
@@ -68,6 +79,10 @@ class FortiDevice:
         self.session_ids = SessionIds(first=0x1000)
         self.bound: Bindings[str | None] = Bindings()
         self.flushed = 0
+        self.scripts = AutoScripts(self)
+        #: Reboots so far (a cfg-save revert timeout reboots the unit); sessions of an older boot are dead.
+        self.reboots = 0
+        self.up_at = 0.0
 
     # -- EmulatedDevice -------------------------------------------------------------------------------
     def new_session(self, username: str) -> Session:
@@ -96,6 +111,11 @@ class FortiDevice:
         return value_of("system global", cfg["system global"][""], name)[0]
 
     @property
+    def booting(self) -> bool:
+        """True while the unit reboots: no forwarding, no CLI."""
+        return self.clock.now() < self.up_at
+
+    @property
     def revert_pending(self) -> bool:
         """True while unsaved changes are waiting for the cfg-revert timeout."""
         return self._cancel_revert is not None
@@ -113,6 +133,7 @@ class FortiDevice:
             timeout = float(self._global("cfg-revert-timeout"))
             self._cancel_revert = self.clock.call_later(timeout, self._timeout)
         self._enforce(before)
+        self.scripts.sync()
 
     def cfg_save(self) -> None:
         """``execute cfg save``: the live configuration becomes the saved one; no revert happens."""
@@ -127,11 +148,34 @@ class FortiDevice:
     def _timeout(self) -> None:
         self._cancel_revert = None
         self.reverts += 1
-        self._restore()
+        self.reboot()
+
+    def reboot(self) -> None:
+        """Go down: drop sessions and forwarding; come back ``boot_seconds`` later on the saved config."""
+        self.reboots += 1
+        self.scripts.stop()
+        self.config = clone(self.saved)
+        seconds = float(self.spec.options.get("boot_seconds", BOOT_SECONDS))
+        self.up_at = self.clock.now() + seconds
+        down = {**self.config, "firewall policy": {}}  # nothing matches: the implicit deny drops all
+        with suppress(Exception):  # the data plane must never take the emulator down
+            self.dataplane.apply(fcompile.ruleset(down, self.spec.interfaces))
+            for c in crossings(self.dataplane.sessions):
+                if c.forwarded:
+                    self.dataplane.sessions.delete(c.flow)
+        print(f"egressctl-emu: {self.spec.name}: cfg-save revert timeout: rebooting ({seconds:g} s)",
+              file=sys.stderr, flush=True)
+        self.clock.call_later(seconds, self._booted)
+
+    def _booted(self) -> None:
+        with suppress(Exception):
+            self.dataplane.apply(self.ruleset())
+        self.scripts.sync()
 
     def _restore(self) -> None:
         before, self.config = self.config, clone(self.saved)
         self._enforce(before)
+        self.scripts.sync()
 
     def _stop_timer(self) -> None:
         if self._cancel_revert is not None:

@@ -78,6 +78,15 @@ SCHEMAS: dict[str, Schema] = {
             "firewall-session-dirty": Field("enum", ("check-all",),
                                             ("check-all", "check-new", "check-policy-option")),
         }),
+        # Scripts the unit runs by itself (see autoscript.py): egressctl's non-rebooting dead-man switch.
+        Schema("system auto-script", fields={
+            "interval": Field("int", ("0",)),
+            "repeat": Field("int", ("1",)),
+            "start": Field("enum", ("manual",), ("manual", "auto")),
+            "script": Field("str"),
+            "output-size": Field("int", ("10",)),
+            "timeout": Field("int", ("0",)),
+        }),
         Schema("firewall address", fields={
             "uuid": _UUID,
             "type": Field("enum", ("ipmask",), ("ipmask", "iprange")),

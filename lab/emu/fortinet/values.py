@@ -67,6 +67,20 @@ def tokenize(line: str) -> list[list[str]]:
     return segments
 
 
+def open_quote(line: str) -> bool:
+    """True when ``line`` ends inside a quoted value (the CLI then reads the next line into it)."""
+    quote: str | None = None
+    chars = iter(line)
+    for ch in chars:
+        if quote and ch == "\\":
+            next(chars, "")
+        elif quote and ch == quote:
+            quote = None
+        elif not quote and ch in "\"'":
+            quote = ch
+    return quote is not None
+
+
 @dataclass(frozen=True)
 class RefContext:
     """What references may point at: the effective config and the device's interface names."""
