@@ -117,9 +117,11 @@ def test_isolate_ends_denied_sessions_and_keeps_allowed_ones(lab: Any, engine: E
         dead = [e for e in held if e["expect"] == "dead"]
         assert {(e["vantage"], e["proto"]) for e in dead} == {(v, p) for v in ("ws1", "srv1")
                                                              for p in ("tcp", "udp")}
+        latest = 0.0
         for e in dead:
             assert e["observed"] == "dead" and e["last_answer_at"] is not None, e
             confirm = max(confirms[d] for d in e["devices"])
+            latest = max(latest, e["last_answer_at"] - confirm)
             assert e["last_answer_at"] - confirm <= DEAD_WITHIN, (e, confirm)
         cert = [e for e in held if e["purpose"].startswith("allowed:cert-vpn")]
         assert {e["vantage"] for e in cert} == {"ws1", "srv1"}
@@ -133,6 +135,7 @@ def test_isolate_ends_denied_sessions_and_keeps_allowed_ones(lab: Any, engine: E
         assert {c["liveness"]["status"] for c in watch["captures"].values()} == {"verified"}
         took = session_steps(events)
         print(f"\nsessions step per device: {json.dumps({k: round(v, 2) for k, v in took.items()})}; "
+              f"last answer of a denied session {latest:.2f} s after its exit's confirm; "
               f"held-session cost: {ver.details['held_sessions_cost_s']}")
         assert set(took) == set(STATEFUL)
     finally:

@@ -33,15 +33,17 @@ from egressctl.verify.proof import Proof
 from egressctl.verify.watch.report import WatchReport
 
 
-def test_plan_isolated_holds_every_tcp_udp_cell_with_its_exit_devices() -> None:
+def test_plan_isolated_holds_every_allowed_cell_and_one_denied_per_destination_and_protocol() -> None:
     site = lab_site()
     flows = plan_flows(site, compute_policy(site, "isolated"))
     assert set(flows) == {"ws1", "srv1"}
     for vp, held in flows.items():
         cells = [c for c in build_matrix(site, "isolated")[vp] if c.proto != "icmp"]
-        assert [(f.dst, f.proto, f.dport) for f in held] == [(c.dst, c.proto, c.port) for c in cells]
-        expected = ["dead" if c.expected == "blocked" else "alive" for c in cells]
-        assert [f.expect for f in held] == expected
+        allowed = [(c.dst, c.proto, c.port) for c in cells if c.expected == "reachable"]
+        assert [(f.dst, f.proto, f.dport) for f in held if f.expect == "alive"] == allowed
+        denied = [(f.dst, f.proto) for f in held if f.expect == "dead"]
+        assert sorted(denied) == sorted({(c.dst, c.proto) for c in cells if c.expected == "blocked"})
+        assert ("192.0.2.80", "tcp", 25) in [(f.dst, f.proto, f.dport) for f in held]  # the first port
         assert {f.devices for f in held} == {exit_devices(site, held[0].exit)}
     assert exit_devices(site, "primary") == ("fw-a", "ce-a")
     assert {f.purpose for f in flows["ws1"] if f.expect == "alive"} >= {"allowed:cert-vpn", "allowed:dns-fwd"}

@@ -1,9 +1,11 @@
 """Which flows each vantage point holds open across a change, and what the target expects of each.
 
-The flows are the TCP and UDP cells of the probe matrix (:mod:`egressctl.verify.probe.matrix`): every
-canary port and one host of every destination the target allows, each judged by the compiled policy of
-the target, so held sessions and probes can never disagree about what is denied. A cell the target
-blocks must be *dead* after the change, one it allows must stay *alive*.
+The flows are TCP and UDP cells of the probe matrix (:mod:`egressctl.verify.probe.matrix`), each judged
+by the compiled policy of the target, so held sessions and probes can never disagree about what is denied.
+A cell the target blocks must be *dead* after the change, one it allows must stay *alive*. Every allowed
+cell is held (each one must survive); of the denied ones, one per destination and protocol: the matrix
+already tries every port with new connections, and each held session is one more the devices must end
+one by one (a CLI round trip each), which would only slow the cut's ``sessions`` step down.
 
 A session can only be held if it can be opened before the change: when the site's current state is a
 known target (``before``), cells that state already denies are left out (they would only delay the
@@ -68,13 +70,16 @@ def plan_flows(site: Site, policy: Policy, before: Policy | None = None) -> dict
     out: dict[str, list[HeldFlow]] = {}
     for vp, cells in build_matrix(site, policy.target, after).items():
         flows: list[HeldFlow] = []
+        denied: set[tuple[str, str]] = set()
         for c in cells:
-            if c.proto == "icmp" or len(flows) >= MAX_PER_VANTAGE:
+            if c.proto == "icmp" or len(flows) >= MAX_PER_VANTAGE or (c.dst, c.proto) in denied:
                 continue
             if prior is not None and prior.code(c.family, c.proto, c.src, c.dst, EPHEMERAL_PORT,
                                                 c.port) == LEAK:
                 continue
             expect: Expect = "dead" if c.expected == "blocked" else "alive"
+            if expect == "dead":
+                denied.add((c.dst, c.proto))
             flows.append(HeldFlow(f"{vp}:{len(flows)}", vp, c.exit, exit_devices(site, c.exit), c.family,
                                   c.proto, c.src, c.dst, c.port, expect, c.purpose))
         if flows:
