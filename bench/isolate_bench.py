@@ -8,7 +8,15 @@ devices' own work; the probe matrix (a few seconds) comes on top in ``egressctl 
 Each device's own duration is read from the event stream: from its ``connect started`` event to its
 ``done`` event. The claim checked: parallel wall time ≈ the slowest device, far below the sum of devices.
 
-Usage: ``python bench/isolate_bench.py [--rounds N]`` (root, network namespaces).
+Then the proof's own costs (ISSUE 10): isolations *with* verification (no post-isolate watch, so only the
+probe matrix and the held-open sessions are timed), alternately with and without held sessions. Printed:
+each device's ``sessions`` step (ending the established sessions the cut denies; read from its
+``sessions started`` to ``sessions ok`` events, with how many sessions it ended), and what held sessions
+add to verification (verification time with minus without; the agents' start before the change and the
+report after it, as the verification document records them). Goals: session kill ≤ 1 s per device, held
+checks ≤ 1 s on top of verification.
+
+Usage: ``python bench/isolate_bench.py [--rounds N] [--proof-rounds N]`` (root, network namespaces).
 """
 
 from __future__ import annotations
@@ -70,6 +78,66 @@ def timed_isolate(lab: Lab, state: Path, workers: int) -> tuple[float, dict[str,
         engine.close()
 
 
+class SessionSteps:
+    """A sink recording each device's ``sessions`` step: seconds and sessions ended."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+        self.took: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        """Record a ``sessions`` step's start and its ok end (with its report's count)."""
+        if not isinstance(event, DeviceStep) or event.step is not Step.SESSIONS:
+            return
+        with self._lock:
+            if event.status is StepStatus.STARTED:
+                self.started[event.device] = event.at
+            elif event.status is StepStatus.OK and event.device in self.started:
+                ended = int(event.data.get("sessions", {}).get("cleared", 0))
+                self.took[event.device] = (event.at - self.started[event.device], ended)
+
+
+ProofRun = tuple[float, dict[str, tuple[float, int]], dict[str, float]]
+
+
+def proof_run(lab: Lab, state: Path, held: bool) -> ProofRun:
+    """Isolate with verification (held sessions on or off, no watch); restore after.
+
+    Returns (verification seconds, per-device sessions step (seconds, sessions ended), held-session cost).
+    """
+    engine = Engine(lab.inventory_path, state_dir=state)
+    try:
+        steps = SessionSteps()
+        res = engine.isolate("lab", verify=True, held_sessions=held, watch_after=0.0, sink=steps)
+        ver = res.verification
+        if ver is None or not ver.ok:
+            raise SystemExit(f"isolate with verification failed: {res.message}")
+        back = engine.restore("lab", full=True, verify=False)
+        if back.outcome != "ok":
+            raise SystemExit(f"restore failed: {back.message}")
+        return float(ver.details["elapsed_s"]), steps.took, dict(ver.details.get("held_sessions_cost_s", {}))
+    finally:
+        engine.close()
+
+
+def proof_report(runs: dict[bool, list[ProofRun]]) -> None:
+    """Print the sessions steps and what held sessions add to verification (medians)."""
+    med = statistics.median
+    for held in (True, False):
+        devices = sorted({d for _, took, _ in runs[held] for d in took})
+        cells = ", ".join(f"{d} {med(r[1][d][0] for r in runs[held] if d in r[1]):.2f} s "
+                          f"({med(r[1][d][1] for r in runs[held] if d in r[1]):.0f} ended)" for d in devices)
+        label = "with held sessions" if held else "without held sessions"
+        print(f"sessions step per device, {label}: {cells}")
+    with_held, without = med(r[0] for r in runs[True]), med(r[0] for r in runs[False])
+    start = med(r[2].get("start", 0.0) for r in runs[True])
+    collect = med(r[2].get("collect", 0.0) for r in runs[True])
+    print(f"verification: {with_held:.2f} s with held sessions, {without:.2f} s without: held checks add "
+          f"{with_held - without:+.2f} s (agents' start before the change {start:.2f} s, not in "
+          f"verification; report after the matrix {collect:.2f} s)")
+
+
 def report(rows: list[tuple[str, float, dict[str, float]]]) -> None:
     """Print each run and the medians."""
     devices = sorted(rows[0][2])
@@ -94,6 +162,7 @@ def main() -> None:
     """Build the lab, run the rounds, print the figures, tear the lab down."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--proof-rounds", type=int, default=None, help="default: --rounds; 0 skips them")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp:
         state = Path(tmp)
@@ -106,6 +175,12 @@ def main() -> None:
                 rows.append((f"parallel{i + 1}", *timed_isolate(lab, state, workers=8)))
                 rows.append((f"serial{i + 1}", *timed_isolate(lab, state, workers=1)))
             report(rows)
+            proofs: dict[bool, list[ProofRun]] = {True: [], False: []}
+            for _ in range(args.rounds if args.proof_rounds is None else args.proof_rounds):
+                for held in (True, False):
+                    proofs[held].append(proof_run(lab, state, held))
+            if proofs[True]:
+                proof_report(proofs)
 
 
 if __name__ == "__main__":
