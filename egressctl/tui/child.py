@@ -76,6 +76,12 @@ class EngineProcess:
         reader.join(timeout=5)
         return code, redact("".join(err).strip())[-600:]
 
+    def running(self) -> bool:
+        """True while a child started by :meth:`run` has not exited."""
+        with self._lock:
+            proc = self._proc
+        return proc is not None and proc.poll() is None
+
     def stop(self) -> bool:
         """Terminate the running child and everything it started (its own process group)."""
         with self._lock:

@@ -14,10 +14,8 @@ from egressctl.engine import Engine
 from egressctl.policy import opened_by, targets
 from egressctl.tui.backend import Doc, EventCallback
 from egressctl.tui.child import EngineProcess
-
-# Imported here, not when the watch starts: an import holds the interpreter lock for ~0.1 s, a visible
-# freeze if it happens in a worker while the operator is typing.
-from egressctl.verify.beacon import BeaconReport
+from egressctl.tui.proof import verification_rows
+from egressctl.tui.watch_totals import WatchTotals
 
 
 def _target_of(state: str) -> str:
@@ -67,14 +65,16 @@ class EngineBackend:
         target = _target_of(st.state) if settled else (st.operation.target if st.operation else "isolated")
         devices = self._devices(name, target, site)
         ver = dict(st.verification or {})
-        if isinstance(ver.get("details"), str):
+        details = ver.get("details") or {}
+        if isinstance(details, str):
             import json
 
             try:
-                ver["matrix"] = json.loads(ver["details"]).get("matrix", [])
+                details = json.loads(details)
             except ValueError:
-                ver["matrix"] = []
-        ver["matrix"] = [self._cell(c) for c in ver.get("matrix", [])]
+                details = {}
+        # probes, held-open sessions and capture liveness, all as rows of the "Last verification" table
+        ver["matrix"] = verification_rows(details if isinstance(details, dict) else {})
         return {
             "name": name,
             "state": st.state,
@@ -88,6 +88,12 @@ class EngineBackend:
         }
 
     def _devices(self, name: str, target: str, site: Any) -> list[Doc]:
+        if self.child.running():
+            # an operation is changing them: reading every device here (SSH in this process) would take
+            # the interpreter lock from the screen for seconds, and the devices are busy anyway
+            return [{"name": d.name, "platform": d.platform, "exit": d.exit, "safety_net": "",
+                     "reachable": None, "error": "", "target": "operation running", "pending": False}
+                    for d in site.devices]
         try:
             plan = self.engine.plan(name, target)
             by_name = {d.device: d for d in plan.devices}
@@ -109,16 +115,6 @@ class EngineBackend:
                 }
             )
         return rows
-
-    @staticmethod
-    def _cell(c: Doc) -> Doc:
-        return {
-            "vantage": c.get("vantage"),
-            "target": f"{c.get('dst')} {c.get('proto')}/{c.get('port')}",
-            "expected": c.get("expected"),
-            "observed": c.get("observed"),
-            "ok": not c.get("problem"),
-        }
 
     @staticmethod
     def _entry(e: Doc) -> Doc:
@@ -219,59 +215,15 @@ class EngineBackend:
         return {"ok": chk.ok, "message": chk.message or f"{chk.rows} entries"}
 
     def watch(self, name: str, seconds: float, on_update: EventCallback, target: str | None = None) -> Doc:
-        """Live leak watch with running totals across capture points."""
-        target = target or self._settled_target(name)
-        latest: dict[str, Doc] = {}
-        flows: list[Doc] = []
-
-        def totals() -> Doc:
-            cs = list(latest.values())
-            beacons = BeaconReport.from_flows(flows, target).to_dict()["beacons"] if flows else []
-            return {
-                "packets": sum(int(c.get("counters", {}).get("packets", 0)) for c in cs),
-                "leak_packets": sum(int(c.get("counters", {}).get("leaks", 0)) for c in cs),
-                "drops": sum(int(c.get("kernel_drops", 0)) for c in cs),
-                "unverified": sum(int(c.get("unverified", 0)) for c in cs),
-                "rate": sum(float(c.get("pps", 0) or 0) for c in cs),
-                "leak_flows": [
-                    {
-                        "exit": f.get("exit"),
-                        "flow": f"{f.get('src')} -> {f.get('dst')} p{f.get('proto')}/{f.get('dport')}",
-                        "packets": f.get("packets", ""),
-                    }
-                    for f in flows
-                ],
-                "beacons": [
-                    {
-                        "host": b.get("host"),
-                        "attempts": b.get("packets"),
-                        "destinations": [f"{t.get('dst')}:{t.get('dport')}" for t in b.get("targets", [])],
-                    }
-                    for b in beacons
-                ],
-            }
-
-        report: Doc = {}
-
-        def on_event(ev: Doc) -> None:
-            kind = ev.get("event")
-            if kind == "report":
-                report.update(ev)
-                return
-            if kind in ("stats", "end"):
-                latest[str(ev.get("capture"))] = ev
-            elif kind == "leak":
-                flows.append({**ev.get("flow", {}), "exit": ev.get("exit"), "packets": 1})
-            on_update(totals())
-
+        """Live leak watch with running totals across capture points, paced (see :mod:`watch_totals`)."""
+        totals = WatchTotals(target or self._settled_target(name), on_update)
         # in a child of its own (``egressctl verify --watch --json``): off the UI's interpreter lock, and
         # stoppable with its capture agents when the operator quits (see stop_watch)
-        args = ["verify", name, "--watch", f"{seconds:g}", "--stage", target, "--json"]
-        code, err = self.watcher.run(args, on_event)
-        if not report:
+        args = ["verify", name, "--watch", f"{seconds:g}", "--stage", totals.target, "--json"]
+        code, err = self.watcher.run(args, totals.on_event)
+        if not totals.report:
             raise RuntimeError(err or f"the watch exited {code} without a report")
-        flows[:] = report.get("flows", [])
-        return {**totals(), "verdict": report.get("verdict"), "errors": report.get("errors", {})}
+        return totals.final()
 
     def stop_watch(self) -> bool:
         """Stop a running watch and its capture agents (when the operator quits)."""

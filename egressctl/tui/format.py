@@ -21,6 +21,7 @@ _STATE_STYLE = {
     "isolating": "bold yellow",
     "restoring": "bold yellow",
     "failed-partial": "bold white on red",
+    "mixed": "bold yellow",
     "failed": "bold white on red",
 }
 _VERDICT_STYLE = {
@@ -51,11 +52,18 @@ def state_text(state: str | None) -> Text:
     return Text(s, style=style)
 
 
+def verdict_style(verdict: str) -> str:
+    """The style of a verdict: green only for the two that prove the target, loud for leaks."""
+    if verdict in _VERDICT_STYLE:
+        return _VERDICT_STYLE[verdict]
+    return "bold white on red" if "leak" in verdict else "yellow"
+
+
 def verdict_text(verdict: str | None) -> Text:
     """A verification verdict; a missing one is shown dim, never as clean."""
     if not verdict:
         return Text("never verified", style="dim")
-    return Text(verdict, style=_VERDICT_STYLE.get(verdict, "yellow"))
+    return Text(verdict, style=verdict_style(verdict))
 
 
 def age(ts: float | str | None, now: float | None = None) -> str:
@@ -89,12 +97,23 @@ def get(doc: dict[str, Any], *keys: str, default: Any = None) -> Any:
     return default
 
 
+def sessions_plan(dev: dict[str, Any]) -> str:
+    """What an isolation does to a device's established sessions, in a few words for the plan summary."""
+    if get(dev, "ends_sessions", default=False):
+        return "ends sessions"
+    return {"stateless": "stateless", "rechecked": "sessions rechecked", "kept": "SESSIONS SURVIVE"}.get(
+        str(get(dev, "session_handling", default="unknown")), "sessions unknown"
+    )
+
+
 def plan_text(plan: dict[str, Any], target: str) -> str:
     """The plan as the confirmation modal shows it: one line per device first, then the commands.
 
     The summary comes first so that even at 80x24 every device, its safety net and how much it receives
     are on screen without scrolling. A device the plan could not read (lost session, refused login) is
     marked loudly: the operator must know before typing the site's name that it will most likely fail.
+    For an isolation each line also says what happens to the device's established sessions (the
+    warnings themselves are shown apart, above the name prompt).
     """
     devices = get(plan, "devices", default=[]) or []
     lines = [f"Target: {target}"]
@@ -104,12 +123,13 @@ def plan_text(plan: dict[str, Any], target: str) -> str:
     for dev in devices:
         name = str(get(dev, "device", "name", default="?"))
         cmds = get(dev, "lines", "commands", default=[]) or []
+        sessions = f"{sessions_plan(dev)}, " if target == "isolated" else ""
         if get(dev, "error", default=""):
             what = f"!! NOT REACHABLE: {get(dev, 'error')}"
         elif get(dev, "noop", default=False):
-            what = "already there, nothing sent"
+            what = f"already there, nothing sent{', ' + sessions_plan(dev) if sessions else ''}"
         else:
-            what = f"{len(cmds)} lines, {get(dev, 'safety_net', default='')}"
+            what = f"{len(cmds)} lines, {sessions}{get(dev, 'safety_net', default='')}"
         lines.append(f"  {name:<8} {get(dev, 'platform', default=''):<15} {what}")
     if any(get(d, "error", default="") for d in devices):
         lines.append("!! unreachable devices will fail and be reported; the others proceed")

@@ -1,6 +1,9 @@
 """Typed messages that carry work results from thread workers to the UI thread.
 
-``post_message`` is thread-safe; nothing else in Textual is.
+``post_message`` is thread-safe; nothing else in Textual is. The two high-rate ones coalesce: at most one
+:class:`OperationProgressed` waits in the queue at a time (the worker's latch, :mod:`egressctl.tui.coalesce`),
+and a newer :class:`WatchUpdate` replaces one still waiting (``can_replace``), so a burst of events never
+becomes a burst of repaints.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from textual.message import Message
 from egressctl.tui.backend import Doc
 
 
-@dataclass
-class EngineEvent(Message):
-    """One progress event of a running operation (the same event the journal records)."""
+class OperationProgressed(Message):
+    """The running operation's progress model changed (the screen takes the changes itself)."""
 
-    event: Doc
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, OperationProgressed)
 
 
 @dataclass
@@ -28,9 +31,12 @@ class OperationDone(Message):
 
 @dataclass
 class WatchUpdate(Message):
-    """Running totals of the live leak watch."""
+    """Running totals of the live leak watch (each one complete: a newer one supersedes a waiting one)."""
 
     stats: Doc
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WatchUpdate)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 
 from egressctl.tui.app import EgressApp, make_app
 from egressctl.tui.format import age, countdown
+from egressctl.tui.grid import Grid
 from egressctl.tui.screens.operation import OperationScreen
 from egressctl.tui.screens.site import SiteScreen
 from egressctl.tui.screens.watch import watch_summary
@@ -50,6 +51,46 @@ async def test_isolate_requires_exact_site_name() -> None:
         assert backend.applied == ["isolated"]
         assert isinstance(app.screen, OperationScreen)
         assert "ok" in str(app.screen.query_one("#op-title").render())
+        grid = app.screen.query_one("#op-devices", Grid)
+        sessions = {grid.row_text(i)[0]: grid.row_text(i)[-2] for i in range(grid.row_count)}
+        assert sessions == {"fw-a": "2/2 cleared", "ce-a": "stateless", "core-b": "FAILED",
+                            "fw-b": "2/3 cleared", "ce-b": "SURVIVE"}, sessions
+        warnings = str(app.screen.query_one("#op-warnings").render())
+        assert "core-b: sessions could not be ended" in warnings, warnings
+        assert "held sessions: 2/2 as expected" in str(app.screen.query_one("#op-verdict").render())
+
+
+async def test_confirm_shows_plan_warnings_before_the_name_prompt() -> None:
+    app = make_app(StaticBackend(), site="lab")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        warnings = str(app.screen.query_one("#confirm-warnings").render())
+        assert "ce-b: established sessions survive this cut" in warnings, warnings
+        assert "fw-a: the dead-man switch lives in the controller" in warnings, warnings
+        body = str(app.screen.query_one("#dialog-body Static").render())
+        assert "SESSIONS SURVIVE" in body and "ends sessions" in body and "stateless" in body, body
+
+
+async def test_operation_screen_reopens_over_the_same_progress() -> None:
+    app = make_app(StaticBackend(), site="lab")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press(*"lab", "enter")
+        await _settle(pilot)
+        first = app.screen
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert isinstance(app.screen, SiteScreen)
+        await pilot.press("o")
+        await _settle(pilot)
+        assert isinstance(app.screen, OperationScreen) and app.screen is not first
+        grid = app.screen.query_one("#op-devices", Grid)
+        assert grid.row_count == 5 and grid.row_text(0)[-1] == "done"
+        assert "held session" not in str(app.screen.query_one("#op-log").lines[-1].text)
 
 
 async def test_full_restore_asks_twice() -> None:
@@ -112,6 +153,8 @@ def test_format_helpers() -> None:
     assert "NOT CLEAN" in watch_summary({"packets": 10, "drops": 3}, running=True)
     assert "no leak" in watch_summary({"packets": 10}, running=False)
     assert "no traffic" in watch_summary({}, running=True)
+    unproven = {"packets": 10, "liveness": {"backup": {"status": "unverified"}}}
+    assert "not proven live" in watch_summary(unproven, running=False)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
@@ -125,13 +168,14 @@ def test_snapshot_site(snap_compare) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def test_snapshot_confirm_modal(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(100, 32), (80, 24)])
+def test_snapshot_confirm_modal(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         await pilot.press("i")
         await _settle(pilot)
 
-    assert snap_compare(make_app(StaticBackend(), site="lab"), terminal_size=(100, 32), run_before=before)
+    assert snap_compare(make_app(StaticBackend(), site="lab"), terminal_size=size, run_before=before)
 
 
 def test_snapshot_operation(snap_compare) -> None:  # type: ignore[no-untyped-def]

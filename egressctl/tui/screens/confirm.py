@@ -1,18 +1,31 @@
 """Modal confirmations: a typed site name for cut and restore, a plain yes/no for the second ask.
 
 A typo, Escape or a click outside never confirms: the only way to get ``True`` is typing the exact name
-(or pressing the explicit "Yes" button on the yes/no modal).
+(or pressing the explicit "Yes" button on the yes/no modal). The plan's warnings (established sessions that
+survive the cut, a dead-man switch that lives in the controller) sit outside the scrolling plan, right
+above the name prompt: an operator cannot type the name without having them in front of their eyes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from egressctl.tui.format import content
+
+
+def _warning_lines(warnings: list[str]) -> Content:
+    """One ``!! warning`` line each (plain text: device words are never markup)."""
+    parts: list[str | tuple[str, str]] = []
+    for i, warning in enumerate(warnings):
+        parts += ["\n" if i else "", ("!! ", "b"), warning]
+    return content(*parts)
 
 
 class TypedConfirm(ModalScreen[bool]):
@@ -21,17 +34,20 @@ class TypedConfirm(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     AUTO_FOCUS = "#confirm-input"  # focused as the modal activates, so the first typed letter is not lost
 
-    def __init__(self, title: str, body: str, expected: str) -> None:
+    def __init__(self, title: str, body: str, expected: str, warnings: Sequence[str] = ()) -> None:
         super().__init__()
         self._title = title
         self._body = body
         self._expected = expected
+        self._warnings = list(warnings)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self._title, id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Static(self._body, markup=False)
+            if self._warnings:
+                yield Static(_warning_lines(self._warnings), id="confirm-warnings")
             yield Label(content("Type the site name (", (self._expected, "b"), ") to confirm:"))
             yield Input(placeholder="type the site name here", id="confirm-input")
             yield Label("", id="confirm-error")

@@ -1,7 +1,12 @@
-"""Live progress of one operation: a row per device, a column per step, errors in place.
+"""Live progress of one operation: a row per device, a column per step, sessions ended, errors in place.
 
-The operation itself runs in a thread worker owned by the app (so leaving this screen never stops it);
-this screen only renders the event stream it is sent.
+The operation runs in a thread worker owned by the app, which folds its events into an
+:class:`~egressctl.tui.progress.OperationProgress` off the UI thread; this screen only shows that model.
+It applies what changed at most every :data:`~egressctl.tui.coalesce.INTERVAL` seconds, in one batch
+(cells that changed are updated in place in a :class:`~egressctl.tui.grid.Grid`, which redraws only their
+rows; log lines go in one write), so a burst of events from five devices costs one small frame instead of
+a full table render per event. Leaving the screen never stops the operation, and ``o`` brings a fresh
+screen over the same model back.
 """
 
 from __future__ import annotations
@@ -10,19 +15,28 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, RichLog, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Header, RichLog, Static
 
-from egressctl.tui.backend import Doc
-from egressctl.tui.format import content, get, plain, verdict_text
+from egressctl.tui.coalesce import Pacer
+from egressctl.tui.format import content, plain
+from egressctl.tui.grid import Column, Grid
+from egressctl.tui.progress import COLUMNS, STEP_COLUMNS, Delta, OperationProgress
 
-STEP_COLUMNS = ("connect", "snapshot", "load", "commit", "readback", "mgmt-check", "confirm")
-_ALIASES = {"read-state": "connect", "diff": "load", "rollback": "confirm", "done": "confirm"}
-_MARK = {
-    "started": "[yellow]..[/yellow]",
-    "ok": "[green]ok[/green]",
-    "failed": "[b red]FAIL[/b red]",
-    "skipped": "[dim]skip[/dim]",
-}
+__all__ = ["STEP_COLUMNS", "OperationScreen"]
+
+# Short headers and fixed widths: the table fits 80 columns and a cell update never re-measures a column.
+_COLUMN_LABELS = {"snapshot": "snap", "readback": "read", "mgmt-check": "mgmt", "connect": "conn",
+                  "confirm": "conf"}
+_COLUMN_WIDTHS = {"sessions": 13, "result": 11}
+
+
+def grid_columns(devices: list[str]) -> list[Column]:
+    """Device, one column per step, sessions, result: fixed widths (the widest device name)."""
+    width = max([6, *(len(d) for d in devices)])
+    steps = [(c, _COLUMN_LABELS.get(c, c), _COLUMN_WIDTHS.get(c, max(4, len(_COLUMN_LABELS.get(c, c)))))
+             for c in COLUMNS]
+    return [("device", "Device", width), *steps]
 
 
 class OperationScreen(Screen[None]):
@@ -30,102 +44,80 @@ class OperationScreen(Screen[None]):
 
     BINDINGS = [Binding("escape", "back", "Back"), Binding("w", "watch", "Watch the cut")]
 
-    def __init__(self, site: str, target: str, devices: list[str]) -> None:
+    def __init__(self, progress: OperationProgress) -> None:
         super().__init__()
-        self.site = site
-        self.target = target
-        self.devices = devices
-        self.finished = False
+        self.progress = progress
+        self.site = progress.site
+        self.target = progress.target
+        self._pacer = Pacer()
+        self._timer: Timer | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the operation's result is in (and shown)."""
+        return self.progress.finished and self._timer is None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(content(f"{self.site} -> {self.target}: starting"), id="op-title")
-        yield DataTable(id="op-devices", cursor_type="row")
-        yield RichLog(id="op-log", markup=True, wrap=True, max_lines=500)
+        yield Static("", id="op-title")
+        yield Grid(grid_columns(self.progress.devices), id="op-devices")
+        yield Static("", id="op-warnings")
+        yield RichLog(id="op-log", wrap=True, max_lines=500)
         yield Static("", id="op-verdict")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = f"egressctl - {self.site}"
-        table = self.query_one("#op-devices", DataTable)
-        table.add_column("Device", key="device")
-        for col in STEP_COLUMNS:
-            table.add_column(col, key=col)
-        table.add_column("Result", key="result")
-        for d in self.devices:
-            table.add_row(plain(d), *["" for _ in STEP_COLUMNS], "", key=d)
+        self._apply(self.progress.snapshot())
 
-    def _ensure_row(self, device: str) -> None:
-        table = self.query_one("#op-devices", DataTable)
-        if device not in [r.value for r in table.rows]:
-            table.add_row(plain(device), *["" for _ in STEP_COLUMNS], "", key=device)
+    # ----- coalesced updates --------------------------------------------------------------------------
+    def progressed(self) -> None:
+        """The model changed (called by the app on the UI thread): apply now, or in the next slot."""
+        if self._timer is not None:
+            return  # already scheduled: the changes will be taken then
+        delay = self._pacer.delay()
+        if delay <= 0:
+            self.apply_now()
+        else:
+            self._timer = self.set_timer(delay, self.apply_now)
 
-    def show_event(self, ev: Doc) -> None:
-        """Render one engine event (called on the UI thread by the app)."""
-        kind = str(get(ev, "event", "kind", default=""))
-        log = self.query_one("#op-log", RichLog)
-        device = get(ev, "device", default=None)
-        if kind == "DeviceStep" and device:
-            self._device_step(str(device), ev)
-        elif kind == "CommitPending" and device:
-            log.write(plain(f"{device}: change live, dead-man armed ({get(ev, 'revert_in')}s)", "yellow"))
-        elif kind == "OperationStarted":
-            self.query_one("#op-title", Static).update(
-                content(f"{self.site} -> {self.target}: running ({get(ev, 'operation', default='')})")
-            )
-        elif kind == "VerificationDone":
-            text = verdict_text(str(get(ev, "verdict", default="")))
-            text.append(f"  {get(ev, 'summary', default='')}")
-            self.query_one("#op-verdict", Static).update(text)
-            log.write(plain(f"verification: {get(ev, 'summary', default='') or get(ev, 'verdict')}"))
-        elif kind == "OperationFinished":
-            self.show_result(ev)
+    def apply_now(self) -> None:
+        """Take every change since the last look and show it in one batch."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._pacer.applied()
+        self._apply(self.progress.take())
 
-    def _device_step(self, device: str, ev: Doc) -> None:
-        self._ensure_row(device)
-        step = str(get(ev, "step", default=""))
-        status = str(get(ev, "status", default=""))
-        col = _ALIASES.get(step, step)
-        table = self.query_one("#op-devices", DataTable)
-        detail = str(get(ev, "detail", default="") or "")
-        if step == "rollback":
-            table.update_cell(
-                device,
-                "result",
-                "[b red]rolled back[/b red]" if status == "ok" else _MARK.get(status, status),
-            )
-        elif step == "done":
-            table.update_cell(
-                device, "result", "[green]done[/green]" if status == "ok" else _MARK.get(status, status)
-            )
-        elif col in STEP_COLUMNS:
-            table.update_cell(device, col, _MARK.get(status, status))
-        if status == "failed":
-            table.update_cell(device, "result", "[b red]FAILED[/b red]")
-            line = Text.assemble((f"{device} {step}:", "b red"), " ", detail)
-            self.query_one("#op-log", RichLog).write(line)
-        elif detail and status in ("ok", "skipped"):
-            self.query_one("#op-log", RichLog).write(plain(f"{device} {step}: {detail}"))
+    def _apply(self, delta: Delta) -> None:
+        if not delta:
+            return
+        with self.app.batch_update():
+            grid = self.query_one("#op-devices", Grid)
+            for device, row in delta.rows:
+                grid.add_row(device, [(device, ""), *(row[c] for c in COLUMNS)])
+            for (device, column), value in delta.cells.items():
+                grid.update_cell(device, column, value)
+            if delta.log:
+                log = Text("\n", end="").join(plain(t, s) for t, s in delta.log)
+                self.query_one("#op-log", RichLog).write(log)
+            if delta.title is not None:
+                self.query_one("#op-title", Static).update(content(*delta.title))
+            if delta.verdict is not None:
+                self.query_one("#op-verdict", Static).update(content(*delta.verdict))
+            if delta.warnings is not None:
+                self._show_warnings(delta.warnings)
 
-    def show_result(self, result: Doc) -> None:
-        """Show how the operation ended (outcome, resulting state, message)."""
-        self.finished = True
-        outcome = str(get(result, "outcome", default="?"))
-        style = "green" if outcome in ("ok", "noop") else "bold red"
-        msg = get(result, "message", "error", default="") or ""
-        self.query_one("#op-title", Static).update(
-            content(f"{self.site} -> {self.target}: ", (outcome, style),
-                    f"  state {get(result, 'state', default='?')}  {msg}")
-        )
-        ver = get(result, "verification", default=None)
-        if isinstance(ver, dict) and get(ver, "verdict"):
-            text = verdict_text(str(get(ver, "verdict")))
-            text.append(f"  {get(ver, 'summary', default='')}")
-            self.query_one("#op-verdict", Static).update(text)
+    def _show_warnings(self, warnings: list[str]) -> None:
+        box = self.query_one("#op-warnings", Static)
+        box.display = bool(warnings)
+        box.update(content(("Needs attention:", "b yellow"), *(f"\n  {w}" for w in warnings)))
 
+    # ----- actions ------------------------------------------------------------------------------------
     def action_watch(self) -> None:
         """Watch the upstream links while the devices change (judged against this operation's target)."""
         self.app.open_watch(self.site)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.pop_screen()
+

@@ -69,8 +69,12 @@ class SiteScreen(Screen[None]):
         self.set_interval(1.0, self._tick)
 
     def on_screen_resume(self) -> None:
-        """Coming back from an operation, a verification or the watch: the site has likely changed."""
-        if self.doc:
+        """Coming back from an operation, a verification or the watch: the site has likely changed.
+
+        Not when a modal it opened is dismissed only to start an operation (its screen is already on top):
+        reading every device then would compete with the operation for the devices and the interpreter.
+        """
+        if self.doc and self.app.screen is self:
             self.action_refresh()
 
     @work(thread=True, exclusive=True, group="site-status")

@@ -1,7 +1,10 @@
 """The live leak watch: totals, a rate chart, leak flows and the inside hosts still beaconing.
 
 A watch whose capture dropped packets is never shown as clean: drops are stated in red next to the
-verdict, because a leak may have been among the dropped packets.
+verdict, because a leak may have been among the dropped packets. Nor is a silent one: each capture point's
+``liveness`` (did it see the site's traffic, some of it allowed) is shown under the totals, and a point
+that saw none is *not proven live*, whatever the leak count says. Tables are kept in step row by row
+(:func:`egressctl.tui.tables.sync_rows`), never rebuilt per update.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
 from egressctl.tui.backend import Doc
 from egressctl.tui.format import content, get, plain
+from egressctl.tui.proof import liveness_lines
+from egressctl.tui.tables import sync_rows
+
+
+def _not_live(stats: Doc) -> list[str]:
+    """Capture points whose liveness is known and not verified."""
+    live = get(stats, "liveness", default={}) or {}
+    return [name for name, doc in live.items() if isinstance(doc, dict) and doc.get("status") != "verified"]
 
 
 def watch_summary(stats: Doc, running: bool) -> str:
@@ -31,6 +42,8 @@ def watch_summary(stats: Doc, running: bool) -> str:
         parts.append("[b white on red] LEAKING [/]")
     elif packets == 0:
         parts.append("[yellow]no traffic seen yet[/yellow]")
+    elif not_live := _not_live(stats):
+        parts.append(f"[b yellow]no leak seen, but {len(not_live)} capture point(s) not proven live[/]")
     else:
         parts.append("[green]no leak seen, no drops[/green]")
     return "  ".join(parts)
@@ -49,6 +62,7 @@ class WatchScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("starting the watch...", id="watch-summary")
+        yield Static("", id="watch-liveness")
         yield Sparkline(self.rates, id="watch-rate")
         with Horizontal(id="watch-tables"):
             with Vertical():
@@ -83,28 +97,37 @@ class WatchScreen(Screen[None]):
         self._show(stats, running)
 
     def _show(self, stats: Doc, running: bool) -> None:
-        self.query_one("#watch-summary", Static).update(watch_summary(stats, running))
-        rate = get(stats, "rate", "pps", default=None)
-        if rate is not None:
-            self.rates = [*self.rates[-59:], float(rate)]
-            self.query_one("#watch-rate", Sparkline).data = self.rates
-        leaks = self.query_one("#watch-leaks", DataTable)
-        leaks.clear()
-        for f in get(stats, "leak_flows", "flows", default=[]) or []:
-            leaks.add_row(
-                plain(get(f, "exit", default="")),
-                plain(get(f, "flow", "key", default=f)),
-                plain(get(f, "packets", "count", default="")),
-            )
-        beacons = self.query_one("#watch-beacons", DataTable)
-        beacons.clear()
-        for b in get(stats, "beacons", default=[]) or []:
-            dests = get(b, "destinations", "top", default=[]) or []
-            beacons.add_row(
-                plain(get(b, "host", "src", default="")),
-                plain(get(b, "attempts", "count", default="")),
-                plain(", ".join(str(x) for x in dests[:3])),
-            )
+        with self.app.batch_update():
+            self.query_one("#watch-summary", Static).update(watch_summary(stats, running))
+            self._show_liveness(get(stats, "liveness", default={}) or {})
+            rate = get(stats, "rate", "pps", default=None)
+            if rate is not None:
+                self.rates = [*self.rates[-59:], float(rate)]
+                self.query_one("#watch-rate", Sparkline).data = self.rates
+            self._show_tables(stats)
+
+    def _show_liveness(self, live: Doc) -> None:
+        lines = liveness_lines({name: {"liveness": doc} for name, doc in live.items()})
+        box = self.query_one("#watch-liveness", Static)
+        box.display = bool(lines)
+        box.update(content(*(part for i, (text, style) in enumerate(lines)
+                             for part in (("\n" if i else ""), (text, style)))))
+
+    def _show_tables(self, stats: Doc) -> None:
+        flows = [
+            (str(get(f, "key", default=f"{get(f, 'exit', default='')} {get(f, 'flow', default=f)}")),
+             (plain(get(f, "exit", default="")), plain(get(f, "flow", "key", default=f)),
+              plain(get(f, "packets", "count", default=""))))
+            for f in get(stats, "leak_flows", "flows", default=[]) or []
+        ]
+        sync_rows(self.query_one("#watch-leaks", DataTable), list(dict(flows).items()))
+        beacons = [
+            (str(get(b, "host", "src", default="")),
+             (plain(get(b, "host", "src", default="")), plain(get(b, "attempts", "count", default="")),
+              plain(", ".join(str(x) for x in (get(b, "destinations", "top", default=[]) or [])[:3]))))
+            for b in get(stats, "beacons", default=[]) or []
+        ]
+        sync_rows(self.query_one("#watch-beacons", DataTable), list(dict(beacons).items()))
 
     def action_back(self) -> None:
         self.app.pop_screen()
