@@ -37,18 +37,22 @@ class EngineBackend:
         self._lock = threading.Lock()  # one journal connection, shared by workers
 
     def sites(self) -> list[Doc]:
-        """Overview of every site with its last verification."""
+        """The estate: every site of the inventory, its state, last verdict and last operation."""
         with self._lock:
             out = []
             for ov in self.engine.sites_overview():
-                ver = self.engine.status(ov.site).verification or {}
+                st = self.engine.status(ov.site)
+                ver, op = st.verification or {}, st.operation
                 out.append(
                     {
                         "name": ov.site,
                         "state": ov.state,
                         "target": _target_of(ov.state),
+                        "devices": ov.devices,
                         "last_verdict": ver.get("verdict"),
                         "last_verified_at": ver.get("at"),
+                        "last_operation": f"{op.kind} {op.outcome or op.status}" if op else None,
+                        "last_operation_at": op.started if op else None,
                         "lock_owner": ov.locked_by,
                     }
                 )

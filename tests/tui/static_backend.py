@@ -62,9 +62,10 @@ CAPTURES = {"primary (ns-isp-a:eth0)": _live(1200, 40), "backup (ns-isp-b:eth0)"
 class StaticBackend:
     """Serves fixed documents and simulates an operation's event stream (instantly, deterministically)."""
 
-    def __init__(self, target: str = "normal", step_delay: float = 0.0) -> None:
+    def __init__(self, target: str = "normal", step_delay: float = 0.0, estate: int = 2) -> None:
         self.target = target
         self.step_delay = step_delay
+        self.estate = estate
         self.applied: list[str] = []
         self.lock = threading.Lock()
 
@@ -75,7 +76,7 @@ class StaticBackend:
         nord = {"name": "hospital-nord", "state": "normal", "target": "normal", "devices": 3,
                 "last_verdict": None, "last_verified_at": None, "last_operation": None,
                 "last_operation_at": None, "lock_owner": None}
-        return [lab, nord]
+        return [lab, nord, *_estate()[: max(0, self.estate - 2)]]
 
     def _state(self) -> str:
         return {"normal": "normal", "isolated": "isolated"}.get(self.target, f"stage:{self.target}")
@@ -229,4 +230,24 @@ def _warnings(device: str, target: str) -> list[str]:
     handling, kills, reverts = SESSIONS[device]
     out = [SESSIONS_SURVIVE] if target == "isolated" and not kills and handling == "kept" else []
     return out + ([] if reverts else [CONTROLLER_DEADMAN])
+
+
+def _estate() -> list[Doc]:
+    """Eight more sites for the estate view: every state, verdicts old and new, a lock, a failure."""
+    rows = [
+        ("clinic-est", "isolated", 3, "cut-confirmed", 300, "isolate ok", None),
+        ("clinic-ouest", "stage:ministry", 4, "cut-confirmed", 7200, "restore ok", None),
+        ("hq", "normal", 12, "normal-ok", 86400 * 3, "restore ok", None),
+        ("lab-annex", "failed-partial", 2, "leak", 900, "isolate partial", None),
+        ("maternity", "isolating", 5, None, None, "isolate running", "ops1:4242"),
+        ("pharmacy", "normal", 2, "normal-ok", 86400 * 40, "restore ok", None),
+        ("radiology", "isolated", 6, "cut-confirmed+unverified", 60, "isolate ok", None),
+        ("warehouse", "normal", 1, None, None, None, None),
+    ]
+    return [
+        {"name": n, "state": st, "target": st.removeprefix("stage:"), "devices": d, "last_verdict": v,
+         "last_verified_at": None if ago is None else _ago(ago), "last_operation": op,
+         "last_operation_at": None if ago is None else _ago(ago + 30), "lock_owner": lock}
+        for n, st, d, v, ago, op, lock in rows
+    ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from static_backend import StaticBackend
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from egressctl.tui.app import EgressApp, make_app
 from egressctl.tui.format import age, countdown
@@ -28,6 +28,20 @@ async def test_sites_screen_lists_and_filters() -> None:
         assert table.row_count == 2
         await pilot.press("slash", *"nord")
         assert table.row_count == 1
+
+
+async def test_estate_lists_every_site_and_filters_by_state_and_verdict() -> None:
+    app = make_app(StaticBackend(estate=10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#sites", DataTable)
+        assert table.row_count == 10
+        hint = str(app.screen.query_one("#sites-hint").render())
+        assert hint.startswith("10 site(s): 5 normal, 2 isolated") and "3 never verified" in hint, hint
+        for needle, expected in (("isolated", 2), ("leak", 1), ("never", 3), ("ops1", 1)):
+            app.screen.query_one("#site-filter", Input).value = needle
+            await pilot.pause()
+            assert table.row_count == expected, (needle, table.row_count)
 
 
 async def test_isolate_requires_exact_site_name() -> None:
@@ -160,6 +174,11 @@ def test_format_helpers() -> None:
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
 def test_snapshot_sites(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_app(StaticBackend()), terminal_size=size, run_before=_wait)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 30)])
+def test_snapshot_estate_of_ten_sites(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(StaticBackend(estate=10)), terminal_size=size, run_before=_wait)
 
 
 def test_snapshot_site(snap_compare) -> None:  # type: ignore[no-untyped-def]
