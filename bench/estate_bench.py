@@ -57,6 +57,14 @@ def device_times(lines: list[dict[str, Any]]) -> dict[str, float]:
     return {k: end[k] - t for k, t in start.items() if k in end}
 
 
+def why(site: dict[str, Any]) -> str:
+    """One line on why a site did not exit 0: its error, message, or verification summary."""
+    res = site.get("result") or {}
+    ver = res.get("verification") or {}
+    text = site.get("error") or ver.get("summary") or res.get("message") or ""
+    return " ".join(str(text).split())[:300]
+
+
 def report(name: str, code: int, out: str, seconds: float, rss: int) -> bool:
     """Print one operation's per-site and total figures; True when every site is ok and verified."""
     lines = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
@@ -68,6 +76,8 @@ def report(name: str, code: int, out: str, seconds: float, rss: int) -> bool:
         slow = max(mine.items(), key=lambda kv: kv[1], default=("-", 0.0))
         print(f"  {site['site']:<6} {site['outcome']:<8} exit {site['exit_code']:<3} {site['verdict']:<14} "
               f"{site['seconds']:6.1f} s   slowest device {slow[0]} {slow[1]:.1f} s")
+        if site["exit_code"]:
+            print(f"         why: {why(site)}")
     if not devices:
         print("  no device events (see the exit code)")
         return False
