@@ -69,16 +69,30 @@ def render_plan(console: Console, plan: dict[str, Any]) -> None:
     console.print(line("\n", ("Nothing was sent.", "dim")))
 
 
+def _sessions(d: dict[str, Any]) -> str:
+    """The ``sessions`` step's outcome: ``2/2 cleared`` (of matched), ``stateless``, ``FAILED`` or ``-``."""
+    s = d.get("sessions")
+    if not s:
+        return "-"  # the step did not run (not an isolation, no session kill, or the device failed first)
+    if s.get("ok") is False:
+        return "FAILED"
+    if s.get("handling") == "stateless":
+        return "stateless"
+    return f"{s.get('cleared', 0)}/{s.get('matched', 0)} cleared"
+
+
 def render_result(console: Console, res: dict[str, Any]) -> None:
-    """The outcome of isolate/restore with one row per device."""
+    """The outcome of isolate/restore with one row per device, then what still needs an operator."""
     if res["plan"] is not None:
         render_plan(console, res["plan"])
     if res["devices"]:
-        table = Table("device", "outcome", "before", "after", "failed step", "error")
+        table = Table("device", "outcome", "before", "after", "sessions", "failed step", "error")
         for d in res["devices"]:
             table.add_row(cell(d["device"]), cell(d["outcome"]), cell(d["before"]), cell(d["after"]),
-                          cell(d["failed_step"]), cell(d["error"], 120))
+                          cell(_sessions(d)), cell(d["failed_step"]), cell(d["error"], 120))
         console.print(table)
+    for warning in res.get("warnings") or []:
+        console.print(line(("needs attention: ", "bold yellow"), redact(str(warning))))
     ver = res.get("verification")
     if ver:
         console.print(line("verification: ", (ver["verdict"], "green" if ver["ok"] else "bold red"), " ",
