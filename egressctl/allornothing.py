@@ -5,13 +5,14 @@ commit goes away). Across a crash in the confirm phase, some devices were alread
 that died: the resumed run finds them at the target (``noop``) and would leave them there if it then
 failed. Those are taken back explicitly: a change of their own, to the state the journal recorded for
 them before the restore began, under a dead-man switch, proven and confirmed like any change. A device
-that cannot be taken back is ``rollback-failed``: an operator must look at it.
+that cannot be taken back is ``rollback-failed``: an operator must look at it, and so is one the dead run
+confirmed that the resumed run cannot even reach (it is at the target, whatever the site state says).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from egressctl.describe import describe
 from egressctl.driver import operation_context
@@ -20,7 +21,18 @@ from egressctl.lifecycle import Lifecycle, Live
 from egressctl.policy import Policy
 
 WHY = "restore is all-or-nothing: another device failed"
-UndoPolicy = Callable[[str], Policy | None]
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """What a resumed restore knows to undo.
+
+    ``policy(device)``: the device's policy before the restore began (None: not known); ``confirmed``: the
+    devices the interrupted runs may have confirmed (their ``confirm`` steps in the journal).
+    """
+
+    policy: Callable[[str], Policy | None]
+    confirmed: frozenset[str] = field(default_factory=frozenset)
 
 
 def rollback_changed(lc: Lifecycle, live: Live) -> Live:
@@ -32,9 +44,15 @@ def rollback_changed(lc: Lifecycle, live: Live) -> Live:
     return live
 
 
-def return_confirmed(lc: Lifecycle, live: Live, undo: UndoPolicy) -> Live:
+def return_confirmed(lc: Lifecycle, live: Live, undo: UndoPlan) -> Live:
     """Take a device an interrupted run of this restore already confirmed back to its state before it."""
-    policy = undo(live.device.name) if live.result.outcome == "noop" and live.drv is not None else None
+    if live.state is None and live.device.name in undo.confirmed:
+        live.result.outcome = "rollback-failed"
+        live.result.error = (f"{live.result.error}; confirmed by the interrupted run and unreachable now: "
+                             "it may still be at the restore's target").strip("; ")
+        return live
+    reached = live.result.outcome == "noop" and live.state is not None
+    policy = undo.policy(live.device.name) if reached else None
     if policy is None or policy.target == live.plan.policy.target:
         return live
     with operation_context(lc.context):
@@ -49,15 +67,15 @@ def _return(lc: Lifecycle, live: Live, policy: Policy) -> None:
     try:
         assert live.drv is not None
         state = lc._read(live)
-        if not live.plan.noop:
+        returned = live.plan.noop
+        if not returned:
             lc._change(live, live.drv, state)
-            lc.confirm(live)
+            returned = lc.confirm(live).result.outcome == "changed"
     except Exception as exc:
-        live.result.error = describe(exc)
+        returned, live.result.error = False, describe(exc)
         lc.undo(live, live.result.error)
-    if live.result.outcome in ("changed", "noop"):
-        live.result.outcome, live.result.error = "rolled-back", WHY
-        live.result.after = policy.target
+    if returned:
+        live.result.outcome, live.result.error, live.result.after = "rolled-back", WHY, policy.target
     else:
         live.result.outcome = "rollback-failed"
         live.result.error = f"could not return to {policy.target}: {live.result.error}"

@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import partial
 from typing import TypeVar
 
-from egressctl.allornothing import UndoPolicy, return_confirmed, rollback_changed
+from egressctl.allornothing import UndoPlan, return_confirmed, rollback_changed
 from egressctl.driver import Stamp
 from egressctl.events import Event, Step, StepStatus
 from egressctl.inventory.credentials import Secret, secret_for
@@ -44,7 +44,7 @@ class Executor:
 
     ``stamp`` is written into each device's marker; ``is_ours(op_id)`` says whether an operation is in
     this controller's journal; ``take_over`` lets it act on another controller's unconfirmed change;
-    ``undo(device)`` is the policy a device stood at before a resumed restore began (None: nothing known).
+    ``undo``: for a resumed restore, where each device stood before it began and what the dead runs confirmed.
     """
 
     def __init__(self, site: Site, plan: Plan, op_id: str, *, factory: DriverFactory,
@@ -53,7 +53,7 @@ class Executor:
                  cancel: threading.Event | None = None,
                  secrets: Callable[[Device], Secret] = secret_for, stamp: Stamp | None = None,
                  is_ours: Callable[[str], bool] = lambda op_id: True, take_over: bool = False,
-                 undo: UndoPolicy | None = None) -> None:
+                 undo: UndoPlan | None = None) -> None:
         self.plan = plan
         self.all_or_nothing = all_or_nothing
         self.max_workers = max(1, max_workers)

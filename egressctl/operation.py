@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from egressctl import sitestate
+from egressctl.allornothing import UndoPlan
 from egressctl.driver import Stamp
 from egressctl.errors import EgressError
 from egressctl.events import Event, OperationFinished, OperationStarted, Sink
@@ -174,8 +175,11 @@ class Operation:
     def _names(self) -> tuple[str, ...]:
         return tuple(d.device for d in self.plan.devices)
 
-    def _undo_policies(self, start: Start) -> Callable[[str], Policy | None] | None:
-        """For a resumed restore: each device's policy before the restore began (computed when needed)."""
+    def _undo_plan(self, start: Start) -> UndoPlan | None:
+        """For a resumed restore: what to take each device back to (see :class:`UndoPlan`).
+
+        Policies are computed only when a device needs one: a restore that succeeds computes none.
+        """
         if self.kind != "restore" or start.resumed is None:
             return None
         fallback = start.from_state
@@ -187,7 +191,20 @@ class Operation:
                 memo[device] = compute_policy(self.site, target) if target is not None else None
             return memo[device]
 
-        return undo
+        return UndoPlan(undo, self._confirmed_in_chain(start.resumed))
+
+    def _confirmed_in_chain(self, op_id: str | None) -> frozenset[str]:
+        """Devices ``op_id`` or an operation it resumed may have confirmed.
+
+        Their ``confirm`` step ended ok, or started and never ended: the process died in it.
+        """
+        found: set[str] = set()
+        while op_id is not None:
+            found |= {r.device for r in self.journal.steps(op_id)
+                      if r.step == "confirm" and r.status in ("started", "ok")}
+            op = self.journal.operation(op_id)
+            op_id = op.resumes if op is not None else None
+        return frozenset(found)
 
     def _executor(self, op_id: str, emit: Callable[[Event], None], cancel: threading.Event,
                   start: Start) -> Executor:
@@ -197,7 +214,7 @@ class Operation:
             snapshot=lambda dev, text: journal.record_snapshot(op_id, s.name, dev, text),
             all_or_nothing=self.kind == "restore", max_workers=self.max_workers, cancel=cancel,
             stamp=Stamp(op_id, stamp_owner()), is_ours=lambda op: journal.operation(op) is not None,
-            take_over=self.take_over, undo=self._undo_policies(start),
+            take_over=self.take_over, undo=self._undo_plan(start),
         )
 
     def _settle(self, op_id: str, start: Start, execution: Execution) -> tuple[str, dict[str, str]]:

@@ -58,12 +58,13 @@ def device_states_after(devices: Sequence[str], recorded: Mapping[str, str], fal
                         results: Iterable[DeviceResult]) -> dict[str, str]:
     """Every device's state after an operation: what it reached, else what was recorded before.
 
-    A device never recorded stands where the site stood (``fallback``). A device whose rollback failed is
-    ``unknown``: an operator must look at it.
+    A device never recorded stands where the site stood (``fallback``); one rolled back is where it was
+    recorded (a rollback returns to the last confirmed state); one whose rollback failed is ``unknown``:
+    an operator must look at it.
     """
     out = {d: recorded.get(d, fallback) for d in devices}
     for r in results:
-        if r.outcome in ("changed", "noop", "rolled-back") and r.after:
+        if r.outcome in ("changed", "noop") and r.after:
             out[r.device] = state_of(r.after)
         elif r.outcome == "rollback-failed":
             out[r.device] = UNKNOWN

@@ -5,7 +5,9 @@ whose state survives sessions (as real devices' does). It models the parts the e
 pending commit that must be confirmed, rollback of a pending or the last change, a management lockout
 (a fresh session fails when the device holds a deny without a management permit), failures injected before
 any method, and crashes (``SimulatedCrash``, a BaseException nothing in egressctl catches) injected before
-or after a method acted. It never touches a network: the real drivers are tested against the lab.
+or after a method acted (with ``halt_on_crash``, every later call crashes too, until the test clears
+``crash``: the process is gone, its other threads do nothing more either). It never touches a network:
+the real drivers are tested against the lab.
 
 Its rendering depends on the state it renders from (an unknown state gets two more lines, one holding rules
 one more), so a test can tell lines rendered against the state read on the device from those rendered
@@ -61,6 +63,8 @@ class FakeNet:
     fail: dict[tuple[str, str], Exception] = field(default_factory=dict)
     fail_nth: dict[tuple[str, str], int] = field(default_factory=dict)  # fail only at the nth call
     crash: tuple[str, str, str, int] | None = None  # (device or "*", method, "before"|"after", nth call)
+    crashed: tuple[str, str, str, int] | None = None  # the crash that fired
+    halt_on_crash: bool = False  # after a crash every call crashes (a SIGKILLed controller's other threads)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     in_open: int = 0
     max_in_open: int = 0
@@ -105,6 +109,8 @@ class FakeDriver:
 
     def _hook(self, method: str, when: str) -> None:
         name, key = self.device.name, (self.device.name, method)
+        if self.net.halt_on_crash and self.net.crash is not None and self.net.crashed == self.net.crash:
+            raise SimulatedCrash("the controller is gone")  # a dead process does nothing more
         if when == "before":
             with self.net.lock:
                 self.net.calls[key] += 1
@@ -113,6 +119,7 @@ class FakeDriver:
             raise self.net.fail[key]
         crash = self.net.crash
         if crash and crash[0] in (name, "*") and crash[1:] == (method, when, nth):
+            self.net.crashed = crash
             raise SimulatedCrash(f"{name} {method} {when} #{nth}")
 
     def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
