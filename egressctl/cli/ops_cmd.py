@@ -47,6 +47,8 @@ DeviceOpt = Annotated[list[str] | None, typer.Option("--device", "-d",
                                                      help="Only this device (repeatable).",
                                                      autocompletion=complete.devices)]
 UnlockOpt = Annotated[bool, typer.Option("--force-unlock", help="Remove a stale site lock first.")]
+TakeOverOpt = Annotated[bool, typer.Option(
+    "--take-over", help="Act on another controller's unconfirmed change (refused with exit 4 otherwise).")]
 
 
 def _confirm_by_name(site: str, console: Console) -> Any:
@@ -67,7 +69,8 @@ def _confirm_by_name(site: str, console: Console) -> Any:
 
 def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, yes: bool, dry_run: bool,
              json_out: bool, revert_in: int, no_verify: bool, device: list[str] | None,
-             force_unlock: bool, no_held: bool = False, watch_after: float = 0.0) -> None:
+             force_unlock: bool, no_held: bool = False, watch_after: float = 0.0,
+             take_over: bool = False) -> None:
     from egressctl.cli.output import render_result
     from egressctl.cli.progress import JsonLines, LinePrinter, LiveTable
 
@@ -87,7 +90,7 @@ def _operate(ctx: typer.Context, site: str, target: str | None, full: bool, *, y
     kw: dict[str, Any] = {
         "dry_run": dry_run, "verify": not no_verify, "yes": yes, "revert_in": revert_in, "sink": sink,
         "devices": device, "force_unlock": force_unlock, "confirm": _confirm_by_name(site, err_console()),
-        "held_sessions": not no_held, "watch_after": watch_after,
+        "held_sessions": not no_held, "watch_after": watch_after, "take_over": take_over,
     }
     try:
         with display:
@@ -123,7 +126,8 @@ def _estate(ctx: typer.Context, sites: list[str] | None, group: str | None, targ
 def isolate(ctx: typer.Context, site: SitesArg = None, group: GroupOpt = None, yes: YesOpt = False,
             dry_run: DryRunOpt = False, json_out: JsonOpt = False, revert_in: RevertOpt = 120,
             no_verify: NoVerifyOpt = False, device: DeviceOpt = None, force_unlock: UnlockOpt = False,
-            no_held_sessions: NoHeldOpt = False, watch_after: WatchAfterOpt = 3.0) -> None:
+            no_held_sessions: NoHeldOpt = False, watch_after: WatchAfterOpt = 3.0,
+            take_over: TakeOverOpt = False) -> None:
     """Cut SITE off the internet now, keeping its management paths (fail-closed).
 
     Every device is changed under a dead-man switch, read back, and checked over a fresh management
@@ -147,7 +151,7 @@ def isolate(ctx: typer.Context, site: SitesArg = None, group: GroupOpt = None, y
         return
     _operate(ctx, (site or [""])[0], "isolated", False, yes=yes, dry_run=dry_run, json_out=json_out,
              revert_in=revert_in, no_verify=no_verify, device=device, force_unlock=force_unlock,
-             no_held=no_held_sessions, watch_after=watch_after)
+             no_held=no_held_sessions, watch_after=watch_after, take_over=take_over)
 
 
 @handles_errors
@@ -156,7 +160,8 @@ def restore(ctx: typer.Context, site: SitesArg = None, group: GroupOpt = None,
             full: Annotated[bool, typer.Option("--full", help="Remove every egressctl rule.")] = False,
             yes: YesOpt = False, dry_run: DryRunOpt = False, json_out: JsonOpt = False,
             revert_in: RevertOpt = 120, no_verify: NoVerifyOpt = False, device: DeviceOpt = None,
-            force_unlock: UnlockOpt = False, no_held_sessions: NoHeldOpt = False) -> None:
+            force_unlock: UnlockOpt = False, no_held_sessions: NoHeldOpt = False,
+            take_over: TakeOverOpt = False) -> None:
     """Reopen SITE stage by stage (--stage NAME) or completely (--full). All-or-nothing.
 
     Stages are cumulative, in inventory order. If any device fails, every device is rolled back to its
@@ -175,7 +180,7 @@ def restore(ctx: typer.Context, site: SitesArg = None, group: GroupOpt = None,
         return
     _operate(ctx, (site or [""])[0], stage, full, yes=yes, dry_run=dry_run, json_out=json_out,
              revert_in=revert_in, no_verify=no_verify, device=device, force_unlock=force_unlock,
-             no_held=no_held_sessions)
+             no_held=no_held_sessions, take_over=take_over)
 
 
 @handles_errors
