@@ -157,7 +157,10 @@ class OperationProgress:
         summary = str(get(ev, "summary", default="") or "")
         details = get(ev, "details", default={}) or {}
         self._set_verdict(verdict, summary, details)
-        self._line(f"verification: {summary.splitlines()[0] if summary else verdict}", "")
+        head, *rest = summary.splitlines() or [verdict]
+        self._line(f"verification: {head}", "")
+        for text in rest:  # leaking paths, held sessions, the watch: the verdict line keeps only the head
+            self._line(text, "b red" if "LEAK" in text else "")
         for text, style in held_lines(details):
             self._line(text, style)
         for text, style in liveness_lines((details.get("watch") or {}).get("captures") or {}):
@@ -204,7 +207,9 @@ class OperationProgress:
         self._title = self._pending.title = parts
 
     def _set_verdict(self, verdict: str, summary: str, details: Doc) -> None:
-        parts = [(verdict, verdict_style(verdict)), (f"  {summary}", "")]
+        """The verdict, the summary's first line and the held sessions' fate (the rest is in the log)."""
+        head = summary.splitlines()[0] if summary else ""
+        parts = [(verdict, verdict_style(verdict)), (f"  {head}", "")]
         held = held_summary(details)
         if held:
             parts.append(("\n" + held[0], held[1]))

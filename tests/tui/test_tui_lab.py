@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import subprocess
 import time
@@ -223,12 +224,22 @@ async def test_isolate_verify_restore_stage_full(normal_site: Any) -> None:
         assert sessions["ce-a"] == "stateless", sessions  # an ACL: nothing to end, and the plan said so
         for dev in ("fw-a", "core-b", "fw-b", "ce-b"):  # each ran the sessions step: a count, or stateless
             assert sessions[dev].endswith("cleared") or sessions[dev] == "stateless", sessions
+        # the proof beyond the probes, as journaled: held-open sessions' fate and each capture's liveness
+        details = ver["details"] if isinstance(ver["details"], dict) else json.loads(ver["details"] or "{}")
+        held = details.get("held_sessions") or []
+        if held:
+            assert f"held sessions: {len(held)}/{len(held)} as expected" in res["verdict"], res["verdict"]
+        for name in (details.get("watch") or {}).get("captures") or {}:
+            assert f"watch {name}: live" in res["log"], res["log"]
+        print(f"held sessions: {len(held)}; liveness lines: {res['log'].count('watch ')}")
 
         # back on the site screen: refreshed from the devices themselves
         await pilot.press("escape")
         site = await site_loaded(pilot, "isolated")
         for dev, row in device_rows(app).items():
             assert row[4] == "isolated", (dev, row)
+        if held:  # the last verification's table lists them too
+            assert any("(held)" in r[2] for r in rows(app, "#matrix")), rows(app, "#matrix")
         stages = site.query_one("#stages", OptionList)
         marked = [str(stages.get_option_at_index(i).prompt) for i in range(stages.option_count)]
         assert "> isolated" in marked, marked
