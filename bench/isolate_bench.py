@@ -5,8 +5,10 @@ isolate with the engine's default pool (every device in parallel), restore fully
 ``max_workers=1`` (serial), restore fully. Verification is off in the timed runs so the figure is the
 devices' own work; the probe matrix (a few seconds) comes on top in ``egressctl isolate``.
 
-Each device's own duration is read from the event stream: from its ``connect started`` event to its
-``done`` event. The claim checked: parallel wall time ≈ the slowest device, far below the sum of devices.
+Each device's own duration is read from the event stream: the sum of its steps, each from its ``started``
+event to its end (the executor reads every device before it changes any, so a device's first and last
+events also span the time it waits for the others). The claim checked: parallel wall time ≈ the slowest
+device, far below the sum of devices.
 
 Then the proof's own costs (ISSUE 10): isolations *with* verification (no post-isolate watch, so only the
 probe matrix and the held-open sessions are timed), alternately with and without held sessions. Printed:
@@ -38,26 +40,27 @@ PREFIX, PORT_BASE = "es-b", 23850
 
 
 class Timeline:
-    """A sink recording when each device started and finished (thread-safe: devices run in parallel)."""
+    """A sink adding up each device's step durations (thread-safe: devices run in parallel)."""
 
     def __init__(self) -> None:
-        self.start: dict[str, float] = {}
-        self.end: dict[str, float] = {}
+        self.started: dict[tuple[str, Step], float] = {}
+        self.busy: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        """Record a device's first ``connect`` and its ``done``."""
+        """Record a step's start; add its duration to its device at its end."""
         if not isinstance(event, DeviceStep):
             return
         with self._lock:
-            if event.step is Step.CONNECT and event.status is StepStatus.STARTED:
-                self.start.setdefault(event.device, event.at)
-            if event.step is Step.DONE:
-                self.end[event.device] = event.at
+            key = (event.device, event.step)
+            if event.status is StepStatus.STARTED:
+                self.started[key] = event.at
+            elif key in self.started:
+                self.busy[event.device] = self.busy.get(event.device, 0.0) + event.at - self.started.pop(key)
 
     def durations(self) -> dict[str, float]:
-        """Seconds each device took, connect to done."""
-        return {d: self.end[d] - t for d, t in self.start.items() if d in self.end}
+        """Seconds each device spent in its own steps."""
+        return dict(self.busy)
 
 
 def timed_isolate(lab: Lab, state: Path, workers: int) -> tuple[float, dict[str, float]]:
