@@ -139,7 +139,11 @@ class Executor:
 
     @staticmethod
     def _all_proven(lives: list[Live]) -> bool:
-        return all(lv.result.outcome in ("pending", "noop") for lv in lives)
+        """Every device waits for its confirm or is already at the target.
+
+        ``changed``: a pending commit of another target was rolled back, which left it at the target.
+        """
+        return all(lv.result.outcome in ("pending", "noop", "changed") for lv in lives)
 
     def _outcome(self, results: list[DeviceResult]) -> str:
         outcomes = {r.outcome for r in results}

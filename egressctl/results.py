@@ -125,7 +125,7 @@ class OperationResult:
             "op_id": self.op_id, "site": self.site, "operation": self.operation, "target": self.target,
             "outcome": self.outcome, "state": self.state, "exit_code": int(self.exit_code),
             "message": self.message, "dry_run": self.dry_run, "resumed": self.resumed, "scope": self.scope,
-            "warnings": self.warnings, "device_states": self.device_states,
+            "warnings": self.warnings, "device_states": self.device_states, "detail": self.detail,
             "devices": [d.to_dict() for d in self.devices],
             "plan": self.plan.to_dict() if self.plan else None,
             "verification": self.verification.to_dict() if self.verification else None,

@@ -106,6 +106,7 @@ class FortinetDriver(NetmikoDriverBase):
         self._marker = PendingMarker(self.platform, device.name)
         self.net = ScriptNet(self)
         self._scripted = False
+        self._handed_over = False  # this session armed the scripts and put the save mode back itself
 
     @property
     def is_open(self) -> bool:
@@ -145,10 +146,16 @@ class FortinetDriver(NetmikoDriverBase):
         return self._window(state)
 
     def _window(self, state: DeviceState) -> bool:
-        """Armed by this controller, still in revert mode, and the device still holds what was committed."""
+        """cfg-save revert armed for a change the device still holds.
+
+        This controller's (its marker says what it committed), or another's: revert mode under an egressctl
+        stamp and no marker here (that controller died while sending the change or arming its scripts).
+        """
         armed = self._marker.read()
-        if armed is None or self._global()[0] != C.CFG_SAVE_REVERT:
+        if self._global()[0] != C.CFG_SAVE_REVERT:
             return False
+        if armed is None:
+            return bool(state.op_id)
         if state.target != armed.get("target"):
             return False
         return state.is_normal if state.target == "normal" else state.fingerprint == armed.get("fingerprint")
@@ -191,10 +198,11 @@ class FortinetDriver(NetmikoDriverBase):
         scripted = self._before is not None and self.net.usable()
         window = max(timeout, C.ARM_WINDOW) if scripted else timeout
         mode, old_timeout = self._global()
-        stale = self._marker.read()
-        if stale is not None and mode == C.CFG_SAVE_REVERT:
-            # A change this controller armed was reverted by a reboot, which keeps the saved revert mode:
-            # what to put back is what that change found.
+        if mode == C.CFG_SAVE_REVERT:
+            # Revert mode left armed: by a change of this controller that a reboot reverted (the saved
+            # mode stays revert; its marker says what that change found), or by a controller that died
+            # while sending its change (egressctl never leaves a unit so): put back the default then.
+            stale = self._marker.read() or {}
             mode = str(stale.get("original_mode", C.CFG_SAVE_DEFAULT))
             old_timeout = str(stale.get("original_timeout", C.CFG_TIMEOUT_DEFAULT))
         self._marker.write(target=self._policy.target, fingerprint=self._policy.fingerprint(),
@@ -225,7 +233,7 @@ class FortinetDriver(NetmikoDriverBase):
         self.send(C.CMD_CFG_SAVE)
         self._restore_mode(armed)
         self._marker.clear()
-        self._scripted = True
+        self._scripted = self._handed_over = True
 
     def send_lines(self, lines: list[str]) -> None:
         """Send many lines in one write (scripts: multi-line values show no prompt) and read to their end.
@@ -275,6 +283,11 @@ class FortinetDriver(NetmikoDriverBase):
         armed = self._marker.read()
         if armed is None:
             self._confirm_scripted()
+            if not self._handed_over and self._global()[0] == C.CFG_SAVE_REVERT:
+                # Another controller died before saving its change (taken over): keep it, and put the
+                # save mode to its default (what that controller found is not known here).
+                self.send(C.CMD_CFG_SAVE)
+                self._restore_mode({})
             return
         try:
             if not self.has_pending_commit():
@@ -306,6 +319,8 @@ class FortinetDriver(NetmikoDriverBase):
         """Back to the state before the change: its revert scripts, cfg reload if unsaved, else re-render."""
         armed = self._marker.read()
         try:
+            if armed is None and not self._handed_over and self._global()[0] == C.CFG_SAVE_REVERT:
+                armed = {}  # another controller's unsaved change (and scripts): reload, default save mode
             found = self.net.pending(parse.device_state(self._raw())) if armed is None else None
             if found is not None:
                 self.net.fire_now(found)

@@ -104,8 +104,12 @@ def _q(values: list[str]) -> str:
     return " ".join(v if v.isdigit() or v == "" else '"' + v.replace('"', '\\"') + '"' for v in values)
 
 
-def _set_lines(current: Entry | None, desired: Settings, keys: Iterable[str]) -> list[str]:
-    """``set``/``unset`` lines for the keys whose value differs on the device."""
+def _set_lines(current: Entry | None, desired: Settings, keys: Iterable[str],
+               strict: bool = True) -> list[str]:
+    """``set``/``unset`` lines for the keys whose value differs on the device.
+
+    Not ``strict``, a comment differing only in its stamp is left alone (see :func:`render`).
+    """
     out: list[str] = []
     for k in keys:
         have = current.get(k) if current is not None else []
@@ -113,7 +117,8 @@ def _set_lines(current: Entry | None, desired: Settings, keys: Iterable[str]) ->
         if want is None:
             if current is not None and have:
                 out.append(f"unset {k}")
-        elif have != want and not (k == "comments" and same_but_stamp(" ".join(have), " ".join(want))):
+        elif have != want and (strict or k != "comments"
+                               or not same_but_stamp(" ".join(have), " ".join(want))):
             raw = k in ("subnet", "ip6", "tcp-portrange", "udp-portrange", "protocol", "action")
             out.append(f"set {k} {' '.join(want) if raw else _q(want)}")
     return out
@@ -169,7 +174,7 @@ def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:
             for m in ordering.moves(order, desired, stale)]
 
 
-def _policy_block(device: Device, policy: Policy, cfg: FortiConfig) -> list[str]:
+def _policy_block(device: Device, policy: Policy, cfg: FortiConfig, strict: bool) -> list[str]:
     """Edits, moves and deletes inside ``config firewall policy``."""
     existing = cfg.entries(C.SEC_POLICY)
     owned = {(e.settings.get("name") or [""])[0]: e for e in existing if is_owned(e)}
@@ -187,7 +192,7 @@ def _policy_block(device: Device, policy: Policy, cfg: FortiConfig) -> list[str]
             order.append(pid)
         else:
             pid = cur.key
-        sets = _set_lines(cur, want, MANAGED_POLICY_KEYS)
+        sets = _set_lines(cur, want, MANAGED_POLICY_KEYS, strict)
         if sets:
             edits += [f"edit {pid}", *sets, "next"]
         desired.append(pid)
@@ -197,15 +202,21 @@ def _policy_block(device: Device, policy: Policy, cfg: FortiConfig) -> list[str]
 
 
 def render(device: Device, policy: Policy, current: DeviceState | None) -> list[str]:
-    """FortiOS lines from ``current`` (parsed from its ``raw`` read-back) to ``policy``; [] when in place."""
+    """FortiOS lines from ``current`` (parsed from its ``raw`` read-back) to ``policy``; [] when in place.
+
+    A device in place under another operation's stamp needs nothing; once something must change, every
+    owned policy gets this operation's stamp (its comment rewritten), so the read-back names one owner.
+    """
     cfg = parse_config(current.raw) if current is not None else FortiConfig()
     a4, a6, svc = _desired_objects(policy)
     head = _address_block(cfg, C.SEC_ADDRESS, a4) + _address_block(cfg, C.SEC_ADDRESS6, a6)
     head += _service_block(cfg, svc)
-    body = _policy_block(device, policy, cfg)
+    body = _policy_block(device, policy, cfg, strict=False)
     tail = _delete_block(C.SEC_SERVICE, [e.key for e in cfg.entries(C.SEC_SERVICE)
                                          if e.key.startswith(C.OWNED_PREFIX) and e.key not in svc])
     for section, want in ((C.SEC_ADDRESS6, a6), (C.SEC_ADDRESS, a4)):
         tail += _delete_block(section, [e.key for e in cfg.entries(section)
                                         if e.key.startswith(C.OWNED_PREFIX) and e.key not in want])
+    if head or body or tail:
+        body = _policy_block(device, policy, cfg, strict=True)
     return head + body + tail

@@ -10,12 +10,16 @@ for Panorama-managed firewalls). So this driver's safety net is ``GUARDED_SNAPSH
 3. :meth:`commit` **proves the management path in the candidate before committing** (the management
    rules must sit above every deny, and SSH to the device's own management address must be permitted
    there) and raises ``CommitError`` without committing when it cannot;
-4. after the commit a **controller-side watchdog thread** rolls back (``load config from`` the snapshot +
-   ``commit``, on a fresh session) unless :meth:`confirm` arrives within ``revert_in`` seconds.
-
-The watchdog lives in the controller process: **a controller crash cannot trigger it.** What survives a
-crash is a controller-side marker file (``{state}/drivers/paloalto_panos/<device>.json``) that makes
-:meth:`has_pending_commit` answer True, so a resumed run rolls back or confirms explicitly.
+4. with the device option ``revert_host: NAME`` (a jump host of the site), a **revert job on that host**
+   is armed before the commit (:mod:`.revertjob`): ``revert_in`` seconds later, unless :meth:`confirm`
+   disarmed it, it logs in to the firewall and loads the snapshot + ``commit``, *even with the
+   controller gone*. The job's ``armed`` file (op id and owner) is what makes the commit pending, for
+   this controller and any other;
+5. without one, a **controller-side watchdog thread** rolls back (``load config from`` the snapshot +
+   ``commit``, on a fresh session) unless :meth:`confirm` arrives within ``revert_in`` seconds. It lives in
+   the controller process: **a controller crash cannot trigger it.** What survives a crash is a
+   controller-side marker file (``{state}/drivers/paloalto_panos/<device>.json``) that makes
+   :meth:`has_pending_commit` answer True, so a resumed run rolls back or confirms explicitly.
 """
 
 from __future__ import annotations
@@ -32,8 +36,17 @@ from egressctl_drivers.paloalto_panos import sessions as psessions
 from egressctl_drivers.paloalto_panos.preflight import preflight as _preflight
 from egressctl_drivers.paloalto_panos.render import management_problems
 from egressctl_drivers.paloalto_panos.render import render as render_lines
+from egressctl_drivers.paloalto_panos.reverthost import RevertHost, revert_host
 
-from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    SessionReport,
+    current_stamp,
+)
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
 from egressctl.inventory.credentials import Secret, redact
 from egressctl.inventory.models import Device, Network
@@ -59,7 +72,20 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self._lock = threading.Lock()
         self._watchdog: threading.Timer | None = None
         self._watchdog_outcome: str | None = None
+        host = revert_host(device)
+        self.remote = RevertHost(device, host, timeout) if host is not None else None
+        if self.remote is not None:
+            # The job reverts without the controller: a native revert for this device only, so the planner
+            # (which reads the instance) warns no more; the class keeps what every PAN-OS device has.
+            self.__dict__["capabilities"] = type(self).capabilities | {Capability.NATIVE_REVERT}
 
+    def net_description(self) -> NetDescription:
+        """The revert job on the revert host when there is one, else the controller's watchdog."""
+        if self.remote is None:
+            return NetDescription(SafetyNet.GUARDED_SNAPSHOT, "the controller loads the snapshot and "
+                                  "commits; a controller that is gone cannot (revert_host: a job that can)")
+        return NetDescription(SafetyNet.REMOTE_JOB, f"a job on {self.remote.name} logs in to the firewall "
+                              f"and loads {C.SNAPSHOT_FILE} + commit, also with the controller gone")
     # ----------------------------------------------------------------------- session
     def open(self, secret: Secret) -> None:
         """Open the session; the secret is kept (never shown) so the watchdog can open its own session."""
@@ -95,6 +121,8 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
                 conn.write_channel(f"exit{conn.RETURN}{command}{conn.RETURN}")
 
             conn.cleanup = leave  # type: ignore[method-assign]
+        if self.remote is not None:
+            self.remote.close()
         super().close()
 
     # -------------------------------------------------------------------------- pure
@@ -108,9 +136,25 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         return "" if not out.strip() or "no differences" in out.lower() else out
 
     def read_state(self) -> DeviceState:
-        """Parse egressctl's rules (and the objects they use) back from the device."""
+        """Parse egressctl's rules (and the objects they use) back from the device.
+
+        A candidate egressctl loaded but never committed is pending too: its stamp (not the running
+        configuration's) says whose it is.
+        """
         state = parse.device_state(self._op(C.CMD_RUNNING))
-        return DeviceState(state.target, state.fingerprint, state.rules, self.has_pending_commit(), state.raw)
+        armed, loaded = self._armed(), bool(self._diff())
+        op_id, owner = state.op_id, state.owner
+        if loaded and not armed:
+            candidate = parse.device_state(self._op(C.CMD_CANDIDATE))
+            op_id, owner = candidate.op_id, candidate.owner
+        return DeviceState(state.target, state.fingerprint, state.rules, armed or loaded, state.raw, op_id,
+                           owner)
+
+    def _armed(self) -> bool:
+        """A commit waits for its confirm: the revert job is armed (or, without one, our marker file)."""
+        if self.remote is not None:
+            return self.remote.state().startswith("armed")
+        return self._marker.read() is not None
 
     def snapshot(self) -> str:
         """Save the configuration to ``egressctl-snapshot.xml`` on the device and return it as text."""
@@ -122,7 +166,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
 
     def has_pending_commit(self) -> bool:
         """Uncommitted candidate changes, or a commit egressctl made that is not confirmed yet."""
-        return bool(self._diff()) or self._marker.read() is not None
+        return bool(self._diff()) or self._armed()
 
     # --------------------------------------------------------------------- lifecycle
     def load_candidate(self, policy: Policy, current: DeviceState) -> None:
@@ -155,13 +199,33 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
             raise CommitError(self.device.name, "refusing to commit: the candidate would cut the "
                               "management path (" + "; ".join(problems) + ")")
         target = self._policy.target if self._policy else "unknown"
-        self._marker.write(target=target, snapshot=C.SNAPSHOT_FILE, revert_in=revert_in)
+        if self.remote is not None:
+            self._arm_remote(revert_in)
+        else:
+            self._marker.write(target=target, snapshot=C.SNAPSHOT_FILE, revert_in=revert_in)
         try:
             self._commit_now()
-        except CommitError:
-            self._marker.clear()  # refused by the device: nothing changed (a lost session keeps the marker)
+        except CommitError:  # refused by the device: nothing changed (a lost session keeps the net armed)
+            self._disarm()
             raise
-        self._arm(revert_in)
+        if self.remote is None:
+            self._arm(revert_in)
+
+    def _arm_remote(self, revert_in: int) -> None:
+        """Arm the revert job before committing; without it there is no commit (the plan promised it)."""
+        assert self.remote is not None and self._secret is not None
+        stamp = current_stamp()
+        try:
+            self.remote.arm(max(revert_in, 1), self._secret,
+                            f"op={stamp.op_id} owner={stamp.owner}" if stamp else "op=- owner=-")
+        except DeviceError as exc:
+            raise CommitError(self.device.name, f"the revert job could not be armed on {self.remote.name}; "
+                              "not committing", exc.device_output or str(exc)) from exc
+
+    def _disarm(self) -> str:
+        """Remove the armed net (job or marker); returns what the job had done (was-armed, fired-ok...)."""
+        self._marker.clear()
+        return self.remote.disarm() if self.remote is not None else "was-armed"
 
     def _commit_now(self) -> None:
         out = self.send("commit", read_timeout=max(self.timeout, C.COMMIT_TIMEOUT), check=False)
@@ -194,7 +258,17 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
                 other.close()
 
     def confirm(self) -> None:
-        """Disarm the watchdog so the commit stays (``ConfirmError`` if it already rolled back)."""
+        """Disarm the job or the watchdog so the commit stays (``ConfirmError`` if it already rolled back)."""
+        if self.remote is not None:
+            try:
+                found = self._disarm()
+            except DeviceError as exc:
+                raise ConfirmError(self.device.name, f"the revert job on {self.remote.name} could not be "
+                                   "disarmed", exc.device_output or str(exc)) from exc
+            if found.startswith("fired"):
+                raise ConfirmError(self.device.name, f"too late, the revert job on {self.remote.name} ran "
+                                   f"({found})")
+            return
         with self._lock:
             if self._watchdog is not None:
                 self._watchdog.cancel()
@@ -211,6 +285,8 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
                 self._watchdog.cancel()
                 self._watchdog = None
         try:
+            if self.remote is not None:
+                self.remote.disarm()  # it must not load the snapshot again later
             self._config([C.CMD_LOAD])
             if self._diff():
                 self._commit_now()

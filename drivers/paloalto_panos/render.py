@@ -96,17 +96,17 @@ def _service_line(name: str, svc: PanService) -> str:
 SCALAR_FIELDS = ("action", "description")
 
 
-def _differs(key: str, have: list[str], want: list[str]) -> bool:
-    """A description differing only in its stamp is not rewritten (idempotence across controllers)."""
-    if key == "description" and len(have) == len(want) == 1:
+def _differs(key: str, have: list[str], want: list[str], strict: bool) -> bool:
+    """Not ``strict``, a description differing only in its stamp is not rewritten (see :func:`render`)."""
+    if not strict and key == "description" and len(have) == len(want) == 1:
         return not same_but_stamp(have[0], want[0])
     return have != want
 
 
-def _changed(have: Fields, want: Fields) -> list[str]:
+def _changed(have: Fields, want: Fields, strict: bool) -> list[str]:
     """Names of the fields whose device value differs from the wanted one."""
     defaults = {"source-user": [C.ANY], "category": [C.ANY]}
-    return [k for k, v in want.items() if _differs(k, have.get(k, defaults.get(k, [])), v)]
+    return [k for k, v in want.items() if _differs(k, have.get(k, defaults.get(k, [])), v, strict)]
 
 
 def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:
@@ -116,7 +116,11 @@ def _moves(order: list[str], desired: list[str], stale: set[str]) -> list[str]:
 
 
 def render(device: Device, policy: Policy, current: DeviceState | None) -> list[str]:
-    """PAN-OS candidate lines from ``current`` (parsed from its ``raw`` read-back) to ``policy``."""
+    """PAN-OS candidate lines from ``current`` (parsed from its ``raw`` read-back) to ``policy``.
+
+    A device in place under another operation's stamp needs nothing; once something must change, every
+    owned rule's description carries this operation's stamp.
+    """
     cfg = parse_config(current.raw) if current is not None else PanConfig()
     addrs: dict[str, Network] = {}
     svcs: dict[str, PanService] = {}
@@ -129,6 +133,16 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
     head = [f"set address {n} ip-netmask {net}" for n, net in addrs.items()
             if cfg.addresses.get(n) != str(net)]
     head += [_service_line(n, s) for n, s in svcs.items() if cfg.services.get(n) != s]
+    rest = _rules(device, policy, cfg, (svcs, addrs), strict=False)
+    if head or rest:  # a change: every owned rule gets this operation's stamp (one owner in the read-back)
+        rest = _rules(device, policy, cfg, (svcs, addrs), strict=True)
+    return head + rest
+
+
+def _rules(device: Device, policy: Policy, cfg: PanConfig, objects: tuple[dict[str, PanService],
+           dict[str, Network]], strict: bool) -> list[str]:
+    """Rule edits, moves and deletes, then the deletes of unused objects."""
+    svcs, addrs = objects
     order = list(cfg.rules)
     owned = {n for n in order if is_owned(cfg, n)}
     body: list[str] = []
@@ -136,7 +150,7 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
     for r in policy.rules:
         name, want = object_name(r), rule_fields(device, policy, r)
         desired.append(name)
-        changed = _changed(cfg.rules[name], want) if name in owned else list(want)
+        changed = _changed(cfg.rules[name], want, strict) if name in owned else list(want)
         if not changed:
             continue
         if name in owned and set(changed) <= set(SCALAR_FIELDS):
@@ -152,7 +166,7 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
     tail = [f"delete {C.RULES_PATH} {n}" for n in order if n in stale]
     tail += [f"delete service {n}" for n in cfg.services if n.startswith(C.OWNED_PREFIX) and n not in svcs]
     tail += [f"delete address {n}" for n in cfg.addresses if n.startswith(C.OWNED_PREFIX) and n not in addrs]
-    return head + body + tail
+    return body + tail
 
 
 def _covers(rule: Rule, dest: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> bool:
