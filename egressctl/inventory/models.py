@@ -181,7 +181,11 @@ class Device(_Strict):
     mgmt_address: IpAddress = Field(description=(
         "Address the management paths reach this device on (their destination when they list none)."))
     options: dict[SafeName, int | IfName] = Field(default_factory=dict, description=(
-        "Platform settings. fortinet: policy_id_base, the lowest policy ID egressctl may use."))
+        "Platform settings. fortinet: policy_id_base, the lowest policy ID egressctl may use; revert: script "
+        "(on-box revert scripts, no reboot: the default from FortiOS 6.2) or reboot (cfg-save revert, which "
+        "reboots the unit when it fires). paloalto_panos: revert_host, a jump host of the site that runs the "
+        "revert job (it survives the controller), and revert_port, the firewall's SSH port as that host "
+        "reaches its mgmt_address (default 22)."))
 
     _site_ssh: SiteSsh = PrivateAttr(default=NO_SITE)
 
