@@ -4,7 +4,7 @@
   devices the dead run already confirmed back to where they were;
 * ``--device`` journals each device's state and leaves the site ``mixed``, which ``status`` explains;
 * SIGTERM and SIGHUP mid-operation take Ctrl-C's path (exit 130, the journal says interrupted, a re-run
-  carries on from it);
+  carries on from it), also when the operator's terminal really closes (a pty, its master closed);
 * another controller's unconfirmed change (its stamp's operation is not in this journal) refuses the
   operation before anything is sent (exit 4, owner named), unless ``take_over``;
 * the state directory egressctl creates is 0700 and the journal's files 0600.
@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +240,47 @@ def test_state_dir_and_journal_are_private(tmp_path: Path) -> None:
     files = [p for p in state.iterdir() if p.name.startswith("journal.db")]
     assert {p.name for p in files} >= {"journal.db", "journal.db-wal"}
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
+
+
+# --- the operator's terminal closes -------------------------------------------------------------------------
+CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from engine_double import FakeDriver, FakeNet, write_inventory
+from pathlib import Path
+from egressctl.engine import Engine
+
+class Slow(FakeDriver):
+    def commit(self, revert_in):
+        super().commit(revert_in)
+        print("COMMITTED", self.device.name, flush=True)
+        time.sleep(0.5)
+
+tmp = Path(sys.argv[2])
+net = FakeNet(driver=Slow)
+eng = Engine(write_inventory(tmp, devices=6), state_dir=tmp / "state", driver_factory=net.factory,
+             max_workers=1)
+res = eng.isolate("hq", verify=False)
+(tmp / "result.json").write_text(json.dumps({"outcome": res.outcome, "exit": int(res.exit_code),
+                                             "pending": [k for k, b in net.boxes.items()
+                                                         if b.state.pending_commit]}))
+sys.exit(int(res.exit_code))
+"""
+
+
+def test_closing_the_terminal_is_like_ctrl_c(tmp_path: Path) -> None:
+    """The controlling terminal goes away (SSH drops, the window closes): the kernel's SIGHUP."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session leader on the pty, as a login shell's command would be
+        os.execve(sys.executable, [sys.executable, "-c", CHILD, str(Path(__file__).parent), str(tmp_path)],
+                  {**os.environ, "EGTEST_PASSWORD": PASSWORD})
+    seen = b""
+    while b"COMMITTED" not in seen:
+        seen += os.read(fd, 1024)
+    os.close(fd)  # the terminal is gone
+    _, status = os.waitpid(pid, 0)
+    doc = json.loads((tmp_path / "result.json").read_text())
+    assert os.waitstatus_to_exitcode(status) == 130 and doc["exit"] == 130, doc
+    assert doc["outcome"] == "interrupted" and doc["pending"] == []
