@@ -8,6 +8,8 @@
 3. A killed with changes unconfirmed: B ``--take-over`` confirms or rolls them back and isolates;
 4. PAN-OS (fw-a) with ``revert_host: bastion``: the controller SIGKILLed right after fw-a's commit, the
    revert job on the bastion loads the snapshot and commits: fw-a is back where it was, nothing pending;
+5. a restore whose controller dies after ce-a's confirm (the others' confirms held back), resumed by a run
+   in which fw-b's management check fails: every device ends isolated again, ce-a by a change of its own.
 
 Every test leaves the site at normal (a restore that takes over whatever a killed run left).
 """
@@ -23,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -234,3 +236,83 @@ def test_panos_revert_job_fires_with_the_controller_killed(site: SiteLab, guarde
     finally:
         run.kill()
         back_to_normal(site, guarded)
+
+
+# --- 5. a restore all-or-nothing across a crash in its confirm phase ----------------------------------------
+RESTORE_HELD = """
+import sys, time
+from egressctl.cli.progress import JsonLines
+from egressctl.engine import Engine, default_factory
+
+class HoldConfirm:
+    '''Every device but ce-a waits in its confirm: the controller dies with only ce-a confirmed.'''
+    def __init__(self, drv):
+        self._drv = drv
+    def __getattr__(self, name):
+        return getattr(self._drv, name)
+    def confirm(self):
+        if self._drv.device.name != "ce-a":
+            time.sleep(600)
+        return self._drv.confirm()
+
+Engine(sys.argv[1], driver_factory=lambda dev: HoldConfirm(default_factory(dev))).restore(
+    "lab", "ministry", verify=False, sink=JsonLines(), revert_in=600)
+"""
+
+
+class FailFreshSession:
+    """fw-b's management check (its second session) fails: the resumed restore must undo everything."""
+
+    opened: ClassVar[int] = 0
+
+    def __init__(self, drv: Any) -> None:
+        self._drv = drv
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._drv, name)
+
+    def open(self, secret: Any) -> None:
+        if self._drv.device.name == "fw-b":
+            FailFreshSession.opened += 1
+            if FailFreshSession.opened > 1:
+                raise ConnectionError("fw-b: management path lost (injected)")
+        self._drv.open(secret)
+
+
+def test_restore_crashed_in_its_confirm_phase_then_failing_returns_every_device(
+    site: SiteLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from egressctl.engine import Engine, default_factory
+
+    state = Path(site.state) / "aon"
+    monkeypatch.setenv("EGRESSCTL_STATE_DIR", str(state))  # PAN-OS keeps its pending marker there
+    rc, _, iso = run_json(site.inventory, state, "isolate", SITE, "--yes", "--no-verify")
+    assert rc == 0, iso["message"]
+    proc = subprocess.Popen([sys.executable, "-c", RESTORE_HELD, str(site.inventory)], env=env(state),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            e = json.loads(line) if line.startswith("{") else {}
+            if (e.get("device"), e.get("step"), e.get("status")) == ("ce-a", "confirm", "ok"):
+                proc.kill()
+                break
+        proc.wait(timeout=60)
+        assert states(site)["ce-a"] == ("ministry", False)
+        assert all(pending for name, (_, pending) in states(site).items() if name != "ce-a")
+        FailFreshSession.opened = 0
+        eng = Engine(site.inventory, state_dir=state,
+                     driver_factory=lambda dev: FailFreshSession(default_factory(dev)))
+        try:
+            eng.journal.force_unlock(SITE, by="test")  # the dead run's lock (its pid is gone anyway)
+            res = eng.restore(SITE, "ministry", verify=False, revert_in=600)
+        finally:
+            eng.close()
+        assert (res.outcome, res.exit_code, res.state) == ("rolled-back", 1, "isolated"), res.message
+        assert res.resumed is not None
+        assert {d.device: d.outcome for d in res.devices}["ce-a"] == "rolled-back"
+        assert states(site) == {d.name: ("isolated", False) for d in site.devices}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        back_to_normal(site)
