@@ -227,7 +227,7 @@ class EgressApp(WatchingApp):
 
     def action_show_operation(self) -> None:
         """Back to the running (or last) operation's progress after leaving its screen."""
-        if self.progress is None:
+        if self.progress is None or self.screen is self.op_screen:
             return
         if self._shown_op_screen() is not None:
             self.notify("The operation's screen is open underneath: Escape goes back to it.")

@@ -23,8 +23,10 @@ import asyncio
 import bisect
 import contextlib
 import gc
+import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -134,6 +136,8 @@ class KeyProbe:
         deadline = t0 + 10
         while len(self.moves) == seen and time.perf_counter() < deadline:
             await asyncio.sleep(0.001)
+        if len(self.moves) == seen:  # say where the key went instead of only timing out
+            print(f"key not handled in 10 s: focused {self.app.focused!r}, screen {self.app.screen!r}")
         handled = self.moves[-1] if len(self.moves) > seen else time.perf_counter()
         while (shown := self.paint.first_after(handled)) is None and time.perf_counter() < deadline:
             await asyncio.sleep(0.001)
@@ -189,6 +193,64 @@ class GcProbe:
         )
 
 
+class MachineProbe:
+    """The same 5 ms sleep in a separate, idle process: how late *any* process on this machine wakes up.
+
+    The machine is shared: when other work saturates the cores (or the kernel is busy creating network
+    namespaces and processes), every process wakes late, the TUI included. Stalls seen here too are the
+    machine's, not the TUI's (:func:`shared_stalls`).
+    """
+
+    SCRIPT = (
+        "import json, signal, sys, time\n"
+        "lags = []\n"
+        "def done(*_):\n"
+        "    print(json.dumps(lags), flush=True)\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, done)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    t = time.monotonic()\n"
+        "    time.sleep(0.005)\n"
+        "    lags.append((round(t, 4), round((time.monotonic() - t - 0.005) * 1000, 2)))\n"
+    )
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        """Start sampling (returns once the sleeper runs)."""
+        self._proc = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        self._proc.stdout.readline()
+
+    def stop(self) -> None:
+        """Stop sampling and collect what the sleeper saw."""
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        out, _ = self._proc.communicate(timeout=10)
+        self.samples = [(float(t), float(lag)) for t, lag in json.loads(out or "[]")]
+
+    @property
+    def lags(self) -> list[float]:
+        """Every wake-up delay in ms."""
+        return [lag for _, lag in self.samples]
+
+
+Timed = list[tuple[float, float]]
+"""(monotonic start, delay in ms) pairs."""
+
+
+def shared_stalls(tui: Timed, machine: Timed, over: float = 100.0) -> str:
+    """``K of N`` TUI loop stalls over ``over`` ms that overlap a machine stall over 50 ms (same clock)."""
+    big = [(t, lag) for t, lag in tui if lag > over]
+    busy = [(t, t + lag / 1000 + 0.005) for t, lag in machine if lag > 50]
+    shared = sum(1 for t, lag in big if any(a < t + lag / 1000 + 0.005 and t < b for a, b in busy))
+    return f"{shared} of {len(big)}"
+
+
 class StallProbe:
     """How late a short sleep on the UI loop wakes up: the time the loop could not run (hence not paint)."""
 
@@ -196,6 +258,7 @@ class StallProbe:
 
     def __init__(self) -> None:
         self.stalls: list[float] = []
+        self.timed: list[tuple[float, float]] = []
         self.recording = False
         self.stacks: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
@@ -214,10 +277,14 @@ class StallProbe:
 
     async def _run(self) -> None:
         while True:
-            t0 = self._beat = time.perf_counter()
+            t0, m0 = time.perf_counter(), time.monotonic()
+            self._beat = t0
             await asyncio.sleep(self.PERIOD)
             if self.recording:
-                self.stalls.append(max(0.0, (time.perf_counter() - t0 - self.PERIOD) * 1000))
+                lag = max(0.0, (time.perf_counter() - t0 - self.PERIOD) * 1000)
+                self.stalls.append(lag)
+                if lag > 50:
+                    self.timed.append((m0, lag))
 
     def _watchdog(self, ui: int) -> None:
         while not self._done.wait(0.01):

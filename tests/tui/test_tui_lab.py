@@ -25,12 +25,14 @@ from latency import (
     CpuProbe,
     GcProbe,
     KeyProbe,
+    MachineProbe,
     PaintProbe,
     StallProbe,
     figures,
     load_average,
     percentile,
     send_keys,
+    shared_stalls,
     ui_profile,
 )
 from rich.console import Console
@@ -323,6 +325,8 @@ async def test_key_press_answered_during_operation_and_watch(normal_site: Any) -
             grid.focus()
             keys = KeyProbe(app, grid, paint)
             most_at_once, changed = 0, set()
+            machine = MachineProbe()
+            machine.start()
             paint.recording = stalls.recording = gcs.recording = True
             cpu = CpuProbe()
             with ui_profile():
@@ -338,6 +342,7 @@ async def test_key_press_answered_during_operation_and_watch(normal_site: Any) -
                     await asyncio.sleep(0.01)
             paint.recording = stalls.recording = gcs.recording = False
             cpu.stop()
+            machine.stop()
             await wait_for(pilot, lambda: op.finished, 180, "the operation's end")
             await wait_for(pilot, lambda: "packets" in app.watch_stats, 30, "the watch's first totals")
             assert "error" not in app.watch_stats, app.watch_stats
@@ -354,6 +359,8 @@ async def test_key_press_answered_during_operation_and_watch(normal_site: Any) -
         f"  frame, wall time:        {figures(paint.frames)}\n"
         f"  frame, UI thread CPU:    {figures(paint.frames_cpu)}\n"
         f"  UI loop stall:           {figures(stalls.stalls)}\n"
+        f"  machine stall (an idle process beside it): {figures(machine.lags)}\n"
+        f"  UI stalls over 100 ms during a machine stall: {shared_stalls(stalls.timed, machine.samples)}\n"
         f"  garbage collections:     {gcs.summary()}\n"
         f"  CPU of this process:     {cpu.summary()}\n"
         f"  at rest, key to screen:  {figures(idle)} (watch running: {app.watch_running})"
