@@ -94,7 +94,7 @@ def test_01_check_passes_on_the_lab(lab: Any) -> None:
     devices = {s["name"]: s for s in doc["subjects"] if s["kind"] == "device"}
     assert set(devices) == {"fw-a", "ce-a", "core-b", "fw-b", "ce-b"}
     assert all(s["info"]["safety_net_effect"] for s in devices.values())  # what each dead-man does
-    assert "no on-box revert" in devices["fw-a"]["info"]["safety_net_effect"]
+    assert "controller" in devices["fw-a"]["info"]["safety_net_effect"]  # PAN-OS: no on-box revert
     for s in devices.values():
         assert {"reachable", "read-state", "pending", "drift", "sessions", "safety-net"} <= {
             c["name"] for c in s["checks"]}
