@@ -11,7 +11,7 @@ from egressctl.tui.format import age, countdown
 from egressctl.tui.grid import Grid
 from egressctl.tui.screens.operation import OperationScreen
 from egressctl.tui.screens.site import SiteScreen
-from egressctl.tui.screens.watch import watch_summary
+from egressctl.tui.screens.watch import WatchScreen, watch_summary
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -157,6 +157,24 @@ async def test_quit_during_operation_asks_first() -> None:
         await pilot.press("escape")
         await _settle(pilot)
         assert app.is_running
+
+
+async def test_watch_liveness_is_never_a_verdict_while_running() -> None:
+    app = make_app(StaticBackend(), site="lab")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(pilot)
+        await pilot.press("w")
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        live = {"backup": {"status": "unverified", "site_packets": 0, "allowed_packets": 0, "reason": "r"}}
+        screen.show({"packets": 5, "liveness": live}, running=True)
+        await pilot.pause()
+        text = str(screen.query_one("#watch-liveness").render())
+        assert "not proven live yet" in text and "UNVERIFIED" not in text, text
+        screen.show({"packets": 5, "liveness": live}, running=False)
+        await pilot.pause()
+        assert "backup: UNVERIFIED: r" in str(screen.query_one("#watch-liveness").render())
 
 
 def test_format_helpers() -> None:

@@ -27,6 +27,13 @@ def _not_live(stats: Doc) -> list[str]:
     return [name for name, doc in live.items() if isinstance(doc, dict) and doc.get("status") != "verified"]
 
 
+def _live_so_far(name: str, doc: Doc) -> tuple[str, str]:
+    """A capture point's liveness while the watch runs: counts so far, never a final "unverified"."""
+    live = doc.get("status") == "verified"
+    counts = f"{doc.get('site_packets', 0)} site packets, {doc.get('allowed_packets', 0)} allowed so far"
+    return f"{name}: {counts}: " + ("live" if live else "not proven live yet"), "green" if live else "yellow"
+
+
 def watch_summary(stats: Doc, running: bool) -> str:
     """One line saying what the watch saw; never 'clean' when packets were dropped or nothing was seen."""
     packets = int(get(stats, "packets", default=0) or 0)
@@ -99,15 +106,19 @@ class WatchScreen(Screen[None]):
     def _show(self, stats: Doc, running: bool) -> None:
         with self.app.batch_update():
             self.query_one("#watch-summary", Static).update(watch_summary(stats, running))
-            self._show_liveness(get(stats, "liveness", default={}) or {})
+            self._show_liveness(get(stats, "liveness", default={}) or {}, running)
             rate = get(stats, "rate", "pps", default=None)
             if rate is not None:
                 self.rates = [*self.rates[-59:], float(rate)]
                 self.query_one("#watch-rate", Sparkline).data = self.rates
             self._show_tables(stats)
 
-    def _show_liveness(self, live: Doc) -> None:
-        lines = liveness_lines({name: {"liveness": doc} for name, doc in live.items()})
+    def _show_liveness(self, live: Doc, running: bool) -> None:
+        """Each capture point's liveness; while running only "not proven yet", the verdict is the report's."""
+        if running:
+            lines = [_live_so_far(name, doc) for name, doc in live.items() if isinstance(doc, dict)]
+        else:
+            lines = liveness_lines({name: {"liveness": doc} for name, doc in live.items()})
         box = self.query_one("#watch-liveness", Static)
         box.display = bool(lines)
         box.update(content(*(part for i, (text, style) in enumerate(lines)
