@@ -93,10 +93,10 @@ class EngineBackend:
 
     def _devices(self, name: str, target: str, site: Any) -> list[Doc]:
         if self.child.running():
-            # an operation is changing them: reading every device here (SSH in this process) would take
-            # the interpreter lock from the screen for seconds, and the devices are busy anyway
+            # an operation (or a verification) is running: reading every device here (SSH in this
+            # process) would take the interpreter lock from the screen for seconds, and they are busy
             return [{"name": d.name, "platform": d.platform, "exit": d.exit, "safety_net": "",
-                     "reachable": None, "error": "", "target": "operation running", "pending": False}
+                     "reachable": None, "error": "", "target": "not read: egressctl busy", "pending": False}
                     for d in site.devices]
         try:
             plan = self.engine.plan(name, target)
