@@ -33,6 +33,10 @@ PREFIX, PORT_BASE = "ft-", 24420
 def test_campaign_30_runs() -> None:
     if not lab_available():
         pytest.skip("network namespaces are not available")
+    if os.environ.get("EGRESSCTL_FAULT_CAMPAIGN") != "1":
+        # Opt-in until a 30-run campaign has been seen to pass within CI's time budget (it may take up to an
+        # hour on a loaded 2-core machine): EGRESSCTL_FAULT_CAMPAIGN=1 scripts/test -m slow -k campaign.
+        pytest.skip("the 30-run fault campaign runs with EGRESSCTL_FAULT_CAMPAIGN=1")
     t0 = time.monotonic()
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "faults.py"), "--runs", "30", "--seed", "1"],
                          capture_output=True, text=True, timeout=3600, check=False, cwd=ROOT)
