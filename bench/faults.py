@@ -734,13 +734,15 @@ def campaign_site(args: argparse.Namespace) -> Iterator[Site]:
     if os.geteuid() != 0:
         raise SystemExit("bench/faults.py needs root (network namespaces, a tmpfs)")
     work = Path(tempfile.mkdtemp(prefix="fc-campaign-"))
-    site = Site(work, args)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    site: Site | None = None
     try:
+        site = Site(work, args)
         site.up()
         yield site
     finally:
-        site.down()
+        if site is not None:
+            site.down()
         signal.signal(signal.SIGTERM, previous)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
