@@ -58,6 +58,9 @@ class JuniperJunosDriver(NetmikoDriverBase):
 
     _candidate: list[str] | None = None
     _committed: bool = False
+    #: This session confirmed its commit: the confirming plain ``commit`` is one more history entry, so the
+    #: configuration before egressctl's change is then ``rollback 2``, not ``rollback 1``.
+    _confirmed: bool = False
 
     # ------------------------------------------------------------------ modes
     def _config_mode(self, *, drop_leftovers: bool = False) -> None:
@@ -193,19 +196,21 @@ class JuniperJunosDriver(NetmikoDriverBase):
         out = self._commit_cmd("commit", ConfirmError, drop_leftovers=True)
         if c.COMMIT_COMPLETE not in out:
             raise ConfirmError(self.device.name, "commit did not complete", device_output=out)
+        self._confirmed = True
 
     def rollback(self) -> None:
-        """``rollback 1`` + ``commit``: back to the configuration before egressctl's commit."""
+        """``rollback 1`` (2 once confirmed) + ``commit``: the configuration before the change."""
         if not (self._committed or self.has_pending_commit()):
             self.discard()
             return
+        back = f"rollback {2 if self._confirmed else 1}"
         self._config_mode(drop_leftovers=True)
         try:
-            self.send_config(["rollback 1"], exit_config_mode=False, enter_config_mode=False)
+            self.send_config([back], exit_config_mode=False, enter_config_mode=False)
         except DeviceError as exc:
-            raise RollbackError(self.device.name, "rollback 1 failed", exc.device_output) from exc
+            raise RollbackError(self.device.name, f"{back} failed", exc.device_output) from exc
         self._commit_cmd("commit (rollback)", RollbackError)
-        self._committed = False
+        self._committed = self._confirmed = False
 
     def discard(self) -> None:
         """``rollback 0``: throw the uncommitted candidate away."""

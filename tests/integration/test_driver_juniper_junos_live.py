@@ -102,3 +102,14 @@ class TestJuniperJunosLifecycle(LabEmulatedLifecycleSuite):
             conn.config_mode()
             conn.send_command("rollback 0", expect_string=r"#", read_timeout=30)
             conn.exit_config_mode()
+
+    def test_12_a_confirmed_change_rolls_back_to_before_it(self, drv: Any, site: Any) -> None:
+        """The confirming ``commit`` is one more history entry: a rollback after it goes two back (seed
+        4279743728 of the fault campaign: ``rollback 1`` left the new target in place)."""
+        assert drv.read_state().is_normal
+        self.apply(drv, compute_policy(site, "isolated"))
+        drv.confirm()
+        assert drv.read_state().target == "isolated"
+        drv.rollback()
+        state = drv.read_state()
+        assert state.is_normal and not state.pending_commit
