@@ -20,7 +20,7 @@ leaves the file in the page cache:
   -o DIR/egressctl/verify/capture/_engine<EXT_SUFFIX> DIR/egressctl/verify/capture/*.c``.
 
 Per command: median and minimum wall time, whole-process packets/s, CPU seconds, and the peak RSS of that
-process alone (``os.wait4``); for egressctl also the in-engine rate from its report (analysis time inside
+process alone (``/usr/bin/time``); for egressctl also the in-engine rate from its report (analysis time inside
 the process: start-up excluded). Exactness: egressctl's leak packets and flows against the ground truth,
 every egressctl report equal to the first one (timing fields aside), tcpdump's count against the leaks.
 """
@@ -61,17 +61,22 @@ class Command:
 
 
 def run(cmd: Command) -> dict[str, Any]:
-    """Run once; wall time, the child's own CPU time and peak RSS, exit code, output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run once under ``/usr/bin/time``: wall time, the command's CPU time and peak RSS, exit code, output.
+
+    Not ``os.wait4`` on a child of this process: Linux starts a child's peak RSS at its parent's RSS when it
+    forks (kept across exec), so every small command would show this script's size. ``time`` is tiny.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as usage:
+        argv = ["/usr/bin/time", "-f", "%M %U %S", "-o", usage.name, *cmd.argv]
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd.argv, stdout=out, stderr=err, env={**os.environ, **cmd.env})
-        _, status, ru = os.wait4(p.pid, 0)
+        done = subprocess.run(argv, stdout=out, stderr=err, env={**os.environ, **cmd.env}, check=False)
         wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
+        rss_kb, user, system = usage.read().split()[-3:]
         out.seek(0)
         err.seek(0)
-        return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
-                "rc": p.returncode, "out": out.read().decode(), "err": err.read().decode()[-400:]}
+        return {"wall": wall, "cpu": float(user) + float(system), "rss_mb": int(rss_kb) / 1024,
+                "rc": done.returncode, "out": out.read().decode(), "err": err.read().decode()[-400:]}
 
 
 def commands(path: Path, inv: Path, bpf: Path, packets: int, ns: argparse.Namespace) -> list[Command]:
