@@ -56,8 +56,13 @@ def __getattr__(name: str) -> Any:
 
 
 def u64_array(n: int) -> U64Array:
-    """Zeroed unsigned 64-bit counters C can write through their address."""
-    return (ctypes.c_uint64 * n)()
+    """Zeroed unsigned 64-bit counters C can write through their address.
+
+    Padded by a cache line on each side: threads each write their own counters (rule hits for every
+    permitted packet), and two small arrays sharing a line would bounce it between cores.
+    """
+    pad = 8
+    return (ctypes.c_uint64 * n).from_buffer((ctypes.c_uint64 * (n + 2 * pad))(), pad * 8)
 
 
 @dataclass(frozen=True)
