@@ -77,6 +77,7 @@ def _faultcheck() -> ModuleType:
     spec = importlib.util.spec_from_file_location("faultcheck", ROOT / "bench" / "faultcheck.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve string annotations through the module's entry
     spec.loader.exec_module(module)
     return module
 
