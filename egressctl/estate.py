@@ -191,6 +191,23 @@ def preflight(engine: Engine, sites: Sequence[str], target: str, dry_run: bool) 
         raise PolicyError("\n".join(["estate refused (nothing was touched):", *problems]))
 
 
+def open_journal(engine: Engine, dry_run: bool) -> None:
+    """Create the journal (and put it in WAL mode) once, here, before the sites' threads open theirs.
+
+    Each site's fork opens its own connection; on a journal file that does not exist yet, several
+    connections switching it to WAL at once get "database is locked" at once (SQLite does not wait on
+    that lock), and the losing site was refused as unusable (exit 2) beside healthy ones. A real run
+    also proves here that the journal takes writes, so a full disk refuses the estate before any site.
+
+    Raises:
+        JournalUnusable: the journal cannot be opened or written; nothing was touched.
+    """
+    if dry_run:
+        _ = engine.journal
+    else:
+        engine.journal.probe_write()
+
+
 def run_estate(engine: Engine, sites: Sequence[str], target: str, *, group: str | None = None,
                sink: Sink | None = None, dry_run: bool = False, max_sites: int = 0,
                **kw: Any) -> EstateResult:
@@ -200,6 +217,7 @@ def run_estate(engine: Engine, sites: Sequence[str], target: str, *, group: str 
         PolicyError: a site or the target is refused (nothing was touched).
     """
     preflight(engine, sites, target, dry_run)
+    open_journal(engine, dry_run)
     clock = DeviceClock(sink)
     cancel = threading.Event()
     operation = "isolate" if target == "isolated" else "restore"
