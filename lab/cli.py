@@ -96,11 +96,14 @@ def up(
     sites: Annotated[int, typer.Option(min=1, max=50, help=(
         "build an estate: N copies of the site (lab, lab2, ...), each with its own namespaces, devices and "
         "ports, in one inventory with a group 'estate' (root mode)"))] = 1,
+    devices_per_site: Annotated[int, typer.Option(min=0, max=60, help=(
+        "with --sites: each copy holds this many devices, the site's own and branch routers/firewalls of "
+        "its emulated platforms (0: the site's own)"))] = 0,
 ) -> None:
     """Build the lab (repairing leftovers of a previous one) and start every device."""
     _require_lab_extra()
-    if sites > 1:
-        _estate_up(inventory, prefix, port_base, time_scale, sites)
+    if sites > 1 or devices_per_site:
+        _estate_up(inventory, prefix, port_base, time_scale, sites, devices_per_site)
         return
     try:
         lab = _make(inventory, prefix, port_base=port_base, time_scale=time_scale)
@@ -118,17 +121,18 @@ def up(
 
 
 def _estate_up(inventory: Path | None, prefix: str | None, port_base: int | None, time_scale: float,
-               sites: int) -> None:
+               sites: int, devices_per_site: int) -> None:
     """``lab up --sites N``: the copies one after the other, then the estate's inventory."""
     from egressctl_lab.estate import EstateLab
 
     try:
         estate = EstateLab(_inventory(inventory), sites, prefix=prefix or "eg-", port_base=port_base or 25100,
-                           time_scale=time_scale)
+                           time_scale=time_scale, devices_per_site=devices_per_site)
         path = estate.up()
     except EgressError as exc:
         raise _fail(exc) from None
-    print(f"estate of {sites} sites up (group estate)")
+    per = f", {devices_per_site} devices each" if devices_per_site else ""
+    print(f"estate of {sites} sites up (group estate{per})")
     print(f"inventory: {path}")
 
 
@@ -137,7 +141,16 @@ def status(
     json_out: Annotated[bool, typer.Option("--json", help="print the machine-readable document")] = False,
     inventory: InventoryOpt = None,
 ) -> None:
-    """Show every node (namespace, addresses) and every device (how the controller reaches it)."""
+    """Show every node (namespace, addresses) and every device (how the controller reaches it).
+
+    With an estate up (``lab up --sites N``) and no ``--inventory``: one row per copy instead.
+    """
+    if inventory is None:
+        from egressctl_lab.estate import running_estate
+
+        doc = running_estate()
+        if doc is not None:
+            _estate_status(doc, json_out)
     try:
         st = _make(inventory).status()
     except EgressError as exc:
@@ -162,6 +175,32 @@ def status(
     raise typer.Exit(0 if st.up else 1)
 
 
+def _estate_status(doc: dict[str, object], json_out: bool) -> None:
+    """``lab status`` of an estate: each copy's site, devices, namespaces, up/down; exit 1 if one is down."""
+    from egressctl_lab.estate import estate_status
+
+    rows = estate_status(doc)
+    up = bool(rows) and all(r["up"] and r["namespaces_present"] == r["namespaces"] for r in rows)
+    if json_out:
+        print(json.dumps({"estate": doc, "up": up, "copies": rows}, indent=2))
+        raise typer.Exit(0 if up else 1)
+    print(f"estate of {doc.get('sites')} sites is {'UP' if up else 'DOWN or PARTIAL'} "
+          f"(prefix {doc.get('prefix')}, group estate, inventory {doc.get('inventory')})")
+    table = Table(title="estate")
+    for col in ("copy", "site", "state", "devices", "namespaces", "prefix", "ports"):
+        table.add_column(col)
+    for r in rows:
+        ports = r.get("device_ports") or []
+        span = f"{min(ports)}-{max(ports)}" if ports else "-"
+        state = ("up" if r["up"] else "down") + (f" ({r['error']})" if r["error"] else "")
+        table.add_row(str(r["copy"]), str(r["site"]), state, str(r["devices"]),
+                      f"{r['namespaces_present']}/{r['namespaces']}", str(r["prefix"]), span)
+    Console().print(table)
+    print(f"{sum(int(r['devices']) for r in rows)} devices in {len(rows)} sites; "
+          f"{sum(int(r['namespaces_present']) for r in rows)} namespaces present")
+    raise typer.Exit(0 if up else 1)
+
+
 @lab_app.command()
 def down(inventory: InventoryOpt = None, prefix: PrefixOpt = None) -> None:
     """Stop every lab process and remove every namespace the lab created (an estate's copies too)."""
@@ -171,7 +210,8 @@ def down(inventory: InventoryOpt = None, prefix: PrefixOpt = None) -> None:
     if doc is not None:
         try:
             EstateLab(Path(doc["source"]), int(doc["sites"]), prefix=str(doc["prefix"]),
-                      port_base=int(doc["port_base"])).down()
+                      port_base=int(doc["port_base"]),
+                      devices_per_site=int(doc.get("devices_per_site", 0))).down()
         except EgressError as exc:
             raise _fail(exc) from None
         print("estate is down")

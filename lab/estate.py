@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from egressctl_lab.branches import add_branches
 from egressctl_lab.errors import LabError
 from egressctl_lab.lab import Lab, lab_mode
 from egressctl_lab.state import paths
 
 PORT_STRIDE = 10
-"""Loopback ports per copy: five devices and the bastion, with room to spare."""
+"""Loopback ports per copy: five devices and the bastion, with room to spare (more with branch devices)."""
 GROUP = "estate"
 
 
@@ -39,7 +40,7 @@ class EstateLab:
     """N copies of a lab site, up and down together."""
 
     def __init__(self, inventory_path: Path, sites: int, *, prefix: str = "eg-", port_base: int = 25100,
-                 time_scale: float = 0.25, state_dir: Path | None = None) -> None:
+                 time_scale: float = 0.25, state_dir: Path | None = None, devices_per_site: int = 0) -> None:
         if sites < 1:
             raise LabError("--sites needs 1 or more")
         if lab_mode() != "root":
@@ -49,6 +50,8 @@ class EstateLab:
         self.root = paths(state_dir).root / "estate"
         self.inventory = self.root / "inventory.yaml"
         self.members: list[Lab] = []
+        self.devices_per_site = devices_per_site
+        self.stride = stride_for(devices_per_site)
 
     def _member_dir(self, k: int) -> Path:
         return self.root / f"{k:02d}"
@@ -62,6 +65,12 @@ class EstateLab:
                 site["name"] = site_name(base, k)
         data["lab"]["site"] = site_name(base, k)
         data.pop("groups", None)
+        if self.devices_per_site:
+            site = next(s for s in data["sites"] if s["name"] == site_name(base, k))
+            if self.devices_per_site < len(site["devices"]):
+                raise LabError(f"--devices-per-site {self.devices_per_site}: the site already has "
+                               f"{len(site['devices'])} devices")
+            add_branches(data, self.devices_per_site - len(site["devices"]))
         out = self._member_dir(k) / "source.yaml"
         out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         out.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -69,7 +78,7 @@ class EstateLab:
 
     def _member(self, k: int) -> Lab:
         return Lab(self._copy_source(k), prefix=f"{self.prefix}{k:02d}-",
-                   port_base=self.port_base + (k - 1) * PORT_STRIDE, time_scale=self.time_scale,
+                   port_base=self.port_base + (k - 1) * self.stride, time_scale=self.time_scale,
                    state_dir=self._member_dir(k))
 
     def up(self) -> Path:
@@ -94,7 +103,8 @@ class EstateLab:
 
     def _record(self) -> None:
         """estate.json: what to tear down, written before each copy is built (a crash leaves a trail)."""
-        doc = {"sites": self.sites, "prefix": self.prefix, "port_base": self.port_base,
+        doc = {"sites": self.sites, "prefix": self.prefix, "port_base": self.port_base, "stride": self.stride,
+               "devices_per_site": self.devices_per_site,
                "source": str(self.source), "inventory": str(self.inventory),
                "members": [str(m.paths.state) for m in self.members]}
         (self.root / "estate.json").write_text(json.dumps(doc, indent=2))
@@ -127,13 +137,48 @@ class EstateLab:
                 continue
             k = int(state.name)
             try:
-                Lab(source, prefix=f"{self.prefix}{k:02d}-", port_base=self.port_base + (k - 1) * PORT_STRIDE,
+                Lab(source, prefix=f"{self.prefix}{k:02d}-", port_base=self.port_base + (k - 1) * self.stride,
                     state_dir=state).down()
             except LabError as exc:
                 errors.append(str(exc))
         shutil.rmtree(self.root, ignore_errors=True)
         if errors:
             raise LabError("estate down: " + "; ".join(errors))
+
+
+def copy_status(state: Path, prefix: str, port_base: int, live: set[str]) -> dict[str, Any]:
+    """One copy's row for ``lab status``: site, devices, namespaces present of those it needs, up or down."""
+    try:
+        st = Lab(state / "source.yaml", prefix=prefix, port_base=port_base, state_dir=state).status()
+    except (LabError, OSError, ValueError) as exc:
+        return {"copy": state.name, "site": "?", "up": False, "devices": 0, "namespaces": 0,
+                "namespaces_present": 0, "prefix": prefix, "error": str(exc)}
+    names = [n.netns for n in st.nodes]
+    site = yaml.safe_load((state / "source.yaml").read_text())["lab"]["site"]
+    return {"copy": state.name, "site": site, "up": st.up, "prefix": prefix, "devices": len(st.devices),
+            "device_ports": [d.port for d in st.devices], "namespaces": len(names),
+            "namespaces_present": sum(n in live for n in names), "state_dir": str(state), "error": ""}
+
+
+def estate_status(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """``lab status`` of an estate: one row per copy recorded in ``estate.json`` (``doc``)."""
+    import subprocess
+
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    live = {ln.split()[0] for ln in out.splitlines() if ln.strip()}
+    stride = int(doc.get("stride", PORT_STRIDE))
+    rows = []
+    for raw in doc.get("members", []):
+        state = Path(raw)
+        k = int(state.name)
+        rows.append(copy_status(state, f"{doc['prefix']}{k:02d}-", int(doc["port_base"]) + (k - 1) * stride,
+                                live))
+    return rows
+
+
+def stride_for(devices_per_site: int) -> int:
+    """Loopback ports per copy: :data:`PORT_STRIDE`, or the devices and the bastion rounded up to tens."""
+    return max(PORT_STRIDE, -(-(devices_per_site + 1) // 10) * 10)
 
 
 def running_estate(state_dir: Path | None = None) -> dict[str, Any] | None:
