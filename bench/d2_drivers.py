@@ -28,7 +28,7 @@ from egressctl.policy import compute_policy
 from egressctl.registry import driver_class
 
 LAB_YAML = Path(__file__).resolve().parents[1] / "inventory" / "lab.yaml"
-TIME_SCALE = 0.25  # as the FortiOS and PAN-OS live tests (tests/integration/emulated_device.py)
+TIME_SCALE = 0.25  # as the FortiOS and PAN-OS live tests (tests/support/emulated_device.py)
 
 SPECS: dict[str, tuple[int, dict[str, Any]]] = {
     "fw-b": (23590, {"interfaces": {"port1": "port1", "port2": "port2"}}),

@@ -16,19 +16,27 @@ pytest_plugins = ["egressctl_lab.testing.plugin"]
 #: tests/data holds inputs, among them a separate plugin package with its own tests (run by test_plugin_kit).
 collect_ignore = ["data"]
 
-INTEGRATION = Path(__file__).resolve().parent / "integration"
+E2E = Path(__file__).resolve().parent / "e2e"
 TIERS = ("lab", "root", "ssh")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test under tests/integration that names no tier needs the lab: it never lands in the fast tier.
+def reaches_outside(path: Path) -> bool:
+    """True for a module of whole-site tests (``tests/e2e/``) or one named ``test_*_lab.py``.
 
-    Integration tests are the ones that reach outside the process (SSH, namespaces, nft, packets); a new
-    one that forgets its marker is treated as the heaviest kind rather than slowing down or breaking
+    Those are the tests that reach outside the process (SSH, namespaces, nft, packets), wherever they sit
+    in the mirror of the packages (see tests/README.md).
+    """
+    return path.is_relative_to(E2E) or path.name.endswith("_lab.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reaches outside the process and names no tier needs the lab: never in the fast tier.
+
+    A new one that forgets its marker is treated as the heaviest kind rather than slowing down or breaking
     ``scripts/test --fast``. Mark it ``ssh`` or ``root`` when it needs less.
     """
     for item in items:
-        if item.path.is_relative_to(INTEGRATION) and not any(item.get_closest_marker(t) for t in TIERS):
+        if reaches_outside(item.path) and not any(item.get_closest_marker(t) for t in TIERS):
             item.add_marker(pytest.mark.lab)
 
 

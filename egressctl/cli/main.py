@@ -6,7 +6,7 @@ and other teams' groups are wired here (``lab``, ``verify``/``probe``, ``tui``).
 Start-up is part of the interface: the TUI starts a child ``egressctl`` per operation and ``--help`` must
 answer at once. Importing this module imports typer and the command modules' signatures only; each
 command imports what it runs (engine, inventory loader, rich, numpy, scapy), plugin groups such as
-``lab`` are loaded when named (:mod:`egressctl.cli.plugins`), and ``tests/unit/test_startup.py`` holds
+``lab`` are loaded when named (:mod:`egressctl.cli.plugins`), and ``tests/egressctl/cli/test_startup.py`` holds
 the heavy modules out of ``--help`` and ``--version``.
 """
 

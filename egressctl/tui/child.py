@@ -3,7 +3,7 @@
 Operations, active verification and the leak watch all run this way. Why a child and not a thread: an
 operation is Python CPU work (five SSH sessions, diffs, the probe matrix) and a thread shares the
 interpreter lock with the screen. Measured on the lab with the operation in a thread
-(tests/tui/test_tui_lab.py): a cursor key was handled at once but its repaint waited p95 85-215 ms,
+(tests/egressctl/tui/test_tui_lab.py): a cursor key was handled at once but its repaint waited p95 85-215 ms,
 max 0.9 s. In a child the UI keeps the interpreter to itself, and the operation runs exactly as
 ``egressctl isolate --yes --json`` does: same journal, same site lock, same Ctrl-C semantics (stop before
 the next commit, let the devices in flight confirm or roll back). The child has its own session, so a
