@@ -12,8 +12,9 @@ import time
 from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Reply
-from egressctl_lab.emu.cisco_ios import config_mode, render
+from egressctl_lab.emu.cisco_ios import config_mode, render, show
 from egressctl_lab.emu.cisco_ios import constants as c
+from egressctl_lab.emu.cisco_ios.generic import Block
 from egressctl_lab.emu.cisco_ios.model import Config
 from egressctl_lab.emu.cisco_ios.tokens import CliError, Cursor
 
@@ -29,11 +30,14 @@ class IosSession:
     def __init__(self, device: IosDevice, username: str) -> None:
         self.device = device
         self.username = username
-        self.mode = "user"
+        # ``login local`` on the vty: a privilege-15 user starts in privileged EXEC, as on the router.
+        self.mode = "enable" if device.privilege(username) >= 15 else "user"
         self.acl: str = ""  # the ACL being edited (config-ext-nacl / config-ipv6-acl)
         self.interface: str = ""  # the interface being edited (config-if)
-        self._dialog: str | None = None  # "enable" (secret) or "copy" (destination question)
+        self.block = Block("")  # the stored global line a generic sub-mode (config-line...) edits
+        self._dialog: str | None = None  # "enable" (secret), "copy" (destination) or "banner" (text)
         self._tries = 0
+        self._banner: tuple[str, str, list[str]] = ("", "", [])  # kind, delimiter, lines so far
 
     # -- Session protocol ---------------------------------------------------------------------------
     def banner(self) -> str:  # noqa: D102
@@ -44,7 +48,9 @@ class IosSession:
             return c.PASSWORD_PROMPT
         if self._dialog == "copy":
             return c.COPY_DEST
-        return self.device.running.hostname + c.PROMPTS[self.mode]
+        if self._dialog == "banner":
+            return ""
+        return self.device.running.hostname + c.PROMPTS.get(self.mode, f"({self.mode})#")
 
     def interrupt(self) -> None:
         """Ctrl-C abandons a dialog."""
@@ -56,6 +62,8 @@ class IosSession:
         if self._dialog == "copy":
             self._dialog = None
             return Reply(text=self._save())
+        if self._dialog == "banner":
+            return self._banner_line(line)
         prompt = self.prompt()
         if not line.strip() or line.lstrip().startswith("!"):
             return Reply()
@@ -87,6 +95,8 @@ class IosSession:
         if cmd == "enable":
             cur.end()
             if self.mode == "user":
+                if self.device.running.enable_secret is None:
+                    return Reply(text=c.NO_PASSWORD_SET + "\n")
                 self._dialog, self._tries = "enable", 0
                 return Reply(echo_next=False)
             return Reply()
@@ -113,7 +123,8 @@ class IosSession:
 
     # -- enable / save ------------------------------------------------------------------------------
     def _enable_secret(self, secret: str) -> Reply:
-        if hmac.compare_digest(secret.encode(), self.device.spec.password.encode()):
+        expected = self.device.running.enable_secret or ""
+        if expected and hmac.compare_digest(secret.encode(), expected.encode()):
             self._dialog = None
             self.mode = "enable"
             return Reply()
@@ -122,6 +133,37 @@ class IosSession:
             self._dialog = None
             return Reply(text=c.BAD_SECRETS + "\n\n")
         return Reply(echo_next=False)
+
+    # -- banner mode ------------------------------------------------------------------------------
+    def start_banner(self, cur: Cursor, negate: bool) -> str:
+        """``banner [KIND] D text D``; without the closing delimiter, the text follows line by line."""
+        kind = cur.optional_keyword(c.BANNER_KINDS) or "motd"
+        banners = self.device.running.banners
+        if negate:
+            cur.rest() if cur.more() else None
+            banners.pop(kind, None)
+            return ""
+        first = cur.word()
+        delim = first.text[0]
+        after = cur.line[first.pos + 1:]
+        if delim in after:
+            banners[kind] = after.split(delim, 1)[0].strip()
+            return ""
+        self._dialog = "banner"
+        self._banner = (kind, delim, [after.strip()] if after.strip() else [])
+        return c.BANNER_ENTER.format(delim=delim) + "\n"
+
+    def _banner_line(self, line: str) -> Reply:
+        kind, delim, lines = self._banner
+        if delim not in line:
+            lines.append(line)
+            return Reply()
+        head = line.split(delim, 1)[0]
+        if head:
+            lines.append(head)
+        self.device.running.banners[kind] = "\n".join(lines)
+        self._dialog = None
+        return Reply()
 
     def _save(self) -> str:
         self.device.startup = _copy(self.device.running)
@@ -168,7 +210,7 @@ class IosSession:
 
     # -- show ---------------------------------------------------------------------------------------
     def _show(self, cur: Cursor, enabled: bool) -> str:
-        options = ["access-lists", "ip", "ipv6", "version", "clock", "archive"]
+        options = ["access-lists", "ip", "ipv6", "version", "clock", "archive", "interfaces"]
         if enabled:
             options += ["running-config", "startup-config"]
         what = cur.keyword(options)
@@ -199,10 +241,12 @@ class IosSession:
             return render.show_access_lists(_only(cfg, 6), name)
         if what == "archive":
             return self._show_archive(cur)
+        if what == "interfaces":
+            return show.interfaces(cfg, cur)
         cur.end()
         if what == "clock":
             return time.strftime("*%H:%M:%S.000 UTC %a %b %d %Y", time.gmtime(self.device.clock.now())) + "\n"
-        return f"{c.VERSION}\n{cfg.hostname} uptime is 1 hour\n"
+        return show.version(self.device)
 
     def _show_archive(self, cur: Cursor) -> str:
         if not cur.more():

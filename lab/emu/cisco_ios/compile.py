@@ -44,6 +44,8 @@ def ruleset(cfg: Config) -> str:
     forward: list[str] = []
     inbound: list[str] = []
     for itf in cfg.interfaces.values():
+        if not itf.kernel:  # a Loopback or Tunnel made by configuration carries no lab traffic
+            continue
         for family, name_in, name_out in ((4, itf.acl_in4, itf.acl_out4), (6, itf.acl_in6, itf.acl_out6)):
             proto = "ipv4" if family == 4 else "ipv6"
             chain_in = chain_for(name_in, family)

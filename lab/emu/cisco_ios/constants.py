@@ -33,17 +33,72 @@ NO_ROLLBACK_PENDING = "%No Rollback Confirmed Change pending"
 ROLLING_BACK = "Rollback Confirmed Change: Rolling to:{path}"  # [M]
 ARCHIVE_NOT_ENABLED = "Archive feature not enabled"  # [M]
 BANNER = "\n"
-VERSION = "Cisco IOS Software, IOSv Software (VIOS-ADVENTERPRISEK9-M), Version 15.9(3)M6"
+# ``enable`` on a vty with neither enable secret nor enable password configured [M].
+NO_PASSWORD_SET = "% No password set"  # noqa: S105 - a message, not a password
+# Banner mode after ``banner KIND D`` (netmiko contract, cisco_ios; [V] against netmiko only).
+BANNER_ENTER = "Enter TEXT message.  End with the character '{delim}'."
+BANNER_KINDS = ["motd", "login", "exec", "incoming", "slip-ppp", "prompt-timeout"]
+VERSION = ("Cisco IOS Software, IOSv Software (VIOS-ADVENTERPRISEK9-M), Version 15.9(3)M6, "
+           "RELEASE SOFTWARE (fc1)")
+# ``show version`` of an IOSv router, shaped after IOSv 15.8 captures (ntc-templates' test data,
+# tests/cisco_ios/show_version/cisco_ios_show_version3.raw); build line and serial are the lab's own [M].
+VERSION_BODY = """{version}
+Technical Support: http://www.cisco.com/techsupport
+Copyright (c) 1986-2022 by Cisco Systems, Inc.
+Compiled Thu 08-Sep-22 18:02 by prod_rel_team
+
+
+ROM: Bootstrap program is IOSv
+
+{hostname} uptime is {uptime}
+System returned to ROM by reload
+System image file is "flash0:/vios-adventerprisek9-m"
+Last reload reason: Unknown reason
+
+
+
+Cisco IOSv (revision 1.0) with  with 460137K/62464K bytes of memory.
+Processor board ID {serial}
+{ports} Gigabit Ethernet interfaces
+DRAM configuration is 72 bits wide with parity disabled.
+256K bytes of non-volatile configuration memory.
+2097152K bytes of ATA System CompactFlash 0 (Read/Write)
+0K bytes of ATA CompactFlash 1 (Read/Write)
+11217K bytes of ATA CompactFlash 2 (Read/Write)
+0K bytes of ATA CompactFlash 3 (Read/Write)
+
+
+
+Configuration register is 0x0
+"""
 
 # Keywords recognised per mode (for abbreviation and ambiguity checks, as IOS's parser does).
 EXEC_USER = ["enable", "exit", "logout", "quit", "show", "terminal", "ping", "traceroute", "telnet", "ssh"]
 EXEC_ENABLE = [*EXEC_USER, "configure", "copy", "disable", "write", "clear", "debug", "dir", "reload",
                "undebug", "archive"]
-CONFIG_GLOBAL = ["access-list", "archive", "banner", "do", "end", "exit", "hostname", "interface", "ip",
-                 "ipv6", "line", "logging", "no", "ntp", "router", "service", "snmp-server", "username",
-                 "aaa", "alias", "boot", "cdp", "class-map", "clock", "crypto", "default", "enable"]
-CONFIG_IF = ["description", "do", "end", "exit", "ip", "ipv6", "no", "shutdown", "duplex", "speed",
-             "mtu", "bandwidth", "cdp", "default"]
+# Global configuration keywords (``Router(config)#?`` on IOS 15.x, common subset; Cisco IOS Configuration
+# Fundamentals / IP / Security command references) [M]. A line whose first word is none of these is
+# ``% Invalid input``; one that is, but is not interpreted, is stored (see generic.py).
+CONFIG_GLOBAL = ["aaa", "access-list", "alias", "archive", "arp", "banner", "boot", "bridge", "cdp",
+                 "class-map", "clock", "config-register", "control-plane", "crypto", "default", "dial-peer",
+                 "do", "enable", "end", "errdisable", "event", "exit", "file", "hostname", "interface", "ip",
+                 "ipv6", "key", "license", "line", "lldp", "logging", "login", "mac", "memory", "mmi",
+                 "monitor", "multilink", "no", "ntp", "object-group", "policy-map", "privilege",
+                 "redundancy", "route-map", "router", "scheduler", "service", "snmp-server",
+                 "spanning-tree", "tacacs-server", "radius-server", "track", "username", "version",
+                 "vlan", "vrf"]
+# Interface configuration keywords (``Router(config-if)#?``, common subset) [M].
+CONFIG_IF = ["arp", "bandwidth", "cdp", "default", "delay", "description", "do", "duplex",
+             "encapsulation", "end", "exit", "ip", "ipv6", "keepalive", "load-interval", "logging",
+             "mac-address", "media-type", "mtu", "negotiation", "no", "ntp", "service-policy", "shutdown",
+             "speed", "standby", "switchport", "spanning-tree", "vrf"]
+# ``ip ?`` / ``ipv6 ?`` in interface mode (common subset) [M].
+CONFIG_IF_IP = ["access-group", "address", "authentication", "dhcp", "directed-broadcast", "flow",
+                "hello-interval", "helper-address", "igmp", "information-reply", "mask-reply", "mtu", "nat",
+                "ospf", "pim", "policy", "proxy-arp", "redirects", "rip", "route-cache", "split-horizon",
+                "summary-address", "tcp", "unnumbered", "unreachables", "verify", "virtual-reassembly", "vrf"]
+CONFIG_IF_IPV6 = ["address", "dhcp", "eigrp", "enable", "mtu", "nd", "ospf", "redirects", "rip",
+                  "traffic-filter", "unreachables", "verify"]
 CONFIG_ACL = ["permit", "deny", "remark", "no", "exit", "end", "do", "default"]
 CONFIG_ACL6 = [*CONFIG_ACL, "sequence"]
 CONFIG_ARCHIVE = ["path", "maximum", "write-memory", "time-period", "exit", "end", "do", "no", "log",
@@ -95,5 +150,12 @@ PROTOCOLS4: dict[str, int | None] = {"ip": None, "tcp": 6, "udp": 17, "icmp": 1,
 PROTOCOLS6: dict[str, int | None] = {"ipv6": None, "tcp": 6, "udp": 17, "icmp": 58, "esp": 50, "ahp": 51}
 INTERFACE_TYPES = ["GigabitEthernet", "FastEthernet", "TenGigabitEthernet", "Ethernet", "Loopback",
                    "Serial", "Tunnel", "Vlan", "Port-channel"]
+# Interfaces configuration creates (``interface Loopback0``); others exist only as hardware.
+VIRTUAL_INTERFACE_TYPES = ["Loopback", "Tunnel", "Vlan", "Port-channel", "BDI"]
+INTERFACE_NOT_REMOVABLE = "% Removal of physical interfaces is not permitted"  # [M]
+# The factory lines of the lab router's running-config the emulator stores but does not interpret.
+BASELINE_LINES = ["service timestamps debug datetime msec", "service timestamps log datetime msec",
+                  "no service password-encryption", "no aaa new-model", "no ip domain lookup", "ip cef",
+                  "ipv6 unicast-routing", "ip forward-protocol nd", "no ip http server", "ip ssh version 2"]
 FAKE_SECRET_HASH = "$9$emulated.lab.device.no.real.hash"  # noqa: S105 - placeholder, never the real one
 ARCHIVE_DEFAULT_MAX = 10

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec
 from egressctl_lab.emu.cisco_ios import compile as nft
+from egressctl_lab.emu.cisco_ios import constants as c
+from egressctl_lab.emu.cisco_ios.generic import Block
 from egressctl_lab.emu.cisco_ios.model import Config, Interface
 
 if TYPE_CHECKING:
@@ -48,7 +50,17 @@ class IosDevice:
         self.archive_files: list[str] = []
         self.pending: PendingRevert | None = None
         self.reverts = 0
+        self.booted = clock.now()
         self._applied: str | None = None
+
+    def privilege(self, username: str) -> int:
+        """The privilege level ``username NAME privilege N`` gives (1 when absent): vty login is local."""
+        for block in self.running.extra:
+            words = block.words()
+            if words[:2] == ("username", username.lower()) and "privilege" in words:
+                value = words[words.index("privilege") + 1] if words[-1] != "privilege" else "1"
+                return int(value) if value.isdigit() else 1
+        return 1
 
     def new_session(self, username: str) -> IosSession:  # noqa: D102
         from egressctl_lab.emu.cisco_ios.cli import IosSession
@@ -107,8 +119,19 @@ class IosDevice:
 
 
 def baseline(spec: DeviceSpec) -> Config:
-    """Interfaces from the spec with descriptions, no ACLs: the router forwards everything."""
+    """Interfaces from the spec with descriptions, no ACLs: the router forwards everything.
+
+    The user logs in at privilege 15 with no enable secret (``login local``), unless the spec's option
+    ``privilege`` says 1: then the enable secret is the login password (the enable dialog path).
+    """
     cfg = Config(hostname=spec.hostname)
+    level = spec.options.get("privilege", "15")
+    cfg.extra = [Block(line) for line in c.BASELINE_LINES]
+    cfg.extra.insert(4, Block(f"username {spec.username} privilege {level} secret 9 {c.FAKE_SECRET_HASH}"))
+    if level != "15":
+        cfg.enable_secret = spec.password
+        cfg.extra.insert(3, Block(f"enable secret 9 {c.FAKE_SECRET_HASH}"))
+    cfg.extra += [Block("line con 0"), Block("line vty 0 4", ["login local", "transport input ssh"])]
     for vendor, kernel in spec.interfaces.items():
         desc = spec.options.get(f"description:{vendor}", f"link {kernel}")
         cfg.interfaces[vendor] = Interface(vendor, kernel, desc)

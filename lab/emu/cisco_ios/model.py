@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from egressctl_lab.emu.cisco_ios import constants as c
+from egressctl_lab.emu.cisco_ios.generic import Block
 from egressctl_lab.emu.cisco_ios.tokens import CliError, Cursor, match_keyword
 
 
@@ -110,6 +111,12 @@ class Interface:
     acl_out4: str | None = None
     acl_in6: str | None = None
     acl_out6: str | None = None
+    #: ``ip address A M`` as configured (display only: the lab's kernel addresses do not change).
+    address: tuple[str, str] | None = None
+    #: Sub-commands stored without interpretation (``ip ospf cost 10``, ``ip nat inside``).
+    extra: list[str] = field(default_factory=list)
+    #: Created by configuration (``interface Loopback0``): no kernel interface behind it.
+    virtual: bool = False
 
 
 @dataclass
@@ -121,6 +128,12 @@ class Config:
     acls: dict[tuple[int, str], Acl] = field(default_factory=dict)  # (family, name): separate namespaces
     archive_path: str | None = None
     archive_max: int = c.ARCHIVE_DEFAULT_MAX
+    #: Valid lines the emulator stores without interpreting (see :mod:`.generic`).
+    extra: list[Block] = field(default_factory=list)
+    #: ``banner KIND`` texts.
+    banners: dict[str, str] = field(default_factory=dict)
+    #: The enable secret/password as typed (never printed: running-config shows a placeholder hash).
+    enable_secret: str | None = field(default=None, repr=False)
 
 
 # -- ACE parsing ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import subprocess
 from functools import lru_cache
 
 from egressctl_lab.emu.cisco_ios import constants as c
+from egressctl_lab.emu.cisco_ios import generic
 from egressctl_lab.emu.cisco_ios.model import Acl, Config, Entry, Interface
 
 
@@ -28,28 +29,38 @@ def kernel_ipv4(kernel: str) -> tuple[str, str] | None:
     return None
 
 
+def interface_address(itf: Interface) -> tuple[str, str] | None:
+    """(address, mask) shown for an interface: as configured, else the kernel's."""
+    if itf.address is not None:
+        return itf.address
+    return kernel_ipv4(itf.kernel) if itf.kernel else None
+
+
 def running_config(cfg: Config) -> str:
-    """``show running-config`` (IOS layout: sections separated by ``!``)."""
-    body = [
-        "!", "version 15.9", "service timestamps debug datetime msec", "service timestamps log datetime msec",
-        "no service password-encryption", "!", f"hostname {cfg.hostname}", "!", "boot-start-marker",
-        "boot-end-marker", "!",
+    """``show running-config``: interpreted sections and stored lines, each where IOS prints it."""
+    sections: list[tuple[int, list[str]]] = [
+        (5, ["!", "version 15.9"]), (20, ["!", f"hostname {cfg.hostname}", "!"]),
+        (25, ["boot-start-marker", "boot-end-marker", "!"]),
     ]
     if cfg.archive_path is not None or cfg.archive_max != c.ARCHIVE_DEFAULT_MAX:
-        body.append("archive")
+        lines = ["archive"]
         if cfg.archive_path is not None:
-            body.append(f" path {cfg.archive_path}")
+            lines.append(f" path {cfg.archive_path}")
         if cfg.archive_max != c.ARCHIVE_DEFAULT_MAX:
-            body.append(f" maximum {cfg.archive_max}")
-        body.append("!")
-    body += ["no aaa new-model", "!", "no ip domain lookup", "ip cef", "ipv6 unicast-routing", "!",
-             f"username admin privilege 15 secret 9 {c.FAKE_SECRET_HASH}", "!"]
-    for itf in cfg.interfaces.values():
-        body += _interface(itf)
-    body += ["ip forward-protocol nd", "!", "no ip http server", "ip ssh version 2", "!"]
-    for acl in cfg.acls.values():
-        body += _acl_section(acl)
-    body += ["!", "line con 0", "line vty 0 4", " login local", " transport input ssh", "!", "end"]
+            lines.append(f" maximum {cfg.archive_max}")
+        sections.append((55, [*lines, "!"]))
+    sections.append((60, [ln for itf in cfg.interfaces.values() for ln in _interface(itf)]))
+    sections.append((75, [ln for acl in cfg.acls.values() for ln in _acl_section(acl)]))
+    for kind, text in cfg.banners.items():
+        sections.append((85, [f"banner {kind} ^C", *text.split("\n"), "^C"]))
+    ranks = sorted({r for r, _ in sections} | {generic.rank(b.words()) for b in cfg.extra})
+    body: list[str] = []
+    for at in ranks:
+        body += [ln for r, lines in sections if r == at for ln in lines]
+        stored = generic.render(cfg.extra, at)
+        if stored:
+            body += [*stored, "!"] if stored[-1] != "!" else stored
+    body += ["!", "end"]
     text = "\n".join(body) + "\n"
     return f"{c.BUILDING}\n\nCurrent configuration : {len(text)} bytes\n{text}"
 
@@ -58,16 +69,20 @@ def _interface(itf: Interface) -> list[str]:
     out = [f"interface {itf.name}"]
     if itf.description:
         out.append(f" description {itf.description}")
-    addr = kernel_ipv4(itf.kernel)
+    addr = interface_address(itf)
     out.append(f" ip address {addr[0]} {addr[1]}" if addr else " no ip address")
+    out += [f" {ln}" for ln in itf.extra if ln.split()[0] == "ip"]
     if itf.acl_in4:
         out.append(f" ip access-group {itf.acl_in4} in")
     if itf.acl_out4:
         out.append(f" ip access-group {itf.acl_out4} out")
     if itf.shutdown:
         out.append(" shutdown")
-    out.append(" duplex auto")
-    out.append(" speed auto")
+    others = [ln for ln in itf.extra if ln.split()[0] not in ("ip", "ipv6")]
+    if not itf.virtual:
+        out += [f" {d} auto" for d in ("duplex", "speed") if not any(ln.startswith(d) for ln in others)]
+    out += [f" {ln}" for ln in others]
+    out += [f" {ln}" for ln in itf.extra if ln.split()[0] == "ipv6"]
     if itf.acl_in6:
         out.append(f" ipv6 traffic-filter {itf.acl_in6} in")
     if itf.acl_out6:
@@ -117,7 +132,7 @@ def show_ip_interface_brief(cfg: Config) -> str:
     """``show ip interface brief``."""
     lines = [f"{'Interface':<27}{'IP-Address':<16}OK? Method Status                Protocol"]
     for itf in cfg.interfaces.values():
-        addr = kernel_ipv4(itf.kernel)
+        addr = interface_address(itf)
         ip, method = (addr[0], "NVRAM") if addr else ("unassigned", "unset")
         status, proto = ("administratively down", "down") if itf.shutdown else ("up", "up")
         lines.append(f"{itf.name:<27}{ip:<16}YES {method:<6} {status:<21} {proto:<8}")

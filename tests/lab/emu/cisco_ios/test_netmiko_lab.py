@@ -52,7 +52,7 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
 def test_netmiko_session_lifecycle(emu: RunningEmulator) -> None:
     conn = connect(emu.port)
     try:
-        assert conn.find_prompt() == "ce-a>"
+        assert conn.find_prompt() == "ce-a#"  # privilege 15 with login local: no enable needed
         conn.enable()
         assert conn.check_enable_mode()
         out = conn.send_config_set(
