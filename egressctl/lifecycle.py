@@ -45,6 +45,7 @@ from egressctl.events import CommitPending, Event, Step, StepStatus
 from egressctl.inventory.credentials import Secret, redact
 from egressctl.inventory.models import Device, Site
 from egressctl.lifesteps import Interrupted, StepFailed, StepRunner, session_doc
+from egressctl.persistence import ensure_saved
 from egressctl.planner import DevicePlan, TestFaults, plan_device, state_diff
 from egressctl.policy import equivalent
 from egressctl.results import DeviceResult
@@ -254,9 +255,14 @@ class Lifecycle:
         return live
 
     def _finish(self, live: Live, detail: str, status: StepStatus = StepStatus.OK) -> None:
-        """The device is at the target for good: end the sessions the cut denies, then say it is done."""
+        """The device is at the target for good: keep it there, end the sessions the cut denies, say so.
+
+        Keeping it there: saved, on platforms that boot from a saved configuration (:mod:`.persistence`).
+        """
+        saved = ensure_saved(live.drv, live.result.warnings)
         self._end_sessions(live)
-        self.event(live.device.name, Step.DONE, status, "; ".join([detail, *live.result.warnings]))
+        self.event(live.device.name, Step.DONE, status, "; ".join([detail, *filter(None, [saved]),
+                                                                   *live.result.warnings]))
 
     def _end_sessions(self, live: Live) -> None:
         """The ``sessions`` step (isolations, on drivers with session kill). Never rolls the cut back."""
