@@ -97,9 +97,11 @@ class JunosSession:
     def _op_show(self, toks: list[Tok], end: int) -> str:
         if not toks:
             raise JunosError(c.SYNTAX_EXPECTING.format(what="<command>"), end)
-        what = match_keyword(toks[0], ["configuration", "system", "version", "security"],
+        what = match_keyword(toks[0], ["configuration", "system", "version", "security", "interfaces"],
                              c.SYNTAX_EXPECTING.format(what="<command>"))
         dev = self.device
+        if what == "interfaces":
+            return show.interfaces(dev, toks[1:], end)
         if what == "configuration":
             return show.configuration(dev, dev.active, tree.resolve(toks[1:], end, need_value=False), True)
         if what == "system":
@@ -145,7 +147,7 @@ class JunosSession:
                 match_keyword(rest[0], ["configuration-mode"])
             if dev.dirty():
                 self._asking_exit = True
-                return Reply()
+                return Reply(text=c.CHANGED_NOT_COMMITTED + "\n")
             return self._leave_config()
         if cmd in ("top", "up"):
             return Reply()

@@ -11,6 +11,22 @@ CONFIRM_PENDING = "# commit confirmed will be rolled back in {minutes} minutes\n
 EXIT_QUESTION = "Exit with uncommitted changes? [yes,no] (yes) "
 BANNER = "--- JUNOS 21.4R3.15 Kernel 64-bit XEN JNPR-12.1-20220826.4c18e3d_buil\n"
 
+RELEASE = "21.4R3.15"
+# ``show version`` packages after ``Junos:`` (names from an SRX 19.4 capture in ntc-templates' test data,
+# tests/juniper_junos/show_version/juniper_junos_show_version_srx_cluster.raw; builds are the lab's own [M]).
+_OS_BUILD = "20220826.4c18e3d_builder_stable_12_214"
+_BUILD = "20221110.204500_builder_junos_214_r3"
+VERSION_PACKAGES: list[tuple[str, str]] = [
+    ("OS Kernel 64-bit XEN", _OS_BUILD), ("OS libs", _OS_BUILD), ("OS runtime", _OS_BUILD),
+    ("OS time zone information", _OS_BUILD), ("OS libs compat32", _OS_BUILD),
+    ("OS 32-bit compatibility", _OS_BUILD), ("py extensions", _BUILD), ("py base", _BUILD),
+    ("OS vmguest", _OS_BUILD), ("OS crypto", _OS_BUILD), ("OS boot-ve files", _OS_BUILD),
+    ("network stack and utilities", _BUILD), ("libs", _BUILD), ("libs compat32", _BUILD),
+    ("runtime", _BUILD), ("na telemetry", RELEASE), ("Web Management Platform Package", _BUILD),
+    ("srx libs compat32", _BUILD), ("srx runtime", _BUILD), ("srx platform support", _BUILD),
+    ("common platform support", _BUILD), ("srxtvp runtime", _BUILD),
+]
+
 SCREEN_WIDTH = "Screen width set to {n}"
 SCREEN_LENGTH = "Screen length set to {n}"
 COMPLETE_OFF = "Disabling complete-on-space"

@@ -18,6 +18,7 @@ from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec
 from egressctl_lab.emu.juniper_junos import compile as nft
 from egressctl_lab.emu.juniper_junos import constants as c
 from egressctl_lab.emu.juniper_junos.flows import Verdict, rematch
+from egressctl_lab.emu.juniper_junos.interfaces import stanza
 from egressctl_lab.emu.juniper_junos.tree import Tree
 from egressctl_lab.emu.sessions import Bindings, SessionIds
 
@@ -128,12 +129,14 @@ class JunosDevice:
 
 
 def baseline(spec: DeviceSpec) -> Tree:
-    """Zones from the spec, and policy ``trust-to-untrust`` permitting everything trust -> untrust."""
+    """Interfaces and zones from the spec; policy ``trust-to-untrust`` permits everything trust -> untrust."""
     zones: Tree = {z: {"interfaces": {i: {} for i in itfs}} for z, itfs in spec.zones.items()}
     tree: Tree = {
         "system": {"host-name": spec.hostname, "services": {"ssh": True}},
         "security": {"zones": {"security-zone": zones}},
     }
+    if spec.interfaces:
+        tree["interfaces"] = stanza(spec.interfaces)
     if "trust" in zones and "untrust" in zones:
         tree["security"]["policies"] = {"from-zone": {"trust": {"to-zone": {"untrust": {"policy": {
             "trust-to-untrust": {

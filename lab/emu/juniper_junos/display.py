@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from egressctl_lab.emu.juniper_junos.schema import SCHEMA, Spec
-from egressctl_lab.emu.juniper_junos.tree import POS, Resolved, Tree
+from egressctl_lab.emu.juniper_junos.tree import GEN, POS, Resolved, Tree
 
 Statement = tuple[tuple[str, ...], str]
 
@@ -37,6 +37,13 @@ def statements(node: Tree, spec: Spec = SCHEMA, parent: tuple[str, ...] = ()) ->
                 yield parent, f"{kw} {quote(v)}"
         else:
             yield parent, kw
+    for words in node.get(GEN, []):
+        yield parent, generic_text(words)
+
+
+def generic_text(words: list[str]) -> str:
+    """A kept statement as Junos shows it (values with spaces quoted)."""
+    return " ".join(quote(w) if w not in ("[", "]") else w for w in words)
 
 
 def set_lines(node: Tree, base: tuple[str, ...] = ()) -> list[str]:
@@ -52,11 +59,16 @@ def curly(node: Tree, spec: Spec = SCHEMA, indent: int = 0) -> list[str]:
         if kw not in node:
             continue
         value = node[kw]
-        if child.kind == "C":
+        if child.kind == "C" and child.inline and value:
+            out += [f"{pad}{kw} {ln[indent:]}" if ln[indent:indent + 1] != " " and ln[indent:] != "}" else ln
+                    for ln in curly(value, child, indent)]
+        elif child.kind == "C":
             if value:
                 out += [f"{pad}{kw} {{", *curly(value, child, indent + 4), f"{pad}}}"]
             else:
                 out.append(f"{pad}{kw};")
+        elif child.kind == "N" and child.block:
+            out += [f"{pad}{kw} {{", *_curly_named(kw, value, child, indent + 4, bare=True), f"{pad}}}"]
         elif child.kind == "N":
             out += _curly_named(kw, value, child, indent)
         elif child.kind == "L":
@@ -66,14 +78,15 @@ def curly(node: Tree, spec: Spec = SCHEMA, indent: int = 0) -> list[str]:
             out.append(f"{pad}{kw} {shown};")
         else:
             out.append(f"{pad}{kw};")
+    out += [f"{pad}{generic_text(words)};" for words in node.get(GEN, [])]
     return out
 
 
-def _curly_named(kw: str, entries: dict[str, Any], spec: Spec, indent: int) -> list[str]:
+def _curly_named(kw: str, entries: dict[str, Any], spec: Spec, indent: int, bare: bool = False) -> list[str]:
     pad = " " * indent
     out: list[str] = []
     for name, entry in entries.items():
-        head = f"{pad}{kw} {quote(name)}"
+        head = f"{pad}{quote(name)}" if bare else f"{pad}{kw} {quote(name)}"
         inner = {k: v for k, v in entry.items() if k != POS}
         if kw == "from-zone" and set(inner) == {"to-zone"}:
             for to_name, to_entry in inner["to-zone"].items():
@@ -117,6 +130,13 @@ def subtree(tree: Tree, r: Resolved) -> tuple[Tree | None, tuple[str, ...]]:
                 return None, tuple(path)
             node = node[step.name]
             path.append(step.name)
+    if isinstance(node, dict) and r.generic is not None:
+        words = list(r.generic)
+        kept = [w for w in node.get(GEN, []) if w[: len(words)] == words]
+        return ({GEN: kept} if kept else None), tuple(path)
+    last = r.steps[-1] if r.steps else None
+    if last is not None and last.spec.kind == "N" and last.name is None:  # ``show interfaces``: every entry
+        return {last.keyword: node}, tuple(path[:-1])
     if isinstance(node, dict) and r.steps and r.steps[-1].spec.kind in ("C", "N"):
         return node, tuple(path)
     if not r.steps:

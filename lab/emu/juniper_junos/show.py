@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.juniper_junos import constants as c
 from egressctl_lab.emu.juniper_junos import display, tree
-from egressctl_lab.emu.juniper_junos.tree import JunosError, Tree
+from egressctl_lab.emu.juniper_junos import interfaces as itf
+from egressctl_lab.emu.juniper_junos.tree import JunosError, Tok, Tree, match_keyword
 from egressctl_lab.emu.juniper_junos.validate import policies
 
 if TYPE_CHECKING:
@@ -36,7 +37,11 @@ def configuration(dev: JunosDevice, config: Tree, path: tree.Resolved, operation
         header = f"## Last commit: {_stamp(last.when)} by {last.user}\nversion 21.4R3.15;\n"
         if not operational:
             header = f"## Last changed: {_stamp(dev.clock.now())}\nversion 21.4R3.15;\n"
-    curly = "\n".join(display.curly(node, display.spec_at(where)))
+    lines = display.curly(node, display.spec_at(where))
+    end = path.steps[-1] if path.steps else None
+    if end is not None and end.name is None and end.spec.block and path.generic is None:
+        lines = [ln[4:] for ln in lines[1:-1]]  # the entries themselves, not their ``kw {`` wrapper
+    curly = "\n".join(lines)
     sets = "\n".join(display.set_lines(node, where))
     return f"{_DISPLAY_SET}{sets}\n{_DISPLAY_SET}{header}{curly}\n"
 
@@ -116,5 +121,34 @@ def security_policies(config: Tree) -> str:
 
 
 def version(dev: JunosDevice) -> str:
-    """``show version``."""
-    return f"Hostname: {dev.hostname}\nModel: vsrx\nJunos: 21.4R3.15\n"
+    """``show version`` (package list shaped after an SRX 19.4 capture in ntc-templates' test data)."""
+    packages = "".join(f"JUNOS {name} [{build}]\n" for name, build in c.VERSION_PACKAGES)
+    return f"Hostname: {dev.hostname}\nModel: vsrx\nJunos: {c.RELEASE}\n{packages}"
+
+
+_SHOW_ITF_OPTIONS = ["terse", "detail", "extensive", "brief", "statistics"]
+
+
+def interfaces(dev: JunosDevice, toks: list[Tok], end: int) -> str:
+    """``show interfaces [NAME] [terse]``."""
+    name: str | None = None
+    terse = False
+    for tok in toks:
+        low = tok.text.lower()
+        if any(kw.startswith(low) for kw in _SHOW_ITF_OPTIONS):
+            terse = terse or match_keyword(tok, _SHOW_ITF_OPTIONS) == "terse"
+        elif name is None:
+            name = tok.text
+        else:
+            raise JunosError(c.SYNTAX_ERROR, tok.pos)
+    if terse:
+        text = itf.terse(dev.active, dev.spec.interfaces)
+        if name is not None:
+            head, *rows = text.splitlines()
+            rows = [r for r in rows if r.split()[0].startswith(name)] if rows else []
+            text = "\n".join([head, *rows]) + "\n"
+        return text
+    text = itf.detail(dev.active, dev.spec.interfaces, name)
+    if not text and name is not None:
+        return f"error: device {name} not found\n"
+    return text

@@ -17,6 +17,8 @@ from egressctl_lab.emu.juniper_junos.schema import SCHEMA, Spec
 Tree = dict[str, Any]
 _TOKEN = re.compile(r'"([^"]*)"?|(\[|\])|([^\s\[\]"]+)')
 POS = "="
+#: Key of the statements an open node keeps as typed (lists of words), see ``schema.Spec.open``.
+GEN = "~"
 
 
 class JunosError(Exception):
@@ -75,6 +77,8 @@ class Resolved:
     values: list[str]
     positional: str | None = None
     positional_pos: int = 0
+    #: Words below an open node that the schema does not model, kept as one statement.
+    generic: tuple[str, ...] | None = None
 
 
 def resolve(toks: list[Tok], end_col: int, need_value: bool) -> Resolved:
@@ -91,11 +95,15 @@ def resolve_all(toks: list[Tok], end_col: int, need_value: bool) -> list[Resolve
     Junos accepts ``set applications application A protocol tcp destination-port 443``. ``need_value``
     (``set``) requires values for leaves and names for named lists.
     """
-    spec, steps, i = SCHEMA, [], 0
+    spec, i = SCHEMA, 0
+    steps: list[Step] = []
     out: list[Resolved] = []
     while i < len(toks):
         if spec.kind not in ("C", "N"):
             raise JunosError(c.SYNTAX_ERROR, toks[i].pos)
+        low = toks[i].text.lower()
+        if spec.open and not any(o.startswith(low) for o in spec.children):
+            return [*out, Resolved(steps, [], generic=tuple(t.text for t in toks[i:]))]
         kw = match_keyword(toks[i], spec.children)
         child = spec.children[kw]
         i += 1
@@ -173,6 +181,13 @@ def apply_set(tree: Tree, r: Resolved) -> None:
         parent_spec = spec
     if r.positional is not None:
         node[POS] = r.positional
+    if r.generic is not None:
+        kept: list[list[str]] = node.setdefault(GEN, [])
+        words = list(r.generic)
+        if r.steps[-1].spec.leafy:  # ``any info`` replaces ``any notice``
+            kept[:] = [w for w in kept if w[:-1] != words[:-1]]
+        if words not in kept:
+            kept.append(words)
 
 
 def apply_delete(tree: Tree, r: Resolved) -> bool:
@@ -180,6 +195,8 @@ def apply_delete(tree: Tree, r: Resolved) -> bool:
     if not r.steps:
         tree.clear()
         return True
+    if r.generic is not None:
+        return _delete_generic(tree, r)
     node: Any = tree
     for step in r.steps[:-1]:
         if not isinstance(node, dict) or step.keyword not in node:
@@ -210,6 +227,35 @@ def apply_delete(tree: Tree, r: Resolved) -> bool:
             del node[last.keyword]
     else:
         del node[last.keyword]
+    _prune(tree, SCHEMA)
+    return True
+
+
+def node_at(tree: Tree, r: Resolved) -> Any:
+    """The dict a resolved path names (None when it is not there)."""
+    node: Any = tree
+    for step in r.steps:
+        if not isinstance(node, dict) or step.keyword not in node:
+            return None
+        node = node[step.keyword]
+        if step.name is not None:
+            node = node.get(step.name)
+    return node if isinstance(node, dict) else None
+
+
+def _delete_generic(tree: Tree, r: Resolved) -> bool:
+    """``delete`` of words below an open node: every kept statement starting with them goes."""
+    node = node_at(tree, r)
+    words = list(r.generic or ())
+    if node is None or GEN not in node:
+        return False
+    kept = [w for w in node[GEN] if w[: len(words)] != words]
+    if len(kept) == len(node[GEN]):
+        return False
+    if kept:
+        node[GEN] = kept
+    else:
+        del node[GEN]
     _prune(tree, SCHEMA)
     return True
 
