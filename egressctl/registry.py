@@ -38,6 +38,7 @@ BUILTIN: dict[str, str] = {
     "juniper_junos": "egressctl_drivers.juniper_junos.driver:JuniperJunosDriver",
     "fortinet": "egressctl_drivers.fortinet.driver:FortinetDriver",
     "paloalto_panos": "egressctl_drivers.paloalto_panos.driver:PaloAltoPanosDriver",
+    "arista_eos": "egressctl_drivers.arista_eos.driver:AristaEosDriver",
 }
 
 

@@ -20,6 +20,7 @@ PERSONALITIES: dict[str, str] = {
     "juniper_junos": "egressctl_lab.emu.juniper_junos:create",
     "fortinet": "egressctl_lab.emu.fortinet:create",
     "paloalto_panos": "egressctl_lab.emu.paloalto_panos:create",
+    "arista_eos": "egressctl_lab.emu.arista_eos:create",
 }
 
 #: Entry-point group of third-party emulator factories (``create(spec, clock, dataplane)``).

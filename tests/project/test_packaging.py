@@ -53,10 +53,10 @@ def test_no_bare_drivers_import_name() -> None:
     assert Path(spec.origin).parent == ROOT / "drivers"
 
 
-def test_registry_has_exactly_the_five_platforms() -> None:
+def test_registry_has_exactly_the_builtin_platforms() -> None:
     from egressctl.registry import BUILTIN, platforms
 
-    expected = {"linux_nftables", "cisco_ios", "juniper_junos", "fortinet", "paloalto_panos"}
+    expected = {"linux_nftables", "cisco_ios", "juniper_junos", "fortinet", "paloalto_panos", "arista_eos"}
     assert set(BUILTIN) == expected
     assert set(platforms()) == expected
 

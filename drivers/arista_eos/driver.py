@@ -1,0 +1,179 @@
+"""``AristaEosDriver``: EOS switches through netmiko ``arista_eos``; safety net = ``commit timer``.
+
+EOS configuration sessions give the whole NAPALM lifecycle on the CLI: the lines are loaded into the
+session ``egressctl`` (``configure session egressctl`` ... ``end`` leaves it pending, nothing is live),
+``show session-config named egressctl diffs`` is the diff, ``commit timer hh:mm:ss`` applies the session in
+one step and arms the switch's own rollback (no reboot), ``configure session egressctl commit`` confirms,
+and ``configure session egressctl abort`` rolls back a pending commit at once. ``show configuration
+sessions`` says whether the session waits for its confirmation (state ``pendingCommitTimer``).
+
+ACLs on a switch are stateless: a cut ends established flows by itself, and there is no session table to
+clear, so the driver declares no session kill.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from egressctl_drivers.arista_eos import constants as c
+from egressctl_drivers.arista_eos import render as r
+from egressctl_drivers.arista_eos.parse import ParseError, parse_state
+from egressctl_drivers.arista_eos.preflight import preflight as _preflight
+from egressctl_drivers.common import sessions as S
+from egressctl_drivers.common.errors import map_netmiko_errors
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
+
+from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.models import Network
+from egressctl.policy import Policy
+
+_STATE_RE = re.compile(rf"^\s*{re.escape(c.SESSION)}\s+(\S+)", re.M)
+
+
+class AristaEosDriver(NetmikoDriverBase):
+    """Arista EOS switches; see the module docstring for the commit model."""
+
+    platform: ClassVar[str] = "arista_eos"
+    netmiko_device_type: ClassVar[str] = "arista_eos"
+    #: ``commit timer`` rolls back on the switch itself; stateless ACLs keep no sessions to end.
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.NATIVE_REVERT}
+    safety_net: ClassVar[SafetyNet] = SafetyNet.NATIVE_CONFIRM
+    error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
+
+    _candidate: list[str] | None = None
+    _committed: bool = False
+
+    def prepare(self) -> None:
+        """Privileged EXEC: a privilege-15 user is there already, others answer ``enable``."""
+        self.conn.enable()
+
+    # -------------------------------------------------------------- session state
+    def session_state(self) -> str:
+        """The state of session ``egressctl`` (``pending``, ``pendingCommitTimer``...), "" when absent."""
+        m = _STATE_RE.search(self.send(c.SESSIONS_CMD, check=False))
+        return m.group(1) if m else ""
+
+    def _session_cmd(self, action: str, error: type[DeviceError]) -> str:
+        out = self.send(f"configure session {c.SESSION} {action}", check=False)
+        try:
+            self.check_output(action, out)
+        except CommandRejected as exc:
+            raise error(self.device.name, f"configure session {c.SESSION} {action} failed",
+                        device_output=exc.device_output) from exc
+        return out
+
+    # -------------------------------------------------------------- contract
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """Session lines taking the switch from ``current`` to ``policy`` ([] when already there)."""
+        return r.render(self.device, policy, current)
+
+    def read_state(self) -> DeviceState:
+        """Parse egressctl's ACLs and their bindings from the running config."""
+        raw = self.send(c.READ_BACK)
+        try:
+            return parse_state(self.device, raw, pending=self.has_pending_commit())
+        except (ParseError, ValueError, IndexError) as exc:
+            raise DeviceError(self.device.name, f"cannot parse egressctl's ACLs: {exc}") from exc
+
+    def snapshot(self) -> str:
+        """``show running-config``."""
+        return self.send("show running-config", read_timeout=max(self.timeout, 60))
+
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Load the lines into session ``egressctl``; refuse a site ACL bound where egressctl's would go.
+
+        EOS binds one ACL per interface, family and direction, so binding egressctl's would silently
+        replace the site's. A pending (uncommitted) ``egressctl`` session left by an interrupted run is
+        aborted first; one whose commit waits for confirmation is refused (confirm or roll it back first).
+        """
+        foreign = r.foreign_groups(self.device, current.raw) if current.raw else {}
+        if foreign and not policy.is_normal:
+            what = "; ".join(f"{i}: {', '.join(n)}" for i, n in sorted(foreign.items()))
+            raise CommandRejected(self.device.name, "an outside interface already has a site ACL out; "
+                                  "egressctl will not replace it", device_output=what)
+        self._candidate = self.render(policy, current)
+        if not self._candidate:
+            return
+        state = self.session_state()
+        if state == c.PENDING_STATE:
+            raise CommitError(self.device.name, "a commit of session egressctl waits for confirmation")
+        if state == "pending":
+            self._session_cmd("abort", CommitError)
+        with map_netmiko_errors(self.device.name, "configure session"):
+            self.conn.config_mode(config_command=f"configure session {c.SESSION}")
+        try:
+            self.send_config(self._candidate, enter_config_mode=False, exit_config_mode=True)
+        except DeviceError:
+            self.discard()
+            raise
+
+    def diff(self) -> str:
+        """``show session-config named egressctl diffs`` (a unified diff against the running config)."""
+        if not self._candidate:
+            return ""
+        return self.send(f"show session-config named {c.SESSION} diffs")
+
+    def commit(self, revert_in: int) -> None:
+        """``commit timer hh:mm:ss`` in session ``egressctl``: applied now, rolled back unless confirmed."""
+        if not self._candidate:
+            return
+        with map_netmiko_errors(self.device.name, "configure session"):
+            self.conn.config_mode(config_command=f"configure session {c.SESSION}")
+            base = re.escape(self.conn.base_prompt)
+            out = str(self.conn.send_command(f"commit timer {r.timer(revert_in)}",
+                                             expect_string=rf"{base}[>#]",
+                                             read_timeout=max(self.timeout, 60)))
+        self.check_output("commit timer", out)
+        if not self.has_pending_commit():
+            raise CommitError(self.device.name, "commit timer did not leave a commit pending",
+                              device_output=out)
+        self._committed = True
+
+    def confirm(self) -> None:
+        """``configure session egressctl commit``; ``ConfirmError`` when nothing waits (the timer fired)."""
+        if not self.has_pending_commit():
+            raise ConfirmError(self.device.name, "no commit waiting for confirmation (the timer fired)")
+        out = self._session_cmd("commit", ConfirmError)
+        if self.has_pending_commit():
+            raise ConfirmError(self.device.name, "the commit is still pending after confirming",
+                               device_output=out)
+
+    def rollback(self) -> None:
+        """``configure session egressctl abort`` while a commit is pending (back to the checkpoint)."""
+        if not self.has_pending_commit():
+            if self._committed:
+                raise RollbackError(self.device.name, "no pending commit to roll back (already confirmed "
+                                    "or already rolled back); apply the previous target instead")
+            self.discard()
+            return
+        out = self._session_cmd("abort", RollbackError)
+        if self.has_pending_commit():
+            raise RollbackError(self.device.name, "abort left the commit pending", device_output=out)
+        self._committed = False
+
+    def discard(self) -> None:
+        """Abort session ``egressctl`` when it holds an uncommitted candidate."""
+        self._candidate = None
+        if self._conn is None:
+            return
+        with map_netmiko_errors(self.device.name, "end"):
+            self.conn.exit_config_mode()
+        if self.session_state() == "pending":
+            self._session_cmd("abort", DeviceError)
+
+    def has_pending_commit(self) -> bool:
+        """True while session ``egressctl`` is ``pendingCommitTimer`` (``show configuration sessions``)."""
+        return self.session_state() == c.PENDING_STATE
+
+    # -------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """Stateless: an ACL filters every packet (a constant of the platform, no device read)."""
+        return SessionHandling.STATELESS
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """Nothing to end on a stateless ACL; the report says why (no SESSION_KILL, so it is not called)."""
+        return S.stateless(c.STATELESS_NOTE)
