@@ -12,7 +12,11 @@ within 2x the slowest single device's time; controller peak RSS under 500 MB; ev
 wall time includes each site's proof (probes, held sessions, a 3 s watch), which no device time does, so
 the device phase is printed beside it.
 
-Usage: ``python bench/estate_bench.py [--sites 10]`` (root, network namespaces).
+Per site it also prints the phases from the event stream: ``pre`` (operation start to its first device
+connect: planning and the held sessions opening), ``devices`` (first connect to last done) and ``proof``
+(last done to the verdict), so a slow whole command can be told apart from slow devices.
+
+Usage: ``python bench/estate_bench.py [--sites 10] [--devices-per-site 10]`` (root, network namespaces).
 """
 
 from __future__ import annotations
@@ -31,15 +35,30 @@ PREFIX, PORT_BASE = "et-", 25100
 EGRESSCTL = [sys.executable, "-m", "egressctl"]
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[int, str, float, int]:
-    """(exit code, stdout, seconds, peak RSS in KiB) of one egressctl child process."""
+def run(argv: list[str], env: dict[str, str]) -> tuple[int, str, float, int, float]:
+    """(exit code, stdout, seconds, peak RSS in KiB, CPU seconds) of one egressctl child process."""
     begin = time.monotonic()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen([*EGRESSCTL, *argv], stdout=out, stderr=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        return proc.returncode, out.read().decode(), time.monotonic() - begin, usage.ru_maxrss
+        return (proc.returncode, out.read().decode(), time.monotonic() - begin, usage.ru_maxrss,
+                usage.ru_utime + usage.ru_stime)
+
+
+def phases(lines: list[dict[str, Any]], site: str) -> str:
+    """``pre X s, devices Y s, proof Z s`` of one site from its events (see the module docstring)."""
+    mine = [ev for ev in lines if ev.get("site") == site and "at" in ev]
+    start = min((ev["at"] for ev in mine if ev.get("event") == "OperationStarted"), default=None)
+    steps = [ev for ev in mine if ev.get("event") == "DeviceStep"]
+    verdict = [ev["at"] for ev in mine if ev.get("event") == "VerificationDone"]
+    if start is None or not steps:
+        return ""
+    first = min(ev["at"] for ev in steps if ev["step"] == "connect")
+    last = max(ev["at"] for ev in steps if ev["step"] == "done")
+    proof = f", proof {max(verdict) - last:.1f} s" if verdict else ""
+    return f"pre {first - start:.1f} s, devices {last - first:.1f} s{proof}"
 
 
 def device_times(lines: list[dict[str, Any]]) -> dict[str, float]:
@@ -65,17 +84,29 @@ def why(site: dict[str, Any]) -> str:
     return " ".join(str(text).split())[:300]
 
 
-def report(name: str, code: int, out: str, seconds: float, rss: int) -> bool:
+def held_cost(site: dict[str, Any]) -> str:
+    """``held N s/K looks`` : the held sessions' collection (its re-checks under load), when they ran."""
+    details = ((site.get("result") or {}).get("verification") or {}).get("details") or {}
+    cost = details.get("held_sessions_cost_s") or {}
+    if "collect" not in cost:
+        return ""
+    return f", held {cost['collect']:.1f} s/{cost.get('looks', 1)} looks"
+
+
+def report(name: str, code: int, out: str, seconds: float, rss: int, cpu: float) -> bool:
     """Print one operation's per-site and total figures; True when every site is ok and verified."""
     lines = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
     doc = lines[-1] if lines and lines[-1].get("schema") == "egressctl.estate/1" else {}
     devices = device_times(lines)
-    print(f"\n{name}: exit {code}, {seconds:.1f} s wall (process), controller peak RSS {rss / 1024:.0f} MB")
+    load = os.getloadavg()[0]
+    print(f"\n{name}: exit {code}, {seconds:.1f} s wall (process), controller peak RSS {rss / 1024:.0f} MB, "
+          f"controller CPU {cpu:.1f} s; load average now {load:.1f}")
     for site in doc.get("sites", []):
         mine = {k: v for k, v in devices.items() if k.startswith(site["site"] + "/")}
         slow = max(mine.items(), key=lambda kv: kv[1], default=("-", 0.0))
         print(f"  {site['site']:<6} {site['outcome']:<8} exit {site['exit_code']:<3} {site['verdict']:<14} "
-              f"{site['seconds']:6.1f} s   slowest device {slow[0]} {slow[1]:.1f} s")
+              f"{site['seconds']:6.1f} s   slowest device {slow[0]} {slow[1]:.1f} s; "
+              f"{phases(lines, site['site'])}{held_cost(site)}")
         if site["exit_code"]:
             print(f"         why: {why(site)}")
     if not devices:
@@ -100,6 +131,8 @@ def main() -> int:
     ap.add_argument("--sites", type=int, default=10)
     ap.add_argument("--prefix", default=PREFIX)
     ap.add_argument("--port-base", type=int, default=PORT_BASE)
+    ap.add_argument("--devices-per-site", type=int, default=0,
+                    help="devices in each copy (branch devices added; 0: the site's five)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="estate-bench-"))
     env = {**os.environ, "EGRESSCTL_STATE_DIR": str(work / "lab-state")}
@@ -108,9 +141,11 @@ def main() -> int:
     try:
         begin = time.monotonic()
         argv = ["lab", "up", "-i", str(site), "--sites", str(args.sites), "--prefix", args.prefix,
-                "--port-base", str(args.port_base)]
+                "--port-base", str(args.port_base), "--devices-per-site", str(args.devices_per_site)]
         up = subprocess.run([*EGRESSCTL, *argv], env=env, check=True, capture_output=True, text=True)
-        print(f"lab up --sites {args.sites}: {time.monotonic() - begin:.1f} s")
+        print(f"lab up {' '.join(argv[4:])}: {time.monotonic() - begin:.1f} s")
+        status = subprocess.run([*EGRESSCTL, "lab", "status"], env=env, capture_output=True, text=True)
+        print(f"lab status: exit {status.returncode}; " + status.stdout.strip().splitlines()[-1])
         inventory = up.stdout.strip().splitlines()[-1].removeprefix("inventory: ")
         common = ["-i", inventory, "--state-dir", str(work / "controller")]
         iso = run([*common, "isolate", "--group", "estate", "--yes", "--json"], env)

@@ -5,7 +5,9 @@ prints one JSON line per event on stdout: ``ready`` once each flow has answered 
 establish time is up), ``marked`` when the controller writes ``mark`` (the change is done), and
 ``report`` when it writes ``report`` (or the deadline passes): per flow, how many answers and when the
 last one came *relative to the mark*, so the two clocks never need to agree (the controller may be on
-another host, over SSH).
+another host, over SSH). ``check`` gives the same report and goes on holding (``final`` false): the
+controller looks again at flows that were silent. Every report lists when this agent really sent after
+the mark (``sends_s``): an agent starved of CPU sends nothing, and its flows' silence then proves nothing.
 
 Every flow sends a line (UDP: a datagram; UDP port 53: a tiny DNS query, so a real resolver answers too)
 every ``interval`` seconds. An answer is an echoed line or datagram, or for TCP any acknowledgement from
@@ -24,11 +26,13 @@ import socket
 import struct
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 MAX_FLOWS = 256
 MAX_SECONDS = 3600.0
+MAX_SENDS_REPORTED = 64  # the latest send rounds after the mark, in every report
 TCP_INFO_LAST_ACK = 56  # offset of tcpi_last_ack_recv (ms, u32) in Linux's struct tcp_info
 HOLD_LINE = b"HOLD egressctl held session\n"
 DNS_QUERY = struct.pack("!HHHHHH", 0x4567, 0x0100, 1, 0, 0, 0) + b"\x00" + struct.pack("!HH", 2, 1)
@@ -173,6 +177,7 @@ class Agent:
         self.mark: float | None = None
         self.ready = False
         self.seq = 1
+        self.sends: deque[float] = deque(maxlen=MAX_SENDS_REPORTED)  # send rounds after the mark
         self._stdin = pending  # commands that came with the job's line
 
     def run(self) -> int:
@@ -191,6 +196,8 @@ class Agent:
                 for f in self.flows:
                     f.last_ack(now)
                     f.send(self.seq)
+                if self.mark is not None:
+                    self.sends.append(now)
                 self.seq += 1
                 next_send = max(next_send + self.interval, now)
         self._report(expired=True)
@@ -227,20 +234,22 @@ class Agent:
             if word == "mark":
                 self.mark = time.monotonic()
                 _emit({"event": "marked"})
+            elif word == "check":
+                self._report(expired=False, final=False)
             elif word == "report":
                 self._report(expired=False)
                 return "stop"
         return None
 
-    def _report(self, expired: bool) -> None:
+    def _report(self, expired: bool, final: bool = True) -> None:
         now = time.monotonic()
         base = self.mark if self.mark is not None else now
 
         def rel(t: float | None) -> float | None:
             return None if t is None else round(t - base, 3)
 
-        _emit({"event": "report", "expired": expired, "marked": self.mark is not None,
-               "window_s": round(now - base, 3), "flows": [
+        _emit({"event": "report", "expired": expired, "marked": self.mark is not None, "final": final,
+               "window_s": round(now - base, 3), "sends_s": [rel(t) for t in self.sends], "flows": [
                    {"id": f.id, "src": f.src, "sport": f.sport, "answers": f.answers, "ended": f.ended,
                     "ended_s": rel(f.ended_at), "first_answer_s": rel(f.first_answer),
                     "last_answer_s": rel(f.last_answer)}

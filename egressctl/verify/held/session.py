@@ -3,7 +3,8 @@
 ``HeldSessions.start`` runs one agent per vantage point (in parallel) and waits until every flow has
 answered or failed, so the sessions exist *before* the first device is touched. ``mark`` tells the
 agents the change is done (the last device's confirm and ``sessions`` step are behind us); ``collect``
-waits out the settle window, asks for the reports and judges them (:mod:`verdict`). ``close`` ends the
+waits out the settle window, asks for the reports, asks again about flows whose silence is not yet a
+verdict (:mod:`recheck`: a starved agent or peer) and judges them (:mod:`verdict`). ``close`` ends the
 agents however the operation went; they also end by themselves at their deadline or when the
 controller's end of the pipe closes.
 """
@@ -22,6 +23,7 @@ from egressctl.inventory.models import Site, VantagePoint
 from egressctl.policy import Policy
 from egressctl.verify.held.link import ExecPrefix, Link, open_local, open_remote
 from egressctl.verify.held.plan import HeldFlow, plan_flows
+from egressctl.verify.held.recheck import RECHECK, STEP, drop_unproven, unsettled
 from egressctl.verify.held.verdict import HeldReport, judge
 
 INTERVAL = 0.2  # one line per flow this often: a dead flow is told from a live one within a few
@@ -95,26 +97,46 @@ class HeldSessions:
         for link in self.links.values():
             link.send("mark")
 
-    def collect(self, grace: float = GRACE, window: float = WINDOW) -> HeldReport:
-        """Wait until ``window`` after the mark, ask every agent for its report, and judge it."""
+    def collect(self, grace: float = GRACE, window: float = WINDOW, recheck: float = RECHECK) -> HeldReport:
+        """Wait until ``window`` after the mark, ask every agent for its report, and judge it.
+
+        Agents with a flow whose silence is not yet a verdict are asked again for up to ``recheck`` seconds.
+        """
         if self.marked is None:
             self.mark()
         assert self.marked is not None and self.marked_wall is not None
         t0 = time.monotonic()
         time.sleep(max(0.0, self.marked + window - t0))
-        for link in self.links.values():
-            link.send("report")
-        reports: dict[str, dict[str, Any]] = {}
+        until, looks = time.monotonic() + recheck, 1
         errors = dict(self.errors)
-        for name, link in self.links.items():
+        reports = self._ask(list(self.links), errors)
+        while (again := unsettled(self.flows, self.ready, reports, grace)) and time.monotonic() < until:
+            time.sleep(min(STEP, max(0.0, until - time.monotonic())))
+            reports.update(self._ask(again, errors))
+            reports = {k: v for k, v in reports.items() if k not in errors}
+            looks += 1
+        drop_unproven(self.flows, self.ready, reports, errors, grace)
+        report = judge(self.flows, self.ready, reports, errors, grace, self.marked_wall)
+        report.cost_s = {"start": round(self.start_s, 3), "collect": round(time.monotonic() - t0, 3),
+                         "looks": looks}
+        return report
+
+    def _ask(self, names: list[str], errors: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Each named agent's report so far (``check``; ``report`` for an agent that does not know it)."""
+        for name in names:
+            self.links[name].send("check")
+        reports: dict[str, dict[str, Any]] = {}
+        for name in names:
+            link = self.links[name]
             rep = link.next_event("report", time.monotonic() + 10.0)
+            if rep is None and link.end is None:
+                link.send("report")
+                rep = link.next_event("report", time.monotonic() + 10.0)
             if rep is None or not rep.get("marked"):
                 errors[name] = f"no report from the held-session agent: {link.end or 'it never got the mark'}"
             else:
                 reports[name] = rep
-        report = judge(self.flows, self.ready, reports, errors, grace, self.marked_wall)
-        report.cost_s = {"start": round(self.start_s, 3), "collect": round(time.monotonic() - t0, 3)}
-        return report
+        return reports
 
     def close(self) -> None:
         """End every agent (idempotent)."""
