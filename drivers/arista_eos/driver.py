@@ -125,9 +125,14 @@ class AristaEosDriver(NetmikoDriverBase):
             self.conn.config_mode(config_command=f"configure session {c.SESSION}")
             base = re.escape(self.conn.base_prompt)
             out = str(self.conn.send_command(f"commit timer {r.timer(revert_in)}",
-                                             expect_string=rf"{base}[>#]",
+                                             expect_string=rf"{base}(?:\(config[^)]*\))?[>#]",
                                              read_timeout=max(self.timeout, 60)))
-        self.check_output("commit timer", out)
+        try:
+            self.check_output("commit timer", out)
+        except CommandRejected as exc:  # e.g. another session's commit timer is pending
+            with map_netmiko_errors(self.device.name, "end"):
+                self.conn.exit_config_mode()
+            raise CommitError(self.device.name, "commit timer refused", device_output=exc.device_output) from exc
         if not self.has_pending_commit():
             raise CommitError(self.device.name, "commit timer did not leave a commit pending",
                               device_output=out)
