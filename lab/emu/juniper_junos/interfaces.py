@@ -68,7 +68,7 @@ def terse(config: Tree, kernel_names: dict[str, str]) -> str:
     lines = [f"{'Interface':<24}{'Admin':<6}{'Link':<5}{'Proto':<9}{'Local':<22}Remote"]
     for phys, kernel, node, units in _units(config, kernel_names):
         admin = "down" if "disable" in node else "up"
-        link = "up" if _link_up(kernel) else "down"
+        link = "up" if _link_up(kernel) and admin == "up" else "down"
         lines.append(f"{phys:<24}{admin:<6}{link}")
         for unit_name, unit in units.items():
             head = f"{phys}.{unit_name}"
@@ -100,11 +100,12 @@ def detail(config: Tree, kernel_names: dict[str, str], only: str | None) -> str:
 def _physical(index: int, phys: str, kernel: str, node: Tree, units: Tree) -> str:
     info = kernel_link(kernel) if kernel else {}
     enabled = "Administratively down" if "disable" in node else "Enabled"
+    up = _link_up(kernel) and "disable" not in node
     mac = info.get("address", f"52:54:00:00:00:{index:02x}")
     mtu = int(info.get("mtu", 1500)) + 14
     stats = info.get("stats64", {})
     lines = [
-        f"Physical interface: {phys}, {enabled}, Physical link is {'Up' if _link_up(kernel) else 'Down'}",
+        f"Physical interface: {phys}, {enabled}, Physical link is {'Up' if up else 'Down'}",
         f"  Interface index: {136 + index}, SNMP ifIndex: {507 + index}",
     ]
     if "description" in node:
