@@ -132,7 +132,8 @@ class AristaEosDriver(NetmikoDriverBase):
         except CommandRejected as exc:  # e.g. another session's commit timer is pending
             with map_netmiko_errors(self.device.name, "end"):
                 self.conn.exit_config_mode()
-            raise CommitError(self.device.name, "commit timer refused", device_output=exc.device_output) from exc
+            raise CommitError(self.device.name, "commit timer refused",
+                              device_output=exc.device_output) from exc
         if not self.has_pending_commit():
             raise CommitError(self.device.name, "commit timer did not leave a commit pending",
                               device_output=out)

@@ -49,11 +49,12 @@ class TestAristaEosLifecycle(EmulatedLifecycleSuite):
         drv.send_config(["ip access-list H8-REJECT", "permit tcp host 10.0.0.1 eq nosuch any"])
 
     def test_09_diff_is_the_sessions_unified_diff(self, drv: Any, site: Site) -> None:
-        """The diff is EOS's own ``show session-config named egressctl diffs``; discard aborts the session."""
+        """The diff is EOS's own ``show session-config named egressctl diffs``; discard aborts it."""
         state = drv.read_state()
         drv.load_candidate(compute_policy(site, "isolated"), state)
         diff = drv.diff()
-        assert "+++ session:/egressctl-session-config" in diff and "+ip access-list EGRESSCTL-V4" in diff, diff
+        assert "+++ session:/egressctl-session-config" in diff, diff
+        assert "+ip access-list EGRESSCTL-V4" in diff, diff
         assert drv.session_state() == "pending" and at(drv.read_state(), compute_policy(site, "normal"))
         drv.discard()
         assert drv.session_state() == ""
@@ -89,7 +90,8 @@ class TestAristaEosLifecycle(EmulatedLifecycleSuite):
         again = make(device)
         again.open(secret)
         try:
-            assert wait_until(lambda: again.read_state().is_normal, self.revert_wait + self.revert_margin, 0.5)
+            wait = self.revert_wait + self.revert_margin
+            assert wait_until(lambda: again.read_state().is_normal, wait, 0.5)
             assert not again.has_pending_commit()
         finally:
             again.close()
