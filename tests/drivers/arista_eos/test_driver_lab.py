@@ -59,7 +59,7 @@ class TestAristaEosLifecycle(EmulatedLifecycleSuite):
         drv.discard()
         assert drv.session_state() == ""
 
-    def test_10_a_stale_pending_session_blocks_commits(self, drv: Any, site: Site, emulated: Emulated) -> None:
+    def test_10_a_stale_pending_session_blocks_commits(self, drv: Any, site: Site) -> None:
         """Another session waiting for its confirmation: EOS refuses egressctl's commit, check says why."""
         drv.send("configure session other-tool", expect_string=r"#", check=False)
         drv.send("hostname dist-a", expect_string=r"#", check=False)
