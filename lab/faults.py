@@ -6,7 +6,8 @@ Every fault here acts where it would on a real site, never inside egressctl:
   emulated device comes back with its *saved* configuration when the lab runs its emulators under
   :mod:`egressctl_lab.faultemu` (``EGRESSCTL_LAB_EMU_CMD``), with its factory configuration under the plain
   emulator. core-b, the real Linux box, loses what Linux loses in a reboot: every process it ran (sshd and
-  any job left behind) and its whole nftables ruleset (the lab persists none).
+  any job left behind) and its whole nftables ruleset; then it boots as a Debian host does, loading
+  ``/etc/nftables.conf`` from its own /etc (an overlay kept across reboots: :mod:`egressctl_lab.linuxbox`).
 * :func:`reset_management` resets the operators' TCP connections to a device's management address
   (``ss -K`` in the operators' namespace: the kernel aborts them and sends a RST to the device).
 * :func:`drop_management` drops a share of the packets between the operators' station and a device's
@@ -158,7 +159,7 @@ def restart_device(lab: Lab, name: str) -> float:
 
 
 def _reboot_linux(lab: Lab, t: Target, pid: int | None, password: str) -> services.Started:
-    """core-b: kill everything in its mount namespace, flush its ruleset, start sshd again."""
+    """core-b: kill everything in its mount namespace, flush its ruleset, boot (its nftables.conf, sshd)."""
     if pid:
         for member in _mount_ns_members(pid):
             _power_cut(member)

@@ -15,6 +15,13 @@ So ``main`` opens that directory first, mounts the private ``/run`` and binds th
 :data:`INSIDE` on it, and only then binds anything over the host's paths, always from :data:`INSIDE`:
 every source stays reachable, and sshd's configuration names its key and pid file there.
 
+core-b also boots as a Debian host does (``--boot``): its ``/etc`` is an overlay of the host's whose changes
+live in the lab's ``etc-upper`` directory (:func:`private_etc`), kept across a reboot like a disk (the
+host's /etc is never written, whatever runs as root on the box), and before sshd starts it loads
+``/etc/nftables.conf`` as ``nftables.service`` would (a reboot, :func:`egressctl_lab.faults.restart_device`,
+flushes the kernel's ruleset first). The lab's first ``/etc/nftables.conf`` is a Debian one without tables
+(``flush ruleset``).
+
 The same box, with :func:`prepare`'s options, is the lab's bastion (TCP forwarding and public keys on) and
 its SSH vantage host (the probe allowed through ``sudo -n``). Those two have egressctl installed for
 everyone, as a site's hosts would: with ``--share-interpreter`` their ``/root`` is a tmpfs holding only the
@@ -22,7 +29,7 @@ controller's interpreter tree when that lives under ``/root`` (say ``/root/.pyen
 box's users reach it although the host's ``/root`` is private.
 
 Usage (inside ``unshare --mount --uts --propagation private``):
-``python -m egressctl_lab.linuxbox --root DIR --hostname core-b [--share-interpreter]``
+``python -m egressctl_lab.linuxbox --root DIR --hostname core-b [--share-interpreter] [--boot]``
 """
 
 from __future__ import annotations
@@ -88,6 +95,12 @@ PermitOpen any
 """
 #: What an SSH vantage host adds: exactly the probe command, as root, without a password.
 PROBE_SUDOERS = "{user} ALL=(root) NOPASSWD: {python} -m egressctl probe --json --plan -\n"
+#: The box's own /etc/nftables.conf when the lab first builds it: Debian's, less its empty example table.
+NFTABLES_CONF = """#!/usr/sbin/nft -f
+# egressctl lab: core-b's boot ruleset, loaded before sshd starts as nftables.service loads it
+
+flush ruleset
+"""
 
 
 def _hash(password: str) -> str:
@@ -195,9 +208,57 @@ def _share_interpreter(libc: ctypes.CDLL) -> None:
         os.close(fd)
 
 
-def _mount_lab_files(root: Path, *, share_interpreter: bool = False) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+def private_etc(libc: ctypes.CDLL, base: Path) -> None:
+    """An overlay on /etc: the host's files below, the box's changes in ``base/etc-upper`` (kept on disk).
+
+    Where ``base`` cannot hold an overlay's upper layer, a tmpfs does (changes then do not survive a reboot,
+    said in the log): the host's /etc must never be what the box writes. Needs a private mount namespace.
+
+    Raises:
+        OSError: not even the tmpfs overlay could be mounted.
+    """
+    upper, work = base / "etc-upper", base / "etc-work"
+    for d in (upper, work):
+        d.mkdir(mode=0o755, exist_ok=True)
+    if not (upper / "nftables.conf").exists():  # the box's disk: never reset by a reboot
+        _write(upper / "nftables.conf", NFTABLES_CONF, 0o755)
+    opts = f"lowerdir=/etc,upperdir={upper},workdir={work}".encode()
+    if libc.mount(b"overlay", b"/etc", b"overlay", 0, opts) == 0:
+        return
+    print(f"linuxbox: overlay on /etc with {upper}: {os.strerror(ctypes.get_errno())}; a tmpfs holds the "
+          "changes instead (lost at a reboot)", file=sys.stderr)
+    scratch = base / "etc-tmpfs"
+    scratch.mkdir(exist_ok=True)
+    if libc.mount(b"tmpfs", str(scratch).encode(), b"tmpfs", 0, b"mode=0755") != 0:
+        raise OSError(ctypes.get_errno(), "mount a tmpfs for /etc's overlay")
+    for name in ("upper", "work"):
+        (scratch / name).mkdir()
+    (scratch / "upper" / "nftables.conf").write_bytes((upper / "nftables.conf").read_bytes())
+    opts = f"lowerdir=/etc,upperdir={scratch}/upper,workdir={scratch}/work".encode()
+    if libc.mount(b"overlay", b"/etc", b"overlay", 0, opts) != 0:
+        raise OSError(ctypes.get_errno(), "mount an overlay on /etc")
+
+
+def _boot_nftables() -> None:
+    """What ``nftables.service`` does at boot: ``nft -f /etc/nftables.conf`` (a failure only logged)."""
+    conf = Path("/etc/nftables.conf")
+    if not conf.is_file():
+        return
+    res = subprocess.run(["nft", "-f", str(conf)], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        print(f"linuxbox: nft -f {conf} failed at boot: {res.stderr.strip()[:500]}", file=sys.stderr)
+
+
+def load_libc() -> ctypes.CDLL:
+    """The C library, for mount(2) (errno kept)."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _mount_lab_files(root: Path, *, share_interpreter: bool = False, boot: bool = False) -> None:
+    libc = load_libc()
     _private_run(libc, root)
+    if boot:
+        private_etc(libc, INSIDE)
     for name in ("passwd", "shadow", "group", "sudoers", "hosts"):
         _bind(libc, INSIDE / "etc" / name, f"/etc/{name}")
     _bind(libc, INSIDE / "home", "/home")
@@ -216,9 +277,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hostname", required=True)
     parser.add_argument("--share-interpreter", action="store_true",
                         help="/root holds only this interpreter's tree, readable by every user")
+    parser.add_argument("--boot", action="store_true",
+                        help="a device box: private /etc (overlay), /etc/nftables.conf loaded before sshd")
     args = parser.parse_args(argv)
-    _mount_lab_files(args.root, share_interpreter=args.share_interpreter)
+    _mount_lab_files(args.root, share_interpreter=args.share_interpreter, boot=args.boot)
     socket.sethostname(args.hostname)
+    if args.boot:
+        _boot_nftables()
     sshd = "/usr/sbin/sshd"
     os.execv(sshd, [sshd, "-D", "-e", "-f", str(INSIDE / "sshd_config")])  # noqa: S606
 

@@ -115,15 +115,15 @@ def start_linux(paths: LabPaths, node: Node, device: Device, prefix: str, passwo
     root = paths.run / device.name
     root.mkdir(parents=True, exist_ok=True, mode=0o755)
     base = [*netns_exec(prefix + node.name), "unshare", "--uts"]
-    if userns:
-        argv = [*base, "--", sys.executable, "-m", "egressctl_lab.shellbox", "--root", str(root),
-                "--hostname", device.name, "--device", device.name, "--user", device.username,
-                "--secret-file", str(paths.secret)]
+    if userns:  # its own mount namespace: the box's /etc is an overlay (linuxbox.private_etc)
+        argv = [*base, "--mount", "--propagation", "private", "--", sys.executable, "-m",
+                "egressctl_lab.shellbox", "--root", str(root), "--hostname", device.name,
+                "--device", device.name, "--user", device.username, "--secret-file", str(paths.secret)]
         return spawn(paths, device.name, argv)
     linuxbox.prepare(root, device=device.name, hostname=device.name, username=device.username,
                      password=password)
     argv = [*base, "--mount", "--propagation", "private", "--", sys.executable, "-m",
-            "egressctl_lab.linuxbox", "--root", str(root), "--hostname", device.name]
+            "egressctl_lab.linuxbox", "--root", str(root), "--hostname", device.name, "--boot"]
     started = spawn(paths, device.name, argv, ready=False)
     started.pid_file = root / "sshd.pid"
     return started

@@ -25,11 +25,12 @@ import os
 import signal
 import socket
 import struct
+import sys
 import termios
 from pathlib import Path
 
 import asyncssh
-from egressctl_lab import hostkeys
+from egressctl_lab import hostkeys, linuxbox
 
 MAX_SESSIONS = 16
 USER_RC = r"""PS1='{user}@\h:\w$ '
@@ -207,6 +208,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ready-fd", type=int, default=None)
     args = parser.parse_args(argv)
     socket.sethostname(args.hostname)
+    try:  # the box's /etc is its own (its nftables.conf is written there), never the host's
+        linuxbox.private_etc(linuxbox.load_libc(), args.root)
+    except OSError as exc:  # an unprivileged user cannot write the host's /etc anyway
+        print(f"shellbox: no private /etc ({exc}); the host's is read-only to this user", file=sys.stderr)
     asyncio.run(serve(args))
 
 

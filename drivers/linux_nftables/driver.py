@@ -5,12 +5,16 @@ switch, so :meth:`commit` arms one on the device itself before applying: the tab
 absence) is saved to a rollback file and a detached job (``setsid``) restores it after ``revert_in``
 seconds unless :meth:`confirm` kills the job first. The job lives on the device, so it fires even when
 the controller dies or loses its management path, which is the whole point.
+
+The kernel forgets every table at a reboot: a confirmed table is saved where the box loads it at boot
+(:mod:`.persist`), an unconfirmed one never, so a reboot while the job waits drops it as the job would.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import logging
 import math
 import re
 import shlex
@@ -19,16 +23,26 @@ from typing import ClassVar
 
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.linux_nftables import constants as c
+from egressctl_drivers.linux_nftables import persist as p
 from egressctl_drivers.linux_nftables import render as r
 from egressctl_drivers.linux_nftables import sessions as lsessions
 from egressctl_drivers.linux_nftables.parse import ParseError, parse_state
+from egressctl_drivers.linux_nftables.preflight import EFFECT
 from egressctl_drivers.linux_nftables.preflight import preflight as _preflight
 
-from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    SessionReport,
+)
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
+_log = logging.getLogger(__name__)
 _RC = re.compile(r"EGRESSCTL-RC=(\d+)")
 _TABLE = f"{c.FAMILY} {c.TABLE}"
 
@@ -48,6 +62,8 @@ class LinuxNftablesDriver(NetmikoDriverBase):
 
     workdir: str = ""
     _candidate: list[str] | None = None
+    #: This session saved the table it confirmed (or rolled back to) for the next boot.
+    _saved: bool = False
 
     # ------------------------------------------------------------------ shell
     def prepare(self) -> None:
@@ -162,9 +178,45 @@ class LinuxNftablesDriver(NetmikoDriverBase):
             raise ConfirmError(
                 self.device.name, "no pending commit: the revert job already ran or was never armed"
             )
+        try:
+            self.save()
+        except DeviceError as exc:  # confirmed and live: never undone for this (see ensure_saved)
+            _log.warning("%s: confirmed but not saved for the next boot: %s", self.device.name, exc)
+
+    def save(self) -> bool:
+        """Make the boot configuration load the table as it is now (:mod:`.persist`); True if it wrote.
+
+        Raises:
+            DeviceError: the files could not be written, or the boot configuration no longer loads.
+        """
+        wrote = p.run_script(self.run, self.write_file, self.workdir, "save") == p.WROTE
+        self._saved = True
+        return wrote
+
+    def unsaved(self) -> bool:
+        """True when what the box would load at boot differs from egressctl's table now (read-only)."""
+        return p.run_script(self.run, self.write_file, self.workdir, "check") == p.DIFFERS
+
+    def ensure_saved(self) -> str:
+        """Save for the next boot once the box is at its target for good (see ``egressctl.persistence``).
+
+        Never while the revert job waits. Returns a note when it wrote now; raises when it cannot.
+        """
+        if self._saved or self.has_pending_commit():
+            return ""
+        return p.SAVED_NOTE if self.save() else ""
+
+    def net_description(self) -> NetDescription:
+        """The revert job, and the save that follows the confirm (shown by ``plan`` and ``check``)."""
+        return NetDescription(self.safety_net, f"{EFFECT}; {p.PLAN_NOTE}")
 
     def rollback(self) -> None:
-        """Stop the revert job and restore the saved table now."""
+        """Stop the revert job, restore the saved table now, and save that for the next boot.
+
+        After a pending change the boot configuration already holds the table restored (nothing is
+        written); after a confirmed one (an all-or-nothing restore taking a device back) it must be written
+        again, or a reboot would bring the undone change back.
+        """
         try:
             self._disarm()
             rb = self.path(c.ROLLBACK)
@@ -173,6 +225,11 @@ class LinuxNftablesDriver(NetmikoDriverBase):
             raise
         except DeviceError as exc:
             raise RollbackError(self.device.name, "rollback failed", exc.device_output) from exc
+        try:
+            self.save()
+        except DeviceError as exc:
+            raise RollbackError(self.device.name, "rolled back, but the boot configuration could not be "
+                                "written: a reboot would bring the change back", exc.device_output) from exc
 
     def discard(self) -> None:
         """Forget the candidate (nothing was applied)."""

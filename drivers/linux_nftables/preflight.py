@@ -4,14 +4,18 @@ Login already proved ``sudo -s`` works (the session could not open otherwise); t
 shell really is root, that ``nft`` is there, and that the dead-man switch can be armed: it is a job the
 driver detaches with ``setsid`` that waits in a per-namespace directory under ``/run`` and then restores
 egressctl's table with ``nft -f``. Where the site's ruleset tracks connections, ending the sessions a
-cut denies needs ``conntrack`` (conntrack-tools): without it those sessions survive the cut.
+cut denies needs ``conntrack`` (conntrack-tools): without it those sessions survive the cut. A confirmed
+table is saved for the next boot (``/etc/nftables.conf`` includes egressctl's file, see ``persist``): the
+check says whether the box loads that file at boot and whether what it would load is what runs.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from egressctl_drivers.linux_nftables import constants as c
+from egressctl_drivers.linux_nftables import persist as p
 from egressctl_drivers.linux_nftables import sessions as lsessions
 
 from egressctl.check import CheckResult, fail, ok, warn
@@ -71,6 +75,30 @@ def safety_net_check() -> CheckResult:
                             "confirm", EFFECT)
 
 
+def persistence_check(facts: str, unsaved: bool | None) -> CheckResult:
+    """What a reboot keeps: ``facts``: what :data:`~.persist.CHECK_CMDS` printed, ``unsaved`` the comparison.
+
+    A box whose ``nftables.service`` is not enabled loads nothing at boot: every table, egressctl's cut
+    included, is gone after a reboot. Without systemd the check cannot tell who loads the file.
+    """
+    unit = re.search(r"EGRESSCTL-UNIT=(\S*)", facts)
+    state = unit.group(1) if unit else ""
+    if unit is not None and state not in ("enabled", "static", "alias", "enabled-runtime"):
+        return warn("persistence", f"nftables.service is {state or 'not installed'}: nothing loads {p.CONF} "
+                    "at boot, so a reboot drops every table, egressctl's cut included (systemctl enable "
+                    "nftables)")
+    if unsaved is None:
+        return warn("persistence", "cannot compare what the box loads at boot with what runs")
+    who = "nftables.service loads it at boot" if unit else "no systemd here: something must load it at boot"
+    if unsaved:
+        return warn("persistence", f"what {p.CONF} would load differs from egressctl's table now ({who}): a "
+                    "reboot would bring back the saved one (the next change or re-run saves)")
+    where = (f"{p.CONF} includes {p.FILE}" if "EGRESSCTL-INCLUDED" in facts
+             else f"nothing of egressctl's to keep; {p.CONF} gets an include of {p.FILE} at the first cut")
+    return ok("persistence", f"saved for the next boot: {where} ({who}); confirmed changes are saved, "
+                             "unconfirmed ones never")
+
+
 def preflight(drv: LinuxNftablesDriver) -> list[CheckResult]:
     """Linux prerequisites, read-only: root, nft, the revert job's tools, conntrack where it matters."""
     _, uid = _try(drv, "id -u")
@@ -81,5 +109,10 @@ def preflight(drv: LinuxNftablesDriver) -> list[CheckResult]:
         handling = lsessions.handling(drv.run)
     except DeviceError:
         handling = SessionHandling.KEPT
+    facts = "\n".join(drv.send(cmd, check=False) for cmd in p.CHECK_CMDS)
+    try:
+        unsaved: bool | None = drv.unsaved()
+    except DeviceError:
+        unsaved = None
     return [root_check(uid), nft_check(has_nft, version), revert_job_check(job, drv.workdir, out),
-            conntrack_check(handling, has_ct), safety_net_check()]
+            conntrack_check(handling, has_ct), safety_net_check(), persistence_check(facts, unsaved)]
