@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.cisco_ios import constants as c
-from egressctl_lab.emu.cisco_ios import generic
+from egressctl_lab.emu.cisco_ios import generic, stored
 from egressctl_lab.emu.cisco_ios.model import Acl, Entry, Interface, parse_ace
 from egressctl_lab.emu.cisco_ios.tokens import CliError, Cursor, match_keyword
 
@@ -56,7 +56,7 @@ def _common(s: IosSession, cur: Cursor) -> str:
 
 def _submode(s: IosSession, cur: Cursor) -> str:
     if s.mode not in _SUBMODES:
-        return _generic_sub(s, cur)
+        return stored.submode_line(s, cur)
     if s.mode == "config-ext-nacl" and cur.tokens[0].text.isdigit():
         return _acl_line(s, "seq", cur)
     cmd = cur.keyword(_SUBMODES[s.mode])
@@ -77,10 +77,10 @@ def _global(s: IosSession, cur: Cursor) -> str:
     if negate:
         cmd = cur.keyword(c.CONFIG_GLOBAL)
     cfg = s.device.running
-    if cmd == "ip" and _ahead(cur, ["access-list"], ["extended"]):
+    if cmd == "ip" and stored.ahead(cur, ["access-list"], ["extended"]):
         cur.i += 2
         return _acl_header(s, cur, 4, negate)
-    if cmd == "ipv6" and _ahead(cur, ["access-list"]):
+    if cmd == "ipv6" and stored.ahead(cur, ["access-list"]):
         cur.i += 1
         return _acl_header(s, cur, 6, negate)
     if cmd == "interface":
@@ -105,84 +105,7 @@ def _global(s: IosSession, cur: Cursor) -> str:
     if cmd == "version":
         cur.rest()
         return ""
-    return _generic_global(s, cmd, cur, negate)
-
-
-def _ahead(cur: Cursor, *options: list[str]) -> bool:
-    """Whether the next tokens abbreviate ``options`` in turn (nothing is consumed)."""
-    for k, opts in enumerate(options):
-        idx = cur.i + k
-        if idx >= len(cur.tokens):
-            return False
-        low = cur.tokens[idx].text.lower()
-        if not any(o.startswith(low) for o in opts):
-            return False
-    return True
-
-
-def _generic_global(s: IosSession, cmd: str, cur: Cursor, negate: bool) -> str:
-    """A valid global command the emulator does not interpret: store it (or remove it, for ``no``)."""
-    cfg = s.device.running
-    rest = cur.line[cur.tokens[cur.i].pos:].strip() if cur.more() else ""
-    if not rest and not negate and cmd not in ("control-plane", "redundancy"):
-        raise CliError("incomplete")
-    text = f"{cmd} {rest}".strip()
-    words = tuple(text.lower().split())
-    if cmd == "enable":
-        text = _enable_line(s, words, text, negate)
-    elif cmd == "username":
-        text = _hide_secret(text)
-    if negate:
-        generic.negate_global(cfg.extra, words, text)
-        return ""
-    block = generic.set_global(cfg.extra, text)
-    sub = generic.submode_of(words)
-    if sub is not None:
-        s.mode, s.block = sub[0], block
-    return ""
-
-
-def _enable_line(s: IosSession, words: tuple[str, ...], text: str, negate: bool) -> str:
-    """``enable secret|password [0] X``: remember X for the enable dialog; print a hash for secrets."""
-    if len(words) < 2 or words[1] not in ("secret", "password"):
-        return text
-    cfg = s.device.running
-    if negate:
-        cfg.enable_secret = None
-        return text
-    parts = text.split()
-    if len(parts) < 3:
-        raise CliError("incomplete")
-    plain = parts[-1] if len(parts) == 3 or parts[2] == "0" else None
-    if plain is not None:
-        cfg.enable_secret = plain
-    return f"enable secret 9 {c.FAKE_SECRET_HASH}" if words[1] == "secret" else f"enable password {parts[-1]}"
-
-
-def _hide_secret(text: str) -> str:
-    """``username U ... secret PLAIN`` is shown hashed, as IOS stores it."""
-    parts = text.split()
-    low = [p.lower() for p in parts]
-    if "secret" in low:
-        i = low.index("secret")
-        if i + 1 < len(parts) and not parts[i + 1].isdigit():
-            parts[i + 1:] = ["9", c.FAKE_SECRET_HASH]
-    return " ".join(parts)
-
-
-def _generic_sub(s: IosSession, cur: Cursor) -> str:
-    """A line inside a generic sub-mode (``line vty``, ``router ospf``...)."""
-    sub = generic.submode_of(s.block.words())
-    assert sub is not None
-    cmd = cur.keyword(sub[1] + generic.SUBMODE_COMMON)
-    if cmd in ("no", "default"):
-        first = cur.keyword(sub[1] + ["description"])  # ``no ip cef`` here is a global line
-        words = (first, *(w.text.lower() for w in cur.tokens[cur.i:]))
-        generic.negate_line(s.block.children, words)
-        return ""
-    rest = cur.line[cur.tokens[cur.i].pos:].strip() if cur.more() else ""
-    generic.set_line(s.block.children, f"{cmd} {rest}".strip())
-    return ""
+    return stored.global_line(s, cmd, cur, negate)
 
 
 def _interface_cmd(s: IosSession, cur: Cursor, negate: bool) -> str:
@@ -238,10 +161,10 @@ def _interface_line(s: IosSession, cmd: str, cur: Cursor) -> str:
     negate = cmd == "no"
     if negate:
         cmd = cur.keyword(c.CONFIG_IF)
-    if cmd == "ip" and _ahead(cur, ["address"]):
-        return _interface_address(itf, cur, negate)
-    if (cmd == "ip" and not _ahead(cur, ["access-group"])) or (
-            cmd == "ipv6" and not _ahead(cur, ["traffic-filter"])) or cmd not in (
+    if cmd == "ip" and stored.ahead(cur, ["address"]):
+        return stored.interface_address(itf, cur, negate)
+    if (cmd == "ip" and not stored.ahead(cur, ["access-group"])) or (
+            cmd == "ipv6" and not stored.ahead(cur, ["traffic-filter"])) or cmd not in (
             "ip", "ipv6", "description", "shutdown"):
         if cmd in ("ip", "ipv6"):  # ``ip access-list ...`` is no interface command: global mode takes it
             start = cur.i
@@ -274,23 +197,6 @@ def _interface_line(s: IosSession, cmd: str, cur: Cursor) -> str:
     attr = f"acl_{direction}{family}"
     setattr(itf, attr, None if negate else name)
     s.device.changed()
-    return ""
-
-
-def _interface_address(itf: Interface, cur: Cursor, negate: bool) -> str:
-    cur.i += 1
-    if negate:
-        cur.rest() if cur.more() else None
-        itf.address = None
-        return ""
-    addr, mask = cur.word(), cur.word()
-    cur.optional_keyword(["secondary"])
-    cur.end()
-    for tok in (addr, mask):
-        parts = tok.text.split(".")
-        if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
-            raise CliError("invalid", tok.pos)
-    itf.address = (addr.text, mask.text)
     return ""
 
 
