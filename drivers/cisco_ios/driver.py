@@ -8,6 +8,9 @@ that the change is expressible), and :meth:`commit` sends the lines inside a rev
 archive path egressctl adds for the timer (only when the router has none) is recognisable by its name and
 removed after the confirmed transition to normal, so a full restore gives back the original configuration.
 
+A confirmed change is saved (``write memory``, :mod:`.persist`) so it survives a reload; an unconfirmed one
+never is, so a reload while the timer runs drops it as the timer would.
+
 Because every line is live, the lines themselves must never cut the session typing them (ce-a-like routers
 are managed in band, through the very interface the ACL filters): :mod:`.render` builds each new ACL
 complete under a free name and swaps it in with one line per interface (make-before-break).
@@ -21,15 +24,25 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from egressctl_drivers.cisco_ios import constants as c
+from egressctl_drivers.cisco_ios import persist as p
 from egressctl_drivers.cisco_ios import render as r
 from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
+from egressctl_drivers.cisco_ios.preflight import EFFECT
 from egressctl_drivers.cisco_ios.preflight import preflight as _preflight
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
 
-from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    SessionReport,
+)
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
@@ -56,6 +69,8 @@ class CiscoIosDriver(NetmikoDriverBase):
     preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     _candidate: list[str] | None = None
+    #: This session saved after its confirm (``write memory`` answered [OK]).
+    _saved: bool = False
 
     def prepare(self) -> None:
         """Enter privileged EXEC (``enable``, answered with the secret)."""
@@ -137,6 +152,51 @@ class CiscoIosDriver(NetmikoDriverBase):
         if c.NO_PENDING in out or self.has_pending_commit():
             raise ConfirmError(self.device.name, "configure confirm failed", device_output=out)
         self._remove_own_archive()
+        self._save_confirmed()
+
+    def _save_confirmed(self) -> None:
+        """Persist the change just confirmed (see :mod:`.persist`); never raises.
+
+        The change is confirmed and live whatever the save does, so a failure must not undo it (rolling
+        back a confirmed cut would reopen the site): it is kept for :meth:`ensure_saved`, which retries
+        once and reports it, and the operation ends as needing attention.
+        """
+        try:
+            self.save()
+        except DeviceError as exc:
+            _log.warning("%s: confirmed but not saved: %s", self.device.name, exc)
+
+    def save(self) -> None:
+        """``write memory``; ``DeviceError`` unless the router answers ``[OK]``."""
+        with map_netmiko_errors(self.device.name, p.SAVE_CMD):
+            out = redact(str(self.conn.save_config(cmd=p.SAVE_CMD)))
+        problem = p.save_problem(out)
+        if problem:
+            raise DeviceError(self.device.name, f"{p.SAVE_CMD} failed", device_output=problem)
+        self._saved = True
+
+    def unsaved(self) -> bool:
+        """True when egressctl's ACLs or bindings in the startup-config differ from the running-config's."""
+        return p.differs(lambda command: self.send(command, read_timeout=max(self.timeout, 60)))
+
+    def ensure_saved(self) -> str:
+        """Make the startup-config hold egressctl's state once the router is at its target for good.
+
+        Called by the lifecycle after a confirm and on every device a run leaves at its target (a re-run
+        that finds it there saves what a crashed run confirmed but never saved). Never saves while a
+        revert timer is armed. Returns a note for the journal when it saved now, "" when nothing was
+        needed; raises ``DeviceError`` when the save fails (the change stays live: needs attention).
+        """
+        if self._saved or self.has_pending_commit():
+            return ""
+        if not self.unsaved():
+            return ""
+        self.save()
+        return p.SAVED_NOTE
+
+    def net_description(self) -> NetDescription:
+        """The revert timer, and the save that follows the confirm (shown by ``plan`` and ``check``)."""
+        return NetDescription(self.safety_net, f"{EFFECT}; {p.PLAN_NOTE}")
 
     def _remove_own_archive(self) -> None:
         """Cleanup after a confirmed change: drop the archive :meth:`commit` added if nothing else remains.

@@ -5,6 +5,9 @@ The revert timer (Configuration Rollback Confirmed Change) writes the running co
 driver then adds its own path (``flash:egressctl-revert``) at its first commit and removes it after the
 full restore, which works but is a change to the site's configuration the operator should know of (and
 needs a writable ``flash:``): the check warns and says how to configure the site's own.
+
+A confirmed change is saved to the startup-config (``write memory``); the check compares egressctl's objects
+in both configurations and warns when a reload would bring back something else.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import re
 from typing import TYPE_CHECKING
 
 from egressctl_drivers.cisco_ios import constants as c
+from egressctl_drivers.cisco_ios import persist as p
 
 from egressctl.check import CheckResult, ok, warn
+from egressctl.errors import DeviceError
 
 if TYPE_CHECKING:
     from egressctl_drivers.cisco_ios.driver import CiscoIosDriver
@@ -47,6 +52,24 @@ def safety_net_check() -> CheckResult:
                             "by the session that armed it", EFFECT)
 
 
+def persistence_check(unsaved: bool | None, why: str = "") -> CheckResult:
+    """Whether egressctl's objects in the startup-config are those running (what a reload keeps)."""
+    if unsaved is None:
+        return warn("persistence", f"cannot compare the startup-config with the running-config: {why}")
+    if unsaved:
+        return warn("persistence", "egressctl's ACLs or bindings in the startup-config differ from those "
+                    "running: a reload would bring back the saved ones (the next change or re-run saves; "
+                    "`write memory` by hand otherwise)")
+    return ok("persistence", "egressctl's objects are saved (startup-config = running-config); confirmed "
+                             "changes are saved with `write memory`, unconfirmed ones never")
+
+
 def preflight(drv: CiscoIosDriver) -> list[CheckResult]:
-    """IOS prerequisites, read-only: the archive path and the revert timer."""
-    return [archive_check(drv.send(ARCHIVE_CMD)), safety_net_check()]
+    """IOS prerequisites, read-only: the archive path, the revert timer and what a reload would keep."""
+    archive = archive_check(drv.send(ARCHIVE_CMD))
+    try:
+        unsaved: bool | None = p.differs(drv.send)
+        why = ""
+    except DeviceError as exc:
+        unsaved, why = None, str(exc)
+    return [archive, safety_net_check(), persistence_check(unsaved, why)]

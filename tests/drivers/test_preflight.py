@@ -53,8 +53,10 @@ def test_ios_archive() -> None:
     assert ours.status == Status.OK and "added by egressctl" in ours.detail
     fake = Fake({ios.ARCHIVE_CMD: ""})
     found = ios.preflight(fake)  # type: ignore[arg-type]
-    assert [c.name for c in found] == ["archive", "safety-net"] and fake.sent == [ios.ARCHIVE_CMD]
+    assert [c.name for c in found] == ["archive", "safety-net", "persistence"]
+    assert fake.sent[0] == ios.ARCHIVE_CMD
     assert "no reload" in found[1].safety_net_effect
+    assert found[2].status == Status.OK and all(cmd.startswith("show ") for cmd in fake.sent)
 
 
 # --- Juniper Junos ---------------------------------------------------------------------------------------
