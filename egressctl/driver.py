@@ -113,6 +113,12 @@ class Stamp:
     owner: str
 
 
+#: ``DeviceState.op_id`` of a pending change no egressctl operation made (an administrator's uncommitted
+#: PAN-OS candidate): its ``owner`` says what was found. No journal knows this id, so every controller
+#: refuses to act on it (exit 4) unless told to take over, and then only discards it.
+FOREIGN_CHANGE = "not-egressctl"
+
+
 @dataclass(frozen=True)
 class OperationContext:
     """What the executor tells drivers beyond the Protocol's arguments, for one device's work."""

@@ -5,8 +5,10 @@ for Panorama-managed firewalls). So this driver's safety net is ``GUARDED_SNAPSH
 
 1. :meth:`snapshot` saves the configuration to a *named* file on the device (``save config to
    egressctl-snapshot.xml``; the name is journaled by the executor with the returned text);
-2. :meth:`load_candidate` refuses to stage over uncommitted changes it did not make, then sets the
-   candidate;
+2. :meth:`read_state` tells egressctl's own uncommitted candidate from anyone else's (:mod:`.candidate`):
+   someone else's is reported as a pending change of :data:`~egressctl.driver.FOREIGN_CHANGE`, which
+   the executor refuses to act on (exit 4) unless told to take over, and then only discards;
+   :meth:`load_candidate` and :meth:`commit` refuse it too, so it never rides along with egressctl's commit;
 3. :meth:`commit` **proves the management path in the candidate before committing** (the management
    rules must sit above every deny, and SSH to the device's own management address must be permitted
    there) and raises ``CommitError`` without committing when it cannot;
@@ -20,10 +22,16 @@ for Panorama-managed firewalls). So this driver's safety net is ``GUARDED_SNAPSH
    the controller process: **a controller crash cannot trigger it.** What survives a crash is a
    controller-side marker file (``{state}/drivers/paloalto_panos/<device>.json``) that makes
    :meth:`has_pending_commit` answer True, so a resumed run rolls back or confirms explicitly.
+
+:meth:`rollback` loads the snapshot only for a commit of egressctl's that is still armed (or this session's
+own), and commits it only when it differs from the running configuration in egressctl's objects alone: a
+stale snapshot never undoes what others committed since, and a candidate egressctl did not load is never
+committed nor thrown away by a rollback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import ClassVar
@@ -33,12 +41,14 @@ from egressctl_drivers.fortinet.driver import PendingMarker
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos import parse
 from egressctl_drivers.paloalto_panos import sessions as psessions
+from egressctl_drivers.paloalto_panos.candidate import Candidate, compare
 from egressctl_drivers.paloalto_panos.preflight import preflight as _preflight
 from egressctl_drivers.paloalto_panos.render import management_problems
 from egressctl_drivers.paloalto_panos.render import render as render_lines
 from egressctl_drivers.paloalto_panos.reverthost import RevertHost, revert_host
 
 from egressctl.driver import (
+    FOREIGN_CHANGE,
     Capability,
     DeviceState,
     NetDescription,
@@ -72,6 +82,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self._lock = threading.Lock()
         self._watchdog: threading.Timer | None = None
         self._watchdog_outcome: str | None = None
+        self._committed = False  # this session committed a change (its snapshot is the state before it)
         host = revert_host(device)
         self.remote = RevertHost(device, host, timeout) if host is not None else None
         if self.remote is not None:
@@ -139,16 +150,28 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         """Parse egressctl's rules (and the objects they use) back from the device.
 
         A candidate egressctl loaded but never committed is pending too: its stamp (not the running
-        configuration's) says whose it is.
+        configuration's) says whose it is. A candidate egressctl did not load (see :mod:`.candidate`) is
+        pending under :data:`~egressctl.driver.FOREIGN_CHANGE`, its owner saying what it holds: the
+        executor refuses to act on it, so neither a commit nor a rollback of egressctl's can touch it.
         """
-        state = parse.device_state(self._op(C.CMD_RUNNING))
-        armed, loaded = self._armed(), bool(self._diff())
+        running = self._op(C.CMD_RUNNING)
+        state = parse.device_state(running)
+        armed, cand = self._armed(), self._candidate(running)
         op_id, owner = state.op_id, state.owner
-        if loaded and not armed:
+        if cand.foreign:
+            op_id, owner = FOREIGN_CHANGE, cand.describe()
+        elif not cand.empty and not armed:
             candidate = parse.device_state(self._op(C.CMD_CANDIDATE))
             op_id, owner = candidate.op_id, candidate.owner
-        return DeviceState(state.target, state.fingerprint, state.rules, armed or loaded, state.raw, op_id,
-                           owner)
+        return DeviceState(state.target, state.fingerprint, state.rules, armed or not cand.empty, state.raw,
+                           op_id, owner)
+
+    def _candidate(self, running: str | None = None) -> Candidate:
+        """What the shared candidate holds beyond the running configuration (one read when nothing)."""
+        if not self._diff():
+            return Candidate((), (), (), False)
+        return compare(running if running is not None else self._op(C.CMD_RUNNING),
+                       self._op(C.CMD_CANDIDATE))
 
     def _armed(self) -> bool:
         """A commit waits for its confirm: the revert job is armed (or, without one, our marker file)."""
@@ -178,7 +201,14 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         lines = self.render(policy, current)
         if lines:
             # The named snapshot is always the state right before *this* change (candidate == running).
-            self._config([C.CMD_SAVE, *lines])
+            try:
+                self._config([C.CMD_SAVE, *lines])
+            except DeviceError:
+                # Lines sent before the rejected one sit in the shared candidate: take them out again
+                # (a lost session leaves them to the next run, which finds a candidate of egressctl's).
+                with contextlib.suppress(DeviceError):
+                    self.discard()
+                raise
 
     def diff(self) -> str:
         """``show config diff``: the candidate against the running configuration."""
@@ -191,8 +221,11 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
 
     def commit(self, revert_in: int) -> None:
         """Prove the management path in the candidate, commit, and arm the controller-side watchdog."""
-        if not self._diff():
+        cand = self._candidate()
+        if cand.empty:
             return
+        if cand.outside:
+            raise CommitError(self.device.name, "refusing to commit: " + cand.describe())
         problems = self.guard()
         if problems:
             self.discard()
@@ -208,6 +241,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         except CommitError:  # refused by the device: nothing changed (a lost session keeps the net armed)
             self._disarm()
             raise
+        self._committed = True
         if self.remote is None:
             self._arm(revert_in)
 
@@ -246,6 +280,9 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
             if self._watchdog is None:
                 return
             self._watchdog = None
+            if self._marker.read() is None:  # confirmed or rolled back on another session meanwhile
+                self._watchdog_outcome = "already settled on another session"
+                return
             other = type(self)(self.device, timeout=self.timeout)
             try:
                 assert self._secret is not None
@@ -279,20 +316,48 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self._marker.clear()
 
     def rollback(self) -> None:
-        """``load config from egressctl-snapshot.xml`` (taken before the change) and commit it."""
+        """Undo egressctl's change: ``load config from egressctl-snapshot.xml`` and commit it.
+
+        Only a commit of egressctl's that waits for its confirm (armed job or marker) or this session's
+        own commit is rolled back from the snapshot; otherwise the snapshot may be stale and only a
+        candidate egressctl loaded is thrown away (``revert config``), and anyone else's is refused. The
+        loaded snapshot is committed only when it differs from the running configuration in egressctl's
+        objects alone: anything else was committed since the snapshot was saved, and is never undone.
+        """
         with self._lock:  # the watchdog rolls back on its own instance, so this never self-deadlocks
             if self._watchdog is not None:
                 self._watchdog.cancel()
                 self._watchdog = None
         try:
+            if not (self._committed or self._armed()):
+                self._drop_own_candidate()
+                return
             if self.remote is not None:
                 self.remote.disarm()  # it must not load the snapshot again later
             self._config([C.CMD_LOAD])
-            if self._diff():
+            back = self._candidate()
+            if back.outside:
+                self.discard()
+                raise RollbackError(self.device.name, f"{C.SNAPSHOT_FILE} is stale: it would also undo "
+                                    "changes committed since it was saved; not committed",
+                                    "; ".join(back.outside[:4]))
+            if not back.empty:
                 self._commit_now()
+        except RollbackError:
+            raise
         except DeviceError as exc:
             raise RollbackError(self.device.name, f"rollback from {C.SNAPSHOT_FILE} failed",
                                 exc.device_output or str(exc)) from exc
+        self._committed = False
+        self._marker.clear()
+
+    def _drop_own_candidate(self) -> None:
+        """No commit of egressctl's waits: discard a candidate it loaded, refuse anyone else's."""
+        cand = self._candidate()
+        if cand.foreign:
+            raise RollbackError(self.device.name, "refusing to roll back: " + cand.describe())
+        if not cand.empty:
+            self.discard()
         self._marker.clear()
 
     def discard(self) -> None:

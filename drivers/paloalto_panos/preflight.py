@@ -1,9 +1,10 @@
 """What a PAN-OS firewall must offer before egressctl can cut it, checked read-only (``egressctl check``).
 
 PAN-OS has one candidate configuration shared by every administrator, and ``commit`` commits all of it.
-The driver refuses to stage over uncommitted changes it did not make, so a candidate left dirty by
-someone would make the isolation of this firewall fail at 3 a.m. The check reads ``show config diff``
-(the candidate against the running configuration) and changes nothing.
+egressctl refuses to act on a firewall whose candidate holds uncommitted changes it did not load (the
+whole operation stops with exit 4 unless ``--take-over``, which discards them), so a candidate left dirty
+by someone would stop the isolation at 3 a.m. The check reads ``show config diff`` (the candidate against
+the running configuration) and changes nothing.
 
 A standalone PAN-OS firewall has no dead-man switch of its own: the driver proves the management path in
 the candidate before committing and a watchdog *in the controller* rolls back unless confirmed. The check
@@ -37,7 +38,8 @@ def candidate_check(diff: str) -> CheckResult:
     shown = "; ".join(lines[:DIFF_LINES]) + (f"; ... {len(lines) - DIFF_LINES} more" if len(lines) >
                                               DIFF_LINES else "")
     return fail("candidate", "the candidate holds uncommitted changes egressctl did not make: a commit would "
-                "take them along, so egressctl refuses to load; commit or `revert config` them first"
+                "take them along, so egressctl refuses to act (exit 4; --take-over discards them); commit or "
+                "`revert config` them first"
                 + (f" ({shown})" if shown else ""))
 
 
