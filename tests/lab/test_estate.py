@@ -34,3 +34,35 @@ def test_estate_needs_root_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("EGRESSCTL_LAB_MODE", "userns")
     with pytest.raises(LabError, match="root mode"):
         EstateLab(SITE, 2, state_dir=tmp_path)
+
+
+def test_branch_devices_fill_each_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from egressctl_lab.branches import BRANCH_PLATFORMS
+    from egressctl_lab.hostkeys import public_line
+
+    monkeypatch.setenv("EGRESSCTL_LAB_MODE", "root")
+    estate = EstateLab(SITE, 10, prefix="zz-", port_base=29000, state_dir=tmp_path, devices_per_site=10)
+    topo, site = load_topology(load_inventory(estate._copy_source(4)))
+    original = load_inventory(SITE).site("lab")
+    assert len(site.devices) == 10 and site.name == "lab4"
+    branches = site.devices[len(original.devices):]
+    assert [d.name for d in branches] == ["br1", "br2", "br3", "br4", "br5"]
+    assert {d.platform for d in branches} == set(BRANCH_PLATFORMS)
+    assert all(d.host_key == public_line(d.name) for d in branches)
+    mgmt = [str(d.mgmt_address) for d in site.devices]
+    assert len(set(mgmt)) == len(mgmt), "every device its own management address"
+    for d in branches:  # a namespace of its own, managed out of band, its data ports on the branch bridge
+        node = topo.device_node(d.name)
+        assert node.name == d.name and str(d.mgmt_address) in node.addresses()
+        assert {i.bridge for i in node.interfaces} <= {"oob", "brnet"}
+    member = estate._member(10)
+    assert estate.stride == 20 and member._effective_site.devices[0].port == 29000 + 9 * 20
+    assert max(d.port for d in member._effective_site.devices) < 29000 + 10 * 20
+
+
+def test_a_copy_cannot_shrink_below_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from egressctl_lab.errors import LabError
+
+    monkeypatch.setenv("EGRESSCTL_LAB_MODE", "root")
+    with pytest.raises(LabError, match="already has 5 devices"):
+        EstateLab(SITE, 2, state_dir=tmp_path, devices_per_site=3)._copy_source(1)
