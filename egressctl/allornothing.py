@@ -1,7 +1,10 @@
 """A restore is all or nothing, also across a crash: how devices are returned when one fails.
 
 Within one run, devices changed and proven but not confirmed are rolled back by their driver (the pending
-commit goes away). Across a crash in the confirm phase, some devices were already *confirmed* by the run
+commit goes away). A device this run already *confirmed* when another one failed (the confirms run side by
+side) is taken back by a change of its own, to the state read from it before the restore: a confirmed
+change is no longer a pending one, and not every platform can undo it by a rollback (IOS reverts only
+while its timer runs). Across a crash in the confirm phase, some devices were already confirmed by the run
 that died: the resumed run finds them at the target (``noop``) and would leave them there if it then
 failed. Those are taken back explicitly: a change of their own, to the state the journal recorded for
 them before the restore began, under a dead-man switch, proven and confirmed like any change. A device
@@ -18,7 +21,7 @@ from egressctl.describe import describe
 from egressctl.driver import operation_context
 from egressctl.events import Step, StepStatus
 from egressctl.lifecycle import Lifecycle, Live
-from egressctl.policy import Policy
+from egressctl.policy import Policy, equivalent
 
 WHY = "restore is all-or-nothing: another device failed"
 
@@ -35,8 +38,25 @@ class UndoPlan:
     confirmed: frozenset[str] = field(default_factory=frozenset)
 
 
-def rollback_changed(lc: Lifecycle, live: Live) -> Live:
-    """Undo a device that changed in this run when another device of the restore failed."""
+def before_restore(live: Live) -> Policy | None:
+    """The policy a device held when this run read it (None: unknown or a change was pending then)."""
+    st = live.state
+    if st is None or st.pending_commit:
+        return None
+    return Policy(live.plan.policy.site, st.target, st.rules)
+
+
+def rollback_changed(lc: Lifecycle, live: Live, undo: UndoPlan | None = None) -> Live:
+    """Undo a device that changed in this run when another device of the restore failed.
+
+    A resumed restore takes a device it confirmed back to where the journal says the chain began.
+    """
+    before = (undo.policy(live.device.name) if undo is not None else None) or before_restore(live)
+    if live.result.outcome == "changed" and live.drv is not None and before is not None:
+        if before.target != live.plan.policy.target or not equivalent(before.rules, live.plan.policy.rules):
+            with operation_context(lc.context):
+                _return(lc, live, before, "confirmed by this run")
+        return live
     if live.committed or live.result.outcome in ("pending", "changed"):
         live.committed = True
         live.result.error = live.result.error or WHY
@@ -56,12 +76,17 @@ def return_confirmed(lc: Lifecycle, live: Live, undo: UndoPlan) -> Live:
     if policy is None or policy.target == live.plan.policy.target:
         return live
     with operation_context(lc.context):
-        _return(lc, live, policy)
+        _return(lc, live, policy, "confirmed by an interrupted run")
     return live
 
 
-def _return(lc: Lifecycle, live: Live, policy: Policy) -> None:
-    name, why = live.device.name, f"{WHY}; returning it to {policy.target} (confirmed by an interrupted run)"
+def _return(lc: Lifecycle, live: Live, policy: Policy, confirmed_by: str) -> None:
+    """A change of its own, under a dead-man switch, proven and confirmed, back to ``policy``.
+
+    The device's last journaled step says it did not reach the restore's target (``done`` failed, with
+    where it is now), whatever the steps of the change back said on the way.
+    """
+    name, why = live.device.name, f"{WHY}; returning it to {policy.target} ({confirmed_by})"
     lc.event(name, Step.READ_STATE, StepStatus.OK, why)
     live.plan = replace(live.plan, policy=policy)
     try:
@@ -76,6 +101,7 @@ def _return(lc: Lifecycle, live: Live, policy: Policy) -> None:
         lc.undo(live, live.result.error)
     if returned:
         live.result.outcome, live.result.error, live.result.after = "rolled-back", WHY, policy.target
+        lc.event(name, Step.DONE, StepStatus.FAILED, f"{WHY}; back at {policy.target} by a change of its own")
     else:
         live.result.outcome = "rollback-failed"
         live.result.error = f"could not return to {policy.target}: {live.result.error}"

@@ -31,7 +31,7 @@ from egressctl.driver import Stamp
 from egressctl.events import Event, Step, StepStatus
 from egressctl.inventory.credentials import Secret, secret_for
 from egressctl.inventory.models import Device, Site
-from egressctl.lifecycle import DriverFactory, Lifecycle, Live
+from egressctl.lifecycle import DriverFactory, Lifecycle, Live, holder
 from egressctl.planner import Plan
 from egressctl.results import SUCCESS, DeviceResult, Execution
 
@@ -109,13 +109,13 @@ class Executor:
 
     def _refuse(self, lives: list[Live], holders: list[Live], skipped: list[DeviceResult]) -> Execution:
         """Stop before any change: another controller's change waits for its confirmation."""
-        who = "; ".join(f"{lv.device.name}: operation {lv.state.op_id} by {lv.state.owner}"
-                        for lv in holders if lv.state is not None)
+        who = "; ".join(f"{lv.device.name}: {holder(lv.state)}" for lv in holders if lv.state is not None)
         for lv in lives:
             lv.close()
             if lv in holders:
                 lv.result.failed_step = Step.READ_STATE.value
-                lv.result.error = "holds an unconfirmed change of another controller; --take-over to proceed"
+                lv.result.error = (f"holds an unconfirmed change this controller did not make "
+                                   f"({holder(lv.state)}); --take-over to proceed" if lv.state else "")
                 self.device.event(lv.device.name, Step.DONE, StepStatus.FAILED, lv.result.error)
             elif lv.state is not None:
                 lv.result.outcome, lv.result.error = "skipped", f"refused: {who}"
@@ -129,7 +129,7 @@ class Executor:
             if self._all_proven(lives) and not self.cancel.is_set():
                 lives = self._gather(pool, self.device.confirm, lives)
             if not all(lv.result.outcome in SUCCESS for lv in lives):
-                lives = self._gather(pool, partial(rollback_changed, self.device), lives)
+                lives = self._gather(pool, partial(rollback_changed, self.device, undo=self.undo), lives)
                 if self.undo is not None:
                     lives = self._gather(pool, partial(return_confirmed, self.device, undo=self.undo), lives)
         finally:

@@ -38,8 +38,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from egressctl import recovery
 from egressctl.describe import describe
-from egressctl.driver import DeviceState, Driver, OperationContext, Stamp, operation_context
+from egressctl.driver import FOREIGN_CHANGE, DeviceState, Driver, OperationContext, Stamp, operation_context
 from egressctl.errors import CommitError
 from egressctl.events import CommitPending, Event, Step, StepStatus
 from egressctl.inventory.credentials import Secret, redact
@@ -135,18 +136,35 @@ class Lifecycle:
             step = exc.step if isinstance(exc, StepFailed) else None
             live.result.failed_step = step.value if step else None
             live.result.error = exc.message if isinstance(exc, StepFailed) else describe(exc)
-            self._undo(live, live.result.error)
+            # a management check fails on a *new* session: the device's own may well work (and must undo)
+            self._undo(live, live.result.error, cause=None if step is Step.MGMT_CHECK else exc)
 
     def _checkpoint(self) -> None:
         if self.cancel.is_set():
             raise Interrupted
 
     def take_over(self, live: Live) -> None:
-        """Journal that this operation acts on another controller's unconfirmed change (``--take-over``)."""
+        """Journal that this operation acts on another controller's unconfirmed change (``--take-over``).
+
+        A change no egressctl made (an administrator's uncommitted PAN-OS candidate) is only discarded,
+        never committed nor rolled back to an old snapshot; its lines are journaled first.
+        """
         assert live.state is not None
-        live.took_over = f"operation {live.state.op_id} by {live.state.owner}"
+        live.took_over = holder(live.state)
         self.event(live.device.name, Step.READ_STATE, StepStatus.OK,
                    f"taking over the unconfirmed change of {live.took_over}")
+        if live.state.op_id == FOREIGN_CHANGE and live.drv is not None:
+            with operation_context(self.context):
+                self._guarded(live, self._discard_foreign)
+            if live.result.error:
+                live.state = None  # not discarded: the device is left as it is (reported failed)
+
+    def _discard_foreign(self, live: Live) -> None:
+        assert live.drv is not None
+        with self._step(live.device.name, Step.ROLLBACK, "discard the candidate egressctl did not load "
+                        "(--take-over)"):
+            live.drv.discard()
+        live.state = self._read(live)
 
     def _advance(self, live: Live) -> None:
         assert live.drv is not None and live.state is not None
@@ -159,7 +177,7 @@ class Lifecycle:
                 return
             with self._step(name, Step.ROLLBACK, "pending commit left by an interrupted operation"):
                 drv.rollback()
-            state = self._read(live)
+            state = live.state = self._read(live)
             if live.plan.noop:
                 live.result.outcome, live.result.after = "changed", state.target
                 self._finish(live, f"back at {target} after the rollback")
@@ -176,7 +194,7 @@ class Lifecycle:
         with self._step(live.device.name, Step.READ_STATE) as note:
             state = live.drv.read_state()
             note.add(f"holds {state.target}" + (" (commit pending)" if state.pending_commit else "")
-                     + (f" of operation {state.op_id} by {state.owner}" if state.op_id else ""))
+                     + (f" of {holder(state)}" if state.op_id else ""))
         if live.result.before is None:
             live.result.before = state.target
         live.plan = plan_device(live.device, live.drv, state, live.plan.policy, faults=self.faults,
@@ -190,8 +208,8 @@ class Lifecycle:
             self.snapshot(name, text)
             note.add(f"{len(text)} bytes")
         with self._step(name, Step.LOAD, f"{len(dp.lines)} lines") as note:
+            live.loaded = True  # a load that fails half-way may have left lines: undo discards them
             drv.load_candidate(dp.render_policy, state)
-            live.loaded = True
             live.result.lines = len(dp.lines)
             note.add(f"{len(dp.lines)} lines loaded")
             note.data["lines"] = [redact(ln) for ln in dp.lines]
@@ -249,7 +267,7 @@ class Lifecycle:
             except Exception as exc:
                 live.result.failed_step, live.result.error = Step.CONFIRM.value, describe(exc)
                 live.result.outcome = "failed"
-                self._undo(live, live.result.error)
+                self._undo(live, live.result.error, cause=exc)
                 return live
             self._finish(live, f"now at {live.plan.policy.target}")
         return live
@@ -278,27 +296,54 @@ class Lifecycle:
             live.result.sessions = {"ok": False, "error": exc.message}
             live.result.warnings.append(f"sessions could not be ended (the cut stays): {exc.message}")
 
-    def _undo(self, live: Live, why: str) -> None:
-        """Roll back a committed change (or discard a loaded candidate). Records the outcome."""
-        drv, name = live.drv, live.device.name
+    def _undo(self, live: Live, why: str, cause: BaseException | None = None) -> None:
+        """Roll back a committed change (or discard a loaded candidate). Records the outcome.
+
+        When ``cause`` or the undo itself says the session is gone, the undo runs on a fresh session
+        (:mod:`egressctl.recovery`); a device it cannot bring back is ``rollback-failed`` with what is known.
+        """
+        name = live.device.name
         interrupted = live.result.outcome == "interrupted"
+        touched = live.drv is not None and (live.committed or live.loaded)
         try:
-            if drv is not None and live.committed:
-                with self._step(name, Step.ROLLBACK, why):
-                    drv.rollback()
+            if touched and recovery.session_lost(cause):
+                why = f"{why}; {recovery.undo_fresh(self, live, why)}"
+            elif touched:
+                try:
+                    self._undo_here(live, why)
+                except Exception as exc:
+                    if not recovery.session_lost(exc):
+                        raise
+                    why = f"{why}; {recovery.undo_fresh(self, live, why)}"
+            if live.committed:
                 live.committed = False
                 live.result.after = live.result.before
                 live.result.outcome = "rolled-back" if not interrupted else "interrupted"
-            elif drv is not None and live.loaded:
-                with self._step(name, Step.ROLLBACK, f"discard candidate: {why}"):
-                    drv.discard()
             self.event(name, Step.DONE, StepStatus.FAILED, why)
         except Exception as exc:
+            known = recovery.unreachable(live, exc) if recovery.session_lost(exc) else describe(exc)
             live.result.outcome = "rollback-failed"
-            live.result.error = f"{live.result.error}; rollback: {describe(exc)}".strip("; ")
-            self.event(name, Step.DONE, StepStatus.FAILED, "rollback failed: needs an operator")
+            live.result.error = f"{live.result.error}; rollback: {known}".strip("; ")
+            self.event(name, Step.DONE, StepStatus.FAILED, f"rollback failed: needs an operator: {known}")
+
+    def _undo_here(self, live: Live, why: str) -> None:
+        """The undo on the device's own session: roll back a commit, or discard a loaded candidate."""
+        assert live.drv is not None
+        if live.committed:
+            with self._step(live.device.name, Step.ROLLBACK, why):
+                live.drv.rollback()
+        else:
+            with self._step(live.device.name, Step.ROLLBACK, f"discard candidate: {why}"):
+                live.drv.discard()
 
     def undo(self, live: Live, why: str) -> None:
         """:meth:`_undo` with the operation's context published (for the executor's site-level rules)."""
         with operation_context(self.context):
             self._undo(live, why)
+
+
+def holder(state: DeviceState) -> str:
+    """Whose change a device holds, in words: ``operation ID by OWNER``, or what a foreign change is."""
+    if state.op_id == FOREIGN_CHANGE:
+        return state.owner
+    return f"operation {state.op_id} by {state.owner}"
