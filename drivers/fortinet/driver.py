@@ -15,19 +15,20 @@ save`` -- by **rebooting** (every HA member). So egressctl uses it only as long 
 * :meth:`rollback` runs the scripts now, or is ``execute cfg reload`` while a change is unsaved, and an
   explicit re-render of the earlier state once it was confirmed.
 
-A pending change is found on the unit (its scripts), so a restarted or second controller sees it. The
-controller-side marker file (``{state}/drivers/fortinet/<device>.json``) only remembers the save mode to
-put back while cfg-save revert is armed: FortiOS has no CLI command that lists unsaved changes.
+A pending change is found on the unit (its scripts, or cfg-save revert armed by egressctl), so a restarted
+or second controller sees it. The save mode a change borrows is always given back (:mod:`.savemode`): what
+puts it back is recorded on the unit itself before arming, so an interrupted change (SSH reset, reboot,
+rejected line, controller killed) never leaves the unit in revert mode once a run has gone over it again.
+The controller-side marker file (``{state}/drivers/fortinet/<device>.json``) keeps a second copy and says
+this controller armed a change: FortiOS has no CLI command that lists unsaved changes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
-import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
@@ -36,6 +37,7 @@ from egressctl_drivers.fortinet import parse
 from egressctl_drivers.fortinet import sessions as fsessions
 from egressctl_drivers.fortinet.preflight import preflight as _preflight
 from egressctl_drivers.fortinet.render import render as render_lines
+from egressctl_drivers.fortinet.savemode import PendingMarker, SaveMode
 from egressctl_drivers.fortinet.scriptnet import ScriptNet
 
 from egressctl.driver import (
@@ -47,43 +49,15 @@ from egressctl.driver import (
     SessionReport,
 )
 from egressctl.errors import (
-    CommitError,
     ConfirmError,
     ConnectError,
     DeviceError,
     DeviceTimeout,
     RollbackError,
 )
-from egressctl.inventory.credentials import redact, state_dir
+from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Device, Network
-from egressctl.policy import Policy
-
-
-class PendingMarker:
-    """Controller-side record of an armed, unconfirmed change (survives a controller restart)."""
-
-    def __init__(self, platform: str, device: str) -> None:
-        self.path = state_dir() / "drivers" / platform / f"{device}.json"
-
-    def write(self, **data: Any) -> None:
-        """Record the armed change (atomic replace), private like the rest of the state directory."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"armed_at": time.time(), **data}))
-        tmp.replace(self.path)
-
-    def read(self) -> dict[str, Any] | None:
-        """The record, or None when no change is armed."""
-        try:
-            data: dict[str, Any] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return None
-        return data
-
-    def clear(self) -> None:
-        """Forget the armed change."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+from egressctl.policy import Policy, equivalent
 
 
 class FortinetDriver(NetmikoDriverBase):
@@ -103,7 +77,7 @@ class FortinetDriver(NetmikoDriverBase):
         self._lines: list[str] = []
         self._policy: Policy | None = None
         self._before: DeviceState | None = None
-        self._marker = PendingMarker(self.platform, device.name)
+        self.mode = SaveMode(self)
         self.net = ScriptNet(self)
         self._scripted = False
         self._handed_over = False  # this session armed the scripts and put the save mode back itself
@@ -124,13 +98,8 @@ class FortinetDriver(NetmikoDriverBase):
 
     # ------------------------------------------------------------------------ read-back
     def _global(self) -> tuple[str, str]:
-        out = self.send(C.GET_GLOBAL)
-        mode = C.CFG_SAVE_RE.search(out)
-        tmo = C.CFG_TIMEOUT_RE.search(out)
-        return (
-            mode.group(1) if mode else C.CFG_SAVE_DEFAULT,
-            tmo.group(1) if tmo else C.CFG_TIMEOUT_DEFAULT,
-        )
+        """``cfg-save`` and ``cfg-revert-timeout`` as the unit has them now."""
+        return self.mode.current()
 
     def raw(self) -> str:
         """The read-back text of egressctl's sections."""
@@ -146,19 +115,8 @@ class FortinetDriver(NetmikoDriverBase):
         return self._window(state)
 
     def _window(self, state: DeviceState) -> bool:
-        """cfg-save revert armed for a change the device still holds.
-
-        This controller's (its marker says what it committed), or another's: revert mode under an egressctl
-        stamp and no marker here (that controller died while sending the change or arming its scripts).
-        """
-        armed = self._marker.read()
-        if self._global()[0] != C.CFG_SAVE_REVERT:
-            return False
-        if armed is None:
-            return bool(state.op_id)
-        if state.target != armed.get("target"):
-            return False
-        return state.is_normal if state.target == "normal" else state.fingerprint == armed.get("fingerprint")
+        """cfg-save revert armed by egressctl: a change waiting for its confirm, or what is left of one."""
+        return self.mode.ours(state.op_id)
 
     def read_state(self) -> DeviceState:
         """Parse egressctl's policies (and the objects they use) back from the device."""
@@ -190,35 +148,24 @@ class FortinetDriver(NetmikoDriverBase):
 
         With scripts to come, cfg-save revert only covers sending the lines and arming the scripts, so its
         timeout is at least :data:`~.constants.ARM_WINDOW` (a controller lost in those seconds reboots the
-        unit then); otherwise it is the dead-man switch itself, with ``revert_in``.
+        unit then); otherwise it is the dead-man switch itself, with ``revert_in``. The save mode is
+        borrowed through :mod:`.savemode`: what puts it back is recorded on the unit before arming (an
+        interrupted earlier change's record is kept, never the revert mode it left), and a rejected
+        arming is aborted and the mode given back.
         """
         if not self._lines or self._policy is None:
             return
         timeout = min(max(int(revert_in), C.REVERT_MIN), C.REVERT_MAX)
         scripted = self._before is not None and self.net.usable()
         window = max(timeout, C.ARM_WINDOW) if scripted else timeout
-        mode, old_timeout = self._global()
-        if mode == C.CFG_SAVE_REVERT:
-            # Revert mode left armed: by a change of this controller that a reboot reverted (the saved
-            # mode stays revert; its marker says what that change found), or by a controller that died
-            # while sending its change (egressctl never leaves a unit so): put back the default then.
-            stale = self._marker.read() or {}
-            mode = str(stale.get("original_mode", C.CFG_SAVE_DEFAULT))
-            old_timeout = str(stale.get("original_timeout", C.CFG_TIMEOUT_DEFAULT))
-        self._marker.write(target=self._policy.target, fingerprint=self._policy.fingerprint(),
-                           original_mode=mode, original_timeout=old_timeout, revert_in=timeout)
-        try:
-            self.send_config([f"config {C.SEC_GLOBAL}", f"set cfg-save {C.CFG_SAVE_REVERT}",
-                              f"set cfg-revert-timeout {window}", "end"])
-        except DeviceError as exc:
-            self._marker.clear()
-            raise CommitError(self.device.name, "could not arm cfg-save revert", exc.device_output) from exc
+        self.mode.borrow(window, target=self._policy.target, fingerprint=self._policy.fingerprint(),
+                         revert_in=timeout)
         self._apply(self._lines)
         if scripted:
             self._hand_over(timeout)
 
     def _hand_over(self, timeout: int) -> None:
-        """Arm the revert scripts, save, put the save mode back: cfg-save revert (a reboot) is disarmed.
+        """Arm the revert scripts, save, give the save mode back: cfg-save revert (a reboot) is disarmed.
 
         If the scripts cannot all be armed, none stays (a confirm would save them) and cfg-save revert
         remains the dead-man switch.
@@ -229,10 +176,8 @@ class FortinetDriver(NetmikoDriverBase):
         except DeviceError:
             self.net.disarm()
             return
-        armed = self._marker.read() or {}
         self.send(C.CMD_CFG_SAVE)
-        self._restore_mode(armed)
-        self._marker.clear()
+        self.mode.give_back()
         self._scripted = self._handed_over = True
 
     def send_lines(self, lines: list[str]) -> None:
@@ -263,83 +208,65 @@ class FortinetDriver(NetmikoDriverBase):
                 self.send(C.CMD_ABORT, expect_string=r"#\s*$", check=False)
             raise
 
-    def _restore_mode(self, armed: dict[str, Any]) -> None:
-        """Put ``cfg-save`` and ``cfg-revert-timeout`` back exactly as they were before :meth:`commit`.
-
-        A setting that was at its default is ``unset`` rather than set to the default value, so the
-        configuration returns to what it was (FortiOS shows no difference, but a restore must not even
-        leave an explicit default behind).
-        """
-        mode = str(armed.get("original_mode", C.CFG_SAVE_DEFAULT))
-        tmo = str(armed.get("original_timeout", C.CFG_TIMEOUT_DEFAULT))
-        lines = [f"config {C.SEC_GLOBAL}"]
-        for name, value, default in (("cfg-revert-timeout", tmo, C.CFG_TIMEOUT_DEFAULT),
-                                     ("cfg-save", mode, C.CFG_SAVE_DEFAULT)):
-            lines.append(f"unset {name}" if value == default else f"set {name} {value}")
-        self.send_config([*lines, "end"])
-
     def confirm(self) -> None:
-        """Delete the revert scripts, or ``execute cfg save`` and put the save mode back as it was."""
-        armed = self._marker.read()
-        if armed is None:
-            self._confirm_scripted()
-            if not self._handed_over and self._global()[0] == C.CFG_SAVE_REVERT:
-                # Another controller died before saving its change (taken over): keep it, and put the
-                # save mode to its default (what that controller found is not known here).
-                self.send(C.CMD_CFG_SAVE)
-                self._restore_mode({})
-            return
+        """Keep the change: delete its revert scripts; in revert mode, save and give the mode back.
+
+        A save mode left by an interrupted change is given back here too.
+
+        Raises:
+            ConfirmError: too late (the unit no longer holds this session's change: cfg-revert-timeout
+                rebooted it, or the scripts undid it; the save mode is given back all the same), or a
+                command failed.
+        """
         try:
-            if not self.has_pending_commit():
-                # The timeout already reverted the unit: saving now would keep the *old* state.
-                self._restore_mode(armed)
-                self._marker.clear()
+            state = parse.device_state(self._raw())
+            guarded = self.net.pending(state) is not None
+            reverting = self.mode.current()[0] == C.CFG_SAVE_REVERT
+            if (self._policy is not None and not equivalent(state.rules, self._policy.rules)) or (
+                    self._scripted and not guarded and not reverting):
+                if reverting:
+                    self.mode.give_back()
                 raise ConfirmError(self.device.name, "too late: the device already reverted the change "
-                                   "(cfg-revert-timeout expired)")
-            self.send(C.CMD_CFG_SAVE)
-            self._restore_mode(armed)
+                                   "(its dead-man switch fired)")
+            self.net.disarm()
+            if reverting:
+                self.send(C.CMD_CFG_SAVE)
+                self.mode.give_back()
+            else:
+                self.mode.forget()  # a record an interrupted give-back left behind
         except ConfirmError:
             raise
         except DeviceError as exc:
-            raise ConfirmError(self.device.name, "execute cfg save failed", exc.device_output) from exc
-        self._marker.clear()
-
-    def _confirm_scripted(self) -> None:
-        """The scripts guard the change: deleting them keeps it (too late once they ran)."""
-        try:
-            still = self.net.pending(parse.device_state(self._raw())) is not None
-            self.net.disarm()
-        except DeviceError as exc:
-            raise ConfirmError(self.device.name, "could not delete the revert scripts",
-                               exc.device_output) from exc
-        if self._scripted and not still:
-            raise ConfirmError(self.device.name, "too late: the revert scripts already undid the change")
+            raise ConfirmError(self.device.name, f"confirm failed: {exc}", exc.device_output) from exc
 
     def rollback(self) -> None:
-        """Back to the state before the change: its revert scripts, cfg reload if unsaved, else re-render."""
-        armed = self._marker.read()
+        """Back to the state before the change: reload while unsaved, then its scripts, else a re-render.
+
+        ``execute cfg reload`` while revert mode is armed (the change is unsaved; the mode is given back),
+        then the revert scripts if the unit still holds a change they guard, else a re-render of the
+        earlier state this session read.
+        """
         try:
-            if armed is None and not self._handed_over and self._global()[0] == C.CFG_SAVE_REVERT:
-                armed = {}  # another controller's unsaved change (and scripts): reload, default save mode
-            found = self.net.pending(parse.device_state(self._raw())) if armed is None else None
-            if found is not None:
-                self.net.fire_now(found)
-                self.net.disarm()
-                return
-            if armed is not None:
+            reloaded = False
+            if self.mode.current()[0] == C.CFG_SAVE_REVERT:
                 self.send(C.CMD_CFG_RELOAD)
                 try:
-                    self._restore_mode(armed)
+                    self.mode.give_back()
                 except (ConnectError, DeviceTimeout):
-                    # A real unit reboots on reload and drops the session; the saved configuration is
-                    # back. The marker stays so the next confirm/rollback restores the save mode.
+                    # A real unit may reboot on reload and drop the session; the saved configuration is
+                    # back. The record and marker stay, so the next run gives the save mode back.
                     return
-                self._marker.clear()
+                reloaded = True
+            state = parse.device_state(self._raw())
+            found = self.net.pending(state)
+            if found is not None:
+                self.net.fire_now(found)
+            self.net.disarm()  # scripts of a change the unit does not hold would apply stale lines later
+            if found is not None or reloaded:
                 return
             if self._before is None or self._policy is None:
                 raise RollbackError(self.device.name, "no unconfirmed change and no earlier state known")
-            before = Policy(self._policy.site, self._before.target, self._before.rules)
-            lines = self.render(before, self.read_state())
+            lines = self.render(Policy(self._policy.site, self._before.target, self._before.rules), state)
             if lines:
                 self._apply(lines)
         except RollbackError:
@@ -353,7 +280,7 @@ class FortinetDriver(NetmikoDriverBase):
         FortiOS has no candidate to throw away: lines that reached the unit before a rejected one are
         live (but unsaved), so the saved configuration is reloaded instead of waiting for the timeout.
         """
-        if self._marker.read() is not None and self._conn is not None:
+        if self.mode.marker.read() is not None and self._conn is not None:
             self.rollback()
         self._lines, self._policy = [], None
 
@@ -367,4 +294,4 @@ class FortinetDriver(NetmikoDriverBase):
         return fsessions.clear(self, policy, inside)
 
 
-__all__ = ["FortinetDriver"]
+__all__ = ["FortinetDriver", "PendingMarker"]
