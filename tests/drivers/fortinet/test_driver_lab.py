@@ -92,7 +92,7 @@ class TestFortinetLifecycle(LabEmulatedLifecycleSuite):
             back.close()
         rebooting.close()
         rebooting.timeout = 20.0
-        rebooting.open(secret)  # the controller whose change it was: too late, and the save mode is given back
+        rebooting.open(secret)  # the controller whose change it was: too late, the save mode given back
         with pytest.raises(ConfirmError):
             rebooting.confirm()
         assert rebooting._global()[0] == "automatic" and not rebooting.has_pending_commit()
