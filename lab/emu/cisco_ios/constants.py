@@ -87,6 +87,37 @@ CONFIG_GLOBAL = ["aaa", "access-list", "alias", "archive", "arp", "banner", "boo
                  "redundancy", "route-map", "router", "scheduler", "service", "snmp-server",
                  "spanning-tree", "tacacs-server", "radius-server", "track", "username", "version",
                  "vlan", "vrf"]
+# Second keywords of common global commands (``Router(config)#logging ?`` ...; Cisco IOS command
+# references, common subset) [M]: a word outside the list is ``% Invalid input`` under it, as on IOS.
+SECOND_KEYWORDS: dict[str, list[str]] = {
+    "logging": ["buffered", "console", "monitor", "host", "trap", "facility", "source-interface", "on",
+                "origin-id", "rate-limit", "history", "discriminator", "event", "queue-limit", "userinfo",
+                "count", "persistent", "file", "snmp-trap", "reload"],
+    "ip": ["access-list", "arp", "as-path", "bgp-community", "cef", "classless", "community-list",
+           "default-gateway", "dhcp", "domain", "domain-list", "domain-lookup", "domain-name",
+           "explicit-path", "finger", "flow-export", "forward-protocol", "ftp", "host", "http", "icmp",
+           "igmp", "local",
+           "multicast-routing", "name-server", "nat", "options", "pim", "prefix-list", "radius", "rcmd",
+           "route", "routing", "scp", "sla", "source-route", "ssh", "subnet-zero", "tacacs", "tcp", "tftp",
+           "vrf", "wccp"],
+    "ipv6": ["access-list", "cef", "dhcp", "general-prefix", "host", "icmp", "multicast-routing",
+             "neighbor", "prefix-list", "route", "router", "source-route", "unicast-routing"],
+    "ntp": ["access-group", "authenticate", "authentication-key", "broadcastdelay", "logging", "master",
+            "max-associations", "peer", "server", "source", "trusted-key", "update-calendar"],
+    "service": ["call-home", "compress-config", "config", "counters", "dhcp", "finger", "internal", "nagle",
+                "pad", "password-encryption", "sequence-numbers", "slave-log", "tcp-keepalives-in",
+                "tcp-keepalives-out", "tcp-small-servers", "timestamps", "udp-small-servers"],
+    "snmp-server": ["chassis-id", "community", "contact", "enable", "group", "host", "ifindex",
+                    "location", "manager", "packetsize", "queue-length", "source-interface",
+                    "system-shutdown", "trap", "trap-source", "user", "view"],
+    "aaa": ["accounting", "authentication", "authorization", "group", "local", "new-model", "server",
+            "session-id"],
+    "clock": ["calendar-valid", "summer-time", "timezone"],
+    "cdp": ["advertise-v2", "holdtime", "run", "timer"],
+    "lldp": ["holdtime", "reinit", "run", "timer", "tlv-select"],
+    "line": ["aux", "console", "tty", "vty"],
+    "enable": ["algorithm-type", "password", "secret"],
+}
 # Interface configuration keywords (``Router(config-if)#?``, common subset) [M].
 CONFIG_IF = ["arp", "bandwidth", "cdp", "default", "delay", "description", "do", "duplex",
              "encapsulation", "end", "exit", "ip", "ipv6", "keepalive", "load-interval", "logging",

@@ -33,10 +33,11 @@ def ahead(cur: Cursor, *options: list[str]) -> bool:
 def global_line(s: IosSession, cmd: str, cur: Cursor, negate: bool) -> str:
     """A valid global command the emulator does not interpret: store it (or remove it, for ``no``)."""
     cfg = s.device.running
-    rest = cur.line[cur.tokens[cur.i].pos:].strip() if cur.more() else ""
-    if not rest and not negate and cmd not in ("control-plane", "redundancy"):
+    if not cur.more() and not negate and cmd not in ("control-plane", "redundancy"):
         raise CliError("incomplete")
-    text = f"{cmd} {rest}".strip()
+    second = _second_keyword(cmd, cur)
+    rest = cur.line[cur.tokens[cur.i].pos:].strip() if cur.more() else ""
+    text = " ".join(w for w in (cmd, second, rest) if w)
     words = tuple(text.lower().split())
     if cmd == "enable":
         text = _enable_line(s, words, text, negate)
@@ -50,6 +51,20 @@ def global_line(s: IosSession, cmd: str, cur: Cursor, negate: bool) -> str:
     if sub is not None:
         s.mode, s.block = sub[0], block
     return ""
+
+
+def _second_keyword(cmd: str, cur: Cursor) -> str:
+    """The command's second keyword, checked and expanded as IOS does (``logg buff`` -> ``logging buffered``).
+
+    Only for the commands of :data:`constants.SECOND_KEYWORDS`; an address where IOS takes one (``logging
+    192.0.2.9``) is left to the rest of the line. ``line con 0`` keeps its word as typed (IOS prints ``con``).
+    """
+    options = c.SECOND_KEYWORDS.get(cmd)
+    tok = cur.peek()
+    if options is None or tok is None or tok.text[:1].isdigit():
+        return ""
+    word = cur.keyword(options)
+    return tok.text if cmd == "line" else word
 
 
 def _enable_line(s: IosSession, words: tuple[str, ...], text: str, negate: bool) -> str:

@@ -75,7 +75,12 @@ def test_unknown_valid_lines_are_stored_shown_replaced_and_removed(rig: Rig) -> 
 def test_keywords_ios_has_no_command_for_stay_invalid(rig: Rig) -> None:
     out = rig.config("loging buffered 20000")
     assert "% Invalid input detected at '^' marker." in out
-    assert "loging" not in rig.run("show running-config")
+    rig.run("configure terminal")
+    assert rig.run("logging bufferd 4096") == " " * len("ce-a(config)#logging ") + "^\n" + \
+        "% Invalid input detected at '^' marker.\n\n"
+    rig.run("logg buff 4096", "end")  # abbreviations are shown expanded
+    run = rig.run("show running-config")
+    assert "loging" not in run and "bufferd" not in run and "logging buffered 4096\n" in run
 
 
 def test_submodes_keep_their_lines_and_fall_back_to_global(rig: Rig) -> None:
