@@ -9,13 +9,13 @@ the journal, where ``[bold]`` is text and ``:100:`` is part of an IPv6 address. 
 :class:`rich.text.Text` spans instead.
 
 This module is imported by every command, ``--help`` and ``--version`` included, so rich is imported by the
-functions that print, never here (it is a tenth of ``--help``'s time).
+functions that print, never here (it is a tenth of ``--help``'s time); the consoles themselves live in
+:mod:`egressctl.cli.consoles`, which the fast path of ``verify --pcap`` shares without typer.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
+from egressctl.cli.consoles import err_console, is_tty, out_console
 from egressctl.errors import (
     EgressError,
     InputError,
@@ -38,21 +39,12 @@ from egressctl.exitcodes import ExitCode, help_text
 from egressctl.inventory.credentials import redact
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from egressctl.engine import Engine
 
 EXIT_CODES = help_text()
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def err_console() -> Console:
-    """A stderr console (built when something is printed, on the ``sys.stderr`` of that moment)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 @dataclass
@@ -172,14 +164,5 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def is_tty() -> bool:
-    """True when stdout is an interactive terminal."""
-    return sys.stdout.isatty()
-
-
-def out_console() -> Console:
-    """Stdout console: no hard wrapping, wide tables when piped (logs and CI read whole lines), no markup."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True, width=None if is_tty() else 160, markup=False,
-                   emoji=False)
+__all__ = ["EXIT_CODES", "Globals", "err_console", "exit_code_for", "globals_of", "handles_errors", "is_tty",
+           "make_engine", "out_console", "problem_lines", "reported_errors"]

@@ -14,9 +14,6 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from egressctl.inventory.models import Site
-from egressctl.policy import Policy, Rule
-
 NOT_SUBJECT = -1
 LEAK = -2
 OPEN = -3
@@ -27,6 +24,9 @@ U64 = (1 << 64) - 1
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+
+    from egressctl.inventory.models import Site
+    from egressctl.policy import Policy, Rule
 
     IntArray = npt.NDArray[Any]
 else:  # numpy is imported by the vectorised paths only: the C capture path never needs it

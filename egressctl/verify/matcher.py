@@ -26,8 +26,6 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from egressctl.inventory.models import Site
-from egressctl.policy import Policy
 from egressctl.verify.match_tables import (
     ICMP_NUMBER,
     LEAK,
@@ -40,6 +38,8 @@ from egressctl.verify.match_tables import (
 )
 
 if TYPE_CHECKING:
+    from egressctl.inventory.models import Site
+    from egressctl.policy import Policy
     from egressctl.verify.match_vector import Addr
 
 __all__ = ["LEAK", "NOT_SUBJECT", "OPEN", "CompiledPolicy", "FamilyTables", "Verdict"]

@@ -56,14 +56,7 @@ def watch_line(event: dict[str, Any]) -> str | None:
 
 def print_capture(console: Console, doc: dict[str, Any]) -> None:
     """Offline capture analysis result."""
-    console.print(f"capture {doc['path']} at {doc['target']}: {doc['verdict']} - {doc['packets']} packets "
-                  f"({doc['packets_per_s']:.0f}/s, {doc['engine']} engine), {doc['leak_packets']} leak "
-                  f"packets in {len(doc['leak_flows'])} flows, {doc['unverified_packets']} unverified",
-                  style="bold green" if doc["ok"] else "bold red", markup=False, highlight=False)
-    live = doc.get("liveness")
-    if live:
-        console.print(f"  {live['status']}: {live['reason']}", style="" if live["status"] == "verified"
-                      else "bold yellow", markup=False, highlight=False)
-    for f in doc["leak_flows"][:20]:
-        console.print(f"  LEAK {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']} {f['proto']} "
-                      f"({f['packets']} packets)", markup=False, highlight=False)
+    from egressctl.verify.capture.offline import report_lines
+
+    for text, style in report_lines(doc):
+        console.print(text, style=style, markup=False, highlight=False)

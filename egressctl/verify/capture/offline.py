@@ -13,16 +13,17 @@ import io
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from egressctl.inventory.models import Site
-from egressctl.policy import compute_policy
 from egressctl.verify.capture import defs as d
 from egressctl.verify.capture.parallel import scan_flows
 from egressctl.verify.capture.scan import EngineName
 from egressctl.verify.flows import Beacon, LeakFlow, beacons
 from egressctl.verify.liveness import liveness, verified
-from egressctl.verify.matcher import CompiledPolicy
+
+if TYPE_CHECKING:
+    from egressctl.inventory.models import Site
+    from egressctl.verify.matcher import CompiledPolicy
 
 
 @dataclass
@@ -130,13 +131,26 @@ def analyze(path: str | Path, site: Site, target: str, *, engine: EngineName = "
         PolicyError: ``target`` is not a target of the site.
         VerificationError: the file cannot be read as a capture at all.
     """
+    from egressctl.policy import compute_policy
+    from egressctl.verify.matcher import CompiledPolicy
+
     cp = CompiledPolicy.compile(compute_policy(site, target), site)
+    return analyze_compiled(path, cp, site.name, target, engine=engine)
+
+
+def analyze_compiled(path: str | Path, cp: CompiledPolicy, site: str, target: str, *,
+                     engine: EngineName = "auto") -> CaptureReport:
+    """:func:`analyze` with the policy already compiled (``verify --pcap``'s fast path caches it).
+
+    Raises:
+        VerificationError: the file cannot be read as a capture at all.
+    """
     t0 = time.perf_counter()
     res, flows = scan_flows(path, cp, engine=engine)
     elapsed = time.perf_counter() - t0
     c = res.counters
     return CaptureReport(
-        path=str(path), site=site.name, target=target, engine=res.engine, format=res.fmt,
+        path=str(path), site=site, target=target, engine=res.engine, format=res.fmt,
         packets=c["packets"], bytes=c["bytes"], subject_packets=c["subject"],
         permitted_packets=c["permitted"], leak_packets=c["leaks"], leak_bytes=c["leak_bytes"],
         not_subject_packets=c["not_subject"], non_ip_packets=c["non_ip"], vlan_tagged_packets=c["vlan"],
@@ -144,3 +158,23 @@ def analyze(path: str | Path, site: Site, target: str, *, engine: EngineName = "
         rule_hits={n: h for n, h in zip(cp.rule_names, res.rule_hits, strict=True) if h},
         leak_flows=flows, beacons=beacons(flows), elapsed_s=elapsed, errors=res.errors,
         unread_bytes=res.unread_bytes)
+
+
+def report_lines(doc: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The human lines of a report document (``to_dict()``), each with its rich style.
+
+    Here rather than in :mod:`egressctl.verify.report` so that the fast path of ``verify --pcap`` prints
+    the very same lines without importing rich when its output is plain text.
+    """
+    lines: list[tuple[str, str | None]] = [(
+        f"capture {doc['path']} at {doc['target']}: {doc['verdict']} - {doc['packets']} packets "
+        f"({doc['packets_per_s']:.0f}/s, {doc['engine']} engine), {doc['leak_packets']} leak "
+        f"packets in {len(doc['leak_flows'])} flows, {doc['unverified_packets']} unverified",
+        "bold green" if doc["ok"] else "bold red")]
+    live = doc.get("liveness")
+    if live:
+        lines.append((f"  {live['status']}: {live['reason']}",
+                      "" if live["status"] == "verified" else "bold yellow"))
+    lines += [(f"  LEAK {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']} {f['proto']} "
+               f"({f['packets']} packets)", None) for f in doc["leak_flows"][:20]]
+    return lines
