@@ -9,7 +9,10 @@ the medians are printed side by side with the interpreter's own floors:
 * ``egressctl --help``, ``egressctl --version``;
 * ``egressctl -i inventory/lab.yaml verify lab --pcap EMPTY`` on a 0-packet capture (a 24-byte pcap header
   written here), in a private state directory: the site's state comes from the journal, as an operator
-  runs it; and the same with ``--stage isolated`` (no journal read);
+  runs it; the same with ``--stage isolated`` (no journal read) and with ``--json``; these are answered by
+  the fast path (``egressctl/cli/fastpath.py``) from the compiled policy cached in the state directory,
+  and ``(cold cache)`` is the first run after the inventory changed (the cache removed before each run:
+  YAML, pydantic and the policy compilation paid once more);
 * ``python -c pass`` (the interpreter), ``python -c "import typer"`` (the CLI framework's floor) and
   ``python -c "import typer, pydantic, yaml, numpy"`` (what the verify path imports by design today);
 * ``tcpdump -r EMPTY`` for reference, when tcpdump is installed.
@@ -21,6 +24,9 @@ first on ``PYTHONPATH``), in the same rounds: before/after figures measured side
     python bench/startup_bench.py --baseline /tmp/before
 
     python bench/startup_bench.py [--runs 15] [--egressctl PATH] [--baseline DIR]
+
+Children run without ``PYTHONDONTWRITEBYTECODE`` even when it is set here: an installed egressctl has its
+bytecode compiled, and a module recompiled on every run is not what an operator waits for.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class Command:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     baseline: bool = False
+    #: A directory removed before each run (the policy cache, for a cold-cache row).
+    fresh: Path | None = None
 
 
 def commands(egressctl: list[str], pcap: Path, state: Path) -> dict[str, Command]:
@@ -69,6 +77,8 @@ def commands(egressctl: list[str], pcap: Path, state: Path) -> dict[str, Command
         "egressctl --version": Command([*egressctl, "--version"], baseline=True),
         "verify --pcap (0 packets)": Command(verify, baseline=True),
         "verify --pcap --stage isolated": Command([*verify, "--stage", "isolated"], baseline=True),
+        "verify --pcap --json": Command([*verify, "--json"], baseline=True),
+        "verify --pcap (cold cache)": Command(verify, baseline=True, fresh=state / "cache"),
         "python -c pass": Command([py, "-c", "pass"]),
         "python -c 'import typer'": Command([py, "-c", "import typer"]),
         "import typer,pydantic,yaml,numpy": Command([py, "-c", "import typer, pydantic, yaml, numpy"]),
@@ -86,13 +96,16 @@ def with_baseline(cmds: dict[str, Command], baseline: Path | None) -> dict[str, 
     found: dict[str, Command] = {}
     for label, cmd in cmds.items():
         if cmd.baseline:
-            found[f"{label} (baseline)"] = Command(cmd.argv, {"PYTHONPATH": str(baseline.resolve())})
+            found[f"{label} (baseline)"] = Command(cmd.argv, {"PYTHONPATH": str(baseline.resolve())},
+                                                   fresh=cmd.fresh)
         found[label] = cmd
     return found
 
 
 def run_once(cmd: Command, env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds of one whole process, and its exit code."""
+    if cmd.fresh is not None:
+        shutil.rmtree(cmd.fresh, ignore_errors=True)
     start = time.perf_counter()
     rc = subprocess.run(cmd.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         env={**env, **cmd.env}, check=False).returncode
@@ -130,6 +143,7 @@ def main() -> None:
         pcap.write_bytes(EMPTY_PCAP)
         env = {**os.environ, "EGRESSCTL_STATE_DIR": str(Path(tmp) / "state")}
         env.pop("EGRESSCTL_INVENTORY", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         cmds = with_baseline(commands(egressctl_argv(ns.egressctl), pcap, Path(tmp) / "state"), ns.baseline)
         print(f"{ns.runs} rounds, alternating, after one warm-up round; {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.2f}")
