@@ -73,9 +73,12 @@ def _global(s: IosSession, cur: Cursor) -> str:
     if cmd in ("end", "exit", "do"):
         cur.i = 0
         return _common(s, cur)
-    negate = cmd == "no"
+    negate = cmd in ("no", "default")  # ``default X`` puts X back to its default: as ``no`` here
+    reset = cmd == "default"
     if negate:
         cmd = cur.keyword(c.CONFIG_GLOBAL)
+    if reset and cmd == "interface":
+        return _default_interface(s, cur)
     cfg = s.device.running
     if cmd == "ip" and stored.ahead(cur, ["access-list"], ["extended"]):
         cur.i += 2
@@ -123,6 +126,15 @@ def _interface_cmd(s: IosSession, cur: Cursor, negate: bool) -> str:
     return ""
 
 
+def _default_interface(s: IosSession, cur: Cursor) -> str:
+    """``default interface X``: every sub-command back to its default (filters removed at once)."""
+    itf = s.device.running.interfaces[_interface_name(s, cur)]
+    itf.description, itf.shutdown, itf.address, itf.extra = "", False, None, []
+    itf.acl_in4 = itf.acl_out4 = itf.acl_in6 = itf.acl_out6 = None
+    s.device.changed()
+    return ""
+
+
 def _acl_header(s: IosSession, cur: Cursor, family: int, negate: bool) -> str:
     name = cur.word().text
     cur.end()
@@ -158,7 +170,7 @@ def _interface_name(s: IosSession, cur: Cursor) -> str:
 # -- interface ----------------------------------------------------------------------------------------
 def _interface_line(s: IosSession, cmd: str, cur: Cursor) -> str:
     itf = s.device.running.interfaces[s.interface]
-    negate = cmd == "no"
+    negate = cmd in ("no", "default")
     if negate:
         cmd = cur.keyword(c.CONFIG_IF)
     if cmd == "ip" and stored.ahead(cur, ["address"]):

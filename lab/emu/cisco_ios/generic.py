@@ -153,13 +153,13 @@ def _starts(have: tuple[str, ...], words: tuple[str, ...], k: tuple[str, ...]) -
 
 
 def render(blocks: list[Block], at_rank: int) -> list[str]:
-    """The stored lines of one print position, each block followed by ``!`` when it has children."""
+    """The stored lines of one print position; a sub-mode group (``line ...``) is closed by ``!``."""
+    here = [b for b in blocks if rank(b.words()) == at_rank]
     out: list[str] = []
-    for block in blocks:
-        if rank(block.words()) != at_rank:
-            continue
+    for i, block in enumerate(here):
         out.append(block.line)
         out += [f" {child}" for child in block.children]
-        if block.children or submode_of(block.words()):
-            out.append("!")
+        follows = here[i + 1].words()[:1] if i + 1 < len(here) else ()
+        if (block.children or submode_of(block.words())) and follows != block.words()[:1]:
+            out.append("!")  # ``line con 0`` / ``line vty 0 4`` print as one group, as on IOS
     return out

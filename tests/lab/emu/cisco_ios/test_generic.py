@@ -91,7 +91,7 @@ def test_submodes_keep_their_lines_and_fall_back_to_global(rig: Rig) -> None:
     assert rig.s.prompt() == "ce-a(config-router)#"
     rig.run("network 10.0.0.0 0.255.255.255 area 0", "no ip domain lookup", "end")
     run = rig.run("show running-config")
-    assert "line vty 0 4\n login local\n transport input ssh\n exec-timeout 5 0\n" in run
+    assert "line con 0\nline vty 0 4\n login local\n transport input ssh\n exec-timeout 5 0\n!\n" in run
     assert "router ospf 1\n network 10.0.0.0 0.255.255.255 area 0\n" in run
     assert rig.run("show running-config | section ^router") == \
         "router ospf 1\n network 10.0.0.0 0.255.255.255 area 0\n"
@@ -109,6 +109,10 @@ def test_interface_sub_commands_and_loopbacks(rig: Rig) -> None:
     brief = parse_output(platform="cisco_ios", command="show ip interface brief",
                          data=rig.run("show ip interface brief"))
     assert {"interface": "Loopback0", "ip_address": "10.255.0.1", "status": "up", "proto": "up"} in brief
+    rig.config("interface GigabitEthernet0/1", "ip access-group H7 in",
+               "default interface GigabitEthernet0/1")
+    assert "ip ospf cost" not in rig.run("show running-config | section GigabitEthernet0/1")
+    assert rig.device.running.interfaces["GigabitEthernet0/1"].acl_in4 is None
     rig.config("no interface Loopback0")
     assert "Loopback0" not in rig.run("show running-config")
     assert "% Removal of physical" in rig.config("no interface GigabitEthernet0/0")
