@@ -7,29 +7,42 @@ one step and arms the switch's own rollback (no reboot), ``configure session egr
 and ``configure session egressctl abort`` rolls back a pending commit at once. ``show configuration
 sessions`` says whether the session waits for its confirmation (state ``pendingCommitTimer``).
 
+A confirmed change is saved to the startup-config at once (:mod:`.persist`), an unconfirmed one never is.
 ACLs on a switch are stateless: a cut ends established flows by itself, and there is no session table to
 clear, so the driver declares no session kill.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import ClassVar
 
 from egressctl_drivers.arista_eos import constants as c
+from egressctl_drivers.arista_eos import persist as p
 from egressctl_drivers.arista_eos import render as r
 from egressctl_drivers.arista_eos.parse import ParseError, parse_state
+from egressctl_drivers.arista_eos.preflight import EFFECT
 from egressctl_drivers.arista_eos.preflight import preflight as _preflight
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 
-from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    SessionReport,
+)
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
+_log = logging.getLogger(__name__)
 _STATE_RE = re.compile(rf"^\s*{re.escape(c.SESSION)}\s+(\S+)", re.M)
 
 
@@ -46,6 +59,7 @@ class AristaEosDriver(NetmikoDriverBase):
 
     _candidate: list[str] | None = None
     _committed: bool = False
+    _saved: bool = False
 
     def prepare(self) -> None:
         """Privileged EXEC: a privilege-15 user is there already, others answer ``enable``."""
@@ -147,6 +161,37 @@ class AristaEosDriver(NetmikoDriverBase):
         if self.has_pending_commit():
             raise ConfirmError(self.device.name, "the commit is still pending after confirming",
                                device_output=out)
+        try:  # confirmed and live whatever the save does: a failure is left to ensure_saved, never undone
+            self.save()
+        except DeviceError as exc:
+            _log.warning("%s: confirmed but not saved: %s", self.device.name, exc)
+
+    # -------------------------------------------------------------- persistence
+    def save(self) -> None:
+        """``copy running-config startup-config``; ``DeviceError`` unless the switch confirms the copy."""
+        with map_netmiko_errors(self.device.name, p.SAVE_CMD):
+            out = redact(str(self.conn.save_config(cmd=p.SAVE_CMD)))
+        problem = p.save_problem(out)
+        if problem:
+            raise DeviceError(self.device.name, f"{p.SAVE_CMD} failed", device_output=problem)
+        self._saved = True
+
+    def ensure_saved(self) -> str:
+        """Make the startup-config hold egressctl's state once the switch is at its target for good.
+
+        Never saves while a commit timer runs; returns a note when it saved now, "" when nothing was needed,
+        and raises ``DeviceError`` when the save fails (the change stays live: needs attention).
+        """
+        if self._saved or self.has_pending_commit():
+            return ""
+        if not p.differs(lambda cmd: self.send(cmd, read_timeout=max(self.timeout, 60))):
+            return ""
+        self.save()
+        return p.SAVED_NOTE
+
+    def net_description(self) -> NetDescription:
+        """The commit timer, and the save that follows the confirm (shown by ``plan`` and ``check``)."""
+        return NetDescription(self.safety_net, f"{EFFECT}; {p.PLAN_NOTE}")
 
     def rollback(self) -> None:
         """``configure session egressctl abort`` while a commit is pending (back to the checkpoint)."""

@@ -95,3 +95,30 @@ class TestAristaEosLifecycle(EmulatedLifecycleSuite):
             assert not again.has_pending_commit()
         finally:
             again.close()
+
+    def test_12_a_confirmed_change_is_saved_an_unconfirmed_one_never(self, drv: Any, site: Site) -> None:
+        """A reload keeps a confirmed cut and drops an unconfirmed one: the startup-config says which."""
+        def startup() -> str:
+            return str(drv.send("show startup-config | section access-"))
+
+        if not drv.read_state().is_normal:
+            self.apply(drv, compute_policy(site, "normal"))
+            drv.confirm()
+        self.apply(drv, compute_policy(site, "isolated"))
+        assert "EGRESSCTL-V4" not in startup(), "saved before the confirmation"
+        drv.confirm()
+        assert "ip access-group EGRESSCTL-V4 out" in startup() and drv.ensure_saved() == ""
+        self.apply(drv, compute_policy(site, "normal"))
+        drv.confirm()
+        assert "EGRESSCTL" not in startup()
+        drv.send_config(["ip access-list H8-UNSAVED", "deny ip any any"])
+        assert drv.ensure_saved() == "", "site lines alone never make egressctl save"
+        # a run that confirmed and died before saving: the next run's ensure_saved saves it
+        self.apply(drv, compute_policy(site, "isolated"))
+        drv.send(f"configure session {c.SESSION} commit")
+        assert "EGRESSCTL-V4" not in startup()
+        fresh = make(drv.device)
+        fresh._conn = drv._conn  # the same session: a new driver object knows nothing of the first one's save
+        assert "startup-config" in fresh.ensure_saved() and "EGRESSCTL-V4" in startup()
+        self.apply(drv, compute_policy(site, "normal"))
+        drv.confirm()
