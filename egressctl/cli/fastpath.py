@@ -110,10 +110,36 @@ def run(argv: list[str]) -> int | None:
     if req is None:
         return None
     try:
-        return _Check(req).run()
+        rep = _Check(req).analyze()
+        if rep is None:
+            return None
+        _report(rep, req.json)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write("interrupted\n")  # what the full path's error handler prints
         return int(ExitCode.INTERRUPTED)
+    except _Printing as exc:
+        return _failed(exc.__cause__ or exc)
+    except Exception:
+        return None  # before any output: the full path meets the same problem and reports it
+    return int(ExitCode.OK if rep.ok else ExitCode.VERIFY_FAILED)
+
+
+class _Printing(Exception):
+    """An error raised while the report was being printed: too late to hand the command line over."""
+
+
+def _failed(exc: BaseException) -> int:
+    """What the full path's ``reported_errors`` does with ``exc`` (its modules are loaded only now)."""
+    if os.environ.get("EGRESSCTL_DEBUG") == "1":
+        raise exc
+    from rich.text import Text
+
+    from egressctl.cli.common import err_console, exit_code_for, problem_lines
+
+    console = err_console()
+    for line in problem_lines(exc):
+        console.print(Text(line))
+    return int(exit_code_for(exc))
 
 
 def _readable_file(path: str) -> bool:
@@ -172,8 +198,8 @@ class _Check:
         verifiable = target in ("isolated", "normal") or state.startswith("stage:")
         return target if verifiable and target in known else None
 
-    def run(self) -> int | None:
-        """The whole check (see the module docstring for what falls back)."""
+    def analyze(self) -> CaptureReport | None:
+        """The capture's report, or None when the full path must run (see the module docstring)."""
         inventory = self.inventory()
         if not _readable_file(self.req.pcap) or inventory is None:
             return None
@@ -183,12 +209,7 @@ class _Check:
             return None
         from egressctl.verify.capture.offline import analyze_compiled
 
-        try:
-            rep = analyze_compiled(Path(self.req.pcap), known[target], self.req.site, target)
-        except Exception:
-            return None  # the full path reads it again and reports the error
-        _report(rep, self.req.json)
-        return int(ExitCode.OK if rep.ok else ExitCode.VERIFY_FAILED)
+        return analyze_compiled(Path(self.req.pcap), known[target], self.req.site, target)
 
 
 def _journal_state(state_dir: Path, site: str) -> str | None:
@@ -240,7 +261,14 @@ def _compile(site: Site) -> Compiled | None:
 
 
 def _report(rep: CaptureReport, as_json: bool) -> None:
-    """Print the report exactly as ``verify_cmd._pcap`` does."""
+    """Print the report exactly as ``verify_cmd._pcap`` does; an error is raised as :class:`_Printing`."""
+    try:
+        _print_report(rep, as_json)
+    except Exception as exc:
+        raise _Printing from exc
+
+
+def _print_report(rep: CaptureReport, as_json: bool) -> None:
     from egressctl.verify.beacon import BeaconReport
 
     beacons = BeaconReport.from_capture(rep)
