@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 from egressctl_drivers.fortinet import constants as C
+from egressctl_drivers.fortinet.savemode import RECORD, parse_record
 
 from egressctl.check import CheckResult, Status, fail, ok, warn
 from egressctl.errors import DeviceError
@@ -61,6 +62,17 @@ def save_mode_check(global_settings: str) -> CheckResult:
                 "confirm (`execute cfg save`), or lost if its dead-man fires; save them before a cut")
 
 
+def left_by_egressctl(global_settings: str, autoscripts: str) -> CheckResult | None:
+    """Revert mode that an interrupted egressctl change left (its record is on the unit), if so."""
+    mode = C.CFG_SAVE_RE.search(global_settings)
+    original = parse_record(autoscripts)
+    if original is None or mode is None or mode.group(1) != C.CFG_SAVE_REVERT:
+        return None
+    return warn("cfg-save", f"cfg-save revert left by an interrupted egressctl change (auto-script {RECORD} "
+                f"records cfg-save {original.mode}, cfg-revert-timeout {original.timeout}): the next "
+                "isolate or restore confirms or rolls back that change and gives the save mode back")
+
+
 def effect(status: str) -> str:
     """What the dead-man switch does when it fires, for this unit's HA mode."""
     found = HA_RE.search(status)
@@ -81,7 +93,11 @@ def preflight(drv: FortinetDriver) -> list[CheckResult]:
     status = drv.send(GET_STATUS)
     found = [vdom_check(status)]
     if found[0].status == Status.OK:  # with VDOMs, `get system global` needs `config global` first
-        found.append(save_mode_check(drv.send(C.GET_GLOBAL)))
+        settings = drv.send(C.GET_GLOBAL)
+        left = None
+        if C.CFG_SAVE_RE.search(settings) and C.CFG_SAVE_REVERT in settings:
+            left = left_by_egressctl(settings, drv.send(C.SHOW_AUTOSCRIPT, check=False))
+        found.append(left or save_mode_check(settings))
     described = getattr(drv, "net_description", None)  # a driver that picks its net per unit says which
     if described is not None:
         with contextlib.suppress(DeviceError):
