@@ -22,6 +22,7 @@ from textual.screen import Screen
 from egressctl.tui.backend import Backend, Doc
 from egressctl.tui.format import get, plan_text
 from egressctl.tui.messages import Loaded, OperationDone, OperationProgressed
+from egressctl.tui.priority import Priority
 from egressctl.tui.progress import OperationProgress
 from egressctl.tui.proof import grouped_warnings
 from egressctl.tui.screens.confirm import TypedConfirm, YesNo
@@ -74,14 +75,19 @@ class EgressApp(WatchingApp):
         self.progress: OperationProgress | None = None
         self.op_screen: OperationScreen | None = None
         self.exit_after_operation = False
+        self.priority = Priority()
 
     def get_default_screen(self) -> Screen[None]:
         return SitesScreen()
 
     def on_mount(self) -> None:
+        self.priority.raise_()  # the screen ahead of batch work (egressctl.tui.priority), undone on unmount
         if self.initial_site:
             self.open_site(self.initial_site)
         self.call_after_refresh(freeze_heap)
+
+    def on_unmount(self) -> None:
+        self.priority.restore()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``o`` (back to the operation) is offered only once there is one."""
