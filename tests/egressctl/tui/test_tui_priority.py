@@ -37,7 +37,7 @@ asyncio.run(main())
 
 pytestmark = [
     pytest.mark.root,
-    pytest.mark.skipif(autogroup_nice() is None or os.geteuid() != 0, reason="needs the kernel's autogroup and root"),
+    pytest.mark.skipif(autogroup_nice() is None or os.geteuid() != 0, reason="needs autogroup and root"),
 ]
 
 
