@@ -116,6 +116,36 @@ class PaintProbe:
         return self.done[i] if i < len(self.done) else None
 
 
+class LayoutProbe:
+    """Full-screen layouts (``Screen._refresh_layout``: every widget measured, placed and repainted) while
+    ``recording``, with their wall time: the frames that cost tens of milliseconds instead of one."""
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self.recording = False
+        self._orig = Screen._refresh_layout
+
+    def __enter__(self) -> LayoutProbe:
+        probe, orig = self, self._orig
+
+        def layout(screen: Screen[Any], *args: Any, **kw: Any) -> None:
+            t0 = time.perf_counter()
+            orig(screen, *args, **kw)
+            if probe.recording:
+                probe.durations.append((time.perf_counter() - t0) * 1000)
+
+        Screen._refresh_layout = layout  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        Screen._refresh_layout = self._orig  # type: ignore[method-assign]
+
+    def summary(self) -> str:
+        """How many, their total and the longest."""
+        d = self.durations
+        return f"{len(d)}, total {sum(d):.0f} ms, max {max(d, default=0):.1f} ms"
+
+
 class KeyProbe:
     """Sends cursor keys to a table (DataTable or Grid) as the terminal driver would; times them to screen."""
 
@@ -221,7 +251,10 @@ class MachineProbe:
 
     def start(self) -> None:
         """Start sampling (returns once the sleeper runs)."""
-        self._proc = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdout=subprocess.PIPE, text=True)
+        # its own session, so its own scheduling group (autogroup): like any other process on the machine,
+        # whatever priority the TUI's session has
+        self._proc = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdout=subprocess.PIPE, text=True,
+                                      start_new_session=True)
         assert self._proc.stdout is not None
         self._proc.stdout.readline()
 
