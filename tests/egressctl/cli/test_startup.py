@@ -121,6 +121,27 @@ def test_capture_check_against_the_journal(tmp_path: Path, empty_pcap: Path) -> 
     assert present(modules, NOT_FOR_A_CAPTURE) == []
 
 
+#: What a capture check never imports once the site's compiled policy is cached (the fast path, which is
+#: what makes a 0-packet ``verify --pcap`` take well under 0.15 s): the CLI framework, the inventory's YAML
+#: and models, the policy computation, rich (the output is a pipe here), numpy, the journal's store.
+NOT_FOR_A_CACHED_CHECK = ("typer", "click", "pydantic", "rich", "yaml", "numpy", "importlib.metadata",
+                          "egressctl.cli.app", "egressctl.cli.common", "egressctl.inventory.loader",
+                          "egressctl.inventory.models", "egressctl.policy", "egressctl.engine",
+                          "egressctl.journal.store", "egressctl.registry")
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--stage", "isolated"]])
+def test_a_cached_capture_check_needs_no_framework(tmp_path: Path, empty_pcap: Path,
+                                                   extra: list[str]) -> None:
+    argv = ["-i", str(LAB), "--state-dir", str(tmp_path / "state"), "verify", "lab", "--pcap",
+            str(empty_pcap)]
+    loaded(tmp_path, *argv)  # the first run creates the state directory (the full path)
+    loaded(tmp_path, *argv)  # and the second the cache
+    modules, out = loaded(tmp_path, *argv, *extra)
+    assert "unverified" in out
+    assert present(modules, NOT_FOR_A_CACHED_CHECK) == []
+
+
 def test_version_is_the_installed_one() -> None:
     """``--version`` prints ``egressctl.__version__`` (no metadata read): it must be the package's."""
     assert egressctl.__version__ == version("egressctl")
