@@ -10,7 +10,6 @@ operation's events are folded into a progress model by its worker and shown coal
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from textual.screen import Screen
 
 from egressctl.tui.backend import Backend, Doc
 from egressctl.tui.format import get, plan_text
+from egressctl.tui.heap import FullCollections, freeze_heap
 from egressctl.tui.messages import Loaded, OperationDone, OperationProgressed
 from egressctl.tui.priority import Priority
 from egressctl.tui.progress import OperationProgress
@@ -41,18 +41,6 @@ QUIT_WARNING = (
     "`egressctl status {site}` explains the state afterwards, and re-running the operation resumes it.\n\n"
     "Stop the operation and quit?"
 )
-
-
-def freeze_heap() -> None:
-    """Move every object alive now out of the garbage collector's reach (``gc.freeze``).
-
-    A full (generation 2) collection walks every tracked object while holding the interpreter lock; with
-    the engine, Textual and Rich loaded that measured 300-460 ms in the lab, a visible freeze in the middle
-    of an operation. What is alive at start-up (modules, classes, screens) stays alive, so freezing it costs
-    nothing and later full collections only walk what came after. Called once the first screen is up and
-    again as an operation starts (its confirmation modal is gone by then).
-    """
-    gc.freeze()
 
 
 class EgressApp(WatchingApp):
@@ -76,6 +64,7 @@ class EgressApp(WatchingApp):
         self.op_screen: OperationScreen | None = None
         self.exit_after_operation = False
         self.priority = Priority()
+        self.full_collections = FullCollections()
 
     def get_default_screen(self) -> Screen[None]:
         return SitesScreen()
@@ -88,6 +77,7 @@ class EgressApp(WatchingApp):
 
     def on_unmount(self) -> None:
         self.priority.restore()
+        self.full_collections.release()  # the thresholds are the process's, not the app's
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``o`` (back to the operation) is offered only once there is one."""
@@ -183,6 +173,7 @@ class EgressApp(WatchingApp):
         self.op_screen = OperationScreen(self.progress)
         self.push_screen(self.op_screen)
         self.call_after_refresh(freeze_heap)
+        self.full_collections.hold()  # no full collection mid-operation (egressctl.tui.heap)
         self._apply(site, target, self.progress)
 
     def _progressed(self) -> None:
@@ -208,6 +199,7 @@ class EgressApp(WatchingApp):
             op.progressed()
 
     def on_operation_done(self, message: OperationDone) -> None:
+        self.full_collections.release()
         site = self.running_site
         self.running_site = self.running_target = None
         if self.progress is not None:
