@@ -12,8 +12,11 @@ from __future__ import annotations
 #: commit, so an applied ACL is never seen half-built and needs no make-before-break slots (unlike IOS).
 ACL4 = "EGRESSCTL-V4"
 ACL6 = "EGRESSCTL-V6"
-#: The configuration session egressctl loads its change in; its state says whether a commit is pending.
+#: egressctl's configuration sessions are named ``egressctl-<6 hex digits>``, a new one per change (as NAPALM
+#: names its own: a completed session's name is not reused); ``show configuration sessions`` then says, from
+#: the switch itself, whether one of them waits for its confirmation.
 SESSION = "egressctl"
+SESSION_RE = r"egressctl(?:-[0-9a-f]{6})?"
 #: Direction the ACLs are applied in, on the device's ``outside`` interfaces (the uplinks): ``out`` sees
 #: exactly the traffic leaving the site, in its original direction. Traffic to the switch itself (the
 #: operators' SSH) and the switch's own packets (IPv6 neighbour discovery) never meet an egress ACL.

@@ -1,11 +1,12 @@
 """``AristaEosDriver``: EOS switches through netmiko ``arista_eos``; safety net = ``commit timer``.
 
-EOS configuration sessions give the whole NAPALM lifecycle on the CLI: the lines are loaded into the
-session ``egressctl`` (``configure session egressctl`` ... ``end`` leaves it pending, nothing is live),
-``show session-config named egressctl diffs`` is the diff, ``commit timer hh:mm:ss`` applies the session in
-one step and arms the switch's own rollback (no reboot), ``configure session egressctl commit`` confirms,
-and ``configure session egressctl abort`` rolls back a pending commit at once. ``show configuration
-sessions`` says whether the session waits for its confirmation (state ``pendingCommitTimer``).
+EOS configuration sessions give the whole NAPALM lifecycle on the CLI: the lines are loaded into a new
+session ``egressctl-XXXXXX`` (``configure session NAME`` ... ``end`` leaves it pending, nothing is live),
+``show session-config named NAME diffs`` is the diff, ``commit timer hh:mm:ss`` applies the session in one
+step and arms the switch's own rollback (no reboot), ``configure session NAME commit`` confirms, and
+``configure session NAME abort`` rolls back a pending commit at once. ``show configuration sessions`` says
+whether one of egressctl's sessions waits for its confirmation (state ``pendingCommitTimer``): the name to
+confirm or abort is read from the switch, never remembered, so a re-run settles what a dead run left.
 
 A confirmed change is saved to the startup-config at once (:mod:`.persist`), an unconfirmed one never is.
 ACLs on a switch are stateless: a cut ends established flows by itself, and there is no session table to
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Sequence
 from typing import ClassVar
 
 from egressctl_drivers.arista_eos import constants as c
 from egressctl_drivers.arista_eos import persist as p
 from egressctl_drivers.arista_eos import render as r
-from egressctl_drivers.arista_eos.parse import ParseError, parse_state
+from egressctl_drivers.arista_eos.parse import ParseError, own_sessions, parse_state
 from egressctl_drivers.arista_eos.preflight import EFFECT
 from egressctl_drivers.arista_eos.preflight import preflight as _preflight
 from egressctl_drivers.common import sessions as S
@@ -43,7 +45,6 @@ from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
 _log = logging.getLogger(__name__)
-_STATE_RE = re.compile(rf"^\s*{re.escape(c.SESSION)}\s+(\S+)", re.M)
 
 
 class AristaEosDriver(NetmikoDriverBase):
@@ -58,6 +59,7 @@ class AristaEosDriver(NetmikoDriverBase):
     preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
 
     _candidate: list[str] | None = None
+    _session: str = ""
     _committed: bool = False
     _saved: bool = False
 
@@ -66,17 +68,20 @@ class AristaEosDriver(NetmikoDriverBase):
         self.conn.enable()
 
     # -------------------------------------------------------------- session state
-    def session_state(self) -> str:
-        """The state of session ``egressctl`` (``pending``, ``pendingCommitTimer``...), "" when absent."""
-        m = _STATE_RE.search(self.send(c.SESSIONS_CMD, check=False))
-        return m.group(1) if m else ""
+    def sessions(self) -> dict[str, str]:
+        """The switch's sessions that are egressctl's, and their states (read, never remembered)."""
+        return own_sessions(self.send(c.SESSIONS_CMD, check=False))
 
-    def _session_cmd(self, action: str, error: type[DeviceError]) -> str:
-        out = self.send(f"configure session {c.SESSION} {action}", check=False)
+    def _waiting(self) -> str:
+        """The name of egressctl's session waiting for its confirmation, "" when none waits."""
+        return next((n for n, st in self.sessions().items() if st == c.PENDING_STATE), "")
+
+    def _session_cmd(self, name: str, action: str, error: type[DeviceError]) -> str:
+        out = self.send(f"configure session {name} {action}", check=False)
         try:
             self.check_output(action, out)
         except CommandRejected as exc:
-            raise error(self.device.name, f"configure session {c.SESSION} {action} failed",
+            raise error(self.device.name, f"configure session {name} {action} failed",
                         device_output=exc.device_output) from exc
         return out
 
@@ -112,13 +117,14 @@ class AristaEosDriver(NetmikoDriverBase):
         self._candidate = self.render(policy, current)
         if not self._candidate:
             return
-        state = self.session_state()
-        if state == c.PENDING_STATE:
-            raise CommitError(self.device.name, "a commit of session egressctl waits for confirmation")
-        if state == "pending":
-            self._session_cmd("abort", CommitError)
+        states = self.sessions()
+        if c.PENDING_STATE in states.values():
+            raise CommitError(self.device.name, "a commit of egressctl's waits for confirmation")
+        for name in [n for n, st in states.items() if st == "pending"]:  # left by an interrupted run
+            self._session_cmd(name, "abort", CommitError)
+        self._session = f"{c.SESSION}-{secrets.token_hex(3)}"
         with map_netmiko_errors(self.device.name, "configure session"):
-            self.conn.config_mode(config_command=f"configure session {c.SESSION}")
+            self.conn.config_mode(config_command=f"configure session {self._session}")
         try:
             self.send_config(self._candidate, enter_config_mode=False, exit_config_mode=True)
         except DeviceError:
@@ -126,17 +132,17 @@ class AristaEosDriver(NetmikoDriverBase):
             raise
 
     def diff(self) -> str:
-        """``show session-config named egressctl diffs`` (a unified diff against the running config)."""
+        """``show session-config named NAME diffs`` (a unified diff against the running config)."""
         if not self._candidate:
             return ""
-        return self.send(f"show session-config named {c.SESSION} diffs")
+        return self.send(f"show session-config named {self._session} diffs")
 
     def commit(self, revert_in: int) -> None:
-        """``commit timer hh:mm:ss`` in session ``egressctl``: applied now, rolled back unless confirmed."""
+        """``commit timer hh:mm:ss`` in the loaded session: applied now, rolled back unless confirmed."""
         if not self._candidate:
             return
         with map_netmiko_errors(self.device.name, "configure session"):
-            self.conn.config_mode(config_command=f"configure session {c.SESSION}")
+            self.conn.config_mode(config_command=f"configure session {self._session}")
             base = re.escape(self.conn.base_prompt)
             out = str(self.conn.send_command(f"commit timer {r.timer(revert_in)}",
                                              expect_string=rf"{base}(?:\(config[^)]*\))?[>#]",
@@ -154,10 +160,11 @@ class AristaEosDriver(NetmikoDriverBase):
         self._committed = True
 
     def confirm(self) -> None:
-        """``configure session egressctl commit``; ``ConfirmError`` when nothing waits (the timer fired)."""
-        if not self.has_pending_commit():
+        """``configure session NAME commit``; ``ConfirmError`` when nothing waits (the timer fired)."""
+        name = self._waiting()
+        if not name:
             raise ConfirmError(self.device.name, "no commit waiting for confirmation (the timer fired)")
-        out = self._session_cmd("commit", ConfirmError)
+        out = self._session_cmd(name, "commit", ConfirmError)
         if self.has_pending_commit():
             raise ConfirmError(self.device.name, "the commit is still pending after confirming",
                                device_output=out)
@@ -194,31 +201,32 @@ class AristaEosDriver(NetmikoDriverBase):
         return NetDescription(self.safety_net, f"{EFFECT}; {p.PLAN_NOTE}")
 
     def rollback(self) -> None:
-        """``configure session egressctl abort`` while a commit is pending (back to the checkpoint)."""
-        if not self.has_pending_commit():
+        """``configure session NAME abort`` while a commit is pending (back to the checkpoint)."""
+        name = self._waiting()
+        if not name:
             if self._committed:
                 raise RollbackError(self.device.name, "no pending commit to roll back (already confirmed "
                                     "or already rolled back); apply the previous target instead")
             self.discard()
             return
-        out = self._session_cmd("abort", RollbackError)
+        out = self._session_cmd(name, "abort", RollbackError)
         if self.has_pending_commit():
             raise RollbackError(self.device.name, "abort left the commit pending", device_output=out)
         self._committed = False
 
     def discard(self) -> None:
-        """Abort session ``egressctl`` when it holds an uncommitted candidate."""
+        """Abort the loaded session when it holds an uncommitted candidate."""
         self._candidate = None
-        if self._conn is None:
+        if self._conn is None or not self._session:
             return
         with map_netmiko_errors(self.device.name, "end"):
             self.conn.exit_config_mode()
-        if self.session_state() == "pending":
-            self._session_cmd("abort", DeviceError)
+        if self.sessions().get(self._session) == "pending":
+            self._session_cmd(self._session, "abort", DeviceError)
 
     def has_pending_commit(self) -> bool:
-        """True while session ``egressctl`` is ``pendingCommitTimer`` (``show configuration sessions``)."""
-        return self.session_state() == c.PENDING_STATE
+        """True while a session of egressctl's is ``pendingCommitTimer`` (``show configuration sessions``)."""
+        return bool(self._waiting())
 
     # -------------------------------------------------------------- sessions
     def session_handling(self) -> SessionHandling:

@@ -160,3 +160,16 @@ def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:
     (m4, rules4), (m6, rules6) = found
     marker_text = m4 if clean and m4 == m6 else ""
     return build_state(marker_text, [*rules4, *rules6], pending=pending, raw=raw, owned=owned)
+
+
+_ROW = re.compile(r"^\s*(\S+)\s+(pending\S*|completed|aborted)\b", re.M)
+
+
+def session_rows(listing: str) -> dict[str, str]:
+    """Session name -> state, from ``show configuration sessions``."""
+    return {m.group(1): m.group(2) for m in _ROW.finditer(listing.replace("\r", ""))}
+
+
+def own_sessions(listing: str) -> dict[str, str]:
+    """The sessions that are egressctl's (``constants.SESSION_RE``) and their states."""
+    return {n: st for n, st in session_rows(listing).items() if re.fullmatch(c.SESSION_RE, n)}

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from egressctl_drivers.arista_eos import constants as c
+from egressctl_drivers.arista_eos.parse import session_rows
 
 from egressctl.check import CheckResult, fail, ok, warn
 
@@ -19,15 +20,14 @@ if TYPE_CHECKING:
 
 EFFECT = ("the switch restores the configuration it had before the commit by itself when the timer expires "
           "(no reboot); the change is gone, the rest of the running configuration is untouched")
-_ROW = re.compile(r"^\s*(\S+)\s+(\S+)\s+\S+", re.M)
 
 
 def sessions_check(listing: str) -> CheckResult:
     """``show configuration sessions``: no session may be waiting for a commit confirmation."""
-    waiting = [m.group(1) for m in _ROW.finditer(listing) if m.group(2) == c.PENDING_STATE]
+    waiting = sorted(n for n, st in session_rows(listing).items() if st == c.PENDING_STATE)
     if not waiting:
         return ok("sessions", "no configuration session waits for a commit confirmation")
-    if waiting == [c.SESSION]:
+    if all(re.fullmatch(c.SESSION_RE, n) for n in waiting):
         return warn("sessions", "egressctl's own session waits for confirmation (an earlier run stopped "
                     "before confirming); the switch rolls it back when its timer fires, or a re-run "
                     "settles it")
@@ -37,8 +37,8 @@ def sessions_check(listing: str) -> CheckResult:
 
 def safety_net_check() -> CheckResult:
     """How the dead-man switch works on EOS and what it does when it fires."""
-    return ok("safety-net", f"configuration session `{c.SESSION}` committed with `commit timer hh:mm:ss` "
-              f"(at least {c.TIMER_MIN_SECONDS} s); confirmed with `configure session {c.SESSION} commit`",
+    return ok("safety-net", f"configuration session `{c.SESSION}-XXXXXX` committed with `commit timer "
+              f"hh:mm:ss` (at least {c.TIMER_MIN_SECONDS} s); confirmed with `configure session NAME commit`",
               EFFECT)
 
 

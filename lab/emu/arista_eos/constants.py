@@ -38,6 +38,8 @@ SESSION_TIMER_PENDING = "% Session {name} is pending a commit timer; commit or a
 NO_SUCH_SESSION = "% Session {name} does not exist"  # [M]
 SESSION_NOT_PENDING = "% Session {name} is not pending"  # [M]
 BAD_TIMER = "% Invalid timer value"  # [M]
+#: Completed sessions ``show configuration sessions`` keeps listing ("Maximum number of completed sessions").
+MAX_COMPLETED = 1
 #: Longest ``commit timer`` EOS takes [M]; the lab never needs more.
 TIMER_MAX_SECONDS = 24 * 3600
 

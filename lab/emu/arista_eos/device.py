@@ -98,19 +98,26 @@ class EosDevice:
         if sess.state == "pendingCommitTimer":
             sess.cancel()
             if timer is None:  # the confirmation
-                sess.state, sess.checkpoint = "completed", None
+                self._completed(sess)
                 return ""
         else:
             sess.checkpoint = copy.deepcopy(self.running)
             self.running = copy.deepcopy(sess.config)
             self.changed()
             if timer is None:
-                sess.state, sess.checkpoint = "completed", None
+                self._completed(sess)
                 return ""
         sess.state = "pendingCommitTimer"
         sess.deadline = self.clock.now() + timer
         sess.cancel = self.clock.call_later(timer, lambda: self.expire(sess))
         return ""
+
+    def _completed(self, sess: ConfigSession) -> None:
+        """A committed session; EOS keeps the last ``MAX_COMPLETED`` of them listed."""
+        sess.state, sess.checkpoint = "completed", None
+        done = [n for n, s in self.sessions.items() if s.state == "completed" and s is not sess]
+        for name in done[: max(0, len(done) + 1 - c.MAX_COMPLETED)]:
+            del self.sessions[name]
 
     def expire(self, sess: ConfigSession) -> None:
         """The commit timer fired: back to the checkpoint, no reboot."""
@@ -118,6 +125,7 @@ class EosDevice:
             return
         self.running, sess.checkpoint = sess.checkpoint, None
         sess.state = "aborted"
+        self.sessions.pop(sess.name, None)  # rolled back: no longer listed [M]
         self.rollbacks += 1
         self.changed()
 

@@ -12,6 +12,7 @@ import re
 import time
 from typing import TYPE_CHECKING
 
+from egressctl_lab.emu.arista_eos import constants as c
 from egressctl_lab.emu.arista_eos.acl import Acl
 from egressctl_lab.emu.arista_eos.model import Config, Interface
 
@@ -85,8 +86,8 @@ def sessions(dev: EosDevice, detail: bool) -> str:
     rule = "   ------------- --------------------- -------- --------"
     if detail:
         head, rule = head + "    Commit Time Left", rule + "    ----------------"
-    rows = ["Maximum number of completed sessions: 1", "Maximum number of pending sessions: 5", "",
-            head, rule]
+    rows = [f"Maximum number of completed sessions: {c.MAX_COMPLETED}",
+            "Maximum number of pending sessions: 5", "", head, rule]
     for s in dev.sessions.values():
         line = f"   {s.name:<13} {s.state:<21} {s.user:<8} vty"
         if detail and s.state == "pendingCommitTimer":

@@ -135,3 +135,28 @@ def test_capabilities_say_no_session_kill_and_native_revert() -> None:
     assert drv.session_handling() == SessionHandling.STATELESS
     report = drv.clear_sessions(compute_policy(eos_site(), "isolated"), [])
     assert report.cleared == 0 and "stateless" in report.detail
+
+
+LISTING = """Maximum number of completed sessions: 1
+Maximum number of pending sessions: 5
+
+   Name               State                 User     Terminal
+   ------------------ --------------------- -------- --------
+   egressctl-0a1b2c   completed             admin    vty
+   egressctl-3d4e5f   pendingCommitTimer    admin    vty
+   other-tool         pending               oper     vty
+"""
+
+
+def test_sessions_are_read_from_the_listing_and_checked() -> None:
+    from egressctl_drivers.arista_eos.parse import own_sessions, session_rows
+    from egressctl_drivers.arista_eos.preflight import sessions_check
+
+    from egressctl.check import Status
+
+    assert session_rows(LISTING)["other-tool"] == "pending"
+    own = own_sessions(LISTING)
+    assert own == {"egressctl-0a1b2c": "completed", "egressctl-3d4e5f": "pendingCommitTimer"}
+    assert sessions_check(LISTING).status == Status.WARN
+    assert sessions_check(LISTING.replace("egressctl-3d4e5f", "netops-change")).status == Status.FAIL
+    assert sessions_check(LISTING.replace("pendingCommitTimer", "completed")).status == Status.OK

@@ -8,6 +8,7 @@ commit, and ``egressctl check`` says so. Port 27702 (helper range 27700-27749); 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,15 +50,16 @@ class TestAristaEosLifecycle(EmulatedLifecycleSuite):
         drv.send_config(["ip access-list H8-REJECT", "permit tcp host 10.0.0.1 eq nosuch any"])
 
     def test_09_diff_is_the_sessions_unified_diff(self, drv: Any, site: Site) -> None:
-        """The diff is EOS's own ``show session-config named egressctl diffs``; discard aborts it."""
+        """The diff is EOS's own ``show session-config named NAME diffs``; discard aborts the session."""
         state = drv.read_state()
         drv.load_candidate(compute_policy(site, "isolated"), state)
         diff = drv.diff()
-        assert "+++ session:/egressctl-session-config" in diff, diff
+        assert re.search(r"\+\+\+ session:/egressctl-[0-9a-f]{6}-session-config", diff), diff
         assert "+ip access-list EGRESSCTL-V4" in diff, diff
-        assert drv.session_state() == "pending" and at(drv.read_state(), compute_policy(site, "normal"))
+        assert [st for st in drv.sessions().values() if st.startswith("pending")] == ["pending"]
+        assert at(drv.read_state(), compute_policy(site, "normal"))
         drv.discard()
-        assert drv.session_state() == ""
+        assert not [st for st in drv.sessions().values() if st.startswith("pending")]
 
     def test_10_a_stale_pending_session_blocks_commits(self, drv: Any, site: Site) -> None:
         """Another session waiting for its confirmation: EOS refuses egressctl's commit, check says why."""
@@ -115,7 +117,7 @@ class TestAristaEosLifecycle(EmulatedLifecycleSuite):
         assert drv.ensure_saved() == "", "site lines alone never make egressctl save"
         # a run that confirmed and died before saving: the next run's ensure_saved saves it
         self.apply(drv, compute_policy(site, "isolated"))
-        drv.send(f"configure session {c.SESSION} commit")
+        drv.send(f"configure session {drv._waiting()} commit")
         assert "EGRESSCTL-V4" not in startup()
         fresh = make(drv.device)
         fresh._conn = drv._conn  # the same session: a new driver object knows nothing of the first one's save
