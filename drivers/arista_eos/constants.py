@@ -12,9 +12,9 @@ from __future__ import annotations
 #: commit, so an applied ACL is never seen half-built and needs no make-before-break slots (unlike IOS).
 ACL4 = "EGRESSCTL-V4"
 ACL6 = "EGRESSCTL-V6"
-#: egressctl's configuration sessions are named ``egressctl-<6 hex digits>``, a new one per change (as NAPALM
-#: names its own: a completed session's name is not reused); ``show configuration sessions`` then says, from
-#: the switch itself, whether one of them waits for its confirmation.
+#: egressctl's configuration sessions are named ``egressctl-<6 hex digits>``, a new one per change, as NAPALM
+#: names its own uniquely (whether EOS lets a completed session's name be reused was not checked [M]);
+#: ``show configuration sessions`` then says, from the switch itself, whether one of them waits.
 SESSION = "egressctl"
 SESSION_RE = r"egressctl(?:-[0-9a-f]{6})?"
 #: Direction the ACLs are applied in, on the device's ``outside`` interfaces (the uplinks): ``out`` sees
