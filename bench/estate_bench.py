@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,6 +160,8 @@ def main() -> int:
         stray = [ln.split()[0] for ln in left.splitlines() if ln.startswith(args.prefix)]
         print(f"\nlab down: exit {down.returncode}, {time.monotonic() - begin:.1f} s; "
               f"namespaces left with prefix {args.prefix}: {len(stray)}")
+        if down.returncode == 0:  # else the lab's state (pid files, estate.json) is what a retry needs
+            shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1
 
 
