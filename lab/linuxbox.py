@@ -95,6 +95,9 @@ PermitOpen any
 """
 #: What an SSH vantage host adds: exactly the probe command, as root, without a password.
 PROBE_SUDOERS = "{user} ALL=(root) NOPASSWD: {python} -m egressctl probe --json --plan -\n"
+#: The unit that loads /etc/nftables.conf at boot on Debian (enabled in the box's /etc; :func:`_boot_nftables`
+#: does its work, since the box has no systemd of its own).
+NFTABLES_UNIT = "/lib/systemd/system/nftables.service"
 #: The box's own /etc/nftables.conf when the lab first builds it: Debian's, less its empty example table.
 NFTABLES_CONF = """#!/usr/sbin/nft -f
 # egressctl lab: core-b's boot ruleset, loaded before sshd starts as nftables.service loads it
@@ -222,6 +225,10 @@ def private_etc(libc: ctypes.CDLL, base: Path) -> None:
         d.mkdir(mode=0o755, exist_ok=True)
     if not (upper / "nftables.conf").exists():  # the box's disk: never reset by a reboot
         _write(upper / "nftables.conf", NFTABLES_CONF, 0o755)
+        if Path(NFTABLES_UNIT).exists():  # enabled, as on a Debian host whose firewall is nftables
+            wants = upper / "systemd" / "system" / "sysinit.target.wants"
+            wants.mkdir(parents=True, exist_ok=True)
+            (wants / "nftables.service").symlink_to(NFTABLES_UNIT)
     opts = f"lowerdir=/etc,upperdir={upper},workdir={work}".encode()
     if libc.mount(b"overlay", b"/etc", b"overlay", 0, opts) == 0:
         return

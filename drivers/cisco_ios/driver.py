@@ -151,8 +151,9 @@ class CiscoIosDriver(NetmikoDriverBase):
         out = self.send("configure confirm", check=False)
         if c.NO_PENDING in out or self.has_pending_commit():
             raise ConfirmError(self.device.name, "configure confirm failed", device_output=out)
-        self._remove_own_archive()
-        self._save_confirmed()
+        self._save_confirmed()  # first: the shorter the gap after the confirm, the less a reload there loses
+        if self._remove_own_archive() and self._saved:
+            self._save_confirmed()
 
     def _save_confirmed(self) -> None:
         """Persist the change just confirmed (see :mod:`.persist`); never raises.
@@ -198,21 +199,23 @@ class CiscoIosDriver(NetmikoDriverBase):
         """The revert timer, and the save that follows the confirm (shown by ``plan`` and ``check``)."""
         return NetDescription(self.safety_net, f"{EFFECT}; {p.PLAN_NOTE}")
 
-    def _remove_own_archive(self) -> None:
+    def _remove_own_archive(self) -> bool:
         """Cleanup after a confirmed change: drop the archive :meth:`commit` added if nothing else remains.
 
         Runs only once the change is confirmed (no timer needs the archive any more) and only when the
         router, read back, holds nothing of egressctl's, i.e. after the transition to normal. Whether
         egressctl added the archive is read from the device (its path, ``constants.ARCHIVE_PATH``), never
         remembered. The change it undid is already confirmed, so a failure here is logged, not raised: the
-        leftover path is harmless and the next commit reuses it.
+        leftover path is harmless and the next commit reuses it. True when it removed the path.
         """
         try:
             lines = r.archive_cleanup(self.send(_ARCHIVE_CMD))
             if lines and self.read_state().is_normal:
                 self.send_config(lines)
+                return True
         except DeviceError as exc:
             _log.warning("%s: could not remove egressctl's archive path: %s", self.device.name, exc)
+        return False
 
     def rollback(self) -> None:
         """``configure revert now`` while a change is pending; afterwards only a new apply can undo it."""

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from egressctl_drivers.linux_nftables import persist
+from egressctl_drivers.linux_nftables.preflight import preflight
 
+from egressctl.check import Status
 from egressctl.inventory.models import Site
 from egressctl.persistence import ensure_saved
+from egressctl.planner import describe_net
 from tests.support import linux_box
 from tests.support.persist_kit import commit, read, reboot_lab, session
 
@@ -46,6 +49,10 @@ def test_confirmed_isolation_survives_a_reboot_and_a_full_restore_leaves_no_trac
     conf = (etc / "nftables.conf").read_text()
     assert conf.startswith(original) and conf.endswith(f"{persist.NOTE}\n{persist.INCLUDE}\n")
     assert "table inet egressctl {" in (etc / "egressctl" / "egressctl.nft").read_text()
+    with session(site, BOX) as drv:
+        found = {c.name: c for c in preflight(drv)}["persistence"]
+        assert found.status == Status.OK and "nftables.service loads it at boot" in found.detail, found
+        assert "persists on confirm" in describe_net(drv).on_fire
     the_lab.restart(BOX)
     state = read(site, BOX)
     assert (state.target, state.pending_commit) == ("isolated", False)
