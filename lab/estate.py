@@ -6,6 +6,10 @@ and pid files), its own namespace prefix (``{prefix}NN-``) and its own loopback 
 (k-1) * PORT_STRIDE``). Namespaces separate the copies, so every copy keeps the source's address plan:
 the copy is mechanical and cannot drift from the one-site lab.
 
+With ``devices_per_site`` each copy also holds branch devices up to that many devices
+(:mod:`egressctl_lab.branches`: ten copies of ten devices are the hundred emulated devices of issue 13),
+and its ports are spread by :func:`stride_for` instead of ``PORT_STRIDE``.
+
 One effective inventory at ``{state}/lab/estate/inventory.yaml`` holds every copy's site (devices on their
 loopback ports, credentials pointing at their own secret) and a group ``estate`` naming them all. Vantage
 and capture points name the copy's namespace in full (``et-02-ws1``): the controller's own state directory
