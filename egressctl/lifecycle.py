@@ -299,42 +299,10 @@ class Lifecycle:
     def _undo(self, live: Live, why: str, cause: BaseException | None = None) -> None:
         """Roll back a committed change (or discard a loaded candidate). Records the outcome.
 
-        When ``cause`` or the undo itself says the session is gone, the undo runs on a fresh session
-        (:mod:`egressctl.recovery`); a device it cannot bring back is ``rollback-failed`` with what is known.
+        See :func:`egressctl.recovery.undo`: a lost session (``cause``, or the undo's own failure) is
+        replaced by a fresh one; a device it cannot bring back is ``rollback-failed`` with what is known.
         """
-        name = live.device.name
-        interrupted = live.result.outcome == "interrupted"
-        touched = live.drv is not None and (live.committed or live.loaded)
-        try:
-            if touched and recovery.session_lost(cause):
-                why = f"{why}; {recovery.undo_fresh(self, live, why)}"
-            elif touched:
-                try:
-                    self._undo_here(live, why)
-                except Exception as exc:
-                    if not recovery.session_lost(exc):
-                        raise
-                    why = f"{why}; {recovery.undo_fresh(self, live, why)}"
-            if live.committed:
-                live.committed = False
-                live.result.after = live.result.before
-                live.result.outcome = "rolled-back" if not interrupted else "interrupted"
-            self.event(name, Step.DONE, StepStatus.FAILED, why)
-        except Exception as exc:
-            known = recovery.unreachable(live, exc) if recovery.session_lost(exc) else describe(exc)
-            live.result.outcome = "rollback-failed"
-            live.result.error = f"{live.result.error}; rollback: {known}".strip("; ")
-            self.event(name, Step.DONE, StepStatus.FAILED, f"rollback failed: needs an operator: {known}")
-
-    def _undo_here(self, live: Live, why: str) -> None:
-        """The undo on the device's own session: roll back a commit, or discard a loaded candidate."""
-        assert live.drv is not None
-        if live.committed:
-            with self._step(live.device.name, Step.ROLLBACK, why):
-                live.drv.rollback()
-        else:
-            with self._step(live.device.name, Step.ROLLBACK, f"discard candidate: {why}"):
-                live.drv.discard()
+        recovery.undo(self, live, why, cause)
 
     def undo(self, live: Live, why: str) -> None:
         """:meth:`_undo` with the operation's context published (for the executor's site-level rules)."""

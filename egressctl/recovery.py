@@ -12,6 +12,10 @@ with the one transient retry of :mod:`egressctl.ssh.retry`, within :data:`WINDOW
   by itself (its dead-man switch fired, a reboot to the saved configuration) is back, and that is said;
 * a device that holds anything else, or that cannot be reached at all, is ``rollback-failed``: the
   journal's ``done`` step says what is known (last state read, how it failed) and ``status`` names it.
+
+A rollback the device refuses on a live session (IOS: "no pending change to revert"; Junos: nothing
+waiting) is checked the same way before it counts as failed: a dead-man switch that fired while the other
+devices of a restore were still being proven has already put the device back.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING
 from egressctl.describe import describe
 from egressctl.driver import FOREIGN_CHANGE, DeviceState, Driver
 from egressctl.errors import AuthError, ConnectError, DeviceTimeout, HostKeyMismatch, RollbackError
-from egressctl.events import Step
+from egressctl.events import Step, StepStatus
 from egressctl.policy import equivalent
 from egressctl.ssh.retry import BACKOFF
 
@@ -111,3 +115,68 @@ def unreachable(live: Live, exc: BaseException) -> str:
     stage = "its change was committed" if live.committed else "a candidate may be loaded"
     return (f"no fresh session to roll back on ({describe(exc)}); it held {held} before, {stage}; its "
             "dead-man switch reverts an unconfirmed commit by itself where it lives on the device")
+
+
+def undo(lc: Lifecycle, live: Live, why: str, cause: BaseException | None = None) -> None:
+    """Undo what this run did to the device (never raises); records the outcome and the ``done`` step."""
+    name = live.device.name
+    interrupted = live.result.outcome == "interrupted"
+    touched = live.drv is not None and (live.committed or live.loaded)
+    try:
+        if touched and session_lost(cause):
+            why = f"{why}; {undo_fresh(lc, live, why)}"
+        elif touched:
+            why = f"{why}{_undo_here(lc, live, why)}"
+        if live.committed:
+            live.committed = False
+            live.result.after = live.result.before
+            live.result.outcome = "rolled-back" if not interrupted else "interrupted"
+        lc.event(name, Step.DONE, StepStatus.FAILED, why)
+    except Exception as exc:
+        known = unreachable(live, exc) if session_lost(exc) else describe(exc)
+        live.result.outcome = "rollback-failed"
+        live.result.error = f"{live.result.error}; rollback: {known}".strip("; ")
+        lc.event(name, Step.DONE, StepStatus.FAILED, f"rollback failed: needs an operator: {known}")
+
+
+def _rollback_unless_back(live: Live) -> str:
+    """Roll back, unless the device's dead-man switch already did.
+
+    A rollback after the device's own revert may redo the change (Junos ``rollback 1`` is then the change).
+    """
+    assert live.drv is not None
+    state = live.drv.read_state()
+    if not state.pending_commit and live.state is not None and equivalent(state.rules, live.state.rules):
+        return f"nothing pending and back at {state.target}: its dead-man switch had reverted it"
+    live.drv.rollback()
+    return ""
+
+
+def _undo_here(lc: Lifecycle, live: Live, why: str) -> str:
+    """The undo on the device's own session; returns what a failed one found (the device already back)."""
+    assert live.drv is not None
+    name = live.device.name
+    try:
+        if live.committed:
+            with lc._step(name, Step.ROLLBACK, why) as note:
+                note.add(_rollback_unless_back(live))
+        else:
+            with lc._step(name, Step.ROLLBACK, f"discard candidate: {why}"):
+                live.drv.discard()
+        return ""
+    except Exception as failure:
+        if session_lost(failure):
+            return f"; {undo_fresh(lc, live, why)}"
+        try:
+            with lc._step(name, Step.READ_STATE, "the rollback failed: is the device back already?") as note:
+                state = live.drv.read_state()
+                note.add(f"holds {state.target}" + (" (commit pending)" if state.pending_commit else ""))
+        except Exception as exc:
+            if session_lost(exc):
+                return f"; {undo_fresh(lc, live, why)}"
+            raise failure from exc
+        try:
+            _check_back(name, state, live.state)
+        except RollbackError:
+            raise failure from None
+        return f"; it had reverted by itself (holds {state.target}, nothing pending)"

@@ -12,6 +12,8 @@ its event sink, on the worker thread, right when a device reaches a step.
    the administrator's committed change is never undone by egressctl's stale snapshot (before: the
    "pending commit" was rolled back by loading and committing the snapshot); ``--take-over`` discards only
    the uncommitted candidate. A rollback whose snapshot would undo a change committed since is refused.
+   IOS and Junos whose own dead-man switch fired while the confirm waited are found back, not rolled back
+   again (before: IOS refused the rollback, rollback-failed).
 3. An all-or-nothing restore in which devices were confirmed when another one fails: every confirmed device
    returns to its pre-restore state, IOS included (before: IOS cannot revert once confirmed and was left
    restored, rollback-failed), each platform checked on the lab.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +139,28 @@ def test_rollback_on_a_fresh_session_after_the_session_died(lab: Any, engine: En
     assert state.is_normal and not state.pending_commit, state
     assert engine.journal.device_states(SITE)[dev] == "normal"
     assert engine.verify_history().ok
+
+
+@pytest.mark.parametrize("dev", ["ce-a", "ce-b"])
+def test_a_dead_man_switch_that_fired_before_the_confirm_is_not_rolled_back_again(lab: Any, engine: Engine,
+                                                                                   dev: str) -> None:
+    """IOS and Junos revert by themselves (one device minute: 15 s here) while the confirm waits: the
+    confirm fails, and the undo finds the device back (before: IOS refused the rollback, rollback-failed)."""
+    def until_reverted() -> None:
+        for _ in range(90):  # bounded: 90 fresh reads, one a second at most
+            if not read(lab, dev).pending_commit:
+                return
+            time.sleep(1.0)
+        raise AssertionError(f"{dev}'s dead-man switch never fired")
+
+    hooks = Hooks().on(dev, Step.CONFIRM, StepStatus.STARTED, until_reverted)
+    res = engine.isolate(SITE, devices=[dev], verify=False, revert_in=60, sink=hooks)
+    assert hooks.fired and not hooks.errors, hooks.errors
+    result = next(d for d in res.devices if d.device == dev)
+    assert (result.outcome, result.failed_step) == ("rolled-back", "confirm"), (result, hooks.steps(dev))
+    state = read(lab, dev)
+    assert state.is_normal and not state.pending_commit, state
+    assert engine.journal.device_states(SITE)[dev] == "normal"
 
 
 # --- 2. PAN-OS: a candidate egressctl did not load ------------------------------------------------------
