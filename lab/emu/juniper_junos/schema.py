@@ -97,9 +97,18 @@ SCHEMA = C({
                                  "inet6": C({"address": N()}, open=True)}, open=True, inline=True),
         }, open=True),
     }, open=True, block=True),
+    # Common statements inside three open stanzas, so they display in Junos's nesting (``community public {
+    # authorization read-only; }``, ``area 0.0.0.0 { interface ge-0/0/0.0; }``); the rest stays generic.
+    "snmp": C({"location": L(), "contact": L(), "community": N(open=True, leafy=True),
+               "trap-group": N(open=True)}, open=True),
+    "routing-options": C({"static": O(), "router-id": L(), "autonomous-system": L()}, open=True),
+    "protocols": C({"ospf": C({"area": N(open=True)}, open=True),
+                    "ospf3": C({"area": N(open=True)}, open=True),
+                    **{p: O() for p in ("bgp", "lldp", "lldp-med", "rstp", "isis", "ldp", "mpls", "pim",
+                                        "igmp-snooping", "vrrp")}}, open=True),
     **{kw: O() for kw in ("access", "accounting-options", "chassis", "class-of-service", "event-options",
-                          "firewall", "forwarding-options", "groups", "policy-options", "protocols",
-                          "routing-instances", "routing-options", "schedulers", "services", "snmp",
+                          "firewall", "forwarding-options", "groups", "policy-options",
+                          "routing-instances", "schedulers", "services",
                           "vlans", "apply-groups", "bridge-domains", "multi-chassis", "poe", "smtp",
                           "switch-options", "virtual-chassis", "logical-systems", "tenants")},
     "security": C({

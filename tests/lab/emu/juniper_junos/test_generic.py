@@ -44,10 +44,12 @@ def test_syslog_and_other_stanzas_commit_show_compare_and_roll_back(rig: Rig) ->
     compare = rig.run("show | compare")
     assert "[edit system syslog file messages]\n+    any info;\n" in compare
     assert "any notice" not in compare  # a facility's severity is replaced, not added
-    assert "[edit protocols]\n+    lldp interface all;\n" in compare
+    assert "[edit protocols lldp]\n+    interface all;\n" in compare
     assert rig.run("commit") == "commit complete\n"
     shown = rig.run("run show configuration system syslog")
     assert shown == "file messages {\n    any info;\n}\n"
+    assert "routing-options {\n    static {\n        route 0.0.0.0/0 next-hop 198.51.100.1;\n    }\n}\n" in \
+        rig.run("run show configuration")
     sets = rig.run("run show configuration | display set")
     assert "set snmp location closet-4\n" in sets
     assert "set routing-options static route 0.0.0.0/0 next-hop 198.51.100.1\n" in sets
