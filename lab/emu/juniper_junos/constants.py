@@ -8,6 +8,7 @@ from __future__ import annotations
 OP_PROMPT = "\n{user}@{host}> "
 CONFIG_PROMPT = "\n{banner}[edit]\n{user}@{host}# "
 CONFIRM_PENDING = "# commit confirmed will be rolled back in {minutes} minutes\n"
+# Asked on leaving config mode with uncommitted changes (netmiko's juniper.py exit_config_mode waits for it).
 EXIT_QUESTION = "Exit with uncommitted changes? [yes,no] (yes) "
 BANNER = "--- JUNOS 21.4R3.15 Kernel 64-bit XEN JNPR-12.1-20220826.4c18e3d_buil\n"
 
@@ -32,6 +33,8 @@ SCREEN_LENGTH = "Screen length set to {n}"
 COMPLETE_OFF = "Disabling complete-on-space"
 COMPLETE_ON = "Enabling complete-on-space"
 ENTERING = "Entering configuration mode"
+# Printed by ``configure`` and by ``exit``/``quit`` while the shared candidate differs from the active
+# configuration (Junos CLI User Guide, "Using the configure exclusive Command" and "configure" examples).
 CHANGED_NOT_COMMITTED = "The configuration has been changed but not committed"
 EXITING = "Exiting configuration mode"
 COMMIT_COMPLETE = "commit complete"
