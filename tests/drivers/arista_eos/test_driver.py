@@ -160,3 +160,14 @@ def test_sessions_are_read_from_the_listing_and_checked() -> None:
     assert sessions_check(LISTING).status == Status.WARN
     assert sessions_check(LISTING.replace("egressctl-3d4e5f", "netops-change")).status == Status.FAIL
     assert sessions_check(LISTING.replace("pendingCommitTimer", "completed")).status == Status.OK
+
+
+def test_safety_net_is_described() -> None:
+    from egressctl_drivers.arista_eos.preflight import safety_net_check
+
+    from egressctl.check import Status
+
+    found = safety_net_check()
+    assert found.status == Status.OK and "no reboot" in found.safety_net_effect
+    described = AristaEosDriver(eos_site().device("dist-a")).net_description()
+    assert "copy running-config startup-config" in described.on_fire
