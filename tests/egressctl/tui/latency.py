@@ -312,8 +312,9 @@ class StallProbe:
         while True:
             t0, m0 = time.perf_counter(), time.monotonic()
             self._beat = t0
+            began = self.recording  # a sleep that began before recording (the test's own set-up) is not one
             await asyncio.sleep(self.PERIOD)
-            if self.recording:
+            if began and self.recording:
                 lag = max(0.0, (time.perf_counter() - t0 - self.PERIOD) * 1000)
                 self.stalls.append(lag)
                 if lag > 50:
