@@ -4,7 +4,8 @@ Every TUI operation starts a child ``egressctl``, and an operator at 3 a.m. type
 fixed cost of a whole process matters, not one function. Each command below is run as a separate process
 ``--runs`` times, the commands *alternating* round by round (so a burst of load from other users of the
 machine hits all of them alike) after one unmeasured warm-up round (page cache and ``__pycache__`` warm);
-the medians are printed side by side with the interpreter's own floors:
+the medians of wall time and of CPU time (user + system, which a loaded machine inflates far less) are
+printed side by side with the interpreter's own floors:
 
 * ``egressctl --help``, ``egressctl --version``;
 * ``egressctl -i inventory/lab.yaml verify lab --pcap EMPTY`` on a 0-packet capture (a 24-byte pcap header
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import struct
@@ -102,34 +104,55 @@ def with_baseline(cmds: dict[str, Command], baseline: Path | None) -> dict[str, 
     return found
 
 
-def run_once(cmd: Command, env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds of one whole process, and its exit code."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Runs:
+    """One command's measured runs: wall and CPU (user + system) seconds, and the last exit code."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    code: int = 0
+
+
+def run_once(cmd: Command, env: dict[str, str], into: Runs | None = None) -> None:
+    """Run one whole process; its wall and CPU seconds and exit code go ``into`` (when given).
+
+    The CPU seconds (from the children's rusage) are what the process itself cost, which other users of a
+    shared machine do not inflate the way they inflate wall time: on an idle machine the wall time of
+    these single-threaded start-ups is about their CPU time plus a few milliseconds of I/O.
+    """
     if cmd.fresh is not None:
         shutil.rmtree(cmd.fresh, ignore_errors=True)
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     rc = subprocess.run(cmd.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         env={**env, **cmd.env}, check=False).returncode
-    return time.perf_counter() - start, rc
+    if into is not None:
+        into.wall.append(time.perf_counter() - start)
+        into.cpu.append(_children_cpu() - cpu)
+        into.code = rc
 
 
-def measure(cmds: dict[str, Command], runs: int, env: dict[str, str]) -> dict[str, tuple[list[float], int]]:
-    """Each command ``runs`` times, alternating, after one warm-up round; seconds and the last exit code."""
+def measure(cmds: dict[str, Command], runs: int, env: dict[str, str]) -> dict[str, Runs]:
+    """Each command ``runs`` times, alternating, after one warm-up round."""
     for cmd in cmds.values():
         run_once(cmd, env)
-    times: dict[str, list[float]] = {label: [] for label in cmds}
-    codes: dict[str, int] = {}
+    found = {label: Runs() for label in cmds}
     for _ in range(runs):
         for label, cmd in cmds.items():
-            seconds, codes[label] = run_once(cmd, env)
-            times[label].append(seconds)
-    return {label: (times[label], codes[label]) for label in cmds}
+            run_once(cmd, env, found[label])
+    return found
 
 
-def report(results: dict[str, tuple[list[float], int]]) -> None:
-    """Median, min and max per command, and the exit code (a command that failed is not a figure)."""
-    print(f"{'command':<45} {'median':>8} {'min':>8} {'max':>8}  exit")
-    for label, (secs, rc) in results.items():
-        print(f"{label:<45} {statistics.median(secs):>7.3f}s {min(secs):>7.3f}s {max(secs):>7.3f}s  {rc}")
+def report(results: dict[str, Runs]) -> None:
+    """Wall median, min and max, CPU median per command, and the exit code (a failed command is no figure)."""
+    print(f"{'command':<45} {'median':>8} {'min':>8} {'max':>8} {'cpu':>8}  exit")
+    for label, r in results.items():
+        print(f"{label:<45} {statistics.median(r.wall):>7.3f}s {min(r.wall):>7.3f}s {max(r.wall):>7.3f}s "
+              f"{statistics.median(r.cpu):>7.3f}s  {r.code}")
 
 
 def main() -> None:
