@@ -132,6 +132,9 @@ def main() -> int:
     ap.add_argument("--sites", type=int, default=10)
     ap.add_argument("--prefix", default=PREFIX)
     ap.add_argument("--port-base", type=int, default=PORT_BASE)
+    ap.add_argument("--time-scale", type=float, default=0.25,
+                    help="lab device timers (dead-man switches) run this many times real time; 1 on a loaded "
+                         "machine, where a device can take longer than a quarter of its revert timer")
     ap.add_argument("--devices-per-site", type=int, default=0,
                     help="devices in each copy (branch devices added; 0: the site's five)")
     args = ap.parse_args()
@@ -142,7 +145,8 @@ def main() -> int:
     try:
         begin = time.monotonic()
         argv = ["lab", "up", "-i", str(site), "--sites", str(args.sites), "--prefix", args.prefix,
-                "--port-base", str(args.port_base), "--devices-per-site", str(args.devices_per_site)]
+                "--port-base", str(args.port_base), "--devices-per-site", str(args.devices_per_site),
+                "--time-scale", str(args.time_scale)]
         up = subprocess.run([*EGRESSCTL, *argv], env=env, check=True, capture_output=True, text=True)
         print(f"lab up {' '.join(argv[4:])}: {time.monotonic() - begin:.1f} s")
         status = subprocess.run([*EGRESSCTL, "lab", "status"], env=env, capture_output=True, text=True)
