@@ -13,13 +13,15 @@ at its next line: the connection is gone, as on a real unit.
 from __future__ import annotations
 
 import copy
-import time
 from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.fortinet import constants as C
+from egressctl_lab.emu.fortinet import generic as G
 from egressctl_lab.emu.fortinet import model as M
 from egressctl_lab.emu.fortinet import sessions as fsessions
+from egressctl_lab.emu.fortinet import showget
+from egressctl_lab.emu.fortinet.gedit import GenericEditor
 from egressctl_lab.emu.fortinet.grep import apply_pipes
 from egressctl_lab.emu.fortinet.values import (
     CliError,
@@ -33,15 +35,6 @@ from egressctl_lab.emu.fortinet.values import (
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.fortinet.device import FortiDevice
-
-
-def _find_path(words: list[str]) -> tuple[str | None, list[str]]:
-    """The longest known table path at the start of ``words`` and the words after it."""
-    for n in (3, 2):
-        candidate = " ".join(words[:n])
-        if candidate in M.SCHEMAS:
-            return candidate, words[n:]
-    return None, words
 
 
 def _missing_required(path: str, entry: M.Entry) -> str | None:
@@ -61,6 +54,8 @@ def _references(config: M.Config, path: str, key: str) -> int:
     """How many entries refer to ``key`` of table ``path`` (a referenced object cannot be deleted)."""
     count = 0
     for other, table in config.items():
+        if other not in M.SCHEMAS:  # generic tables refer to nothing egressctl deletes
+            continue
         ref_fields = [n for n, f in M.SCHEMAS[other].fields.items() if f.kind == "ref" and path in f.refs]
         count += sum(1 for entry in table.values() if any(key in entry.get(n, ()) for n in ref_fields))
     return count
@@ -78,6 +73,7 @@ class FortiSession:
         self.partial: str | None = None
         self.boot = device.reboots
         self.dead = device.booting
+        self.generic = GenericEditor(device)
 
     # -- Session protocol ----------------------------------------------------------------------------
     def banner(self) -> str:
@@ -89,6 +85,8 @@ class FortiSession:
         host = self.device.hostname()
         if self.partial is not None or self.dead:
             return ""
+        if self.generic.active:
+            return C.CONTEXT_PROMPT.format(host=host, ctx=self.generic.context())
         if self.path is None:
             return C.PROMPT.format(host=host)
         ctx = self.key if self.key is not None else M.SCHEMAS[self.path].context
@@ -126,6 +124,8 @@ class FortiSession:
             return self._show(args), False
         if verb == "get":
             return self._get(args), False
+        if self.generic.active:
+            return self.generic.handle(verb, args), False
         if self.path is None:
             return self._top(verb, args), False
         if verb in ("end", "abort", "next"):
@@ -136,7 +136,11 @@ class FortiSession:
 
     def _top(self, verb: str, args: list[str]) -> list[str]:
         if verb == "config":
-            path, rest = _find_path(args)
+            path, rest = showget.find_path(args)
+            flat, after = G.find(args)
+            if path is None and flat is not None and not after:
+                self.generic.open(flat)
+                return []
             if path is None:
                 raise parse_error(args[-1] if args else verb)
             if rest:
@@ -164,47 +168,10 @@ class FortiSession:
 
     # -- show / get ----------------------------------------------------------------------------------
     def _show(self, args: list[str]) -> list[str]:
-        full = bool(args) and args[0] == "full-configuration"
-        args = args[1:] if full else args
-        if not args and self.path is not None:
-            return self._show_context(full)
-        if not args:
-            lines: list[str] = []
-            for name, table in self.device.config.items():
-                lines += M.render_table(name, table, full=full)
-            return lines
-        path, rest = _find_path(args)
-        if path is None or len(rest) > 1 or (rest and M.SCHEMAS[path].singleton):
-            raise parse_error(rest[-1] if path and rest else args[-1])
-        return M.render_table(path, self.device.config[path], full=full, key=rest[0] if rest else None)
-
-    def _show_context(self, full: bool) -> list[str]:
-        assert self.path is not None
-        if self.work is None:
-            return M.render_table(self.path, self.device.config[self.path], full=full)
-        key = "" if self.key is None else self.key
-        return M.render_table(self.path, {key: self.work}, full=full)
+        return showget.show(self, args)
 
     def _get(self, args: list[str]) -> list[str]:
-        if args == ["system", "status"]:
-            now = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(self.device.clock.now()))
-            mode = M.value_of("system global", self.device.config["system global"][""], "vdom-mode")[0]
-            text = C.SYSTEM_STATUS.format(version=C.VERSION_LINE, host=self.device.hostname(), time=now,
-                                          vdom=C.VDOM_STATUS[mode])
-            return text.splitlines()
-        if not args and self.path is not None and self.work is not None:
-            return M.get_lines(self.path, self.work)
-        path, rest = _find_path(args)
-        if path is None or len(rest) > 1:
-            raise parse_error(args[-1] if args else "get")
-        table = self.device.config[path]
-        if M.SCHEMAS[path].singleton:
-            return M.get_lines(path, table[""])
-        lines: list[str] = []
-        for key, entry in table.items():
-            if not rest or rest[0] == key:
-                lines += [f"== [ {key} ]", *M.get_lines(path, entry)]
-        return lines
+        return showget.get(self, args)
 
     # -- table context -------------------------------------------------------------------------------
     def _table_command(self, verb: str, args: list[str]) -> list[str]:

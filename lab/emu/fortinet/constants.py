@@ -19,6 +19,7 @@ SYSTEM_STATUS = """\
 Firmware Signature: certified
 Virus-DB: 1.00000(2018-04-09 18:07)
 Extended DB: 1.00000(2018-04-09 18:07)
+Extreme DB: 1.00000(2018-04-09 18:07)
 AV AI/ML Model: 2.11138(2023-06-06 09:55)
 IPS-DB: 6.00741(2015-12-01 02:30)
 IPS-ETDB: 6.00741(2015-12-01 02:30)
@@ -27,7 +28,7 @@ INDUSTRIAL-DB: 6.00741(2015-12-01 02:30)
 IPS Malicious URL Database: 1.00001(2015-01-01 01:01)
 Serial-Number: FGVMEV0000000000
 License Status: Valid
-VM Resources: 1 CPU/1 allowed, 2007 MB RAM
+VM Resources: 1 CPU/1 allowed, 2007 MB RAM/2048 MB allowed
 Log hard disk: Available
 Hostname: {host}
 Private Encryption: Disable
@@ -44,6 +45,9 @@ FortiOS x86-64: Yes
 System time: {time}
 Last reboot reason: warm reboot
 """
+
+#: ``speed:`` of an up port in ``get system interface physical`` (a veth has no real speed) [M].
+PORT_SPEED = "10000Mbps (Duplex: full)"
 
 #: ``Virtual domain configuration`` of ``get system status`` per ``vdom-mode`` (egressctl check's fault) [M].
 VDOM_STATUS = {"no-vdom": "disable", "multi-vdom": "multiple", "split-vdom": "split-task"}

@@ -41,6 +41,7 @@ def baseline(spec: DeviceSpec) -> Config:
         "srcaddr": ("all",), "dstaddr": ("all",), "srcaddr6": ("all",), "dstaddr6": ("all",),
         "schedule": ("always",), "service": ("ALL",),
     }
+    ports = dict.fromkeys((*(tuple(spec.interfaces) or (wan, lan)), lan, wan))
     return {
         "system console": {"": {}},
         "system global": {"": {"hostname": (spec.hostname,)}},
@@ -59,6 +60,8 @@ def baseline(spec: DeviceSpec) -> Config:
         "firewall service custom": services,
         "firewall service group": {},
         "firewall policy": {"1": policy},
+        # Kept generically (generic.py): the ports exist on the unit, as on a factory-default FortiGate.
+        "system interface": {port: {"vdom": ("root",), "type": ("physical",)} for port in ports},
     }
 
 

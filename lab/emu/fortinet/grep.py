@@ -43,41 +43,40 @@ def _matcher(pattern: str, ignore_case: bool) -> Callable[[str], bool]:
 
 
 def _blocks(lines: list[str], hit: Callable[[str], bool]) -> list[str]:
-    """``-f``: matching ``edit`` blocks (or singleton ``set`` lines) with their ``config``/``end``."""
+    """``-f``: matching ``edit`` blocks (or singleton ``set`` lines) with their ``config``/``end``.
+
+    A block is everything from an ``edit`` (or a nested ``config``) one level inside a top-level
+    ``config`` down to its ``next`` (or ``end``) at the same level, nested tables included.
+    """
     out: list[str] = []
     header: str | None = None
-    pending: list[str] = []
     header_shown = False
     block: list[str] | None = None
     for line in lines:
-        stripped = line.strip()
-        if stripped.startswith("config ") and not line.startswith(" "):
-            header, header_shown, pending = line, False, []
+        stripped, depth = line.strip(), len(line) - len(line.lstrip(" "))
+        if depth == 0 and stripped.startswith("config "):
+            header, header_shown = line, False
             continue
-        if stripped == "end" and not line.startswith(" "):
+        if depth == 0 and stripped == "end":
             if header_shown:
                 out.append(line)
             header = None
             continue
-        if stripped.startswith("edit "):
+        if block is None and depth == 4 and stripped.split(" ")[0] in ("edit", "config"):
             block = [line]
             continue
+        chunk = [line]
         if block is not None:
             block.append(line)
-            if stripped == "next":
-                if any(hit(x) for x in block[:-1]):
-                    pending = block
-                    if header is not None and not header_shown:
-                        out.append(header)
-                        header_shown = True
-                    out += pending
-                block = None
-            continue
-        if hit(line):
+            if not (depth == 4 and stripped in ("next", "end")):
+                continue
+            chunk, block = block, None
+        body = chunk[:-1] if len(chunk) > 1 else chunk
+        if any(hit(x) for x in body):
             if header is not None and not header_shown:
                 out.append(header)
                 header_shown = True
-            out.append(line)
+            out += chunk
     return out
 
 
