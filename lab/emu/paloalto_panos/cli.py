@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.paloalto_panos import constants as C
-from egressctl_lab.emu.paloalto_panos import edit
+from egressctl_lab.emu.paloalto_panos import edit, shows
 from egressctl_lab.emu.paloalto_panos import model as M
 from egressctl_lab.emu.paloalto_panos import sessions as psessions
 from egressctl_lab.emu.paloalto_panos.edit import CliError, syntax
+from egressctl_lab.emu.paloalto_panos.schema import SCHEMA
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.paloalto_panos.device import PanDevice
@@ -26,7 +27,7 @@ _CLI_SETTINGS = {
     "scripting-mode": ("on", "off"), "pager": ("on", "off"), "confirmation-prompt": ("on", "off"),
     "config-output-format": ("default", "set", "xml", "json"),
 }
-_SECTIONS = ("deviceconfig", "zone", "address", "address-group", "service", "rulebase")
+_SECTIONS = ("deviceconfig", "zone", "address", "address-group", "service", "rulebase", *SCHEMA)
 
 
 def _pipe(lines: list[str], pipes: list[list[str]]) -> list[str]:
@@ -50,7 +51,8 @@ class PanSession:
         self.device = device
         self.user = username
         self.configure = False
-        self.output_format = device.spec.options.get("config_output_format", "set")
+        # PAN-OS shows configuration in its hierarchical (brace) form until ``set cli config-output-format``.
+        self.output_format = device.spec.options.get("config_output_format", "default")
 
     def banner(self) -> str:
         """``Last login`` lines, as PAN-OS prints them before the first prompt."""
@@ -109,10 +111,11 @@ class PanSession:
     def _op_show(self, args: list[str]) -> list[str]:
         device = self.device
         if args == ["system", "info"]:
-            now = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(device.clock.now()))
-            mgmt = device.spec.options.get("mgmt_address", "10.99.0.1")
-            return C.SYSTEM_INFO.format(host=device.spec.hostname, mgmt=mgmt, time=now,
-                                        version=C.SW_VERSION).splitlines()
+            return shows.system_info(device)
+        if args == ["interface", "all"]:
+            return shows.interface_all(device)
+        if args == ["vlan", "all"]:
+            return shows.vlan_all(device.running)
         if args == ["clock"]:
             return [time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(device.clock.now()))]
         if args == ["running", "security-policy"]:

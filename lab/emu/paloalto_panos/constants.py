@@ -13,15 +13,18 @@ BANNER = "Last login: {when} from 10.99.0.50\n\nNumber of failed attempts since 
 OP_PROMPT = "\n{user}@{host}> "
 CONFIG_PROMPT = "\n[edit]\n{user}@{host}# "
 
+#: ``show system info``, line for line as in the capture ntc-templates tests its template with (PAN-OS 7.0
+#: VM) plus the lines later releases add [M].
 SYSTEM_INFO = """\
 hostname: {host}
 ip-address: {mgmt}
 public-ip-address: unknown
-netmask: 255.255.255.0
-default-gateway: unknown
+netmask: {netmask}
+default-gateway: {gateway}
 ip-assignment: static
 ipv6-address: unknown
 ipv6-link-local-address: fe80::250:56ff:fe00:1/64
+ipv6-default-gateway:{blank}
 mac-address: 00:50:56:00:00:01
 time: {time}
 uptime: 0 days, 0:42:17
@@ -45,12 +48,17 @@ device-dictionary-release-date:
 app-version: 8700-7709
 app-release-date: 2023/05/01 12:00:00 PDT
 av-version: 0
+av-release-date: unknown
 threat-version: 8700-7709
 threat-release-date: 2023/05/01 12:00:00 PDT
 wf-private-version: 0
+wf-private-release-date: unknown
 url-db: paloaltonetworks
 wildfire-version: 0
+wildfire-release-date: unknown
 url-filtering-version: 0000.00.00.000
+global-protect-datafile-version: 0
+global-protect-datafile-release-date: unknown
 logdb-version: 10.2.0
 platform-family: vm
 vpn-disable-mode: off

@@ -206,10 +206,43 @@ def set_session(cfg: PanConfig, words: list[str]) -> None:
     cfg.session[words[0]] = words[1]
 
 
+def _zone_layer3(cfg: PanConfig, words: list[str]) -> bool:
+    """``set zone NAME network layer3 IF|[ IFS ]``: the interpreted zone membership (True if it was one)."""
+    if words[:1] != ["zone"] or words[2:4] != ["network", "layer3"] or len(words) < 5:
+        return False
+    pairs = _pairs(words[3:])
+    if len(pairs) != 1:
+        return False
+    name = _name(words[1])
+    cfg.zones[name] = list(dict.fromkeys([*cfg.zones.get(name, []), *pairs[0][1]]))
+    return True
+
+
+def _delete_zone(cfg: PanConfig, words: list[str]) -> bool:
+    """``delete zone NAME`` / ``delete zone NAME network layer3 [IF...]`` on the interpreted zones."""
+    if words[:1] != ["zone"] or len(words) < 2 or words[1] not in cfg.zones:
+        return False
+    if len(words) == 2:
+        del cfg.zones[words[1]]
+        return False  # the zone's generic options go too
+    if words[2:4] != ["network", "layer3"]:
+        return False
+    gone = [w for w in words[4:] if w not in "[]"]
+    cfg.zones[words[1]] = [i for i in cfg.zones[words[1]] if gone and i not in gone]
+    return True
+
+
 def delete(cfg: PanConfig, words: list[str]) -> None:
     """``delete address|address-group|service NAME`` / ``delete rulebase security rules NAME [ATTR [V]]``."""
-    if words[:3] == ["deviceconfig", "setting", "session"] and len(words) == 4:
+    from egressctl_lab.emu.paloalto_panos import generic
+
+    if words[:3] == ["deviceconfig", "setting", "session"] and words[3:4] == list(C.SESSION_SETTINGS[:1]):
         cfg.session.pop(words[3], None)
+        return
+    if _delete_zone(cfg, words):
+        return
+    if words[:1] and generic.known(words[0]) and words[:3] != ["rulebase", "security", "rules"]:
+        generic.delete_line(cfg.extra, words)
         return
     if words[:3] == ["rulebase", "security", "rules"] and len(words) >= 4:
         name, rest = words[3], words[4:]
@@ -267,8 +300,14 @@ def apply(cfg: PanConfig, verb: str, words: list[str]) -> PanConfig:
         set_group(new, words[1:])
     elif words[:1] == ["service"] and len(words) >= 3:
         set_service(new, words[1:])
-    elif words[:3] == ["deviceconfig", "setting", "session"]:
+    elif words[:3] == ["deviceconfig", "setting", "session"] and words[3:4] == list(C.SESSION_SETTINGS[:1]):
         set_session(new, words[3:])
+    elif _zone_layer3(new, words):
+        pass
     else:
-        raise syntax()
+        from egressctl_lab.emu.paloalto_panos import generic  # generic imports this module's errors
+
+        if not words or not generic.known(words[0]):
+            raise syntax()
+        generic.set_line(new.extra, words)
     return new

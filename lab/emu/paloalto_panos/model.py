@@ -26,6 +26,9 @@ class PanConfig:
     rules: dict[str, dict[str, list[str] | str]] = field(default_factory=dict)
     #: ``deviceconfig setting session`` values set explicitly (e.g. ``rematch-sessions: no``).
     session: dict[str, str] = field(default_factory=dict)
+    #: Everything else the schema accepts (``network``, ``deviceconfig system``, ``shared``, zone options...),
+    #: kept as typed (see ``generic.py``); laid over the interpreted objects when shown.
+    extra: Tree = field(default_factory=dict)
 
     def clone(self) -> PanConfig:
         """An independent copy."""
@@ -72,6 +75,16 @@ def tree(config: PanConfig) -> Tree:
         out["service"] = {n: _service_tree(s) for n, s in config.services.items()}
     rules: Tree = {n: dict(r) for n, r in config.rules.items()}
     out["rulebase"] = {"security": {"rules": rules}}
+    return _merge(out, getattr(config, "extra", {}))
+
+
+def _merge(base: Tree, extra: Tree) -> Tree:
+    """``base`` with the generic tree laid over it (sub-trees merged, leaves of ``extra`` win)."""
+    out: Tree = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        both = isinstance(old, dict) and isinstance(value, dict)
+        out[key] = _merge(old, value) if both else copy.deepcopy(value)  # type: ignore[arg-type]
     return out
 
 
@@ -97,6 +110,8 @@ def set_lines(prefix: list[str], node: Tree | list[str] | str) -> list[str]:
     """``set`` form, one line per leaf."""
     if not isinstance(node, dict):
         return [" ".join(["set", *(quote(p) for p in prefix), _words(node)])]
+    if not node and prefix:  # an entry with nothing under it (``set network vlan v10``)
+        return [" ".join(["set", *(quote(p) for p in prefix)])]
     lines: list[str] = []
     for key, child in node.items():
         lines += set_lines([*prefix, key], child)

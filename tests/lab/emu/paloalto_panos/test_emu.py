@@ -110,8 +110,11 @@ def test_snapshot_load_and_revert(dev: tuple[PanDevice, NullDataPlane]) -> None:
 
 
 def test_show_formats_and_match(dev: tuple[PanDevice, NullDataPlane]) -> None:
+    """Configure-mode ``show`` is hierarchical until ``set cli config-output-format set`` (as on PAN-OS)."""
     s = session(dev[0])
     run(s, *DENY)
+    assert run(s, "show address") == "address {\n  web {\n    ip-netmask 192.0.2.80/32;\n  }\n}\n"
+    run(s, "run set cli config-output-format set")
     assert run(s, "show rulebase security | match egressctl-deny.*action") == (
         "set rulebase security rules egressctl-deny action deny\n"
     )
