@@ -49,7 +49,11 @@ def set_text(box: Static, value: Content) -> None:
     """
     box.update(value, layout=False)
     region = box.content_region
-    if box.get_content_height(box.container_size, box.app.size, region.width) != region.height:
+    lines = box.get_content_height(box.container_size, box.app.size, region.width)
+    floor = box.styles.min_height  # a box with a minimum height (the verdict) never shrinks below it
+    if floor is not None and floor.is_cells:
+        lines = max(lines, int(floor.value))
+    if lines != region.height:
         box.refresh(layout=True)
 
 
