@@ -21,6 +21,7 @@ PERSONALITIES: dict[str, str] = {
     "fortinet": "egressctl_lab.emu.fortinet:create",
     "paloalto_panos": "egressctl_lab.emu.paloalto_panos:create",
     "arista_eos": "egressctl_lab.emu.arista_eos:create",
+    "vyos": "egressctl_lab.emu.vyos:create",
     "cisco_asa": "egressctl_lab.emu.cisco_asa:create",
 }
 

@@ -56,7 +56,8 @@ def test_no_bare_drivers_import_name() -> None:
 def test_registry_has_exactly_the_builtin_platforms() -> None:
     from egressctl.registry import BUILTIN, platforms
 
-    expected = {"linux_nftables", "cisco_ios", "juniper_junos", "fortinet", "paloalto_panos", "arista_eos"}
+    expected = {"linux_nftables", "cisco_ios", "juniper_junos", "fortinet", "paloalto_panos", "arista_eos",
+                "vyos"}
     assert set(BUILTIN) == expected
     assert set(platforms()) == expected
 
