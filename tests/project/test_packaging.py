@@ -57,7 +57,7 @@ def test_registry_has_exactly_the_builtin_platforms() -> None:
     from egressctl.registry import BUILTIN, platforms
 
     expected = {"linux_nftables", "cisco_ios", "juniper_junos", "fortinet", "paloalto_panos", "arista_eos",
-                "vyos"}
+                "cisco_asa", "vyos"}
     assert set(BUILTIN) == expected
     assert set(platforms()) == expected
 

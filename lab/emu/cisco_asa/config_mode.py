@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 GLOBAL = ["hostname", "interface", "object-group", "access-list", "access-group", "clear", "terminal", "end",
           "exit", *sorted(c.GENERIC_GLOBAL)]
 
+SUB_WORDS = {"network-object", "port-object", "description", "group-object", "no"}
+
 
 def handle(s: AsaSession, cur: Cursor) -> str:
     """One configuration line in the session's current mode."""
@@ -32,6 +34,9 @@ def handle(s: AsaSession, cur: Cursor) -> str:
     if s.mode == "config-if":
         return _interface(s, cur)
     if s.mode in ("config-network-object-group", "config-service-object-group"):
+        if word not in SUB_WORDS:  # a global command leaves the sub-mode, as on the ASA
+            s.mode = "config"
+            return _global(s, cur)
         return _group_line(s, cur)
     if s.mode == "config-generic":
         return _generic_sub(s, cur)

@@ -1,0 +1,1 @@
+"""Cisco ASA driver (netmiko ``cisco_asa``)."""

@@ -1,0 +1,285 @@
+"""``CiscoAsaDriver``: ASA firewalls through netmiko ``cisco_asa``; safety net = a revert job elsewhere.
+
+The ASA applies each configuration line at once and has no commit and no timer, so the lifecycle is built
+around it: :meth:`load_candidate` only renders (the ASA has no candidate), :meth:`commit` first arms the
+revert, then types the lines (make before break, see :mod:`.render`). The revert is the undo computed from
+the read-back before the change (:func:`.render.undo`), armed as a job on the device's ``revert_host`` (a
+jump host of the site: it types the undo lines with no controller, :mod:`.revert`) or, without one, as a
+watchdog thread in the controller that types them on a fresh session. Either way a controller-side marker
+file holds the undo, so :meth:`has_pending_commit` and :meth:`rollback` work from a resumed run.
+
+A confirmed change is saved (``write memory``), an unconfirmed one never is. The ASA keeps established
+connections on an ACL change: the ones the cut denies are cleared one by one (``clear conn``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import ClassVar
+
+from egressctl_drivers.cisco_asa import constants as c
+from egressctl_drivers.cisco_asa import persist as p
+from egressctl_drivers.cisco_asa import render as r
+from egressctl_drivers.cisco_asa import sessions as asa_sessions
+from egressctl_drivers.cisco_asa.parse import ParseError, parse_state
+from egressctl_drivers.cisco_asa.preflight import EFFECT, WATCHDOG
+from egressctl_drivers.cisco_asa.preflight import preflight as _preflight
+from egressctl_drivers.cisco_asa.revert import AsaRevertHost
+from egressctl_drivers.common.errors import map_netmiko_errors
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
+from egressctl_drivers.fortinet.savemode import PendingMarker
+from egressctl_drivers.paloalto_panos.reverthost import revert_host
+
+from egressctl.driver import (
+    Capability,
+    DeviceState,
+    NetDescription,
+    SafetyNet,
+    SessionHandling,
+    SessionReport,
+    current_stamp,
+)
+from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
+from egressctl.inventory.credentials import Secret, redact
+from egressctl.inventory.models import Device, Network
+from egressctl.policy import Policy
+
+_log = logging.getLogger(__name__)
+
+
+class CiscoAsaDriver(NetmikoDriverBase):
+    """One ASA (single context); see the module docstring for the lifecycle."""
+
+    platform: ClassVar[str] = "cisco_asa"
+    netmiko_device_type: ClassVar[str] = "cisco_asa"
+    #: No NATIVE_REVERT for the class: a device with a revert_host gets it (a job needing no controller).
+    capabilities: ClassVar[frozenset[Capability]] = EXPRESSES | {Capability.SESSION_KILL}
+    safety_net: ClassVar[SafetyNet] = SafetyNet.GUARDED_SNAPSHOT
+    error_patterns: ClassVar[tuple[str, ...]] = c.ERROR_PATTERNS
+    preflight = _preflight  # egressctl check: read-only vendor prerequisites (see .preflight)
+
+    def __init__(self, device: Device, *, timeout: float = 30.0) -> None:
+        super().__init__(device, timeout=timeout)
+        self._candidate: list[str] | None = None
+        self._undo: list[str] = []
+        self._secret: Secret | None = None
+        self._marker = PendingMarker(self.platform, device.name)
+        self._lock = threading.Lock()
+        self._watchdog: threading.Timer | None = None
+        self._outcome: str | None = None
+        self._saved = False
+        self._committed = False  # this session typed a change (a rollback then has something to undo)
+        host = revert_host(device)
+        self.remote = AsaRevertHost(device, host, timeout) if host is not None else None
+        if self.remote is not None:  # the job reverts without the controller: native for this device only
+            self.__dict__["capabilities"] = type(self).capabilities | {Capability.NATIVE_REVERT}
+
+    def net_description(self) -> NetDescription:
+        """The revert job on the revert host, else the controller's watchdog; and the save on confirm."""
+        if self.remote is None:
+            return NetDescription(SafetyNet.GUARDED_SNAPSHOT, f"{WATCHDOG}; {p.PLAN_NOTE}")
+        return NetDescription(SafetyNet.REMOTE_JOB, f"{EFFECT.format(host=self.remote.name)}; {p.PLAN_NOTE}")
+
+    # ----------------------------------------------------------------------- session
+    def open(self, secret: Secret) -> None:
+        """Open the session; the secret is kept (never shown) for the watchdog and the revert job."""
+        self._secret = secret
+        super().open(secret)
+
+    def prepare(self) -> None:
+        """Nothing: netmiko's ASA class reached privileged EXEC (``enable`` or ``login``), set the pager."""
+
+    def close(self) -> None:
+        """Close the revert host's client and the session. Never raises."""
+        if self.remote is not None:
+            self.remote.close()
+        super().close()
+
+    # -------------------------------------------------------------------------- pure
+    def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:
+        """ASA lines from ``current`` to ``policy`` ([] when already there)."""
+        return r.render(self.device, policy, current)
+
+    # --------------------------------------------------------------------- read-back
+    def read_state(self) -> DeviceState:
+        """Parse egressctl's ACL, groups and bindings from the running configuration."""
+        raw = "".join(self.send(cmd) + "\n" for cmd in c.READ_BACK)
+        try:
+            return parse_state(self.device, raw, pending=self.has_pending_commit())
+        except (ParseError, ValueError, IndexError, KeyError) as exc:
+            raise DeviceError(self.device.name, f"cannot parse egressctl's ACL: {exc}") from exc
+
+    def snapshot(self) -> str:
+        """``show running-config``."""
+        return self.send("show running-config", read_timeout=max(self.timeout, 60))
+
+    def has_pending_commit(self) -> bool:
+        """A change of egressctl's waits for its confirm (the job is armed, or the marker file exists)."""
+        if self.remote is not None:
+            try:
+                return self.remote.state().startswith("armed")
+            except DeviceError:
+                return self._marker.read() is not None
+        return self._marker.read() is not None
+
+    # --------------------------------------------------------------------- lifecycle
+    def load_candidate(self, policy: Policy, current: DeviceState) -> None:
+        """Render the change and its undo; refuse a site ACL bound where egressctl's would go."""
+        foreign = r.foreign_groups(self.device, current.raw) if current.raw else {}
+        if foreign and not policy.is_normal:
+            what = "; ".join(f"{n}: {a}" for n, a in sorted(foreign.items()))
+            raise CommandRejected(self.device.name, f"an outside interface already has a site ACL "
+                                  f"{c.DIRECTION}; egressctl will not replace it", device_output=what)
+        self._candidate = self.render(policy, current)
+        self._undo = r.undo(self.device, current, self._candidate) if self._candidate else []
+
+    def diff(self) -> str:
+        """The lines the commit will type (the ASA has no candidate to compare)."""
+        return "\n".join(self._candidate or [])
+
+    def commit(self, revert_in: int) -> None:
+        """Arm the revert (job or watchdog, and the marker), then type the lines; undo at once if refused."""
+        if not self._candidate:
+            return
+        if self.has_pending_commit():
+            raise CommitError(self.device.name, "a change of egressctl's already waits for its confirm")
+        self._marker.write(undo=self._undo, revert_in=revert_in)
+        if self.remote is not None:
+            self._arm_remote(revert_in)
+        try:
+            self.send_config(self._candidate)
+        except DeviceError:
+            self._undo_now()
+            raise
+        self._saved, self._committed = False, True
+        if self.remote is None:
+            self._arm(revert_in)
+
+    def _arm_remote(self, revert_in: int) -> None:
+        assert self.remote is not None and self._secret is not None
+        stamp = current_stamp()
+        try:
+            self.remote.arm_undo(max(revert_in, 1), self._secret,
+                                 f"op={stamp.op_id} owner={stamp.owner}" if stamp else "op=- owner=-",
+                                 self._undo)
+        except DeviceError as exc:
+            self._marker.clear()
+            raise CommitError(self.device.name, f"the revert job could not be armed on {self.remote.name}; "
+                              "not changing anything", exc.device_output or str(exc)) from exc
+
+    def _arm(self, revert_in: int) -> None:
+        with self._lock:
+            self._outcome = None
+            self._watchdog = threading.Timer(max(revert_in, 1), self._fire)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def _fire(self) -> None:
+        """Watchdog: the confirm did not come in time; undo on a fresh session of its own."""
+        with self._lock:
+            if self._watchdog is None:
+                return
+            self._watchdog = None
+            if self._marker.read() is None:
+                self._outcome = "already settled on another session"
+                return
+            other = type(self)(self.device, timeout=self.timeout)
+            try:
+                assert self._secret is not None
+                other.open(self._secret)
+                other.rollback()
+                self._outcome = "rolled back"
+            except Exception as exc:  # recorded; confirm() reports it
+                self._outcome = f"rollback failed: {redact(str(exc))}"
+            finally:
+                other.close()
+
+    def _undo_now(self) -> None:
+        """Type the undo lines (leaving config mode first) and forget the armed net."""
+        undo = self._undo or list((self._marker.read() or {}).get("undo", []))
+        if self.remote is not None:
+            self.remote.disarm()
+        with map_netmiko_errors(self.device.name, "end"):
+            if self.conn.check_config_mode():
+                self.conn.exit_config_mode()
+        if undo:
+            self.send_config(undo)
+        self._marker.clear()
+        self._committed = False
+
+    def confirm(self) -> None:
+        """Disarm the job or the watchdog so the change stays, then save it (``write memory``)."""
+        if self.remote is not None:
+            try:
+                found = self.remote.disarm()
+            except DeviceError as exc:
+                raise ConfirmError(self.device.name, f"the revert job on {self.remote.name} could not be "
+                                   "disarmed", exc.device_output or str(exc)) from exc
+            if found.startswith("fired"):
+                self._marker.clear()
+                raise ConfirmError(self.device.name, f"too late, the revert job on {self.remote.name} ran "
+                                   f"({found})")
+        else:
+            with self._lock:
+                if self._watchdog is not None:
+                    self._watchdog.cancel()
+                    self._watchdog = None
+                elif self._outcome is not None or self._marker.read() is None:
+                    raise ConfirmError(self.device.name, f"too late, the watchdog fired: {self._outcome}")
+        self._marker.clear()
+        try:  # confirmed and live whatever the save does: a failure is left to ensure_saved, never undone
+            self.save()
+        except DeviceError as exc:
+            _log.warning("%s: confirmed but not saved: %s", self.device.name, exc)
+
+    def rollback(self) -> None:
+        """Type the undo lines of the change that waits (from this session or the marker file)."""
+        with self._lock:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+        if not self.has_pending_commit() and self._marker.read() is None:
+            if not self._committed:  # nothing was typed: only the rendered lines go
+                self.discard()
+                return
+            raise RollbackError(self.device.name, "no change of egressctl's waits for its confirm (already "
+                                "confirmed or already reverted); apply the previous target instead")
+        try:
+            self._undo_now()
+        except DeviceError as exc:
+            raise RollbackError(self.device.name, "typing the undo lines failed",
+                                exc.device_output or str(exc)) from exc
+
+    def discard(self) -> None:
+        """Forget the rendered lines (nothing is on the ASA before :meth:`commit`)."""
+        self._candidate = None
+
+    # -------------------------------------------------------------- persistence
+    def save(self) -> None:
+        """``write memory``; ``DeviceError`` unless the ASA answers ``[OK]``."""
+        with map_netmiko_errors(self.device.name, p.SAVE_CMD):
+            out = redact(str(self.conn.save_config(cmd=p.SAVE_CMD)))
+        problem = p.save_problem(out)
+        if problem:
+            raise DeviceError(self.device.name, f"{p.SAVE_CMD} failed", device_output=problem)
+        self._saved = True
+
+    def ensure_saved(self) -> str:
+        """Save when egressctl's objects differ between running and startup (never while a revert waits)."""
+        if self._saved or self.has_pending_commit():
+            return ""
+        if not p.differs(lambda cmd: self.send(cmd, read_timeout=max(self.timeout, 60))):
+            return ""
+        self.save()
+        return p.SAVED_NOTE
+
+    # ----------------------------------------------------------------------- sessions
+    def session_handling(self) -> SessionHandling:
+        """Kept: the ASA checks an ACL at connection set-up only (a platform constant)."""
+        return SessionHandling.KEPT
+
+    def clear_sessions(self, policy: Policy, inside: Sequence[Network]) -> SessionReport:
+        """End the connections from ``inside`` that ``policy`` denies (see :mod:`.sessions`)."""
+        return asa_sessions.clear(lambda cmd: self.send(cmd, check=False), self.device, policy, inside)

@@ -1,0 +1,79 @@
+"""The ASA revert job: undo an unconfirmed change from a second host, with no controller (pure text here).
+
+The ASA has no dead-man switch (no commit, no timer; ``reload in`` would reboot the firewall and drop every
+connection). So, with the device option ``revert_host: NAME`` (a jump host of the site, as for PAN-OS), the
+driver arms a job there *before* the first line of the change: ``revert_in`` seconds later, unless the
+confirm removed its ``armed`` file, it logs in to the ASA (management address, ``revert_port``, pinned key),
+reaches privileged EXEC with ``login`` (the same local user and password), and types the undo lines the
+driver computed from the read-back before the change (:func:`egressctl_drivers.cisco_asa.render.undo`) in
+``configure terminal``. Nothing is rebooted, no connection is dropped, nothing is saved (the startup
+configuration still holds the last confirmed state).
+
+The host side (private directory, ``askpass``, detached start, disarm, state) is PAN-OS's job machinery,
+reused as it is (:mod:`egressctl_drivers.paloalto_panos.revertjob`); only the script differs.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from egressctl_drivers.paloalto_panos import revertjob as J
+from egressctl_drivers.paloalto_panos.reverthost import RevertHost
+
+from egressctl.inventory.credentials import Secret
+from egressctl.inventory.models import Device
+
+#: What the job checks in the transcript: the session reached the end without a refused line.
+DONE = "egressctl-revert-done"
+
+
+def job_script(device: Device, delay: int, port: int) -> str:
+    """The job: wait, then (still armed) log in, ``login`` to privilege 15 and type the ``undo`` file."""
+    host, user = str(device.mgmt_address), device.username
+    ssh = " ".join([
+        "ssh -tt -F /dev/null", '-o UserKnownHostsFile="$d/known_hosts"', "-o GlobalKnownHostsFile=/dev/null",
+        "-o StrictHostKeyChecking=yes", "-o PubkeyAuthentication=no",
+        "-o PreferredAuthentications=keyboard-interactive,password", "-o NumberOfPasswordPrompts=1",
+        "-o ConnectTimeout=20", f"-p {port}", shlex.quote(f"{user}@{host}"),
+    ])
+    return f"""#!/bin/sh
+# egressctl revert job for {device.name}: in {delay} s, unless disarmed, type the undo lines.
+umask 077
+d=$(cd "$(dirname "$0")" && pwd)
+sleep {delay}
+[ -f "$d/armed" ] || exit 0
+feed() {{
+  sleep 2; printf 'login\\n'
+  sleep 1; printf '%s\\n' {shlex.quote(user)}
+  sleep 1; cat "$d/secret"; printf '\\n'
+  sleep 1; printf 'terminal pager 0\\nconfigure terminal\\n'
+  while IFS= read -r line; do printf '%s\\n' "$line"; sleep 0.2; done < "$d/undo"
+  printf 'end\\n'
+  printf '!{DONE}\\n'; sleep 2; printf 'exit\\n'; sleep 1
+}}
+feed | SSH_ASKPASS="$d/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=egressctl {ssh} > "$d/out" 2>&1
+if grep -q 'ERROR:' "$d/out" || ! grep -q '{DONE}' "$d/out"; then echo fired-failed > "$d/result"
+else echo fired-ok > "$d/result"; fi
+rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"
+"""
+
+
+def files(device: Device, delay: int, secret: Secret, undo: list[str], stamp: str) -> list[tuple[str, str]]:
+    """(name, content) of every file the job needs, in the order they are written (``armed`` last)."""
+    port = int(device.options.get("revert_port", 22))
+    addr = str(device.mgmt_address)
+    where = addr if port == 22 else f"[{addr}]:{port}"
+    keytype, key = device.host_key.split()[:2]
+    return [("secret", secret.password or ""), ("askpass", J.ASKPASS),
+            ("known_hosts", f"{where} {keytype} {key}\n"), ("undo", "".join(f"{ln}\n" for ln in undo)),
+            ("job.sh", job_script(device, delay, port)), ("armed", stamp + "\n")]
+
+
+class AsaRevertHost(RevertHost):
+    """PAN-OS's revert host client (one SSH client, exec per call), arming the ASA's job instead."""
+
+    def arm_undo(self, delay: int, secret: Secret, stamp: str, undo: list[str]) -> None:
+        """Write the job's files and start it: it types ``undo`` in ``delay`` s unless disarmed."""
+        for name, content in files(self.device, delay, secret, undo, stamp):
+            self._run(J.write_command(self.device.name, name), content)
+        self._run(J.arm_command(self.device.name))
