@@ -119,9 +119,12 @@ def set_lines(prefix: list[str], node: Tree | list[str] | str) -> list[str]:
 
 
 def curly_lines(prefix: list[str], node: Tree | list[str] | str, indent: int = 0) -> list[str]:
-    """PAN-OS's default hierarchical output (``name { attr value; }``)."""
+    """PAN-OS's default hierarchical output (``name { attr value; }``).
+
+    ``show network vlan`` opens with the last word of the path (``vlan {``) [M].
+    """
     pad = "  " * indent
-    head = " ".join(quote(p) for p in prefix)
+    head = " ".join(quote(p) for p in prefix[-1:])
     if not isinstance(node, dict):
         return [f"{pad}{head} {_words(node)};"]
     lines = [f"{pad}{head} {{"] if prefix else []
