@@ -39,6 +39,7 @@ BUILTIN: dict[str, str] = {
     "fortinet": "egressctl_drivers.fortinet.driver:FortinetDriver",
     "paloalto_panos": "egressctl_drivers.paloalto_panos.driver:PaloAltoPanosDriver",
     "arista_eos": "egressctl_drivers.arista_eos.driver:AristaEosDriver",
+    "vyos": "egressctl_drivers.vyos.driver:VyosDriver",
     "cisco_asa": "egressctl_drivers.cisco_asa.driver:CiscoAsaDriver",
 }
 
