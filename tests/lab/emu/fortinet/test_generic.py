@@ -61,7 +61,8 @@ def test_blocks_egressctl_never_sends_are_stored_and_shown(rig: Rig) -> None:
     rig.run(*NTP)
     assert rig.run("show system ntp") == SHOWN_NTP
     assert rig.run("show firewall service category Clinic") == (
-        'config firewall service category\n    edit "Clinic"\n        set comment "clinic apps"\n    next\nend\n')
+        'config firewall service category\n    edit "Clinic"\n        set comment "clinic apps"\n'
+        "    next\nend\n")
     everything = rig.run("show")
     assert "config system dns\n    set primary 192.0.2.53\n    set secondary 192.0.2.54\nend\n" in everything
     assert "config log syslogd setting\n    set status enable\n    set server 192.0.2.10\nend\n" in everything

@@ -69,7 +69,8 @@ def test_lines_egressctl_never_sends_are_kept_committed_and_shown(rig: Rig) -> N
     running = rig.device.running
     assert running.zones["dmz"] == ["ethernet1/3"]  # interpreted: it feeds the data plane's zones
     op = rig.run("run show config running")
-    assert "  dmz {\n    network {\n      layer3 ethernet1/3;\n    }\n    enable-user-identification yes;\n" in op
+    dmz = "  dmz {\n    network {\n      layer3 ethernet1/3;\n    }\n    enable-user-identification yes;\n"
+    assert dmz in op
     rig.run("run set cli config-output-format set")
     assert rig.run("show deviceconfig system") == (
         "set deviceconfig system dns-setting servers primary 192.0.2.53\n"
@@ -115,7 +116,8 @@ def test_snapshots_and_the_fault_emulators_reboot_keep_the_tree(rig: Rig) -> Non
 
 def test_show_system_info_interface_all_and_vlan_all(rig: Rig) -> None:
     rig.run(*LINES, "set deviceconfig system ip-address 10.99.0.7", "commit", "exit")
-    info = parse_output(platform="paloalto_panos", command="show system info", data=rig.run("show system info"))
+    info = parse_output(platform="paloalto_panos", command="show system info",
+                        data=rig.run("show system info"))
     assert info[0]["hostname"] == "fw-a" and info[0]["ip_address"] == "10.99.0.7"
     assert info[0]["operational_mode"] == "normal"
     rows = parse_output(platform="paloalto_panos", command="show interface all",
@@ -123,7 +125,8 @@ def test_show_system_info_interface_all_and_vlan_all(rig: Rig) -> None:
     hardware = {r["interface"]: r for r in rows if r["mac_address"]}
     logical = {r["interface"]: r for r in rows if r["vsys"]}
     assert set(hardware) == set(logical) == {"ethernet1/1", "ethernet1/2"}
-    assert logical["ethernet1/2"]["zone"] == "trust" and logical["ethernet1/2"]["ip_address"] == ["10.1.2.1/24"]
+    assert logical["ethernet1/2"]["zone"] == "trust"
+    assert logical["ethernet1/2"]["ip_address"] == ["10.1.2.1/24"]
     assert logical["ethernet1/1"]["forwarding"] == "vr:default"
     vlans = rig.run("show vlan all")
     assert "vlan10                  vlan.10             ethernet1/3 ethernet1/4\n" in vlans
