@@ -1,21 +1,21 @@
 """``egressctl verify SITE --pcap FILE`` without building the command line: a capture check that starts fast.
 
-Why: a check of a capture is what scripts, CI jobs and the TUI run again and again, and before a packet
-is read the whole typer application (pydantic-converted options), the inventory's YAML and pydantic
-models, the policy compilation and rich cost about 0.3 s, against tcpdump's 0.004 s (issue 13: under
-0.15 s). This module answers one narrow command line itself: global ``-i/--inventory`` and
-``--state-dir``, then ``verify SITE --pcap FILE`` with optional ``--stage NAME`` and ``--json``, each at
-most once and in any order. Anything else (``--help``, another option, a value that looks like an
-option, a completion request) is left to the full command line, which also handles every case this
-module is not sure about: :func:`run` returns None before it has printed or changed anything, and the
-full path then runs as if the fast one had never been tried. That covers every error: a missing or
-unreadable file, an inventory that does not load, an unknown site or stage, a journal that cannot be
-read, a state the journal holds that cannot be verified against, a capture that cannot be read.
+Why: scripts, CI jobs and the TUI check captures again and again, and before a packet was read the typer
+application (options converted through pydantic), the inventory's YAML and models, the policy compilation
+and rich cost about 0.3 s, against tcpdump's 0.004 s (issue 13: under 0.15 s). This module answers one
+narrow command line itself: global ``-i/--inventory`` and ``--state-dir``, then ``verify SITE --pcap FILE``
+with optional ``--stage NAME``, ``--json``, ``--junit FILE`` and ``--beacons-csv FILE``, each at most once,
+in any order. Anything else (``--help``, another option, a value that looks like an option, a completion
+request) goes to the full command line, and so does every case this module is not sure about: :func:`run`
+returns None before it has printed or changed anything (a missing file, an inventory that does not load,
+an unknown site or stage, a journal that cannot be read or whose state cannot be verified against, a file
+that is no capture), and the full path runs as if this one had never been tried. An error after output
+began (a JUnit file that cannot be written) is reported as the full path's error handler reports it.
 
 The site's compiled policies come from :mod:`egressctl.verify.capture.policy_cache`, keyed by the
-inventory's bytes; on a miss the inventory is loaded and validated in full, as the full path does.
-What is printed, the ``--json`` document and the exit code are the full path's: the same functions
-produce them (``tests/egressctl/cli/test_fastpath.py`` runs both paths over many command lines).
+inventory's bytes; on a miss the inventory is loaded and validated in full. Lines, documents, files and
+exit codes are made by the same functions as on the full path (``tests/egressctl/cli/test_fastpath.py``
+runs both paths over many command lines and compares them).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from egressctl.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from egressctl.inventory.models import Site
+    from egressctl.verify.beacon import BeaconReport
     from egressctl.verify.capture.offline import CaptureReport
     from egressctl.verify.matcher import CompiledPolicy
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     Compiled = dict[str, CompiledPolicy]
 
 _GLOBAL = {"-i": "inventory", "--inventory": "inventory", "--state-dir": "state_dir"}
-_VERIFY = {"--pcap": "pcap", "--stage": "stage"}
+_VERIFY = {"--pcap": "pcap", "--stage": "stage", "--junit": "junit", "--beacons-csv": "beacons_csv"}
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Request:
     state_dir: str | None = None
     stage: str | None = None
     json: bool = False
+    junit: str | None = None
+    beacons_csv: str | None = None
 
 
 def _value(token: str, following: list[str], names: dict[str, str]) -> tuple[str, str, int] | None:
@@ -113,7 +116,7 @@ def run(argv: list[str]) -> int | None:
         rep = _Check(req).analyze()
         if rep is None:
             return None
-        _report(rep, req.json)
+        _report(rep, req)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")  # what the full path's error handler prints
         return int(ExitCode.INTERRUPTED)
@@ -260,28 +263,45 @@ def _compile(site: Site) -> Compiled | None:
         return None
 
 
-def _report(rep: CaptureReport, as_json: bool) -> None:
-    """Print the report exactly as ``verify_cmd._pcap`` does; an error is raised as :class:`_Printing`."""
+def _report(rep: CaptureReport, req: Request) -> None:
+    """Write and print what ``verify_cmd`` does; an error is raised as :class:`_Printing`."""
     try:
-        _print_report(rep, as_json)
+        _publish(rep, req)
     except Exception as exc:
         raise _Printing from exc
 
 
-def _print_report(rep: CaptureReport, as_json: bool) -> None:
+def _publish(rep: CaptureReport, req: Request) -> None:
+    """The beacons CSV, the report (``verify_cmd._pcap``'s lines or document), then the JUnit file."""
     from egressctl.verify.beacon import BeaconReport
 
     beacons = BeaconReport.from_capture(rep)
+    if req.beacons_csv is not None:
+        _beacons_csv(beacons, Path(req.beacons_csv))
     doc = rep.to_dict()
-    if as_json:
+    if req.json:
         from egressctl.cli import jsonout
 
         jsonout.emit(jsonout.VERIFY_CAPTURE, doc, indent=None)
-        return
-    from egressctl.cli.consoles import print_lines
-    from egressctl.verify.capture.offline import report_lines
+    else:
+        from egressctl.cli.consoles import print_lines
+        from egressctl.verify.capture.offline import report_lines
 
-    lines = report_lines(doc)
-    if rep.leak_flows:
-        lines.append((beacons.text(), ""))
-    print_lines(lines)
+        lines = report_lines(doc)
+        if rep.leak_flows:
+            lines.append((beacons.text(), ""))
+        print_lines(lines)
+    if req.junit is not None:
+        from egressctl.cli import junit
+
+        junit.write(Path(req.junit), [junit.capture_suite(doc)])
+
+
+def _beacons_csv(beacons: BeaconReport, path: Path) -> None:
+    """``verify_cmd._beacons_csv``: the CSV, or the same usage error."""
+    from egressctl.errors import InputError
+
+    try:
+        beacons.to_csv(path)
+    except OSError as exc:
+        raise InputError(f"--beacons-csv {path}: cannot write it: {exc.strerror or exc}") from exc

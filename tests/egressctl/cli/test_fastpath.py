@@ -112,7 +112,14 @@ CASES = {
     "forced-colour": Case([*V, "--pcap", "leak.pcap"], True, "isolated", {"FORCE_COLOR": "1"}),
     "non-ascii-name": Case([*V, "--pcap", "capture-\u00e9t\u00e9.pcap", "--stage", "isolated"], True),
     "tab-in-name": Case([*V, "--pcap", "tab\there.pcap", "--stage", "isolated"], True),
-    # An error while printing (a name stdout cannot encode): too late to fall back, reported alike.
+    "junit-and-csv": Case([*V, "--pcap", "leak.pcap", "--junit", "out.xml", "--beacons-csv", "b.csv"], True,
+                          "isolated"),
+    "junit-clean": Case([*V, "--pcap", "clean.pcap", "--stage", "isolated", "--junit", "out.xml"], True),
+    "csv-unwritable": Case([*V, "--pcap", "leak.pcap", "--stage", "isolated", "--beacons-csv", "no/b.csv"],
+                           True),
+    # Errors after output began: too late to fall back, reported alike.
+    "junit-unwritable": Case([*V, "--pcap", "leak.pcap", "--stage", "isolated", "--junit", "no/out.xml"],
+                             True),
     "unencodable-name": Case([*V, "--pcap", "capture-\u00e9t\u00e9.pcap", "--stage", "isolated"], True,
                              env={"PYTHONIOENCODING": "ascii"}),
     # Everything below is the full path's to answer: same output, same code.
@@ -128,7 +135,6 @@ CASES = {
     "unknown-option": Case([*V, "--pcap", "empty.pcap", "--foo"], False),
     "watch-and-pcap": Case([*V, "--pcap", "empty.pcap", "--watch", "5"], False),
     "timeout": Case([*V, "--pcap", "empty.pcap", "--timeout", "2"], False),
-    "beacons-csv": Case([*V, "--pcap", "leak.pcap", "--stage", "isolated", "--beacons-csv", "b.csv"], False),
     "extra-argument": Case([*V, "more", "--pcap", "empty.pcap"], False),
     "help": Case([*V, "--pcap", "empty.pcap", "--help"], False),
     "inventory-without-value": Case(["-i"], False),
@@ -213,14 +219,26 @@ def compare(tmp_path: Path, case: Case, *, warm: bool) -> Outcome:
     assert (fast.stdout, fast.stderr, fast.code) == (reference.stdout, reference.stderr, reference.code)
     assert reference.code in (0, 2, 3, 5), reference.stderr
     assert fast.full is not case.fast
+    for name in WRITTEN:
+        assert blank_timing(_read(tmp_path / "fast" / name)) == blank_timing(_read(tmp_path / "full" / name))
     return fast
+
+
+#: Files a command line may write (JUnit: timestamps and durations are blanked).
+WRITTEN = ("out.xml", "b.csv")
+
+
+def _read(path: Path) -> str:
+    text = path.read_text() if path.exists() else "(none)"
+    text = re.sub(r'timestamp="[^"]*"', 'timestamp=""', text)
+    return re.sub(r'time="[0-9.]+"', 'time=""', text)
 
 
 #: Cases run in the fast tier; the others are slow (each is two or three fresh interpreters).
 QUICK = {"journal-normal", "json", "stage", "stage-json-leak", "journal-isolated-leak",
          "journal-isolated-clean", "journal-stage", "truncated", "reordered", "environment", "forced-colour",
          "non-ascii-name", "missing-pcap", "unknown-site", "unknown-stage", "not-a-capture", "journal-mixed",
-         "no-state-dir-yet", "unencodable-name"}
+         "no-state-dir-yet", "unencodable-name", "junit-and-csv", "junit-unwritable"}
 NAMES = [n if n in QUICK else pytest.param(n, marks=pytest.mark.slow) for n in CASES]
 
 
@@ -250,6 +268,8 @@ def test_the_cases_cover_every_outcome() -> None:
     (["--inventory=a", "--state-dir=s", "verify", "lab", "--pcap=x"],
      Request("lab", "x", inventory="a", state_dir="s")),
     (["-i", "verify", "verify", "lab", "--pcap", "x"], Request("lab", "x", inventory="verify")),
+    (["verify", "lab", "--junit", "j.xml", "--pcap", "x", "--beacons-csv=b.csv"],
+     Request("lab", "x", junit="j.xml", beacons_csv="b.csv")),
 ])
 def test_parse_takes_the_narrow_command_line(argv: list[str], expected: Request) -> None:
     assert parse(argv) == expected
