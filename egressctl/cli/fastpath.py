@@ -5,12 +5,13 @@ application (options converted through pydantic), the inventory's YAML and model
 and rich cost about 0.3 s, against tcpdump's 0.004 s (issue 13: under 0.15 s). This module answers one
 narrow command line itself: global ``-i/--inventory`` and ``--state-dir``, then ``verify SITE --pcap FILE``
 with optional ``--stage NAME``, ``--json``, ``--junit FILE`` and ``--beacons-csv FILE``, each at most once,
-in any order. Anything else (``--help``, another option, a value that looks like an option, a completion
-request) goes to the full command line, and so does every case this module is not sure about: :func:`run`
-returns None before it has printed or changed anything (a missing file, an inventory that does not load,
-an unknown site or stage, a journal that cannot be read or whose state cannot be verified against, a file
-that is no capture), and the full path runs as if this one had never been tried. An error after output
-began (a JUnit file that cannot be written) is reported as the full path's error handler reports it.
+in any order (and ``--version`` alone). Anything else (``--help``, another option, a value that looks like
+an option, a completion request) goes to the full command line, and so does every case this module is not
+sure about: :func:`run` returns None before it has printed or changed anything (a missing file, an
+inventory that does not load, an unknown site or stage, a journal that cannot be read or whose state
+cannot be verified against, a file that is no capture), and the full path runs as if this one had never
+been tried. An error after output began (a JUnit file that cannot be written) is reported as the full
+path's error handler reports it.
 
 The site's compiled policies come from :mod:`egressctl.verify.capture.policy_cache`, keyed by the
 inventory's bytes; on a miss the inventory is loaded and validated in full. Lines, documents, files and
@@ -109,6 +110,12 @@ def run(argv: list[str]) -> int | None:
     """Handle ``argv`` and return the exit code, or None (nothing done) for the full command line."""
     if _completing():
         return None
+    if argv == ["--version"]:  # the root's eager --version, as app._version prints it
+        from egressctl import __version__
+        from egressctl.cli import stdout
+
+        stdout.write(f"egressctl {__version__}\n")
+        return int(ExitCode.OK)
     req = parse(argv)
     if req is None:
         return None

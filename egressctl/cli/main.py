@@ -2,9 +2,10 @@
 
 Start-up is part of the interface: the TUI starts a child ``egressctl`` per operation, scripts and CI run
 ``verify --pcap`` again and again, and ``--help`` must answer at once. So this module imports nothing
-heavy: :func:`main` first offers the command line to :mod:`egressctl.cli.fastpath` (a capture check,
-answered without typer), and only otherwise builds the typer application of :mod:`egressctl.cli.app`.
-``from egressctl.cli.main import app`` still gives that application (loaded on first use).
+heavy: :func:`main` first offers the command line to :mod:`egressctl.cli.fastpath` (a capture check or
+``--version``, answered without typer), and only otherwise builds the typer application of
+:mod:`egressctl.cli.app`. ``from egressctl.cli.main import app`` still gives that application (loaded on
+first use).
 """
 
 from __future__ import annotations

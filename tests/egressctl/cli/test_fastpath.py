@@ -122,6 +122,7 @@ CASES = {
                              True),
     "unencodable-name": Case([*V, "--pcap", "capture-\u00e9t\u00e9.pcap", "--stage", "isolated"], True,
                              env={"PYTHONIOENCODING": "ascii"}),
+    "version": Case(["--version"], True),
     # Everything below is the full path's to answer: same output, same code.
     "missing-pcap": Case([*V, "--pcap", "nothing.pcap"], False),
     "pcap-is-a-directory": Case([*V, "--pcap", "state", "--stage", "isolated"], False),
@@ -138,6 +139,7 @@ CASES = {
     "extra-argument": Case([*V, "more", "--pcap", "empty.pcap"], False),
     "help": Case([*V, "--pcap", "empty.pcap", "--help"], False),
     "inventory-without-value": Case(["-i"], False),
+    "version-and-more": Case(["--version", "verify"], False),
     "not-a-capture": Case([*V, "--pcap", "garbage.pcap", "--stage", "isolated"], False),
     "broken-inventory": Case(["-i", "broken.yaml", *V[2:], "--pcap", "empty.pcap"], False),
     "missing-inventory": Case(["-i", "none.yaml", *V[2:], "--pcap", "empty.pcap"], False),
