@@ -215,7 +215,7 @@ class AsaSession:
         up = int(dev.clock.now() - dev.booted)
         uptime = (f"{up // 86400} days {up // 3600 % 24} hours" if up >= 86400
                   else f"{up // 3600} hours {up // 60 % 60} mins")
-        itfs = "".join(f" {n}: {i.name:<20}: address is 5254.00{n:02d}.0001, irq {n + 10}\n"
+        itfs = "".join(f" {n}: Ext: {i.name:<20}: address is 5254.00{n:02d}.0001, irq {n + 10}\n"
                        for n, i in enumerate(dev.running.interfaces.values()))
         stamp = time.strftime("%H:%M:%S UTC %a %b %d %Y", time.gmtime(dev.clock.now()))
         return c.SHOW_VERSION.format(version=c.VERSION, hostname=dev.running.hostname, uptime=uptime,
