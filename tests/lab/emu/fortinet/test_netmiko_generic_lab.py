@@ -86,7 +86,8 @@ def test_unconfirmed_generic_change_is_reverted_by_the_reboot(emu: RunningEmulat
     conn = _connect(emu)
     try:
         conn.send_config_set(["config system global", "set cfg-save revert", "set cfg-revert-timeout 60",
-                              "end", "config system dns", "set primary 192.0.2.66", "end"], error_pattern=ERRORS)
+                              "end", "config system dns", "set primary 192.0.2.66", "end"],
+                             error_pattern=ERRORS)
         assert "192.0.2.66" in conn.send_command("show system dns")
     finally:
         conn.disconnect()

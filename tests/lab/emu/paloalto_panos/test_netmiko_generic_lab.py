@@ -1,4 +1,4 @@
-"""paloalto_panos emulator driven by netmiko's own ``paloalto_panos`` class the way generic users drive PAN-OS.
+"""paloalto_panos emulator driven by netmiko's own ``paloalto_panos`` class as generic users drive PAN-OS.
 
 Issue 15 item 1: ``set`` lines egressctl never sends (``send_config_set``), netmiko's ``commit()``, the
 running configuration read back in PAN-OS's default hierarchical form and in set form on request, a
