@@ -81,8 +81,10 @@ def why(site: dict[str, Any]) -> str:
     """One line on why a site did not exit 0: its error, message, or verification summary."""
     res = site.get("result") or {}
     ver = res.get("verification") or {}
-    text = site.get("error") or ver.get("summary") or res.get("message") or ""
-    return " ".join(str(text).split())[:300]
+    text = " ".join(str(site.get("error") or ver.get("summary") or res.get("message") or "").split())
+    parts = text.split("; ")  # an all-or-nothing restore: the device that failed first, its followers after
+    parts.sort(key=lambda p: "another device failed" in p)
+    return "; ".join(parts)[:400]
 
 
 def held_cost(site: dict[str, Any]) -> str:
