@@ -23,6 +23,7 @@ from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec
 from egressctl_lab.emu.vyos import constants as c
 from egressctl_lab.emu.vyos import firewall
 from egressctl_lab.emu.vyos.tree import Tree, clone, value
+from egressctl_lab.emu.vyos.versions import version_tuple
 
 
 def factory_config(spec: DeviceSpec) -> Tree:
@@ -39,14 +40,6 @@ def factory_config(spec: DeviceSpec) -> Tree:
             "invalid": {"action": {"drop": {}}}}}},
     }
     return tree
-
-
-def version_tuple(text: str) -> tuple[int, int]:
-    """``1.4.0`` -> (1, 4); ``1.5-rolling-...`` -> (1, 5); a rolling date ``2025.01...`` -> (1, 5)."""
-    head = text.split("-")[0].split(".")
-    if head[0].isdigit() and int(head[0]) > 1000:
-        return (1, 5)
-    return (int(head[0]), int(head[1]) if len(head) > 1 and head[1].isdigit() else 0)
 
 
 class VyosDevice:

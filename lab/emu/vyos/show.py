@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from egressctl_lab.emu.sessions import Flow
 from egressctl_lab.emu.vyos import constants as c
 from egressctl_lab.emu.vyos.tree import Tree, braces, commands, values
+from egressctl_lab.emu.vyos.versions import version_tuple
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.vyos.device import VyosDevice
@@ -48,10 +49,17 @@ def version(dev: VyosDevice) -> str:
 
 
 def interfaces(dev: VyosDevice) -> str:
-    """``show interfaces``: one line per ethernet interface with its addresses and state."""
-    head = ["Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down",
-            "Interface    IP Address         MAC                VRF        MTU  S/L    Description",
-            "-----------  -----------------  -----------------  -------  -----  -----  -------------"]
+    """``show interfaces``: one line per ethernet interface with its addresses, state and description.
+
+    VyOS 1.4 added the MAC, VRF and MTU columns; a router before 1.4 prints the four-column table that
+    ntc-templates' ``vyatta_vyos_show_interfaces`` parses [M for the column widths].
+    """
+    wide = version_tuple(dev.version) >= (1, 4)
+    head = ["Codes: S - State, L - Link, u - Up, D - Down, A - Admin Down"]
+    head += (["Interface    IP Address         MAC                VRF        MTU  S/L    Description",
+              "-----------  -----------------  -----------------  -------  -----  -----  -------------"]
+             if wide else ["Interface        IP Address                        S/L  Description",
+                           "---------        ----------                        ---  -----------"])
     rows = []
     ethers = dev.active.get("interfaces", {}).get("ethernet", {})
     for name in sorted(ethers):
@@ -59,8 +67,12 @@ def interfaces(dev: VyosDevice) -> str:
         mac = (values(dev.active, ["interfaces", "ethernet", name, "hw-id"]) or ["00:00:00:00:00:00"])[0]
         state = "A/D" if "disable" in ethers[name] else "u/u"
         desc = " ".join(values(dev.active, ["interfaces", "ethernet", name, "description"]))
-        rows.append(f"{name:<12} {addrs[0]:<18} {mac:<18} default   1500  {state:<6} {desc}".rstrip())
-        rows += [f"{'':<12} {a}" for a in addrs[1:]]
+        if wide:
+            rows.append(f"{name:<12} {addrs[0]:<18} {mac:<18} default   1500  {state:<6} {desc}".rstrip())
+            rows += [f"{'':<12} {a}" for a in addrs[1:]]
+        else:
+            rows.append(f"{name:<16} {addrs[0]:<33} {state:<4} {desc}")  # padded as VyOS pads it
+            rows += [f"{'':<16} {a}" for a in addrs[1:]]
     return "\n".join([*head, *rows]) + "\n"
 
 
