@@ -10,17 +10,29 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from egressctl_lab.errors import LabError
-from rich.console import Console
-from rich.table import Table
 
 from egressctl.errors import EgressError, InventoryError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 lab_app = typer.Typer(help="Build, inspect and tear down the emulated lab site.", no_args_is_help=True)
-_err = Console(stderr=True)
+
+
+def _err() -> Console:
+    """A stderr console, built when something is printed.
+
+    rich is imported by the functions that print: ``egressctl --help`` loads this app for its help line,
+    and rich was a sixth of that.
+    """
+    from rich.console import Console
+
+    return Console(stderr=True)
+
 
 InventoryOpt = Annotated[
     Path | None,
@@ -60,15 +72,15 @@ def _require_lab_extra() -> None:
     Without this the emulators would die one by one with a traceback in their logs.
     """
     if importlib.util.find_spec("asyncssh") is None:
-        _err.print("error: the lab needs its extra dependencies: pip install 'egressctl[lab]'", markup=False,
-                   highlight=False)
+        _err().print("error: the lab needs its extra dependencies: pip install 'egressctl[lab]'",
+                     markup=False, highlight=False)
         raise typer.Exit(2)
 
 
 def _fail(exc: EgressError) -> typer.Exit:
     from egressctl.inventory.credentials import redact
 
-    _err.print(f"[red]error:[/red] {redact(str(exc))}", markup=True, highlight=False)
+    _err().print(f"[red]error:[/red] {redact(str(exc))}", markup=True, highlight=False)
     return typer.Exit(2 if isinstance(exc, InventoryError) else 1)
 
 
@@ -110,6 +122,9 @@ def up(
         status = lab.up()
     except EgressError as exc:
         raise _fail(exc) from None
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"lab up ({status.mode} mode, prefix {status.prefix})")
     for col in ("device", "platform", "netmiko", "controller reaches", "mgmt address"):
         table.add_column(col)
@@ -160,6 +175,9 @@ def status(
         raise typer.Exit(0 if st.up else 1)
     state = "UP" if st.up else "DOWN"
     print(f"lab is {state} (mode {st.mode}, prefix {st.prefix}, time scale {st.time_scale})")
+    from rich.console import Console
+    from rich.table import Table
+
     nodes = Table(title="nodes")
     for col in ("node", "namespace", "role", "addresses"):
         nodes.add_column(col)
@@ -186,6 +204,9 @@ def _estate_status(doc: dict[str, object], json_out: bool) -> None:
         raise typer.Exit(0 if up else 1)
     print(f"estate of {doc.get('sites')} sites is {'UP' if up else 'DOWN or PARTIAL'} "
           f"(prefix {doc.get('prefix')}, group estate, inventory {doc.get('inventory')})")
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="estate")
     for col in ("copy", "site", "state", "devices", "namespaces", "prefix", "ports"):
         table.add_column(col)
