@@ -33,6 +33,7 @@ from egressctl.driver import (
 from egressctl.errors import PlanError
 from egressctl.inventory.models import Device, Site
 from egressctl.policy import Atom, Policy, atoms, equivalent
+from egressctl.switchrole import switch_gaps, switch_note
 
 UNKNOWN = "unknown"
 """``session_handling`` of a device whose driver could not say (not read, raised, or not implemented)."""
@@ -198,7 +199,7 @@ def capability_gaps(site: Site, policy: Policy, drivers: Mapping[str, Driver | s
             continue
         caps = capabilities_of(drv, dev.name, faults)
         gaps.extend(f"device {dev.name}: {g}" for g in missing_capabilities(caps, policy))
-    return gaps
+    return gaps + switch_gaps(site, policy, drivers)  # a switch mode's gaps (see egressctl/switchrole.py)
 
 
 def check_capabilities(site: Site, policy: Policy, drivers: Mapping[str, Driver | str],
@@ -273,7 +274,8 @@ def plan_device(device: Device, drv: Driver, state: DeviceState | None, policy: 
         lines=tuple(drv.render(rpol, state)), noop=noop, safety_net=net.net.value, on_fire=net.on_fire,
         current_target=state.target if state else None, pending_commit=bool(state and state.pending_commit),
         diff=state_diff(state, policy), skipped=skipped, error=error, capabilities=caps,
-        session_handling=handling, warnings=plan_warnings(policy, caps, handling, not noop and not skipped),
+        session_handling=handling, warnings=plan_warnings(policy, caps, handling, not noop and not skipped)
+        + switch_note(device, policy),
     )
 
 

@@ -107,6 +107,14 @@ CHECKS: dict[tuple[type[BaseModel], str], str] = {
                                 "in_allowed_prefix",
     (models.Canary, "in_allowed_prefix"): "refused when the address is inside no allowed prefix",
     (models.CapturePoint, "exit"): _EXIT,
+    (models.Device, "role"): "switch only on a platform whose driver has the switch role (cisco_ios), "
+                             "checked by the planner",
+    (models.Device, "switch"): "required with role switch, refused with role router",
+    (models.SwitchRole, "mode"): "acl needs svis or uplinks; shutdown-uplink needs uplinks and "
+                                 "mgmt_interface, and refuses stages at plan time",
+    (models.SwitchRole, "svis"): "VlanN, N a VLAN ID 1 to 4094; no interface both an SVI and an uplink",
+    (models.SwitchRole, "mgmt_interface"): "with mode shutdown-uplink, the plan is refused when it is an "
+                                           "uplink, or an SVI a management source outside the site reaches",
     (models.Group, "name"): "unique in the file",
     (models.Group, "sites"): "names of sites of this file, each once",
 }
@@ -119,6 +127,8 @@ DOCUMENTED_VALIDATORS: dict[type[BaseModel], set[str]] = {
     models.Flow: {"_nets", "_ports", "_ports_need_l4"},
     models.ManagementPath: {"_src", "_ports"},
     models.Stage: {"_not_reserved"},
+    models.Device: {"_role_settings"},
+    models.SwitchRole: {"_svi_names", "_mode_needs"},
     models.VantagePoint: {"_command", "_one_kind"},
 }
 
@@ -335,7 +345,8 @@ def sections() -> dict[type[BaseModel], list[str]]:
         model, path = queue.pop(0)
         for name, info in model.model_fields.items():
             for inner in _inner_models(info.annotation):
-                where = f"{path}{'.' if path else ''}{name}[]"
+                many = "[]" if typing.get_origin(info.annotation) is list else ""  # a list, or one block
+                where = f"{path}{'.' if path else ''}{name}{many}"
                 found.setdefault(inner, []).append(where)
                 queue.append((inner, where))
     return found

@@ -11,6 +11,7 @@ canaries, world-wide allows, platforms) are the loader's (``crossref.py``), so a
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -55,6 +56,7 @@ __all__ = [
     "Protocol",
     "Site",
     "Stage",
+    "SwitchRole",
     "VantagePoint",
 ]
 
@@ -134,6 +136,57 @@ class Stage(_Strict):
         return v
 
 
+#: A switch virtual interface as IOS names it: ``interface VlanN``, N a VLAN ID 1-4094.
+SVI_RE = re.compile(r"^[Vv]lan(?P<vid>[1-9][0-9]{0,3})$")
+
+
+class SwitchRole(_Strict):
+    """How a switch (``role: switch``) is cut: ACLs on its SVIs and uplinks, or its uplinks shut.
+
+    ``shutdown-uplink`` is the declared last resort for a switch that cannot filter: isolation shuts the
+    uplinks (everything over them stops, always-allowed flows included) and nothing else, so it has no
+    stages. Management must then reach the switch some other way, which is why ``mgmt_interface`` is
+    required there; whether it crosses an uplink is the planner's check (it needs the site).
+    """
+
+    mode: Literal["acl", "shutdown-uplink"] = Field(default="acl", description=(
+        "acl: egressctl's ACLs filter traffic entering the SVIs and leaving through the uplinks (every "
+        "stage). shutdown-uplink: isolation shuts the uplinks, restore opens them again (full isolation "
+        "only, no stages; stated in the plan)."))
+    svis: list[IfName] = Field(default_factory=list, description=(
+        "SVIs facing the site's VLANs (interface VlanN); in acl mode the ACLs filter traffic entering them."))
+    uplinks: list[IfName] = Field(default_factory=list, description=(
+        "Routed uplink ports towards the distribution or core; in acl mode the ACLs filter traffic leaving "
+        "through them, in shutdown-uplink mode isolation shuts them."))
+    mgmt_interface: IfName | None = Field(default=None, description=(
+        "Interface the management paths reach the switch on: an out-of-band port, or an SVI when every "
+        "management source is inside the site. Required in shutdown-uplink mode, where it must not be an "
+        "uplink."))
+
+    @field_validator("svis")
+    @classmethod
+    def _svi_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            m = SVI_RE.match(name)
+            if m is None or int(m.group("vid")) > 4094:
+                raise ValueError(f"{name!r} is not an SVI name: VlanN with N a VLAN ID 1-4094")
+        return v
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> SwitchRole:
+        names = [n.lower() for n in self.svis + self.uplinks]
+        if len(set(names)) != len(names):
+            raise ValueError("an interface is listed twice in svis and uplinks")
+        if self.mode == "acl" and not names:
+            raise ValueError("mode acl needs svis or uplinks to apply the ACLs on")
+        if self.mode == "shutdown-uplink" and not self.uplinks:
+            raise ValueError("mode shutdown-uplink needs the uplinks to shut")
+        if self.mode == "shutdown-uplink" and self.mgmt_interface is None:
+            raise ValueError("mode shutdown-uplink needs mgmt_interface, the interface management reaches "
+                             "the switch on once the uplinks are shut")
+        return self
+
+
 class Device(_Strict):
     """One firewall or router that egressctl drives.
 
@@ -186,8 +239,22 @@ class Device(_Strict):
         "reboots the unit when it fires). paloalto_panos: revert_host, a jump host of the site that runs the "
         "revert job (it survives the controller), and revert_port, the firewall's SSH port as that host "
         "reaches its mgmt_address (default 22)."))
+    role: Literal["router", "switch"] = Field(default="router", description=(
+        "router: filters on its inside interfaces. switch: a Catalyst access or distribution switch "
+        "(cisco_ios), cut as its switch settings say."))
+    switch: SwitchRole | None = Field(default=None, description=(
+        "Switch settings (mode, svis, uplinks, mgmt_interface); required with role switch, refused "
+        "otherwise."))
 
     _site_ssh: SiteSsh = PrivateAttr(default=NO_SITE)
+
+    @model_validator(mode="after")
+    def _role_settings(self) -> Device:
+        if self.role == "switch" and self.switch is None:
+            raise ValueError("role switch needs switch settings (mode, svis, uplinks)")
+        if self.role == "router" and self.switch is not None:
+            raise ValueError("switch settings need role: switch")
+        return self
 
     @property
     def site_ssh(self) -> SiteSsh:
