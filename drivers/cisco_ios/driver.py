@@ -46,7 +46,7 @@ from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
-_BINDINGS_CMD = "show running-config | include ^interface |access-group|traffic-filter"
+_BINDINGS_CMD = "show running-config | include ^interface |access-group|traffic-filter|^ shutdown"
 _ARCHIVE_CMD = "show running-config | section ^archive"
 _log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class CiscoIosDriver(NetmikoDriverBase):
     """Cisco IOS / IOS-XE routers; see the module docstring for the commit model."""
 
     platform: ClassVar[str] = "cisco_ios"
+    #: A Catalyst switch too (``role: switch``): ACLs on SVIs/uplinks, or uplinks shut (.parse.points).
+    roles: ClassVar[frozenset[str]] = frozenset({"router", "switch"})
     netmiko_device_type: ClassVar[str] = "cisco_ios"
     #: The revert timer restores the archive on the router itself; interface ACLs keep no sessions, so there
     #: is nothing to end (no SESSION_KILL, and the plan says why).
@@ -93,7 +95,7 @@ class CiscoIosDriver(NetmikoDriverBase):
         return self.send("show running-config", read_timeout=max(self.timeout, 60))
 
     def load_candidate(self, policy: Policy, current: DeviceState) -> None:
-        """Render the change; refuse when a site ACL already filters an inside interface inbound.
+        """Render the change; refuse when a site ACL already filters where egressctl binds its own.
 
         IOS allows one inbound ACL per interface and family, so binding egressctl's would silently
         replace the site's: egressctl never touches what it does not own, and says so instead.
@@ -102,8 +104,8 @@ class CiscoIosDriver(NetmikoDriverBase):
         if foreign and not policy.is_normal:
             what = "; ".join(f"{i}: {', '.join(n)}" for i, n in sorted(foreign.items()))
             raise CommandRejected(
-                self.device.name, "inside interface already has a site ACL inbound; egressctl will not "
-                "replace it", device_output=what)
+                self.device.name, "an interface already has a site ACL where egressctl binds its "
+                "own; egressctl will not replace it", device_output=what)
         self._candidate = self.render(policy, current)
 
     def diff(self) -> str:
@@ -178,7 +180,13 @@ class CiscoIosDriver(NetmikoDriverBase):
 
     def unsaved(self) -> bool:
         """True when egressctl's ACLs or bindings in the startup-config differ from the running-config's."""
-        return p.differs(lambda command: self.send(command, read_timeout=max(self.timeout, 60)))
+        return p.differs(lambda command: self.send(command, read_timeout=max(self.timeout, 60)),
+                         self.shut_uplinks())
+
+    def shut_uplinks(self) -> tuple[str, ...]:
+        """The uplinks whose shutdown is egressctl's cut (switch mode shutdown-uplink), else ()."""
+        sw = self.device.switch
+        return tuple(sw.uplinks) if sw is not None and sw.mode == "shutdown-uplink" else ()
 
     def ensure_saved(self) -> str:
         """Make the startup-config hold egressctl's state once the router is at its target for good.

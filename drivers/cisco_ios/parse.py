@@ -55,28 +55,62 @@ def existing(raw: str, fam: int) -> list[str]:
     return [n for n in owned_names(fam) if n in blocks]
 
 
-def applied(device: Device, bound: dict[str, set[str]], fam: int) -> str | None:
-    """The owned ACL of that family bound inbound on *every* inside interface, else None."""
-    names = [bound.get(i, set()) & set(owned_names(fam)) for i in device.inside]
+#: Where an ACL is applied: (interface, direction ``in`` | ``out``).
+Point = tuple[str, str]
+
+
+def points(device: Device) -> list[Point]:
+    """Where egressctl's ACLs are bound on this device.
+
+    A router: inbound on its inside interfaces. A switch in mode ``acl``: inbound on its SVIs (traffic from
+    the VLANs' hosts) and outbound on its uplinks (traffic leaving the closet). A switch in mode
+    ``shutdown-uplink``: nowhere (its ACLs only record the policy; the shut uplinks enforce it).
+    """
+    sw = device.switch
+    if device.role != "switch" or sw is None:
+        return [(i, "in") for i in device.inside]
+    if sw.mode != "acl":
+        return []
+    return [*((i, "in") for i in sw.svis), *((u, "out") for u in sw.uplinks)]
+
+
+def applied(device: Device, bound: dict[Point, set[str]], fam: int) -> str | None:
+    """The owned ACL of that family bound at *every* point of the device, else None."""
+    names = [bound.get(pt, set()) & set(owned_names(fam)) for pt in points(device)]
     if not names or any(len(n) != 1 for n in names):
         return None
     first = next(iter(names[0]))
     return first if all(n == {first} for n in names) else None
 
 
-def bindings(raw: str) -> dict[str, set[str]]:
-    """Interface -> names of the ACLs applied inbound on it (IPv4 access-group and IPv6 traffic-filter)."""
-    out: dict[str, set[str]] = {}
+def bindings(raw: str) -> dict[Point, set[str]]:
+    """(interface, direction) -> names of the ACLs applied there (IPv4 access-group, IPv6 traffic-filter)."""
+    out: dict[Point, set[str]] = {}
     itf: str | None = None
     for line in raw.splitlines():
         m = re.match(r"^interface\s+(\S+)", line)
         if m:
             itf = m.group(1)
-            out.setdefault(itf, set())
+            out.setdefault((itf, "in"), set())
             continue
-        m = re.match(r"^\s+(?:ip access-group|ipv6 traffic-filter)\s+(\S+)\s+in\b", line)
+        m = re.match(r"^\s+(?:ip access-group|ipv6 traffic-filter)\s+(\S+)\s+(in|out)\b", line)
         if m and itf is not None:
-            out[itf].add(m.group(1))
+            out.setdefault((itf, m.group(2)), set()).add(m.group(1))
+        elif not line.startswith(" "):
+            itf = None
+    return out
+
+
+def shut(raw: str) -> set[str]:
+    """Interfaces administratively down (`` shutdown`` under ``interface X`` in the read-back)."""
+    out: set[str] = set()
+    itf: str | None = None
+    for line in raw.splitlines():
+        m = re.match(r"^interface\s+(\S+)", line)
+        if m:
+            itf = m.group(1)
+        elif line.strip() == "shutdown" and line.startswith(" ") and itf is not None:
+            out.add(itf)
         elif not line.startswith(" "):
             itf = None
     return out
@@ -169,11 +203,26 @@ def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
     return (f"{marker_text} {stamp}" if marker_text and stamp else marker_text), rules
 
 
+def _enforced(device: Device, raw: str, bound: dict[Point, set[str]], fam: int) -> tuple[str | None, bool]:
+    """(the slot that holds the policy, whether it is enforced as the device's role says).
+
+    Bound ACLs: the slot bound at every point. Mode ``shutdown-uplink``: the one record ACL, enforced when
+    every uplink is shut.
+    """
+    present = existing(raw, fam)
+    if device.switch is not None and device.role == "switch" and device.switch.mode != "acl":
+        down = shut(raw)
+        record = present[0] if len(present) == 1 else None
+        return record, record is not None and all(u in down for u in device.switch.uplinks)
+    active = applied(device, bound, fam)
+    return active, active is not None and present == [active]
+
+
 def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:
     """Read-back text -> neutral ``DeviceState``.
 
-    The rules come from the slot bound on every inside interface. The target is ``unknown`` unless both
-    families are bound everywhere, their markers agree and no other owned ACL lingers (a change that
+    The rules come from the slot bound at every point (see :func:`points`). The target is ``unknown``
+    unless both families are enforced, their markers agree and no other owned ACL lingers (a change that
     stopped half-way): the planner then re-applies, which also removes the leftover.
     """
     blocks = acl_blocks(raw)
@@ -183,11 +232,11 @@ def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:
     found: list[tuple[str, list[Rule]]] = []
     clean = True
     for fam in (4, 6):
-        active = applied(device, bound, fam)
+        active, enforced = _enforced(device, raw, bound, fam)
         present = existing(raw, fam)
         source = active if active in blocks else (present[0] if present else None)
         found.append(parse_acl(blocks.get(source, []) if source else [], fam))
-        clean = clean and active is not None and present == [active]
+        clean = clean and enforced
     (m4, rules4), (m6, rules6) = found
     marker_text = m4 if clean and m4 == m6 else ""
     return build_state(marker_text, [*rules4, *rules6], pending=pending, raw=raw, owned=owned)

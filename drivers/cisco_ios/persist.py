@@ -20,11 +20,11 @@ import re
 from collections.abc import Callable
 
 from egressctl_drivers.cisco_ios import constants as c
-from egressctl_drivers.cisco_ios.parse import acl_blocks, bindings, owned_names
+from egressctl_drivers.cisco_ios.parse import acl_blocks, bindings, owned_names, shut
 
 #: Sections read from both configurations to compare what egressctl owns (same filters, same order).
 ACLS = "show {which} | section access-list"
-BINDINGS = "show {which} | include ^interface |access-group|traffic-filter"
+BINDINGS = "show {which} | include ^interface |access-group|traffic-filter|^ shutdown"
 RUNNING, STARTUP = "running-config", "startup-config"
 SAVE_CMD = "write memory"
 #: IOS ends a successful save with ``[OK]`` on a line of its own ("Building configuration...", "[OK]").
@@ -33,11 +33,14 @@ SAVED_RE = re.compile(r"^\s*\[OK\]\s*$", re.M)
 SAVE_FAILED_RE = re.compile(r"^\s*%.*$|^.*(?:[Ee]rror|NVRAM|[Nn]ot enough space|failed).*$", re.M)
 OWNED = frozenset((*owned_names(4), *owned_names(6)))
 
-View = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, tuple[str, ...]], ...]]
+View = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[tuple[str, str], tuple[str, ...]], ...],
+             tuple[str, ...]]
 
 
-def owned_view(acls: str, binds: str) -> View:
-    """What egressctl owns in one configuration: its ACLs (entries, remarks) and where they are bound.
+def owned_view(acls: str, binds: str, uplinks: tuple[str, ...] = ()) -> View:
+    """What egressctl owns in one configuration: its ACLs, where they are bound, which uplinks are shut.
+
+    ``uplinks`` are those of a switch in mode shutdown-uplink, where the shut is the cut.
 
     Two configurations with equal views hold the same egressctl state, whatever else differs between them
     (site lines nobody saved are none of egressctl's business).
@@ -45,13 +48,13 @@ def owned_view(acls: str, binds: str) -> View:
     blocks = tuple(sorted((n, tuple(lines)) for n, lines in acl_blocks(acls).items() if n in OWNED))
     bound = tuple(sorted((i, tuple(sorted(names & OWNED))) for i, names in bindings(binds).items()
                          if names & OWNED))
-    return blocks, bound
+    return blocks, bound, tuple(sorted(shut(binds) & set(uplinks)))
 
 
-def differs(send: Callable[[str], str]) -> bool:
+def differs(send: Callable[[str], str], uplinks: tuple[str, ...] = ()) -> bool:
     """True when egressctl's objects in the startup-config are not those running (``send`` runs a show)."""
     def view(which: str) -> View:
-        return owned_view(send(ACLS.format(which=which)), send(BINDINGS.format(which=which)))
+        return owned_view(send(ACLS.format(which=which)), send(BINDINGS.format(which=which)), uplinks)
 
     return view(RUNNING) != view(STARTUP)
 

@@ -68,7 +68,7 @@ def preflight(drv: CiscoIosDriver) -> list[CheckResult]:
     """IOS prerequisites, read-only: the archive path, the revert timer and what a reload would keep."""
     archive = archive_check(drv.send(ARCHIVE_CMD))
     try:
-        unsaved: bool | None = p.differs(drv.send)
+        unsaved: bool | None = p.differs(drv.send, drv.shut_uplinks())
         why = ""
     except DeviceError as exc:
         unsaved, why = None, str(exc)

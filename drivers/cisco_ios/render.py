@@ -21,7 +21,7 @@ an infrastructure remark the parser skips.
 from __future__ import annotations
 
 from egressctl_drivers.cisco_ios import constants as c
-from egressctl_drivers.cisco_ios.parse import applied, bindings, existing, owned_names
+from egressctl_drivers.cisco_ios.parse import Point, applied, bindings, existing, owned_names, points
 from egressctl_drivers.common.state import bare_marker, holds, stamp_text
 
 from egressctl.driver import DeviceState
@@ -90,22 +90,22 @@ def _no_acl(fam: int, name: str) -> str:
     return f"no ip access-list extended {name}" if fam == 4 else f"no ipv6 access-list {name}"
 
 
-def _bind(fam: int, name: str, negate: bool = False) -> str:
-    cmd = f"ip access-group {name} in" if fam == 4 else f"ipv6 traffic-filter {name} in"
+def _bind(fam: int, name: str, negate: bool = False, direction: str = "in") -> str:
+    cmd = f"ip access-group {name} {direction}" if fam == 4 else f"ipv6 traffic-filter {name} {direction}"
     return f" no {cmd}" if negate else f" {cmd}"
 
 
-def _unbind(device: Device, bound: dict[str, set[str]]) -> list[str]:
+def _unbind(device: Device, bound: dict[Point, set[str]]) -> list[str]:
     out: list[str] = []
-    for itf in device.inside:
-        names = bound.get(itf, set())
-        cmds = [_bind(fam, n, negate=True) for fam in (4, 6) for n in owned_names(fam) if n in names]
+    for itf, way in points(device):
+        names = bound.get((itf, way), set())
+        cmds = [_bind(fam, n, True, way) for fam in (4, 6) for n in owned_names(fam) if n in names]
         if cmds:
             out += [f"interface {itf}", *cmds]
     return out
 
 
-def _slot(device: Device, bound: dict[str, set[str]], fam: int) -> tuple[str, list[str]]:
+def _slot(device: Device, bound: dict[Point, set[str]], fam: int) -> tuple[str, list[str]]:
     """(slot to build the new ACL in, lines that must run first so that slot is bound nowhere inside).
 
     The new slot is the alternate of the one applied; when both slots are bound somewhere (a mixed,
@@ -113,15 +113,16 @@ def _slot(device: Device, bound: dict[str, set[str]], fam: int) -> tuple[str, li
     frees the other slot without ever leaving an interface unfiltered.
     """
     slots = c.ACL4_SLOTS if fam == 4 else c.ACL6_SLOTS
-    on = {i: bound.get(i, set()) & set(owned_names(fam)) for i in device.inside}
+    on = {pt: bound.get(pt, set()) & set(owned_names(fam)) for pt in points(device)}
     used = set().union(*on.values()) if on else set()
     active = applied(device, bound, fam)
     prefer = slots[1] if active == slots[0] else slots[0]
     free = [n for n in (prefer, *slots) if n not in used]
     if free:
         return free[0], []
-    first = next(iter(on[device.inside[0]]))
-    pre = [ln for i, names in on.items() if names != {first} for ln in (f"interface {i}", _bind(fam, first))]
+    first = next(iter(on[points(device)[0]]))
+    pre = [ln for (i, way), names in on.items() if names != {first}
+           for ln in (f"interface {i}", _bind(fam, first, direction=way))]
     return (slots[1] if first == slots[0] else slots[0]), pre
 
 
@@ -136,6 +137,8 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
     raw = current.raw if current is not None else None
     bound = bindings(raw) if raw is not None else {}
     have = {f: existing(raw, f) if raw is not None else list(owned_names(f)) for f in (4, 6)}
+    if device.switch is not None and device.switch.mode == "shutdown-uplink":
+        return _shutdown_uplinks(device, policy, have)
     if policy.is_normal:
         return [*_unbind(device, bound), *(_no_acl(f, n) for f in (4, 6) for n in have[f])]
     pre: list[str] = []
@@ -145,15 +148,38 @@ def render(device: Device, policy: Policy, current: DeviceState | None) -> list[
         pre += lines
     out = [*pre, *(_no_acl(f, new[f]) for f in (4, 6) if new[f] in have[f])]
     out += [*acl_lines(policy, 4, new[4]), *acl_lines(policy, 6, new[6])]
-    for itf in device.inside:
-        out += [f"interface {itf}", _bind(4, new[4]), _bind(6, new[6])]
+    for itf, way in points(device):
+        out += [f"interface {itf}", _bind(4, new[4], direction=way), _bind(6, new[6], direction=way)]
     return out + [_no_acl(f, n) for f in (4, 6) for n in have[f] if n != new[f]]
 
 
+def _shutdown_uplinks(device: Device, policy: Policy, have: dict[int, list[str]]) -> list[str]:
+    """Switch mode ``shutdown-uplink``: isolated shuts the uplinks, normal opens them (no stages).
+
+    The policy is kept as unbound ACLs in slot A, a record the read-back parses (the shut uplinks enforce
+    it; IOS ignores an ACL bound nowhere), so the device reads back as the target it was set to. Opening
+    comes before the record goes, so a failure half-way reads back as ``unknown`` and is re-applied.
+    """
+    sw = device.switch
+    assert sw is not None
+    if not policy.is_normal and policy.target != "isolated":
+        raise ValueError(f"switch mode shutdown-uplink has no stages (asked: {policy.target})")
+    drop = [_no_acl(f, n) for f in (4, 6) for n in have[f]]
+    if policy.is_normal:
+        return [ln for u in sw.uplinks for ln in (f"interface {u}", " no shutdown")] + drop
+    record = [*acl_lines(policy, 4, c.ACL4), *acl_lines(policy, 6, c.ACL6)]
+    return [*drop, *record, *(ln for u in sw.uplinks for ln in (f"interface {u}", " shutdown"))]
+
+
 def foreign_inbound(device: Device, raw: str) -> dict[str, list[str]]:
-    """Site ACLs already applied inbound on an inside interface (IOS allows one per direction)."""
+    """Site ACLs already applied where egressctl binds its own (IOS allows one per family and direction).
+
+    Keyed by interface, followed by `` out`` for an outbound binding.
+    """
     owned = {n for fam in (4, 6) for n in owned_names(fam)}
-    return {i: sorted(n - owned) for i, n in bindings(raw).items() if i in device.inside and n - owned}
+    found = bindings(raw)
+    return {(i if way == "in" else f"{i} out"): sorted(found[(i, way)] - owned)
+            for i, way in points(device) if found.get((i, way), set()) - owned}
 
 
 # -- the archive the revert timer needs ---------------------------------------------------------------------
