@@ -27,7 +27,9 @@ change (or what is left of one): the lifecycle confirms it or rolls it back, and
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ from egressctl.inventory.credentials import state_dir
 if TYPE_CHECKING:
     from egressctl_drivers.fortinet.driver import FortinetDriver
 
+    from egressctl.inventory.models import Device
+
 #: The auto-script holding the lines that put the save mode back (35 characters at most).
 RECORD = "egressctl-cfgsave"
 _RECORD_RE = re.compile(rf'^\s*edit "{RECORD}"\s*$(?P<body>[\s\S]*?)^\s*next\s*$', re.M)
@@ -49,15 +53,26 @@ _SETTING_RE = re.compile(r"^\s*(set|unset)\s+(cfg-save|cfg-revert-timeout)(?:\s+
 
 
 class PendingMarker:
-    """Controller-side record of an armed, unconfirmed change (survives a controller restart)."""
+    """Controller-side record of an armed, unconfirmed change (survives a controller restart).
 
-    def __init__(self, platform: str, device: str) -> None:
-        self.path = state_dir() / "drivers" / platform / f"{device}.json"
+    One controller may drive many sites whose devices share names (every hospital of an estate has an
+    ``fw-a``), so the file is named by the device *and* where it is reached: name, host, port, jump host and
+    ssh_config. Two sites' ``fw-a`` never share a marker, so neither can take the other's armed change for
+    its own or remove it.
+    """
+
+    def __init__(self, platform: str, device: Device | str) -> None:
+        if isinstance(device, str):  # transitional, a bare name (collides across sites): pass the device
+            self.path = state_dir() / "drivers" / platform / f"{device}.json"
+            return
+        where = "|".join(str(v) for v in (device.host, device.port, device.jump, device.ssh_config))
+        digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+        self.path = state_dir() / "drivers" / platform / f"{device.name}-{digest}.json"
 
     def write(self, **data: Any) -> None:
         """Record the armed change (atomic replace), private like the rest of the state directory."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"armed_at": time.time(), **data}))
         tmp.replace(self.path)
 
@@ -124,7 +139,7 @@ class SaveMode:
 
     def __init__(self, drv: FortinetDriver) -> None:
         self.drv = drv
-        self.marker = PendingMarker(drv.platform, drv.device.name)
+        self.marker = PendingMarker(drv.platform, drv.device)
 
     def current(self) -> tuple[str, str]:
         """``cfg-save`` and ``cfg-revert-timeout`` as the unit has them now."""

@@ -20,7 +20,7 @@ for Panorama-managed firewalls). So this driver's safety net is ``GUARDED_SNAPSH
 5. without one, a **controller-side watchdog thread** rolls back (``load config from`` the snapshot +
    ``commit``, on a fresh session) unless :meth:`confirm` arrives within ``revert_in`` seconds. It lives in
    the controller process: **a controller crash cannot trigger it.** What survives a crash is a
-   controller-side marker file (``{state}/drivers/paloalto_panos/<device>.json``) that makes
+   controller-side marker file (``{state}/drivers/paloalto_panos/<device>-<where>.json``) that makes
    :meth:`has_pending_commit` answer True, so a resumed run rolls back or confirms explicitly.
 
 :meth:`rollback` loads the snapshot only for a commit of egressctl's that is still armed (or this session's
@@ -78,7 +78,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         super().__init__(device, timeout=timeout)
         self._policy: Policy | None = None
         self._secret: Secret | None = None
-        self._marker = PendingMarker(self.platform, device.name)
+        self._marker = PendingMarker(self.platform, device)
         self._lock = threading.Lock()
         self._watchdog: threading.Timer | None = None
         self._watchdog_outcome: str | None = None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from egressctl_drivers.fortinet.preflight import left_by_egressctl
-from egressctl_drivers.fortinet.savemode import RECORD, Original, parse_record, record_lines
+from egressctl_drivers.fortinet.savemode import RECORD, Original, PendingMarker, parse_record, record_lines
 
 from egressctl.check import Status
+from egressctl.inventory.models import Device
 
 
 def show(lines: list[str]) -> str:
@@ -39,3 +43,20 @@ def test_check_names_revert_mode_left_by_egressctl() -> None:
     assert found is not None and found.status == Status.WARN and "1200" in found.detail
     assert left_by_egressctl("cfg-save            : automatic\n", record) is None
     assert left_by_egressctl("cfg-save            : revert\n", "") is None
+
+
+def test_markers_of_same_named_devices_of_two_sites_never_collide(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An estate has an fw-a in every site: each one's armed change is its own (found by the estate bench)."""
+    monkeypatch.setenv("EGRESSCTL_STATE_DIR", str(tmp_path))
+    base = {"name": "fw-a", "platform": "fortinet", "host": "127.0.0.1", "username": "admin",
+            "credential": "env:PW",
+            "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJmZXJ0aGVzYW1lMTIzNDU2Nzg5MDEyMzQ1Njc4",
+            "inside": ["port2"], "outside": ["port1"], "exit": "isp", "mgmt_address": "10.0.0.1"}
+    one, two = (Device.model_validate({**base, "port": port}) for port in (25100, 25120))
+    first, second = PendingMarker("fortinet", one), PendingMarker("fortinet", two)
+    assert first.path != second.path and first.path.parent == second.path.parent
+    first.write(target="isolated")
+    assert second.read() is None and first.read() is not None
+    second.clear()
+    assert first.read() is not None
