@@ -303,7 +303,7 @@ def test_process_entry_ready_and_sigterm(tmp_path: Path) -> None:
             assert ready.readline() == "ready\n"
         s = Shell(23202)
         try:
-            assert s.read_until(b"r9#").endswith(b"r9#")  # a privilege-15 local user logs in enabled, as on IOS
+            assert s.read_until(b"r9#").endswith(b"r9#")  # privilege 15: enabled at login
         finally:
             s.close()
         proc.terminate()
