@@ -185,8 +185,14 @@ class AsaSession:
     # -- show ---------------------------------------------------------------------------------------
     def show(self, cur: Cursor) -> str:
         """``show curpriv|version|running-config [SECTION]|startup-config|conn``."""
-        kw = cur.keyword(["curpriv", "version", "running-config", "startup-config", "conn", "clock"])
+        kw = cur.keyword(["curpriv", "version", "running-config", "startup-config", "conn", "clock",
+                          "interface"])
         dev = self.device
+        if kw == "interface":
+            cur.keyword(["ip"])
+            cur.keyword(["brief"])
+            cur.end()
+            return self._ip_brief()
         if kw == "curpriv":
             level = 15 if self.mode != "user" else 1
             mode = "P_PRIV" if self.mode == "enable" else "P_CONF" if self.mode != "user" else "P_UNPR"
@@ -209,6 +215,16 @@ class AsaSession:
             return "".join(ln + "\n" for ln in cfg.section(cur.word().text.lower()))
         head = [": Saved", ":", ": Serial Number: 9A5KLEGR1VT", ": Hardware:   ASAv, 2048 MB RAM", ":"]
         return "".join(ln + "\n" for ln in [*head, *cfg.running()])
+
+    def _ip_brief(self) -> str:
+        """``show interface ip brief``; the status comes from the configuration, not the kernel link [M]."""
+        rows = ["Interface                  IP-Address      OK? Method Status                Protocol"]
+        for itf in self.device.running.interfaces.values():
+            addr = next((a.split()[2] for a in itf.addresses if a.startswith("ip address ")), "unassigned")
+            method = "CONFIG" if addr != "unassigned" else "unset "
+            status, proto = ("administratively down", "down") if itf.shutdown else ("up", "up")
+            rows.append(f"{itf.name:<26} {addr:<15} YES {method} {status:<21} {proto}")
+        return "".join(r + "\n" for r in rows)
 
     def _version(self) -> str:
         dev = self.device

@@ -142,3 +142,15 @@ def test_show_version_parses_with_ntc_templates() -> None:
                                                                                 "show version"))
     assert rows[0]["version"] == "9.16(4)" and rows[0]["hostname"] == "asa-t"
     assert rows[0]["interfaces"] == ["GigabitEthernet0/0", "GigabitEthernet0/1"]
+
+
+def test_show_interface_ip_brief_parses_with_ntc_templates() -> None:
+    from ntc_templates.parse import parse_output
+
+    _, cli, _ = session()
+    run(cli, "enable", "h9-pw", "configure terminal", "interface GigabitEthernet0/0", "shutdown", "end")
+    rows = parse_output(platform="cisco_asa", command="show interface ip brief",
+                        data=run(cli, "show interface ip brief"))
+    assert [(r["interface"], r["ip_address"], r["status"], r["proto"]) for r in rows] == [
+        ("GigabitEthernet0/0", "unassigned", "administratively down", "down"),
+        ("GigabitEthernet0/1", "10.10.0.1", "up", "up")]
