@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,67 @@ class TestCiscoAsaLifecycle(EmulatedLifecycleSuite):
         assert done.returncode == 0 and result == "fired-ok", transcript[-2000:]
         assert secret.password not in transcript
         assert wait_until(lambda: at(drv.read_state(), compute_policy(site, "normal")), 10, 0.5)
+
+
+class LocalRevertHost(revert.AsaRevertHost):
+    """The revert host's exec channel replaced by ``sh -c`` here (its SSH transport is PAN-OS's, tested).
+
+    Everything else is the driver's: the files it writes, the detached start, the state it reads back,
+    the disarm; the job itself logs in to the emulator with OpenSSH.
+    """
+
+    def __init__(self, device: Any, home: Path) -> None:
+        self.device, self.timeout, self.home = device, 30.0, home
+        self._client = None
+
+    @property
+    def name(self) -> str:
+        return "local-bastion"
+
+    def _run(self, command: str, stdin: str | None = None) -> str:
+        done = subprocess.run(["sh", "-c", command], input=stdin or "", capture_output=True, text=True,
+                              timeout=30, env={"HOME": str(self.home), "PATH": "/usr/bin:/bin:/usr/sbin"})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("confirm", [False, True], ids=["fires", "disarmed"])
+def test_revert_job_armed_by_the_driver_fires_or_is_disarmed(emulated: Emulated, tmp_path: Path,
+                                                             confirm: bool) -> None:
+    """commit() arms the job before the first line; with the controller gone it undoes; confirm disarms it."""
+    from egressctl_drivers.cisco_asa.driver import CiscoAsaDriver
+
+    site = load_inventory(INVENTORY).site("clinic")
+    here = emulated.device.model_copy(update={"options": {"revert_port": emulated.device.port},
+                                              "mgmt_address": "127.0.0.1"})
+    drv = CiscoAsaDriver(here, timeout=20.0)
+    drv.remote = LocalRevertHost(here, tmp_path)
+    drv.open(emulated.secret)
+    try:
+        state = drv.read_state()
+        target = compute_policy(site, "isolated" if state.is_normal else "normal")
+        drv.load_candidate(target, state)
+        drv.commit(2)
+        assert drv.has_pending_commit() and drv.remote.state().startswith("armed op=")
+        assert at(drv.read_state(), target) and drv._watchdog is None  # the job, not the controller
+        if confirm:
+            drv.confirm()
+            assert not drv.has_pending_commit() and at(drv.read_state(), target)
+            time.sleep(4)
+            assert at(drv.read_state(), target), "a disarmed job must not fire"
+            return
+    finally:
+        drv.close()
+    again = CiscoAsaDriver(here, timeout=20.0)
+    again.remote = LocalRevertHost(here, tmp_path)
+    again.open(emulated.secret)
+    try:
+        assert wait_until(lambda: again.remote.state() == "fired-ok", 60, 1.0), again.remote.state()
+        back = again.read_state()
+        assert back.fingerprint == state.fingerprint and back.target == state.target
+        assert not again.has_pending_commit()
+    finally:
+        again.close()
