@@ -42,6 +42,10 @@ class EngineProcess:
     def argv(self, *args: str) -> list[str]:
         """The command line (never a secret: the inventory holds credential references only)."""
         state = ["--state-dir", str(self.state_dir)] if self.state_dir else []
+        # Where the kernel groups processes by session (autogroup, as on the lab machine) this nice value
+        # only ranks the child against its own session, which setsid gives it: it does not put it behind
+        # the screen. The screen is put ahead instead (egressctl.tui.priority), leaving the operation's
+        # weight against the rest of the machine as it was.
         nice = ["nice", "-n", "5"] if shutil.which("nice") else []
         return [*nice, sys.executable, "-m", "egressctl.cli.main", "-i", str(self.inventory), *state, *args]
 
