@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Reply
-from egressctl_lab.emu.cisco_ios import config_mode, render, show
+from egressctl_lab.emu.cisco_ios import config_mode, render, show, switch
 from egressctl_lab.emu.cisco_ios import constants as c
 from egressctl_lab.emu.cisco_ios.generic import Block
 from egressctl_lab.emu.cisco_ios.model import Config
@@ -213,8 +213,17 @@ class IosSession:
         options = ["access-lists", "ip", "ipv6", "version", "clock", "archive", "interfaces"]
         if enabled:
             options += ["running-config", "startup-config"]
+        is_switch = switch.enabled(self.device.spec)
+        if is_switch:
+            options.append("vlan")
         what = cur.keyword(options)
         cfg = self.device.running
+        if what == "vlan":
+            cur.keyword(["brief"])
+            cur.end()
+            return switch.show_vlan_brief(cfg)
+        if what == "interfaces" and is_switch and cur.more() and switch.status_asked(cur):
+            return switch.show_interfaces_status(cfg, show.carrier(cfg))
         if what == "running-config":
             cur.end()
             return render.running_config(cfg)

@@ -13,6 +13,9 @@
   empty and permits everything too. An ACL being built therefore starts filtering at its first entry.
 
 A permitting ACE ``return``s to the base chain so the outbound ACL of the egress interface still applies.
+
+``shutdown`` on an interface stops every packet through it, in and out, the device's own included (an
+administratively down port passes nothing); those drops come before any ACL.
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ def ruleset(cfg: Config) -> str:
             acl_chains.append(_acl_chain(chains[key], acl))
         return chains[key]
 
-    forward: list[str] = []
-    inbound: list[str] = []
+    down = [i.kernel for i in cfg.interfaces.values() if i.kernel and i.shutdown]
+    forward = [f'{way}ifname "{k}" drop' for k in down for way in ("i", "o")]
+    inbound = [f'iifname "{k}" drop' for k in down]
+    outbound = [f'oifname "{k}" drop' for k in down]
     for itf in cfg.interfaces.values():
         if not itf.kernel:  # a Loopback or Tunnel made by configuration carries no lab traffic
             continue
@@ -59,6 +64,7 @@ def ruleset(cfg: Config) -> str:
     body = [
         _base("input", inbound),
         _base("forward", forward),
+        *([_base("output", outbound)] if outbound else []),
         *acl_chains,
     ]
     return table("\n".join(body))

@@ -175,6 +175,8 @@ def _interface_line(s: IosSession, cmd: str, cur: Cursor) -> str:
         cmd = cur.keyword(c.CONFIG_IF)
     if cmd == "ip" and stored.ahead(cur, ["address"]):
         return stored.interface_address(itf, cur, negate)
+    if cmd == "switchport" and itf.layer2 is not None and not cur.more():
+        return _switchport(s, itf, negate)
     if (cmd == "ip" and not stored.ahead(cur, ["access-group"])) or (
             cmd == "ipv6" and not stored.ahead(cur, ["traffic-filter"])) or cmd not in (
             "ip", "ipv6", "description", "shutdown"):
@@ -196,6 +198,7 @@ def _interface_line(s: IosSession, cmd: str, cur: Cursor) -> str:
     if cmd == "shutdown":
         cur.end()
         itf.shutdown = not negate
+        s.device.changed()  # a shut interface passes no traffic (see compile.py)
         return ""
     if cmd not in ("ip", "ipv6"):
         raise CliError("invalid", cur.tokens[0].pos)
@@ -208,6 +211,15 @@ def _interface_line(s: IosSession, cmd: str, cur: Cursor) -> str:
     cur.end()
     attr = f"acl_{direction}{family}"
     setattr(itf, attr, None if negate else name)
+    s.device.changed()
+    return ""
+
+
+def _switchport(s: IosSession, itf: Interface, negate: bool) -> str:
+    """``[no] switchport`` on a switch's physical port: a switch port, or a routed port (its L2 lines go)."""
+    itf.layer2 = not negate
+    if negate:
+        itf.extra = [ln for ln in itf.extra if ln.split()[0] != "switchport"]
     s.device.changed()
     return ""
 

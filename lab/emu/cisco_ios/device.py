@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from egressctl_lab.emu.base import Clock, DataPlane, DeviceSpec
 from egressctl_lab.emu.cisco_ios import compile as nft
 from egressctl_lab.emu.cisco_ios import constants as c
+from egressctl_lab.emu.cisco_ios import switch
 from egressctl_lab.emu.cisco_ios.generic import Block
 from egressctl_lab.emu.cisco_ios.model import Config, Interface
 
@@ -121,6 +122,8 @@ class IosDevice:
 def baseline(spec: DeviceSpec) -> Config:
     """Interfaces from the spec with descriptions, no ACLs: the router forwards everything.
 
+    With the spec option ``switch``, a Catalyst: switch ports, routed uplinks and SVIs (:mod:`.switch`).
+
     The user logs in at privilege 15 with no enable secret (``login local``), unless the spec's option
     ``privilege`` says 1: then the enable secret is the login password (the enable dialog path).
     """
@@ -133,6 +136,8 @@ def baseline(spec: DeviceSpec) -> Config:
         cfg.extra.insert(3, Block(f"enable secret 9 {c.FAKE_SECRET_HASH}"))
     cfg.extra += [Block("line con 0"), Block("line vty 0 4", ["login local", "transport input ssh"])]
     for vendor, kernel in spec.interfaces.items():
-        desc = spec.options.get(f"description:{vendor}", f"link {kernel}")
+        desc = spec.options.get(f"description:{vendor}", f"link {kernel}" if kernel else "")
         cfg.interfaces[vendor] = Interface(vendor, kernel, desc)
+    if switch.enabled(spec):
+        switch.apply_baseline(cfg, spec)
     return cfg

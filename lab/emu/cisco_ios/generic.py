@@ -50,6 +50,8 @@ KEY_WORDS: dict[tuple[str, ...], int] = {
     ("ip", "ssh", "time-out"): 3, ("exec-timeout",): 1, ("transport", "input"): 2, ("login",): 1,
     ("password",): 1, ("session-timeout",): 1, ("access-class",): 3, ("router-id",): 1, ("name",): 1,
     ("service", "timestamps", "debug"): 3, ("service", "timestamps", "log"): 3, ("mode",): 1,
+    ("switchport", "mode"): 2, ("switchport", "access", "vlan"): 3, ("switchport", "trunk", "native"): 4,
+    ("switchport", "trunk", "allowed", "vlan"): 4, ("switchport", "voice", "vlan"): 3,
 }
 #: Defaults IOS prints negated (``no ip http server``): their ``no`` form is a stored line [M].
 SHOWN_NEGATED: set[tuple[str, ...]] = {

@@ -117,6 +117,9 @@ class Interface:
     extra: list[str] = field(default_factory=list)
     #: Created by configuration (``interface Loopback0``): no kernel interface behind it.
     virtual: bool = False
+    #: A switch's physical port: True a switch port (``switchport``), False a routed port (``no
+    #: switchport``); None on a router and for SVIs (see :mod:`.switch`).
+    layer2: bool | None = None
 
 
 @dataclass

@@ -69,8 +69,11 @@ def _interface(itf: Interface) -> list[str]:
     out = [f"interface {itf.name}"]
     if itf.description:
         out.append(f" description {itf.description}")
-    addr = interface_address(itf)
-    out.append(f" ip address {addr[0]} {addr[1]}" if addr else " no ip address")
+    if itf.layer2 is False:
+        out.append(" no switchport")  # a switch's routed port; a switch port has no ip address line
+    addr = interface_address(itf) if not itf.layer2 else None
+    if not itf.layer2:
+        out.append(f" ip address {addr[0]} {addr[1]}" if addr else " no ip address")
     out += [f" {ln}" for ln in itf.extra if ln.split()[0] == "ip"]
     if itf.acl_in4:
         out.append(f" ip access-group {itf.acl_in4} in")
@@ -79,7 +82,7 @@ def _interface(itf: Interface) -> list[str]:
     if itf.shutdown:
         out.append(" shutdown")
     others = [ln for ln in itf.extra if ln.split()[0] not in ("ip", "ipv6")]
-    if not itf.virtual:
+    if not itf.virtual and not itf.name.startswith("Vlan"):  # an SVI has no duplex or speed
         out += [f" {d} auto" for d in ("duplex", "speed") if not any(ln.startswith(d) for ln in others)]
     out += [f" {ln}" for ln in others]
     out += [f" {ln}" for ln in itf.extra if ln.split()[0] == "ipv6"]
@@ -132,7 +135,7 @@ def show_ip_interface_brief(cfg: Config) -> str:
     """``show ip interface brief``."""
     lines = [f"{'Interface':<27}{'IP-Address':<16}OK? Method Status                Protocol"]
     for itf in cfg.interfaces.values():
-        addr = interface_address(itf)
+        addr = interface_address(itf) if not itf.layer2 else None  # a switch port has no address
         ip, method = (addr[0], "NVRAM") if addr else ("unassigned", "unset")
         status, proto = ("administratively down", "down") if itf.shutdown else ("up", "up")
         lines.append(f"{itf.name:<27}{ip:<16}YES {method:<6} {status:<21} {proto:<8}")

@@ -73,6 +73,11 @@ def link_info(kernel: str) -> dict[str, Any]:
     return info[0] if info else {}
 
 
+def carrier(cfg: Config) -> dict[str, bool]:
+    """Interface name -> whether its kernel interface has carrier (``LOWER_UP``); False without one."""
+    return {i.name: "LOWER_UP" in link_info(i.kernel).get("flags", []) for i in cfg.interfaces.values()}
+
+
 def _cisco_mac(mac: str) -> str:
     digits = mac.replace(":", "").lower() or "525400000000"
     return ".".join(digits[i:i + 4] for i in range(0, 12, 4))
