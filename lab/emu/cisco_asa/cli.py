@@ -156,6 +156,13 @@ class AsaSession:
             cur.keyword(["conn"])
             rest = cur.rest() if cur.more() else ""
             return Reply(text=conn.clear(dev.running, dev.dataplane.sessions, rest))
+        if kw == "copy":  # only the save form; the ASA's source/destination questions skipped [M]
+            cur.optional_keyword(["/noconfirm"])
+            cur.keyword(["running-config"])
+            cur.keyword(["startup-config"])
+            cur.end()
+            size = dev.save()
+            return Reply(text=f"\n{size} bytes copied in 0.110 secs\n")
         if kw == "configure":
             cur.keyword(["terminal"])
             cur.end()

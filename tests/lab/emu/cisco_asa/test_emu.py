@@ -154,3 +154,13 @@ def test_show_interface_ip_brief_parses_with_ntc_templates() -> None:
     assert [(r["interface"], r["ip_address"], r["status"], r["proto"]) for r in rows] == [
         ("GigabitEthernet0/0", "unassigned", "administratively down", "down"),
         ("GigabitEthernet0/1", "10.10.0.1", "up", "up")]
+
+
+def test_a_reload_boots_the_saved_configuration_and_drops_connections() -> None:
+    dev, cli, plane = session()
+    plane.sessions.entries = [Flow(1, 4, "tcp", "10.10.1.11", "192.0.2.80", 40000, 443, "ESTABLISHED")]
+    run(cli, "enable", "h9-pw", "configure terminal", "access-list SAVED extended deny ip any any", "end",
+        "copy /noconfirm running-config startup-config", "configure terminal",
+        "access-list UNSAVED extended deny ip any any", "end")
+    assert cli.handle("reload noconfirm").close
+    assert set(dev.running.acls) == {"SAVED"} and dev.reloads == 1 and plane.sessions.entries == []
