@@ -41,6 +41,7 @@ BUILTIN: dict[str, str] = {
     "arista_eos": "egressctl_drivers.arista_eos.driver:AristaEosDriver",
     "vyos": "egressctl_drivers.vyos.driver:VyosDriver",
     "cisco_asa": "egressctl_drivers.cisco_asa.driver:CiscoAsaDriver",
+    "mikrotik_routeros": "egressctl_drivers.mikrotik_routeros.driver:MikrotikRouterosDriver",
 }
 
 

@@ -23,6 +23,7 @@ PERSONALITIES: dict[str, str] = {
     "arista_eos": "egressctl_lab.emu.arista_eos:create",
     "vyos": "egressctl_lab.emu.vyos:create",
     "cisco_asa": "egressctl_lab.emu.cisco_asa:create",
+    "mikrotik_routeros": "egressctl_lab.emu.mikrotik_routeros:create",
 }
 
 #: Entry-point group of third-party emulator factories (``create(spec, clock, dataplane)``).

@@ -208,6 +208,7 @@ class DeviceServer(asyncssh.SSHServer):
 
     def validate_password(self, username: str, password: str) -> bool:  # noqa: D102
         spec = self._device.spec
+        username = _login_name(self._device, username)
         user_ok = hmac.compare_digest(username.encode(), spec.username.encode())
         pass_ok = hmac.compare_digest(password.encode(), spec.password.encode())
         return user_ok and pass_ok
@@ -215,6 +216,12 @@ class DeviceServer(asyncssh.SSHServer):
     def session_requested(self) -> ShellSession:  # noqa: D102
         assert self._conn is not None
         return ShellSession(self._device, str(self._conn.get_extra_info("username")))
+
+
+def _login_name(device: EmulatedDevice, username: str) -> str:
+    """The user name a personality checks (RouterOS drops the console options after ``+``)."""
+    hook = getattr(device, "login_name", None)
+    return str(hook(username)) if callable(hook) else username
 
 
 async def start_server(

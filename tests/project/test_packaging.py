@@ -58,6 +58,7 @@ def test_registry_has_exactly_the_builtin_platforms() -> None:
 
     expected = {"linux_nftables", "cisco_ios", "juniper_junos", "fortinet", "paloalto_panos", "arista_eos",
                 "cisco_asa", "vyos"}
+    expected.add("mikrotik_routeros")
     assert set(BUILTIN) == expected
     assert set(platforms()) == expected
 

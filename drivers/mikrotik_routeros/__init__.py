@@ -1,0 +1,1 @@
+"""MikroTik RouterOS driver (netmiko ``mikrotik_routeros``)."""
