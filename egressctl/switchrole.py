@@ -4,17 +4,18 @@ A device with ``role: switch`` is cut as its ``switch`` settings say (``inventor
 In mode ``acl`` it takes every target, as a router does. Mode ``shutdown-uplink`` is a declared last resort:
 the uplinks are shut for isolation and opened for normal, so a stage (some flows open, the rest cut) is a
 capability gap the planner refuses before any device is contacted, as Aerleon refuses a term a platform
-cannot express. Shutting the uplinks must not cut egressctl's own way in: the plan is refused when the
-management path crosses an uplink (the management interface is one, or it is an SVI that a management
-source outside the site can only reach through the uplinks).
+cannot express. Shutting the uplinks must not cut a management path: the plan is refused when one crosses
+an uplink (the switch's management interface is an uplink, or a path runs from a source outside the site to
+a destination inside it, the switch's own SVI included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import ip_network
 from typing import Any
 
-from egressctl.inventory.models import SVI_RE, Device, Site
+from egressctl.inventory.models import SVI_RE, Device, Network, Site
 from egressctl.policy import Policy
 
 SHUTDOWN = "shutdown-uplink"
@@ -28,30 +29,39 @@ def roles_of(drv: Any) -> frozenset[str]:
     return frozenset(roles) if roles else frozenset({"router"})
 
 
-def _reaches(site: Site, device: Device) -> list[str]:
-    """Sources of the management paths that reach ``device`` and lie outside every inside prefix."""
+def _inside(site: Site, net: Network) -> bool:
+    return any(net.version == i.version and net.subnet_of(i) for i in site.inside)  # type: ignore[arg-type]
+
+
+def _crossing(site: Site, device: Device) -> list[str]:
+    """Management paths with a source outside the site and a destination behind the switch.
+
+    Such a path enters the site through the uplinks, so shutting them cuts it. The switch's own
+    ``mgmt_address`` counts as behind it only when it is reached on an SVI (an out-of-band port is not).
+    """
+    sw = device.switch
+    svi = bool(sw and sw.mgmt_interface and SVI_RE.match(sw.mgmt_interface))
+    every = [ip_network(d.mgmt_address) for d in site.devices if d.name != device.name or svi]
     out: list[str] = []
     for path in site.management:
-        if path.destinations and not any(device.mgmt_address in d for d in path.destinations):
-            continue
-        out += [f"{path.name} from {src}" for src in path.sources
-                if not any(src.version == i.version and src.subnet_of(i)  # type: ignore[arg-type]
-                           for i in site.inside)]
+        dests = [d for d in (path.destinations or every) if _inside(site, d)
+                 or (svi and device.mgmt_address in d)]
+        srcs = [s for s in path.sources if not _inside(site, s)]
+        if dests and srcs:
+            out.append(f"management path {path.name} from {srcs[0]} to {dests[0]} enters the site through "
+                       "the uplinks that isolation shuts")
     return out
 
 
 def mgmt_gaps(site: Site, device: Device) -> list[str]:
-    """Why shutting ``device``'s uplinks would cut its management path ([] when it would not)."""
+    """Why shutting ``device``'s uplinks would cut a management path ([] when it would not)."""
     sw = device.switch
     if sw is None or sw.mode != SHUTDOWN:
         return []
     itf = sw.mgmt_interface or ""
     if itf.lower() in {u.lower() for u in sw.uplinks}:
         return [f"management reaches it on {itf}, an uplink that isolation shuts"]
-    if SVI_RE.match(itf):
-        return [f"management path {src} reaches SVI {itf} through the uplinks that isolation shuts; give it "
-                "an out-of-band mgmt_interface" for src in _reaches(site, device)]
-    return []
+    return _crossing(site, device)
 
 
 def switch_gaps(site: Site, policy: Policy, drivers: Mapping[str, Any]) -> list[str]:

@@ -114,7 +114,8 @@ CHECKS: dict[tuple[type[BaseModel], str], str] = {
                                  "mgmt_interface, and refuses stages at plan time",
     (models.SwitchRole, "svis"): "VlanN, N a VLAN ID 1 to 4094; no interface both an SVI and an uplink",
     (models.SwitchRole, "mgmt_interface"): "with mode shutdown-uplink, the plan is refused when it is an "
-                                           "uplink, or an SVI a management source outside the site reaches",
+                                           "uplink, or a management path runs from outside the site to "
+                                           "inside it",
     (models.Group, "name"): "unique in the file",
     (models.Group, "sites"): "names of sites of this file, each once",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from egressctl_lab.testing.conformance import check_golden
 
 from egressctl.driver import DeviceState, OperationContext, operation_context
 from egressctl.errors import PlanError
+from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device, Site
 from egressctl.planner import plan
 from egressctl.policy import compute_policy, equivalent, targets
@@ -156,36 +158,53 @@ def test_shutdown_mode_render_refuses_a_stage() -> None:
 
 
 # -- the planner ----------------------------------------------------------------------------------------
-def _drivers(site: Site) -> dict[str, Any]:
-    return {d.name: driver(site) if d.name == "ce-a" else "skipped" for d in site.devices
-            if d.name == "ce-a"}
+NETNS = Path(__file__).with_name("netns_site.yaml")
+
+
+def closet(name: str, **switch: Any) -> Site:
+    """A site of netns_site.yaml, its switch's settings changed by ``switch``."""
+    site = load_inventory(NETNS).site(name)
+    data = site.device("sw-h13").model_dump(mode="json")
+    data["switch"] |= switch
+    return site.model_copy(update={"devices": [Device.model_validate(data)]}).attach_ssh()
+
+
+def plan_of(site: Site, target: str) -> Any:
+    dev = site.devices[0]
+    return plan(site, compute_policy(site, target), {dev.name: CiscoIosDriver(dev, timeout=5.0)})
 
 
 def test_plan_refuses_a_stage_in_shutdown_mode_and_states_the_mode() -> None:
-    site = switch_site("shutdown-uplink")
+    site = closet("h13cut")
     with pytest.raises(PlanError) as info:
-        plan(site, compute_policy(site, "ministry"), _drivers(site))
-    assert "device ce-a: switch mode shutdown-uplink only isolates fully or restores fully; stage ministry " \
+        plan_of(site, "web")
+    assert "device sw-h13: switch mode shutdown-uplink only isolates fully or restores fully; stage web " \
            "needs mode acl" in str(info.value)
-    dp = plan(site, compute_policy(site, "isolated"), _drivers(site)).device("ce-a")
+    dp = plan_of(site, "isolated").device("sw-h13")
     assert any(w.startswith("switch mode shutdown-uplink: shuts uplinks GigabitEthernet1/0/48") and
                "always-allowed flows included" in w for w in dp.warnings), dp.warnings
-    acl = plan(switch_site(), compute_policy(site, "ministry"), _drivers(switch_site())).device("ce-a")
-    assert "switch mode acl: ACLs inbound on SVIs Vlan10, Vlan20, outbound on uplinks " \
-           "GigabitEthernet1/0/48" in acl.warnings
+    assert dp.lines[-2:] == ("interface GigabitEthernet1/0/48", " shutdown")
+    back = plan_of(site, "normal").device("sw-h13")
+    assert any("opens uplinks GigabitEthernet1/0/48" in w for w in back.warnings)
+    acl = plan_of(closet("h13net"), "web").device("sw-h13")
+    assert "switch mode acl: ACLs inbound on SVIs Vlan10, outbound on uplinks GigabitEthernet1/0/48" in \
+        acl.warnings
 
 
 def test_plan_refuses_a_management_path_over_the_uplink() -> None:
-    site = switch_site("shutdown-uplink", mgmt_interface=UPLINK)
     with pytest.raises(PlanError, match="management reaches it on GigabitEthernet1/0/48, an uplink"):
-        plan(site, compute_policy(site, "isolated"), _drivers(site))
-    site = switch_site("shutdown-uplink", mgmt_interface="Vlan10")
+        plan_of(closet("h13cut", mgmt_interface=UPLINK), "isolated")
+    # h13net's NOC manages a server inside from beyond the uplink: shutting it would cut that path
     with pytest.raises(PlanError) as info:
-        plan(site, compute_policy(site, "isolated"), _drivers(site))
-    # ops-ssh's 10.99.0.50 is outside the site: it reaches Vlan10 only through the uplink
-    assert "management path ops-ssh from 10.99.0.50/32 reaches SVI Vlan10 through the uplinks" in \
-        str(info.value)
-    assert "10.10.1.50" not in str(info.value)  # an inside source reaches the SVI without the uplink
+        plan_of(closet("h13net", mode="shutdown-uplink"), "isolated")
+    assert "management path noc-ssh from 10.78.2.2/32 to 10.78.1.2/32 enters the site through the uplinks" \
+        in str(info.value)
+    # the lab site: ops-ssh from 10.99.0.50 reaches the other devices' addresses inside 10.10.0.0/16
+    lab = switch_site("shutdown-uplink")
+    with pytest.raises(PlanError, match=r"management path ops-ssh from 10\.99\.0\.50/32 to 10\.10\."):
+        plan(lab, compute_policy(lab, "isolated"), {"ce-a": driver(lab)})
+    # ACL mode keeps management by its rules: nothing to refuse
+    assert plan_of(closet("h13net"), "isolated").device("sw-h13").lines
 
 
 def test_plan_refuses_the_switch_role_on_a_driver_without_it() -> None:
