@@ -121,12 +121,15 @@ def set_lines(prefix: list[str], node: Tree | list[str] | str) -> list[str]:
 def curly_lines(prefix: list[str], node: Tree | list[str] | str, indent: int = 0) -> list[str]:
     """PAN-OS's default hierarchical output (``name { attr value; }``).
 
-    ``show network vlan`` opens with the last word of the path (``vlan {``) [M].
+    ``show network vlan`` opens with the last word of the path (``vlan {``), and a node with nothing
+    under it (a choice such as ``type static``) prints as ``static;`` [M].
     """
     pad = "  " * indent
     head = " ".join(quote(p) for p in prefix[-1:])
     if not isinstance(node, dict):
         return [f"{pad}{head} {_words(node)};"]
+    if not node and prefix:
+        return [f"{pad}{head};"]
     lines = [f"{pad}{head} {{"] if prefix else []
     for key, child in node.items():
         lines += curly_lines([key], child, indent + (1 if prefix else 0))
