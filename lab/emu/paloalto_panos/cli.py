@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.paloalto_panos import constants as C
-from egressctl_lab.emu.paloalto_panos import edit, shows
+from egressctl_lab.emu.paloalto_panos import edit, generic, shows
 from egressctl_lab.emu.paloalto_panos import model as M
 from egressctl_lab.emu.paloalto_panos import sessions as psessions
 from egressctl_lab.emu.paloalto_panos.edit import CliError, syntax
@@ -154,6 +154,9 @@ class PanSession:
             return [], False
         if verb == "show":
             if args and args[0] not in _SECTIONS:
+                raise syntax()
+            schema_path = args[:1] != ["rulebase"] or args[1:2] == ["nat"]
+            if args[:1] and args[0] in SCHEMA and schema_path and not generic.valid_path(args):
                 raise syntax()
             return self._render(device.candidate, args), False
         if verb == "run" and args:

@@ -19,6 +19,19 @@ def known(word: str) -> bool:
     return word in SCHEMA
 
 
+def valid_path(words: list[str]) -> bool:
+    """True when ``words`` is a path the generic schema has (``show network vlan`` with no VLAN yet)."""
+    schema: Node = SCHEMA
+    for word in words:
+        if not isinstance(schema, dict):
+            return False
+        child = schema.get(word)
+        if child is None and NAMED not in schema:
+            return False
+        schema = child if child is not None else schema[NAMED]
+    return True
+
+
 def _value(words: list[str], i: int) -> tuple[list[str], int]:
     """One token, or a ``[ a b ]`` list, starting at ``words[i]``; returns it and the next index."""
     if i >= len(words) or words[i] == "]":

@@ -95,9 +95,10 @@ def test_members_accumulate_and_delete_removes(rig: Rig) -> None:
 def test_keywords_the_schema_does_not_have_are_invalid_syntax(rig: Rig) -> None:
     for line in ("set network vlna x", "set deviceconfig system bogus 1", "set deviceconfig system",
                  "set shared log-settings syslog corp server s1 transport XYZ", "set network vlan",
-                 "delete network vlna", "set nonsense a b", "show nonsense"):
+                 "delete network vlna", "set nonsense a b", "show nonsense", "show network vlna"):
         assert rig.run(line) == "Invalid syntax.\n", line
     assert not rig.device.pending
+    assert rig.run("show network vlan") == ""  # a path the schema has, nothing configured under it
 
 
 def test_snapshots_and_the_fault_emulators_reboot_keep_the_tree(rig: Rig) -> None:
