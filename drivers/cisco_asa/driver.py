@@ -197,10 +197,14 @@ class CiscoAsaDriver(NetmikoDriverBase):
                 other.close()
 
     def _undo_now(self) -> None:
-        """Type the undo lines (leaving config mode first) and forget the armed net."""
+        """Type the undo lines (leaving config mode first) and forget the armed net.
+
+        A job that already ran to the end (``fired-ok``) has put the previous state back: typing the undo
+        again would unbind and rebuild a slot for nothing, so nothing is typed then.
+        """
         undo = self._undo or list((self._marker.read() or {}).get("undo", []))
-        if self.remote is not None:
-            self.remote.disarm()
+        if self.remote is not None and self.remote.disarm().startswith("fired-ok"):
+            undo = []
         with map_netmiko_errors(self.device.name, "end"):
             if self.conn.check_config_mode():
                 self.conn.exit_config_mode()
@@ -240,6 +244,10 @@ class CiscoAsaDriver(NetmikoDriverBase):
             if self._watchdog is not None:
                 self._watchdog.cancel()
                 self._watchdog = None
+        if self.remote is not None and self._marker.read() is not None and self.remote.state() == "fired-ok":
+            self._marker.clear()  # the job reverted it already (a resumed run finds it back)
+            self._committed = False
+            return
         if not self.has_pending_commit() and self._marker.read() is None:
             if not self._committed:  # nothing was typed: only the rendered lines go
                 self.discard()
