@@ -79,6 +79,8 @@ class GenericEditor:
             key = args[0]
             if G.spec_of(top.flat).numeric and not key.isdigit():
                 raise value_error(key)
+            if G.spec_of(top.flat).numeric and key == "0":  # the next free id, as FortiOS assigns it
+                key = str(max((int(k) for k in table), default=0) + 1)
             top.key = key
             if key in table:
                 return []

@@ -87,6 +87,14 @@ def test_unset_delete_and_abort(rig: Rig) -> None:
     assert rig.s.prompt() == "fw-b # "
 
 
+def test_edit_0_takes_the_next_free_id(rig: Rig) -> None:
+    rig.run("config router static", "edit 0", "set dst 192.0.2.0 255.255.255.0", "set device port1", "next",
+            "edit 0", "set dst 198.51.100.0 255.255.255.0", "next", "end")
+    shown = rig.run("show router static")
+    assert "    edit 1\n        set dst 192.0.2.0 255.255.255.0\n" in shown
+    assert "    edit 2\n        set dst 198.51.100.0 255.255.255.0\n" in shown
+
+
 def test_paths_fortios_has_no_table_for_are_refused(rig: Rig) -> None:
     assert rig.run("config system bogus") == PARSE_ERROR.format("bogus")
     assert rig.run("config firewall service categories") == PARSE_ERROR.format("categories")
