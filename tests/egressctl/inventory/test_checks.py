@@ -163,7 +163,8 @@ def test_no_import_circle_through_the_registry(module: str) -> None:
 
 def test_plugin_platforms_are_known_to_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     text = BASE.replace("platform: cisco_ios", "platform: acme_os")
-    assert "unknown platform 'acme_os'; expected one of: arista_eos, cisco_asa, cisco_ios, fortinet" in problems(text)[0]
+    expected = "unknown platform 'acme_os'; expected one of: arista_eos, cisco_asa, cisco_ios, fortinet"
+    assert expected in problems(text)[0]
     monkeypatch.setattr(registry, "platforms", lambda: {**registry.BUILTIN, "acme_os": "acme.driver:Acme"})
     assert parse_inventory(text).sites[0].devices[1].platform == "acme_os"
 
