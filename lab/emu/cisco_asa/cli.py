@@ -219,7 +219,9 @@ class AsaSession:
             return time.strftime("%H:%M:%S.000 UTC %a %b %d %Y\n", time.gmtime(dev.clock.now()))
         cfg = dev.running if kw == "running-config" else dev.startup
         if cur.more():
-            return "".join(ln + "\n" for ln in cfg.section(cur.word().text.lower()))
+            what = cur.word().text.lower()
+            kind = cur.keyword(["network", "service"]) if what == "object-group" and cur.more() else ""
+            return "".join(ln + "\n" for ln in cfg.section(what, kind))
         head = [": Saved", ":", ": Serial Number: 9A5KLEGR1VT", ": Hardware:   ASAv, 2048 MB RAM", ":"]
         return "".join(ln + "\n" for ln in [*head, *cfg.running()])
 

@@ -74,9 +74,10 @@ class Config:
                 if any(a.split()[i:i + 2] == needle for a in aces for i in range(len(a.split())))]
 
     # -- display --------------------------------------------------------------------------------------
-    def group_lines(self) -> list[str]:
-        """Every object-group with its objects."""
-        return [line for g in self.groups.values() for line in (g.head(), *(f" {x}" for x in g.lines))]
+    def group_lines(self, kind: str = "") -> list[str]:
+        """Every object-group (of ``kind`` when given) with its objects."""
+        return [line for g in self.groups.values() if kind in ("", g.kind)
+                for line in (g.head(), *(f" {x}" for x in g.lines))]
 
     def acl_lines(self) -> list[str]:
         """Every ACE, ``access-list NAME ...``."""
@@ -100,8 +101,10 @@ class Config:
         out += self.stored_lines() + self.access_group_lines()
         return [*out, ": end"]
 
-    def section(self, what: str) -> list[str]:
-        """``show running-config WHAT`` for the sections the ASA shows on their own."""
+    def section(self, what: str, kind: str = "") -> list[str]:
+        """``show running-config WHAT`` (``object-group network|service`` too) for the ASA's sections."""
+        if what == "object-group":
+            return self.group_lines(kind)
         if what == "interface":
             return [line for i in self.interfaces.values() for line in i.lines()]
         table = {"access-list": self.acl_lines, "access-group": self.access_group_lines,

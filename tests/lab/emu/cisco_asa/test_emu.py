@@ -164,3 +164,20 @@ def test_a_reload_boots_the_saved_configuration_and_drops_connections() -> None:
         "access-list UNSAVED extended deny ip any any", "end")
     assert cli.handle("reload noconfirm").close
     assert set(dev.running.acls) == {"SAVED"} and dev.reloads == 1 and plane.sessions.entries == []
+
+
+def test_object_group_sections_parse_with_ntc_templates() -> None:
+    from ntc_templates.parse import parse_output
+
+    _, cli, _ = session()
+    run(cli, "enable", "h9-pw", "configure terminal", "object-group network N1",
+        "network-object host 10.10.1.50", "network-object 10.99.0.0 255.255.0.0", "object-group service S1 tcp", "port-object eq 22",
+        "port-object range 8000 8080", "end")
+    nets = parse_output(platform="cisco_asa", command="show running-config object-group network",
+                        data=run(cli, "show running-config object-group network"))
+    found = [(r["name"], r["host"] or r["network"]) for r in nets]
+    assert found == [("N1", "10.10.1.50"), ("N1", "10.99.0.0")]
+    svcs = parse_output(platform="cisco_asa", command="show running-config object-group service",
+                        data=run(cli, "show running-config object-group service"))
+    rows = [(r["name"], r["grp_protocol"], r["port_operator"], r["port_start"], r["port_end"]) for r in svcs]
+    assert rows == [("S1", "tcp", "eq", "ssh", ""), ("S1", "tcp", "range", "8000", "8080")]
