@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios import persist as p
+from egressctl_drivers.cisco_ios.switchcheck import INTERFACES_CMD, switch_check
 
 from egressctl.check import CheckResult, ok, warn
 from egressctl.errors import DeviceError
@@ -65,11 +66,15 @@ def persistence_check(unsaved: bool | None, why: str = "") -> CheckResult:
 
 
 def preflight(drv: CiscoIosDriver) -> list[CheckResult]:
-    """IOS prerequisites, read-only: the archive path, the revert timer and what a reload would keep."""
+    """IOS prerequisites, read-only: archive path, revert timer, what a reload keeps, a switch's interfaces.
+
+    The switch role's check is :mod:`.switchcheck`'s.
+    """
     archive = archive_check(drv.send(ARCHIVE_CMD))
     try:
         unsaved: bool | None = p.differs(drv.send, drv.shut_uplinks())
         why = ""
     except DeviceError as exc:
         unsaved, why = None, str(exc)
-    return [archive, safety_net_check(), persistence_check(unsaved, why)]
+    role = switch_check(drv.device, drv.send(INTERFACES_CMD)) if drv.device.role == "switch" else None
+    return [archive, safety_net_check(), persistence_check(unsaved, why), *([role] if role else [])]

@@ -16,7 +16,7 @@ import pytest
 from egressctl_drivers.cisco_ios.driver import CiscoIosDriver
 from egressctl_drivers.cisco_ios.parse import parse_state
 from egressctl_drivers.linux_nftables.driver import LinuxNftablesDriver
-from egressctl_lab.testing.conformance import check_golden
+from egressctl_lab.testing.conformance import ModelContract, check_golden
 
 from egressctl.driver import DeviceState, OperationContext, operation_context
 from egressctl.errors import PlanError
@@ -25,7 +25,7 @@ from egressctl.inventory.models import Device, Site
 from egressctl.planner import plan
 from egressctl.policy import compute_policy, equivalent, targets
 from tests.drivers.cisco_ios.test_driver import IosModel
-from tests.support.driver_contract import GOLDEN, STAMP, lab_site
+from tests.support.driver_contract import GOLDEN, STAMP, StampContract, lab_site
 
 UPLINK = "GigabitEthernet1/0/48"
 SVIS = ["Vlan10", "Vlan20"]
@@ -212,3 +212,42 @@ def test_plan_refuses_the_switch_role_on_a_driver_without_it() -> None:
     drv = LinuxNftablesDriver(site.device("ce-a"), timeout=5.0)
     with pytest.raises(PlanError, match="device ce-a: platform cisco_ios has no switch role"):
         plan(site, compute_policy(site, "isolated"), {"ce-a": drv})
+
+
+class TestSwitchAclModeContract(StampContract, ModelContract):
+    """The conformance suite on the closet site's switch in mode acl (golden files are the tests above)."""
+
+    model = SwitchModel
+    driver_cls = CiscoIosDriver
+    inventory = NETNS
+    site_name = "h13net"
+    device_name = "sw-h13"
+    baseline = BASELINE
+    golden_dir = None
+
+    def parse(self, drv: Any, raw: str) -> DeviceState:
+        return parse_state(drv.device, raw, pending=False)
+
+
+# -- egressctl check: the switch role's interfaces -----------------------------------------------------------
+SHOWN = "interface Vlan10\ninterface GigabitEthernet0/0\n no switchport\ninterface GigabitEthernet1/0/48\n" \
+        " no switchport\ninterface GigabitEthernet1/0/1\n"
+
+
+def test_check_wants_the_interfaces_and_a_routed_uplink_in_acl_mode() -> None:
+    from egressctl_drivers.cisco_ios.switchcheck import switch_check
+
+    from egressctl.check import Status
+
+    acl = closet("h13net").device("sw-h13")
+    found = switch_check(acl, SHOWN)
+    assert found is not None and found.status == Status.OK and "routed uplinks GigabitEthernet1/0/48" in \
+        found.detail
+    l2 = switch_check(acl, SHOWN.replace("interface GigabitEthernet1/0/48\n no switchport\n",
+                                         "interface GigabitEthernet1/0/48\n"))
+    assert l2 is not None and l2.status == Status.FAIL and "is a switch port" in l2.detail
+    gone = switch_check(acl, SHOWN.replace("interface Vlan10\n", ""))
+    assert gone is not None and gone.status == Status.FAIL and "not on the switch: Vlan10" in gone.detail
+    cut = switch_check(closet("h13cut").device("sw-h13"), SHOWN)
+    assert cut is not None and cut.status == Status.OK and "no stages" in cut.detail
+    assert switch_check(lab_site().device("ce-a"), SHOWN) is None

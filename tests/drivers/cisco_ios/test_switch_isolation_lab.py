@@ -100,11 +100,13 @@ def change(net: SwitchCloset, device: Device, secret: Secret, policy: Policy, *,
 
 
 def device_says(net: SwitchCloset, device: Device, secret: Secret, command: str) -> Any:
-    """One command over a new session (``state`` is read_state())."""
+    """One command over a new session (``state``: read_state(), ``preflight``: egressctl check's)."""
     def run() -> Any:
         drv = make(device, timeout=20.0)
         drv.open(secret)
         try:
+            if command == "preflight":
+                return drv.preflight()
             return drv.read_state() if command == "state" else drv.send(command)
         finally:
             drv.close()
@@ -116,6 +118,8 @@ def test_acl_mode_isolate_stage_and_full_restore_with_packets(closet: Rig) -> No
     net, devices, secret, sites = closet
     device, site = devices["h13net"], sites["h13net"]
     assert reach() == ALL_OPEN
+    checks = {r.name: r for r in device_says(net, device, secret, "preflight")}
+    assert checks["switch-role"].status == "ok", checks["switch-role"]
     before = device_says(net, device, secret, "show running-config")
     session = held(INSIDE, FAR4, 8080)
     try:
