@@ -171,8 +171,8 @@ def test_object_group_sections_parse_with_ntc_templates() -> None:
 
     _, cli, _ = session()
     run(cli, "enable", "h9-pw", "configure terminal", "object-group network N1",
-        "network-object host 10.10.1.50", "network-object 10.99.0.0 255.255.0.0", "object-group service S1 tcp", "port-object eq 22",
-        "port-object range 8000 8080", "end")
+        "network-object host 10.10.1.50", "network-object 10.99.0.0 255.255.0.0",
+        "object-group service S1 tcp", "port-object eq 22", "port-object range 8000 8080", "end")
     nets = parse_output(platform="cisco_asa", command="show running-config object-group network",
                         data=run(cli, "show running-config object-group network"))
     found = [(r["name"], r["host"] or r["network"]) for r in nets]
