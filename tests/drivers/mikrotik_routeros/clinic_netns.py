@@ -104,7 +104,7 @@ class Clinic:
         assert wait_for(lambda: tcp_open(INSIDE, "fd78:2::2", 443), 15), "no IPv6 across the router"
 
     def start(self, tmp: Path, password: str, port: int, scale: float) -> None:
-        """The RouterOS emulator process in ``h11-rt`` with the nft data plane (ready once its rules are in)."""
+        """The RouterOS emulator process in ``h11-rt`` with the nft data plane (ready once rules are in)."""
         spec = tmp / "spec.json"
         spec.touch(mode=0o600)
         spec.write_text(json.dumps({"name": "rtr-h11", "hostname": "rtr-h11", "username": "admin",
