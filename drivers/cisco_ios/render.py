@@ -16,6 +16,10 @@ one revert-timer session.
 
 The IPv6 ACL also permits neighbour discovery before its explicit deny (see ``constants.ND_ACES``), under
 an infrastructure remark the parser skips.
+
+A switch (``role: switch``) binds the same ACLs where :func:`~.parse.points` says: inbound on its SVIs and
+outbound on its routed uplinks (mode ``acl``), or nowhere in mode ``shutdown-uplink``, where isolation shuts
+the uplinks and the ACLs are only the record the read-back parses (:func:`_shutdown_uplinks`).
 """
 
 from __future__ import annotations
