@@ -310,8 +310,12 @@ def _expand(toks: list[Token]) -> list[Token]:
     first = toks[0]
     if not first.text.startswith("/"):
         return toks
-    words = [w for w in first.text.split("/") if w]
-    return [Token("/", first.col), *(Token(w, first.col) for w in words), *toks[1:]]
+    out, pos = [Token("/", first.col)], 0
+    for word in first.text.split("/"):
+        if word:
+            out.append(Token(word, first.col + pos))
+        pos += len(word) + 1
+    return [*out, *toks[1:]]
 
 
 def _scripting(toks: list[Token]) -> str:
