@@ -1,8 +1,9 @@
 """Active verification: run the probe matrix from every vantage point and judge expected vs observed.
 
 ``verify_active(site, target)`` plans the matrix (:mod:`matrix`), runs each vantage point's probes
-*there* (in parallel): a lab vantage point through ``exec_prefix(netns)`` + ``egressctl probe --json
---plan -``, a site host over SSH running the same command (:mod:`ssh`). The verdict:
+*there* (in parallel): a lab vantage point through ``exec_prefix(netns)`` + ``python -m
+egressctl.verify.probe -`` (:func:`probe_command`), a site host over SSH running ``egressctl probe --json
+--plan -`` (:mod:`ssh`), the same engine. The verdict:
 
 * **leak**: an expected-blocked probe was answered (named with its exit and path);
 * **blocked-allowed**: an expected-reachable probe was not answered;
@@ -12,7 +13,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -136,11 +136,15 @@ class ActiveReport:
 
 
 def probe_command() -> list[str]:
-    """Argv that runs ``egressctl probe --json --plan -`` with this interpreter."""
-    module = "egressctl.cli.main" if importlib.util.find_spec("egressctl.cli.main") else None
-    if module is None:  # the CLI main is missing (partial install): the probe module runs the same engine
-        return [sys.executable, "-m", "egressctl.verify.probe", "-"]
-    return [sys.executable, "-m", module, "probe", "--json", "--plan", "-"]
+    """Argv that runs a probe plan (stdin) with this interpreter: ``python -m egressctl.verify.probe -``.
+
+    The same engine, plan and results document as ``egressctl probe --json --plan -``, without the command
+    line around it (typer, pydantic, the registry): a child that only probes pays only for probing. An
+    estate verifies many vantage points at once on a loaded machine, where every tenth of a CPU-second
+    per child decides whether the probe runs finish in time. Site hosts over SSH still run ``egressctl
+    probe`` (:mod:`ssh`), the installed command there.
+    """
+    return [sys.executable, "-m", "egressctl.verify.probe", "-"]
 
 
 def _default_prefix(netns: str) -> list[str]:

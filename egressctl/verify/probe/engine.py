@@ -1,7 +1,7 @@
 """The probe engine: thousands of probes in about one timeout, from the host it runs on.
 
 This is what ``egressctl probe --json --plan FILE|-`` runs inside a vantage point. Every probe is a packet
-patched from a scapy template (see :mod:`wire`) and sent through one raw socket per family (the
+patched from a template (see :mod:`wire`) and sent through one raw socket per family (the
 kernel routes it, so no neighbour or gateway handling here). One ``AF_PACKET`` socket receives every
 incoming IPv4/IPv6 packet (a 4-instruction kernel filter drops our own outgoing ones); replies are matched
 to probes by key as they come, interleaved with sending, so the whole matrix costs one timeout plus

@@ -1,12 +1,17 @@
 """The capture-point side of the live leak watch: ring -> records -> exact verdicts -> JSON lines.
 
 Runs inside the namespace (or on the host) that sees the upstream link: ``python -m
-egressctl.verify.watch.agent`` reads its job (site, target, interface, seconds, exit) as JSON on stdin and
-prints one JSON object per line: ``start``, ``leak`` (the first packet of each new leak flow, as it
-happens), ``stats`` (every second: packets, leaks, unverified, kernel drops, CPU) and ``end`` (totals and
-every leak flow with its packet count). Every packet that reaches user space gets an exact verdict from
+egressctl.verify.watch.agent`` reads its job (the target's compiled policy as plain data, the site's inside
+prefixes, target, interface, seconds, exit) as JSON on stdin and prints one JSON object per line:
+``start``, ``leak`` (the first packet of each new leak flow, as it happens), ``stats`` (every second:
+packets, leaks, unverified, kernel drops, CPU) and ``end`` (totals and every leak flow with its packet
+count). Every packet that reaches user space gets an exact verdict from
 VERIFY-A's compiled policy, vectorised over a whole ring block; packets that cannot be verified
 (truncated, malformed, non-first fragments of subject traffic) are counted as unverified, never passed.
+
+The controller compiles the policy once (:func:`egressctl.verify.watch.session.agent_job`), so an agent
+imports neither the inventory models (pydantic) nor the policy code: in an estate, twenty of these start at
+once on a loaded machine, and what each imports is paid twenty times.
 """
 
 from __future__ import annotations
@@ -21,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from egressctl.inventory.models import Site
-from egressctl.policy import compute_policy
 from egressctl.verify.matcher import LEAK, CompiledPolicy
+from egressctl.verify.plain import compiled_policy
 from egressctl.verify.watch.bpf import site_filter
 from egressctl.verify.watch.records import S_FRAGMENT, S_MALFORMED, S_NON_IP, S_OK, S_TRUNCATED
 from egressctl.verify.watch.ring import Ring
 from egressctl.verify.watch.walker import Walker
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Emit = Callable[[dict[str, Any]], None]
 FlowKey = tuple[int, int, str, str, int, int, int]  # family, proto, src, dst, sport, dport, vlan (-1: none)
 _KEY_FIELDS = ["family", "proto", "src_h", "src_l", "dst_h", "dst_l", "sport", "dport", "vlan", "vflag"]
@@ -130,11 +135,13 @@ class Watcher:
         return new
 
 
-def run_agent(site: Site, target: str, iface: str, seconds: float, exit_name: str, emit: Emit,
-              use_c: bool = True) -> dict[str, Any]:
-    """Watch ``iface`` for ``seconds``; emits events as they happen and returns the ``end`` event."""
-    cp = CompiledPolicy.compile(compute_policy(site, target), site)
-    prog = site_filter(list(site.inside))
+def run_agent(cp: CompiledPolicy, inside: list[Network], target: str, iface: str, seconds: float,
+              exit_name: str, emit: Emit, use_c: bool = True) -> dict[str, Any]:
+    """Watch ``iface`` for ``seconds`` with ``cp`` (``inside``: the site's prefixes, for the kernel filter).
+
+    Emits events as they happen and returns the ``end`` event.
+    """
+    prog = site_filter(inside)
     ring, walker, w = Ring(iface, prog), Walker(use_c=use_c), Watcher(cp)
     base = {"exit": exit_name, "iface": iface}
     emit({"event": "start", **base, "target": target, "bpf_instructions": len(prog), "walker": walker.name,
@@ -186,9 +193,10 @@ def main() -> int:
         sys.stdout.flush()
 
     try:
-        site = Site.model_validate(job["site"])
-        run_agent(site, job["target"], job["iface"], float(job["seconds"]), job.get("exit", "?"), emit,
-                  use_c=not job.get("python_walker", False))
+        cp = compiled_policy(job["policy"])
+        inside = [ipaddress.ip_network(str(n)) for n in job["inside"]]
+        run_agent(cp, inside, job["target"], job["iface"], float(job["seconds"]), job.get("exit", "?"),
+                  emit, use_c=not job.get("python_walker", False))
     except Exception as exc:  # reported as an event: the parent decides, never a silent pass
         emit({"event": "error", "exit": job.get("exit", "?"), "iface": job.get("iface"),
               "error": f"{type(exc).__name__}: {exc}"})

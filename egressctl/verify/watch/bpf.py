@@ -10,10 +10,12 @@ from __future__ import annotations
 import ctypes
 import socket
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from egressctl.inventory.models import Network
 from egressctl.verify.watch.records import SNAPLEN
+
+if TYPE_CHECKING:  # the agent imports this module and must not pay for the inventory models
+    from egressctl.inventory.models import Network
 
 SO_ATTACH_FILTER = 26
 Insn = tuple[int, int, int, int]

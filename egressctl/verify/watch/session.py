@@ -1,7 +1,8 @@
 """Live leak watch over every capture point of a site: ``egressctl verify SITE --watch SECONDS``.
 
 One agent (:mod:`agent`) per capture point runs where the link is visible (in the lab: inside the
-provider namespace on ``ce0``, through ``exec_prefix``), each streaming JSON lines; this side merges the
+provider namespace on ``ce0``, through ``exec_prefix``), each streaming JSON lines; this side compiles
+the target's policy once and sends it to every agent as plain data (:func:`agent_job`), merges the
 streams, hands every event to ``on_event`` as it arrives (the CLI prints leak flows as they happen) and
 builds the :class:`~egressctl.verify.watch.report.WatchReport`.
 """
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from egressctl.errors import VerificationError
+from egressctl.errors import EgressError, VerificationError
 from egressctl.inventory.models import CapturePoint, Site
 from egressctl.verify.watch.report import WatchReport, capture_name
 
@@ -38,6 +39,23 @@ def site_document(site: Site) -> dict[str, Any]:
 
     doc: dict[str, Any] = fix(site.model_dump(mode="json"))
     return doc
+
+
+def agent_job(site: Site, target: str, seconds: float, python_walker: bool = False) -> dict[str, Any]:
+    """The job every agent of ``site`` gets: ``target``'s policy compiled here, once, as plain data.
+
+    The agents then import no inventory models and no policy code (see :mod:`egressctl.verify.plain`).
+
+    Raises:
+        PolicyError: ``target`` is not a target of the site.
+    """
+    from egressctl.policy import compute_policy
+    from egressctl.verify.matcher import CompiledPolicy
+    from egressctl.verify.plain import policy_doc
+
+    cp = CompiledPolicy.compile(compute_policy(site, target), site)
+    return {"policy": policy_doc(cp), "inside": [str(n) for n in site.inside], "target": target,
+            "seconds": seconds, "python_walker": python_walker}
 
 
 def _agent(cp: CapturePoint, job: dict[str, Any], prefix: ExecPrefix | None,
@@ -83,13 +101,15 @@ def watch_site(site: Site, target: str, seconds: float, *, exec_prefix: ExecPref
     points = captures if captures is not None else list(site.captures)
     if not points:
         raise VerificationError(f"site {site.name!r} has no capture points (captures: in the inventory)")
-    job = {"site": site_document(site), "target": target, "seconds": seconds,
-           "python_walker": python_walker}
+    report = WatchReport(site.name, target, seconds)
+    try:
+        job = agent_job(site, target, seconds, python_walker)
+    except EgressError as exc:
+        return _not_started(report, points, exc, on_event)
     q: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
     threads = [threading.Thread(target=_agent, args=(cp, job, exec_prefix, q), daemon=True) for cp in points]
     for t in threads:
         t.start()
-    report = WatchReport(site.name, target, seconds)
     running, deadline = len(threads), time.monotonic() + seconds + 60
     while running and time.monotonic() < deadline:
         try:
@@ -106,6 +126,18 @@ def watch_site(site: Site, target: str, seconds: float, *, exec_prefix: ExecPref
             on_event({**event, "capture": name})
     if running:
         report.errors["(watch)"] = f"{running} agent(s) did not finish in time"
+    return report
+
+
+def _not_started(report: WatchReport, points: list[CapturePoint], exc: EgressError,
+                 on_event: OnEvent | None) -> WatchReport:
+    """Every capture point failed as its agent used to report it: a watch that could not run, never clean."""
+    for cp in points:
+        event: dict[str, Any] = {"event": "error", "exit": cp.exit, "iface": cp.interface,
+                                 "error": f"{type(exc).__name__}: {exc}"}
+        _merge(report, capture_name(cp), event)
+        if on_event is not None:
+            on_event({**event, "capture": capture_name(cp)})
     return report
 
 
