@@ -105,11 +105,14 @@ class CiscoAsaDriver(NetmikoDriverBase):
     # --------------------------------------------------------------------- read-back
     def read_state(self) -> DeviceState:
         """Parse egressctl's ACL, groups and bindings from the running configuration."""
-        raw = "".join(self.send(cmd) + "\n" for cmd in c.READ_BACK)
+        raw = self._read_back()
         try:
             return parse_state(self.device, raw, pending=self.has_pending_commit())
         except (ParseError, ValueError, IndexError, KeyError) as exc:
             raise DeviceError(self.device.name, f"cannot parse egressctl's ACL: {exc}") from exc
+
+    def _read_back(self) -> str:
+        return "".join(self.send(cmd) + "\n" for cmd in c.READ_BACK)
 
     def snapshot(self) -> str:
         """``show running-config``."""
@@ -209,9 +212,20 @@ class CiscoAsaDriver(NetmikoDriverBase):
             if self.conn.check_config_mode():
                 self.conn.exit_config_mode()
         if undo:
-            self.send_config(undo)
+            self._type_undo(r.undo_needed(self.device, self._read_back(), undo))
         self._marker.clear()
         self._committed = False
+
+    def _type_undo(self, undo: list[str]) -> None:
+        """Type the undo; a group the change never got to create is simply not there (not an error)."""
+        body = [ln for ln in undo if not ln.startswith("no object-group ")]
+        self.send_config(body)
+        for line in undo[len(body):]:
+            try:
+                self.send_config([line])
+            except CommandRejected as exc:
+                if "not found" not in (exc.device_output or ""):
+                    raise
 
     def confirm(self) -> None:
         """Disarm the job or the watchdog so the change stays, then save it (``write memory``)."""

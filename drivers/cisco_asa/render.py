@@ -135,6 +135,25 @@ def undo(device: Device, current: DeviceState, change: list[str]) -> list[str]:
     return out + [f"no {head}" for head in made]
 
 
+def undo_needed(device: Device, raw_now: str, undo: list[str]) -> list[str]:
+    """The part of ``undo`` still needed on a device showing ``raw_now`` (a change that stopped part-way).
+
+    When the slot the undo rebuilds is still bound with exactly its previous entries, the change never got
+    to it: only what the change added goes (from the new slot's ``clear configure`` on), so the previous
+    ACL is never unbound, not even for the moment a rebuild takes. Otherwise the whole undo is needed.
+    """
+    found = owned(raw_now)
+    slot = bound_slot(device, found)
+    if not slot or f"clear configure access-list {slot}" not in undo[:1]:
+        return undo
+    mine = [ln for ln in undo if ln.startswith(f"access-list {slot} ")]
+    if mine != [f"access-list {slot} {a}" for a in found.acls.get(slot, [])]:
+        return undo
+    start = next((i for i, ln in enumerate(undo) if ln.startswith("clear configure access-list ")
+                  and ln != f"clear configure access-list {slot}"), len(undo))
+    return undo[start:]
+
+
 def foreign_groups(device: Device, raw: str) -> dict[str, str]:
     """Site ACLs bound ``out`` on an outside nameif (the ASA allows one per direction)."""
     return {n: a for n, a in owned(raw).foreign.items() if n in device.outside}

@@ -134,3 +134,23 @@ def test_show_conn_rows_give_the_initiator_and_ports() -> None:
     found = parse_conns(text, drv.device, inside)
     assert [(str(s.src), s.sport, str(s.dst), s.dport) for s in found] == [
         ("10.10.1.11", 40000, "192.0.2.80", 443), ("fd10:0:1::11", 5353, "2001:db8:c::80", 53)]
+
+
+@pytest.mark.parametrize("stop", [3, 20, -2])
+def test_undo_of_a_change_that_stopped_part_way(stop: int) -> None:
+    """Lines typed before a refusal are undone; the previous ACL is never unbound while it is still intact."""
+    drv, site = _driver(), asa_site()
+    iso = emulate("", drv.render(compute_policy(site, "isolated"), None))
+    state = parse_state(drv.device, iso, pending=False)
+    change = drv.render(compute_policy(site, "ministry"), state)
+    undo = r.undo(drv.device, state, change)
+    stop = stop % len(change)  # -2: the old slot is already cleared, one of its groups still there
+    partial = emulate(iso, change[:stop])
+    needed = r.undo_needed(drv.device, partial, undo)
+    intact = stop < change.index("clear configure access-list EGRESSCTL-A")
+    assert (needed[0] == "clear configure access-list EGRESSCTL-B") is intact
+    created = {ln.split()[2] for ln in change[:stop] if ln.startswith("object-group ")}
+    lines = [ln for ln in needed if not ln.startswith("no object-group ") or ln.split()[3] in created]
+    back = parse_state(drv.device, emulate(partial, lines), pending=False)
+    assert back.target == "isolated" and equivalent(back.rules, state.rules)
+    assert "EGRESSCTL-B" not in back.raw and "EGC-B-" not in back.raw
