@@ -28,9 +28,10 @@ from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
 from egressctl_drivers.vyos import constants as c
 from egressctl_drivers.vyos import render as r
+from egressctl_drivers.vyos import revert as rv
 from egressctl_drivers.vyos import sessions as vsessions
 from egressctl_drivers.vyos.parse import ParseError, parse_state
-from egressctl_drivers.vyos.preflight import REBOOT_FIRES, RELOAD_FIRES, UNKNOWN_FIRES
+from egressctl_drivers.vyos.preflight import UNKNOWN_FIRES
 from egressctl_drivers.vyos.preflight import preflight as _preflight
 
 from egressctl.driver import (
@@ -124,10 +125,12 @@ class VyosDriver(NetmikoDriverBase):
     # ------------------------------------------------------------------ safety net
     def read_action(self) -> str:
         """``reload`` or ``reboot``: what a commit-confirm does on expiry, read from the router."""
-        out = self.op(c.CC_READ, check=False)
-        m = re.search(r"commit-confirm action '?(\w+)'?", out)
-        self._action = m.group(1) if m else "reboot"
+        self._action = rv.action_of(self.op(c.CC_READ, check=False))
         return self._action
+
+    def read_version(self) -> tuple[int, int] | None:
+        """The router's (major, minor) version from ``show version`` (None when unreadable)."""
+        return rv.version_of(self.op("show version", check=False))
 
     def prefer_reload(self) -> None:
         """Set ``commit-confirm action reload`` in a commit of its own when the router knows it (1.5+)."""
@@ -152,9 +155,8 @@ class VyosDriver(NetmikoDriverBase):
         """What the timer does on this router (``plan`` and ``check`` show it); both cases when not open."""
         if self._conn is None:
             return NetDescription(SafetyNet.NATIVE_CONFIRM, UNKNOWN_FIRES)
-        if (self._action or self.read_action()) == c.RELOAD:
-            return NetDescription(SafetyNet.NATIVE_CONFIRM, RELOAD_FIRES)
-        return NetDescription(SafetyNet.REBOOT_REVERT, REBOOT_FIRES)
+        action = self._action or self.read_action()
+        return rv.describe(action, None if action == c.RELOAD else self.read_version())
 
     # ------------------------------------------------------------------ contract
     def render(self, policy: Policy, current: DeviceState | None = None) -> list[str]:

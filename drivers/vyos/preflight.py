@@ -27,10 +27,14 @@ UNKNOWN_FIRES = (f"reload in place when the router has commit-confirm action rel
                  f"sets it), otherwise {REBOOT_FIRES.removeprefix('the router ')}")
 
 
-def safety_net_check(action: str) -> CheckResult:
-    """How the dead-man switch fires on this router."""
+def safety_net_check(action: str, knows_reload: bool = False) -> CheckResult:
+    """How the dead-man switch fires on this router (``knows_reload``: a version with the reload action)."""
     if action == c.RELOAD:
         return ok("safety-net", "commit-confirm N with action reload; confirmed with `confirm`",
+                  RELOAD_FIRES)
+    if knows_reload:
+        return ok("safety-net", f"commit-confirm action is {action!r}; egressctl sets `commit-confirm "
+                  "action reload` (this version has it) in a commit of its own before its first change",
                   RELOAD_FIRES)
     return warn("safety-net", f"commit-confirm action is {action!r}: an unconfirmed change is reverted by a "
                 "reboot; egressctl sets `commit-confirm action reload` before its first change when the "
@@ -47,4 +51,8 @@ def pending_check(listing: str) -> CheckResult:
 
 def preflight(drv: VyosDriver) -> list[CheckResult]:
     """VyOS prerequisites, read-only: the commit-confirm action and no confirm pending."""
-    return [safety_net_check(drv.read_action()), pending_check(drv.op(c.PENDING_CMD, check=False))]
+    from egressctl_drivers.vyos.revert import knows_reload
+
+    action = drv.read_action()
+    new = action != c.RELOAD and knows_reload(drv.read_version())
+    return [safety_net_check(action, new), pending_check(drv.op(c.PENDING_CMD, check=False))]

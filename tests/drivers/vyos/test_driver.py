@@ -123,3 +123,21 @@ def test_timer_minutes_and_descriptions() -> None:
     offline = drv().net_description()
     assert offline.net is SafetyNet.NATIVE_CONFIRM and "REBOOT" in offline.on_fire.upper()
     assert "no reboot" in RELOAD_FIRES and "down" in REBOOT_FIRES
+
+
+def test_the_plan_says_reload_or_reboot_before_any_change() -> None:
+    """From ``show version`` and the configured action, before egressctl set anything."""
+    from egressctl_drivers.vyos import revert as rv
+
+    assert rv.version_of("Version:          VyOS 1.4.0\nRelease train:    sagitta") == (1, 4)
+    assert rv.version_of("Version:          VyOS 1.5-rolling-202501010000") == (1, 5)
+    assert rv.version_of("Version:          VyOS 2025.01.14-0020-rolling") == (1, 5)
+    assert rv.version_of("no version here") is None
+    assert rv.action_of("set system config-management commit-confirm action 'reload'") == "reload"
+    assert rv.action_of("set system config-management commit-revisions '100'") == "reboot"
+    new = rv.describe("reboot", (1, 5))
+    assert new.net is SafetyNet.NATIVE_CONFIRM and "egressctl sets" in new.on_fire
+    old = rv.describe("reboot", (1, 4))
+    assert old.net is SafetyNet.REBOOT_REVERT and "REBOOTS" in old.on_fire
+    assert rv.describe("reload", None).net is SafetyNet.NATIVE_CONFIRM
+    assert safety_net_check("reboot", knows_reload=True).status is Status.OK
