@@ -3,9 +3,12 @@
 FortiOS has no session identifier a clear command accepts: ``diagnose sys session clear`` ends every
 session matching the CLI session's *filter*. So the sessions crossing the unit from an inside interface to
 an outside one are listed per inside prefix (``filter sintf`` / ``dintf`` / ``src FROM TO``), decided on
-by :func:`egressctl_drivers.common.sessions.to_end`, and each denied one is cleared with a filter that
-names its whole 5-tuple, so nothing else can match. The same listing afterwards says how many are gone
-(FortiOS prints no count). The filter is always cleared again before returning: an empty filter is what
+by :func:`egressctl_drivers.common.sessions.to_end`. The denied ones are ended a destination at a time: one
+filter per destination (prefix) within the listing's own scope (``sintf``, ``dintf``, ``src``; the criteria
+AND together), then ``clear``, all in one batch of lines, wherever :mod:`egressctl_drivers.common.
+session_batch` finds that safe; any other with a filter naming its whole 5-tuple, so nothing else can match.
+The same listing afterwards says how many are gone (FortiOS prints no count) and that the allowed ones
+stay. The filter is always cleared again before returning: an empty filter is what
 turns ``diagnose sys session clear`` into "end every session".
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from egressctl_drivers.common import session_batch as B
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.session import NetmikoDriverBase
 from egressctl_drivers.fortinet import constants as C
@@ -56,16 +60,31 @@ def _span(net: Network) -> str:
     return f"{net.network_address} {net.broadcast_address}"
 
 
-def listing_filters(drv: NetmikoDriverBase, family: int, nets: Sequence[Network]) -> list[list[str]]:
-    """One filter per (inside prefix, inside interface, outside interface), each starting from clear."""
-    cmd = C.SESSION_CMD[family]
-    out: list[list[str]] = []
-    for net in nets:
-        for sintf in drv.device.inside:
-            for dintf in drv.device.outside:
-                out.append([f"{cmd} filter clear", f"{cmd} filter sintf {sintf}",
-                            f"{cmd} filter dintf {dintf}", f"{cmd} filter src {_span(net)}"])
-    return out
+#: One listing scope: (family, inside prefix, inside interface, outside interface).
+Scope = tuple[int, Network, str, str]
+
+
+def scopes(drv: NetmikoDriverBase, families: dict[int, list[Network]]) -> list[Scope]:
+    """Every (family, inside prefix, inside interface, outside interface) the sessions are listed by."""
+    return [(family, net, sintf, dintf) for family, nets in families.items() for net in nets
+            for sintf in drv.device.inside for dintf in drv.device.outside]
+
+
+def scope_filter(scope: Scope) -> list[str]:
+    """The filter of one listing scope, starting from clear."""
+    cmd = C.SESSION_CMD[scope[0]]
+    return [f"{cmd} filter clear", f"{cmd} filter sintf {scope[2]}", f"{cmd} filter dintf {scope[3]}",
+            f"{cmd} filter src {_span(scope[1])}"]
+
+
+def batch_filter(scope: Scope, f: B.Filter) -> list[str]:
+    """The scope's filter narrowed to one batch filter's destination (protocol, port), then ``clear``."""
+    cmd = C.SESSION_CMD[scope[0]]
+    lines = [*scope_filter(scope), f"{cmd} filter dst {_span(f.dst)}"]
+    if f.protocol is not None:
+        lines.append(f"{cmd} filter proto {C.PROTO_NUMBERS.get(f.protocol, 58 if scope[0] == 6 else 1)}")
+    lines += [f"{cmd} filter dport {f.dport}"] if f.dport is not None else []
+    return [*lines, f"{cmd} clear"]
 
 
 def exact_filter(session: S.Session) -> list[str]:
@@ -79,13 +98,27 @@ def exact_filter(session: S.Session) -> list[str]:
     return lines
 
 
-def _listed(drv: NetmikoDriverBase, inside: dict[int, list[Network]]) -> list[S.Session]:
-    found: list[S.Session] = []
-    for family, nets in inside.items():
-        for lines in listing_filters(drv, family, nets):
-            drv.send_config(lines)
-            found += parse_list(drv.send(f"{C.SESSION_CMD[family]} list", check=False))
+def _listed(drv: NetmikoDriverBase, every: list[Scope]) -> dict[Scope, list[S.Session]]:
+    found: dict[Scope, list[S.Session]] = {}
+    for scope in every:
+        drv.send_config(scope_filter(scope))
+        found[scope] = parse_list(drv.send(f"{C.SESSION_CMD[scope[0]]} list", check=False))
     return found
+
+
+def _clears(drv: NetmikoDriverBase, policy: Policy, inside: Sequence[Network],
+            listed: dict[Scope, list[S.Session]], ended: list[S.Session]) -> tuple[list[str], B.Plan]:
+    """The lines ending ``ended`` (batch filters where safe, exact 5-tuples otherwise), and the plan."""
+    avoid, done, lines, plans = B.avoided(inside, drv.device.mgmt_address), set(), [], []  # type: ignore[var-annotated]
+    for scope, rows in listed.items():
+        mine = B.unassigned(ended, rows, done)
+        p = B.plan(B.Guard(policy, [scope[1]], B.kept_in(rows, mine), avoid), mine)
+        plans.append(p)
+        for f in p.filters:
+            lines += batch_filter(scope, f)
+        for s in p.singles:
+            lines += [*exact_filter(s), f"{C.SESSION_CMD[s.family]} clear"]
+    return lines, B.total(plans)
 
 
 def clear(drv: NetmikoDriverBase, policy: Policy, inside: Sequence[Network]) -> SessionReport:
@@ -93,16 +126,18 @@ def clear(drv: NetmikoDriverBase, policy: Policy, inside: Sequence[Network]) -> 
     watch = S.Stopwatch()
     how = handling(drv)
     families = S.by_family(inside)
+    every = scopes(drv, families)
     try:
-        ended = S.to_end(policy, inside, _listed(drv, families))
-        for session in ended:
-            drv.send_config([*exact_filter(session), f"{C.SESSION_CMD[session.family]} clear"])
-        remaining: set[tuple[str, str, str, int | None, int | None]] = set()
-        if ended:
-            left = _listed(drv, {f: n for f, n in families.items() if any(s.family == f for s in ended)})
-            remaining = {s.tuple_key() for s in left}
+        listed = _listed(drv, every)
+        rows = [s for found in listed.values() for s in found]
+        ended = S.to_end(policy, inside, rows)
+        if not ended:
+            return S.report(how, ended, 0, watch)
+        lines, p = _clears(drv, policy, inside, listed, ended)
+        drv.send_config(lines)
+        used = {s.family for s in ended}
+        after = [s for found in _listed(drv, [x for x in every if x[0] in used]).values() for s in found]
     finally:
         drv.send_config([f"{C.SESSION_CMD[f]} filter clear" for f in families])
-    cleared = sum(1 for s in ended if s.tuple_key() not in remaining)
-    return S.report(how, ended, cleared, watch)
-
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, rows), after, p)
+    return S.report(how, ended, cleared, watch, note)

@@ -6,7 +6,10 @@ with it, the entries survive (``kept``) and the site's own stateful rules keep h
 from each inside prefix are listed (``conntrack -L -s P``); conntrack records no interfaces, so the box's
 routes say which ones cross it from an inside interface to an outside one (a lookup toward the source
 gives the interface it arrives on, toward the destination the one it leaves by, and a local address means
-the session is the box's own). Each denied one is deleted by its exact original tuple.
+the session is the box's own). The denied ones are deleted a destination at a time (``conntrack -D -s P
+--mask-src M -d D --mask-dst M [-p PROTO --dport N]``, several per shell command) wherever
+:mod:`egressctl_drivers.common.session_batch` finds that safe, any other by its exact original tuple; the
+listing afterwards says how many went and that the allowed ones stay.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 
+from egressctl_drivers.common import session_batch as B
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.linux_nftables import constants as c
 
@@ -115,17 +119,47 @@ def delete_command(s: S.Session) -> str:
                                dst=s.dst, ports=ports)
 
 
-def listed(run: Run, device: Device, inside: Sequence[Network]) -> list[S.Session]:
-    """Every tracked session from the inside prefixes, with ``egress`` from the box's routes."""
-    found: list[S.Session] = []
-    for net in inside:
-        found += parse_entries(run(c.CMD_LIST.format(family=c.CT_FAMILY[net.version], prefix=net)))
-    table = routes(run, [str(a) for s in found for a in (s.src, s.dst)]) if found else {}
-    return with_egress(found, table, device)
+#: One batch deletion: every entry from an inside prefix to a destination prefix (protocol, port).
+CMD_DELETE_FILTER = ("conntrack -D -f {family} -s {src} --mask-src {smask} -d {dst} --mask-dst {dmask}"
+                     "{more} 2>&1")
+
+
+def filter_command(scope: Network, f: B.Filter) -> str:
+    """``conntrack -D`` of one batch filter, restricted to the inside prefix ``scope``."""
+    more = f" -p {shlex.quote(f.protocol)}" if f.protocol is not None else ""
+    more += f" --dport {f.dport}" if f.protocol is not None and f.dport is not None else ""
+    return CMD_DELETE_FILTER.format(family=c.CT_FAMILY[scope.version], src=scope.network_address,
+                                    smask=scope.netmask, dst=f.dst.network_address, dmask=f.dst.netmask,
+                                    more=more)
+
+
+def _per_prefix(run: Run, inside: Sequence[Network]) -> dict[Network, list[S.Session]]:
+    return {net: parse_entries(run(c.CMD_LIST.format(family=c.CT_FAMILY[net.version], prefix=net)))
+            for net in inside}
+
+
+def listed(run: Run, device: Device, inside: Sequence[Network]) -> dict[Network, list[S.Session]]:
+    """Every tracked session per inside prefix, with ``egress`` from the box's routes."""
+    found = _per_prefix(run, inside)
+    every = [s for rows in found.values() for s in rows]
+    table = routes(run, [str(a) for s in every for a in (s.src, s.dst)]) if every else {}
+    return {net: with_egress(rows, table, device) for net, rows in found.items()}
+
+
+def _commands(policy: Policy, device: Device, inside: Sequence[Network],
+              found: dict[Network, list[S.Session]], ended: list[S.Session]) -> tuple[list[str], B.Plan]:
+    """The deletions ending ``ended`` (batch filters where safe, exact tuples otherwise), and the plan."""
+    avoid, done, out, plans = B.avoided(inside, device.mgmt_address), set(), [], []  # type: ignore[var-annotated]
+    for net, rows in found.items():
+        mine = B.unassigned(ended, rows, done)
+        p = B.plan(B.Guard(policy, [net], B.kept_in(rows, mine), avoid), mine)
+        plans.append(p)
+        out += [filter_command(net, f) for f in p.filters] + [delete_command(s) for s in p.singles]
+    return out, B.total(plans)
 
 
 def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -> SessionReport:
-    """Delete the conntrack entries from ``inside`` that ``policy`` denies; conntrack counts the deletions."""
+    """Delete the conntrack entries from ``inside`` that ``policy`` denies; the listing after counts them."""
     watch = S.Stopwatch()
     how = handling(run)
     if how is SessionHandling.STATELESS:
@@ -133,8 +167,14 @@ def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -
     if c.HAS_CONNTRACK not in run(c.CMD_HAS_CONNTRACK):
         raise CommandRejected(device.name, "conntrack-tools is not installed: the tracked sessions cannot be "
                               "listed or ended")
-    ended = S.to_end(policy, inside, listed(run, device, inside))
-    cleared = 0
-    for command in chunks((delete_command(s) for s in ended), "; "):
-        cleared += sum(int(n) for n in c.DELETED_RE.findall(run(command + "; true")))
-    return S.report(how, ended, cleared, watch)
+    found = listed(run, device, inside)
+    every = [s for rows in found.values() for s in rows]
+    ended = S.to_end(policy, inside, every)
+    if not ended:
+        return S.report(how, ended, 0, watch)
+    commands, p = _commands(policy, device, inside, found, ended)
+    for command in chunks(commands, "; "):
+        run(command + "; true")
+    after = [s for rows in _per_prefix(run, inside).values() for s in rows]
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, p)
+    return S.report(how, ended, cleared, watch, note)

@@ -2,15 +2,19 @@
 
 With Rematch Sessions on (the default) a commit re-applies the new rulebase to existing sessions, so a cut
 ends them by itself; with it off they stay. Either way the sessions crossing from each inside zone to each
-outside zone are listed (``show session all filter from A to B``), decided on by
-:func:`egressctl_drivers.common.sessions.to_end`, and each denied one is cleared by its own id (``clear
-session id N``), so no other session can be hit.
+outside zone are listed (``show session all filter from A to B``) and decided on by
+:func:`egressctl_drivers.common.sessions.to_end`. The denied ones are ended a destination at a time
+(``clear session all filter from A to B destination IP [protocol N destination-port N]``; the documented
+``destination`` takes an address, so no prefixes) wherever :mod:`egressctl_drivers.common.session_batch`
+finds that safe, else each by its own id (``clear session id N``). The listing afterwards says how many
+went and that the allowed ones are still there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from egressctl_drivers.common import session_batch as B
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.paloalto_panos import constants as C
 
@@ -38,14 +42,43 @@ def parse_sessions(text: str, device: Device) -> list[S.Session]:
     return out
 
 
+#: One clear per destination address within one zone pair (the protocol by number).
+CMD_CLEAR_FILTER = "clear session all filter from {inside} to {outside} destination {dst}{more}"
+NUMBERS = {"tcp": 6, "udp": 17}
+
+
+def filter_command(zones: tuple[str, str], f: B.Filter) -> str:
+    """The PAN-OS clear of one batch filter (one destination address) within a zone pair."""
+    more = ""
+    if f.protocol is not None:
+        more += f" protocol {NUMBERS.get(f.protocol, 58 if f.dst.version == 6 else 1)}"
+    more += f" destination-port {f.dport}" if f.dport is not None else ""
+    return CMD_CLEAR_FILTER.format(inside=zones[0], outside=zones[1], dst=f.dst.network_address, more=more)
+
+
+def _listed(op: Op, device: Device) -> dict[tuple[str, str], list[S.Session]]:
+    return {(zin, zout): parse_sessions(op(C.CMD_SESSIONS.format(inside=zin, outside=zout)), device)
+            for zin in device.inside for zout in device.outside}
+
+
 def clear(op: Op, device: Device, policy: Policy, inside: Sequence[Network]) -> SessionReport:
-    """End the sessions from ``inside`` that ``policy`` denies, one ``clear session id`` each."""
+    """End the sessions from ``inside`` that ``policy`` denies: batch filters where safe, else by id."""
     watch = S.Stopwatch()
     how = handling(op)
-    listed: list[S.Session] = []
-    for zin in device.inside:
-        for zout in device.outside:
-            listed += parse_sessions(op(C.CMD_SESSIONS.format(inside=zin, outside=zout)), device)
-    ended = S.to_end(policy, inside, listed)
-    cleared = sum(1 for s in ended if C.CLEARED_RE.search(op(C.CMD_CLEAR.format(id=s.ref))))
-    return S.report(how, ended, cleared, watch)
+    listed = _listed(op, device)
+    every = [s for rows in listed.values() for s in rows]
+    ended = S.to_end(policy, inside, every)
+    if not ended:
+        return S.report(how, ended, 0, watch)
+    avoid, done, plans = B.avoided(inside, device.mgmt_address), set(), []  # type: ignore[var-annotated]
+    for zones, rows in listed.items():
+        mine = B.unassigned(ended, rows, done)
+        p = B.plan(B.Guard(policy, [], B.kept_in(rows, mine), avoid), mine, widen=False)
+        plans.append(p)
+        for f in p.filters:
+            op(filter_command(zones, f))
+        for s in p.singles:
+            op(C.CMD_CLEAR.format(id=s.ref))
+    after = [s for rows in _listed(op, device).values() for s in rows]
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, B.total(plans))
+    return S.report(how, ended, cleared, watch, note)

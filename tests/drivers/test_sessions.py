@@ -177,7 +177,13 @@ def test_fortios_clear_ends_only_the_denied_and_counts_from_the_listing() -> Non
     assert (report.handling, report.matched, report.cleared) == (SessionHandling.KEPT, 2, 2)
     assert sorted(f.ct_id for f in plane.sessions.entries) == [13, 14, 15]
     clears = [i for i, c in enumerate(drv.sent) if c == "diagnose sys session clear"]
-    assert clears and all("filter dport" in drv.sent[i - 1] for i in clears)  # never with a loose filter
+    # never with a loose filter: each clear follows the listing's scope narrowed to one destination
+    for i in clears:
+        lines = drv.sent[i - 8:i]
+        assert any("filter sintf port2" in x for x in lines) and any("filter dintf port1" in x for x in lines)
+        assert any("filter src 10.10.0.0 10.10.255.255" in x for x in lines)
+        assert any("filter dst 192.0.2.80 192.0.2.80" in x for x in lines)
+    assert "2 of 2 denied sessions cleared" in report.detail and "WARNING" not in report.detail
     assert drv.sent[-1].endswith("filter clear")
 
 
@@ -296,6 +302,7 @@ class Shell:
 
     def __init__(self, ruleset: str, tracked: str = "0") -> None:
         self.ruleset, self.tracked, self.sent = ruleset, tracked, []  # type: ignore[var-annotated]
+        self.deleted: list[str] = []
 
     def __call__(self, command: str) -> str:
         self.sent.append(command)
@@ -306,7 +313,8 @@ class Shell:
         if command.startswith("command -v conntrack"):
             return "EGRESSCTL-HAS-CT"
         if command.startswith("conntrack -L") and "-f ipv4" in command:
-            return (GOLDEN / "linux_conntrack.txt").read_text()
+            return "\n".join(x for x in (GOLDEN / "linux_conntrack.txt").read_text().splitlines()
+                             if x not in self.deleted)
         if command.startswith("printf 'route get"):
             lines = []
             for addr in command.split("%s\\n' ")[1].split(" | ")[0].split():
@@ -315,9 +323,24 @@ class Shell:
                 lines.append(f'[{{{kind}"dst":"{addr}","dev":"{dev}"}}]')
             return "\n".join(lines)
         if command.startswith("conntrack -D"):
-            return "\n".join("conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted."
-                             for _ in command.split("conntrack -D")[1:])
+            for one in command.split("; "):
+                self.deleted += [x for x in (GOLDEN / "linux_conntrack.txt").read_text().splitlines()
+                                 if one.startswith("conntrack -D") and ct_matches(one.split(), x)]
+            return ""
         return ""
+
+
+def ct_matches(argv: list[str], line: str) -> bool:
+    """Whether ``conntrack -D`` with ``argv`` deletes the listed entry ``line`` (original tuple only)."""
+    opts = dict(zip(argv[2::2], argv[3::2], strict=False))
+    fields = dict(x.split("=", 1) for x in reversed(line.split()) if "=" in x)  # the first tuple wins
+    if ("-f" in opts and not line.startswith(opts["-f"])) or ("-p" in opts and line.split()[2] != opts["-p"]):
+        return False
+    for key, mask, name in (("-s", "--mask-src", "src"), ("-d", "--mask-dst", "dst")):
+        if key in opts and ipaddress.ip_address(fields[name]) not in (
+                ipaddress.ip_network(f"{opts[key]}/{opts.get(mask, '255.255.255.255')}")):
+            return False
+    return all(fields.get(k[2:]) == opts[k] for k in ("--sport", "--dport") if k in opts)
 
 
 def test_linux_without_tracking_is_stateless_and_lists_nothing() -> None:
@@ -333,10 +356,14 @@ def test_linux_with_tracking_deletes_the_denied_tuples() -> None:
     assert lsessions.handling(shell) is SessionHandling.KEPT
     report = lsessions.clear(shell, device("core-b"), ISOLATED, INSIDE)
     deletes = [c for c in shell.sent if c.startswith("conntrack -D")]
-    # tcp 24250, udp 443 and the ping; not the VPN, the SSH session or the one in TIME_WAIT
+    # tcp 24250, udp 443 and the ping; not the VPN, the SSH session or the one in TIME_WAIT (which shares
+    # the destination, so each denied one goes by destination, protocol and port)
     assert (report.matched, report.cleared) == (3, 3)
     joined = " ".join(deletes)
-    assert "-s 10.10.1.20 -d 192.0.2.80 --sport 53438 --dport 24250" in joined
-    assert "--dport 4500" not in joined and "10.10.1.50" not in joined
+    scope = "-s 10.10.0.0 --mask-src 255.255.0.0"
+    assert f"{scope} -d 192.0.2.80 --mask-dst 255.255.255.255 -p tcp --dport 24250" in joined
+    assert "-p udp --dport 443" in joined and "-p icmp 2>&1" in joined
+    assert "--dport 4500" not in joined and "10.10.1.50" not in joined and "--dport 80 " not in joined
+    assert [x for x in shell.deleted if "TIME_WAIT" in x or "4500" in x or "10.10.1.50" in x] == []
     assert all(len(c) <= 260 for c in deletes)
     assert lsessions.handling(Shell("", tracked="3")) is SessionHandling.KEPT
