@@ -38,6 +38,8 @@ class VyosSession:
         self.question: str = ""  # a y/N question waiting for its answer (commit-confirm, reset conntrack)
         self.confirm_minutes = 0
         self.confirm_action = ""
+        #: The configuration level ``edit`` moved to (``[edit firewall ipv4]``); set/delete/show are below it.
+        self.level: list[str] = []
         self.boot = device.reboots
         self.dead = device.booting
 
@@ -49,7 +51,8 @@ class VyosSession:
         if self.dead or self.question:
             return ""
         fmt = c.OP_PROMPT if self.working is None else c.CONF_PROMPT
-        return fmt.format(user=self.username, host=self.device.hostname())
+        level = "".join(" " + w for w in self.level)
+        return fmt.format(user=self.username, host=self.device.hostname(), level=level)
 
     def handle(self, line: str) -> Reply:  # noqa: D102
         if self.dead or self.boot != self.device.reboots or self.device.booting:
@@ -123,7 +126,10 @@ class VyosSession:
             text = self.op_text(split_words(head)[1:])
             return Reply(show.pipes(text, filters) if filters else text)
         if verb in ("set", "delete"):
-            return Reply(self._edit(verb, args))
+            return Reply(self._edit(verb, [*self.level, *args]))
+        if verb in ("edit", "up", "top"):
+            self.level = [*self.level, *args] if verb == "edit" else self.level[:-1] if verb == "up" else []
+            return Reply()
         if verb == "commit":
             return Reply(self._commit(0))
         if verb == "commit-confirm":
@@ -135,8 +141,9 @@ class VyosSession:
         if verb == "compare":
             return Reply(self._compare(args))
         if verb == "show":
-            node = get(self.working, args) or {}
-            return Reply("\n".join(braces(node, list(args))) + "\n")
+            where = [*self.level, *args]
+            node = get(self.working, where) or {}
+            return Reply("\n".join(braces(node, where)) + "\n")
         if verb == "discard":
             self.working = clone(self.device.active)
             return Reply(c.DISCARDED)
@@ -144,10 +151,13 @@ class VyosSession:
             return Reply(self._save(args))
         if verb == "load":
             return Reply(self._load(args))
+        if verb == "exit" and self.level and not args:  # exit one configuration level [M]
+            self.level.pop()
+            return Reply()
         if verb == "exit":
             if args[:1] != ["discard"] and self.working != self.device.active:
                 return Reply(c.CANNOT_EXIT)
-            self.working = None
+            self.working, self.level = None, []
             return Reply()
         return Reply(c.UNKNOWN_CONF.format(word=verb))
 

@@ -13,7 +13,7 @@ the public threads in the shared reference (the ``Proceed ?`` question, "Another
 from __future__ import annotations
 
 OP_PROMPT = "{user}@{host}:~$ "
-CONF_PROMPT = "[edit]\n{user}@{host}# "
+CONF_PROMPT = "[edit{level}]\n{user}@{host}# "
 #: Printed by ``configure`` before the configuration prompt (netmiko waits for the prompt's ``[edit]``).
 CONFIGURE_NOTE = ""
 

@@ -167,3 +167,18 @@ def test_show_interfaces_parses_with_ntc_templates() -> None:
         ("eth0", ["-"], "u/u"), ("eth1", ["10.10.1.3/24"], "u/u")]
     assert rows[1]["description"] == "LAN"
     assert "Version:          VyOS 1.3.8" in run(cli, "show version")
+
+
+def test_edit_levels_prefix_set_show_and_delete() -> None:
+    _, cli, _, _ = make()
+    run(cli, "configure", "edit firewall ipv4 name T")
+    assert cli.prompt() == "[edit firewall ipv4 name T]\nvyos@vy-a# "
+    run(cli, "set default-action 'drop'", "set rule 10 action 'return'")
+    assert run(cli, "show") == "default-action drop\nrule 10 {\n    action return\n}\n"
+    run(cli, "up")
+    assert cli.prompt() == "[edit firewall ipv4 name]\nvyos@vy-a# "
+    run(cli, "top", "commit")
+    assert cli.prompt() == "[edit]\nvyos@vy-a# "
+    assert "set firewall ipv4 name T rule 10 action 'return'" in run(cli, "run show configuration commands")
+    run(cli, "edit firewall ipv4 name T", "delete rule 10", "exit")
+    assert cli.prompt() == "[edit firewall ipv4 name]\nvyos@vy-a# "
