@@ -29,6 +29,7 @@ from egressctl_drivers.cisco_ios import render as r
 from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
 from egressctl_drivers.cisco_ios.preflight import EFFECT
 from egressctl_drivers.cisco_ios.preflight import preflight as _preflight
+from egressctl_drivers.cisco_ios.switchcheck import shutdown_uplinks
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
@@ -181,12 +182,7 @@ class CiscoIosDriver(NetmikoDriverBase):
     def unsaved(self) -> bool:
         """True when egressctl's ACLs or bindings in the startup-config differ from the running-config's."""
         return p.differs(lambda command: self.send(command, read_timeout=max(self.timeout, 60)),
-                         self.shut_uplinks())
-
-    def shut_uplinks(self) -> tuple[str, ...]:
-        """The uplinks whose shutdown is egressctl's cut (switch mode shutdown-uplink), else ()."""
-        sw = self.device.switch
-        return tuple(sw.uplinks) if sw is not None and sw.mode == "shutdown-uplink" else ()
+                         shutdown_uplinks(self.device))
 
     def ensure_saved(self) -> str:
         """Make the startup-config hold egressctl's state once the router is at its target for good.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios import persist as p
-from egressctl_drivers.cisco_ios.switchcheck import INTERFACES_CMD, switch_check
+from egressctl_drivers.cisco_ios.switchcheck import INTERFACES_CMD, is_switch, shutdown_uplinks, switch_check
 
 from egressctl.check import CheckResult, ok, warn
 from egressctl.errors import DeviceError
@@ -72,9 +72,9 @@ def preflight(drv: CiscoIosDriver) -> list[CheckResult]:
     """
     archive = archive_check(drv.send(ARCHIVE_CMD))
     try:
-        unsaved: bool | None = p.differs(drv.send, drv.shut_uplinks())
+        unsaved: bool | None = p.differs(drv.send, shutdown_uplinks(drv.device))
         why = ""
     except DeviceError as exc:
         unsaved, why = None, str(exc)
-    role = switch_check(drv.device, drv.send(INTERFACES_CMD)) if drv.device.role == "switch" else None
+    role = switch_check(drv.device, drv.send(INTERFACES_CMD)) if is_switch(drv.device) else None
     return [archive, safety_net_check(), persistence_check(unsaved, why), *([role] if role else [])]

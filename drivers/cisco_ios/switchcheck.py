@@ -19,6 +19,17 @@ from egressctl.inventory.models import Device
 INTERFACES_CMD = "show running-config | include ^interface |^ no switchport"
 
 
+def is_switch(device: Device) -> bool:
+    """Whether ``device`` is in the switch role (a test double without the field is a router)."""
+    return getattr(device, "role", "router") == "switch"
+
+
+def shutdown_uplinks(device: Device) -> tuple[str, ...]:
+    """The uplinks whose shutdown is egressctl's cut (switch mode shutdown-uplink), else ()."""
+    sw = getattr(device, "switch", None)
+    return tuple(sw.uplinks) if sw is not None and sw.mode == "shutdown-uplink" else ()
+
+
 def routed_ports(text: str) -> dict[str, bool]:
     """Interface -> whether it is shown with ``no switchport`` (a routed port of a switch)."""
     out: dict[str, bool] = {}
