@@ -219,9 +219,9 @@ class IosSession:
         what = cur.keyword(options)
         cfg = self.device.running
         if what == "vlan":
-            cur.keyword(["brief"])
+            brief = cur.optional_keyword(["brief"])
             cur.end()
-            return switch.show_vlan_brief(cfg)
+            return switch.show_vlan_brief(cfg) if brief else switch.show_vlan(cfg)
         if what == "interfaces" and is_switch and cur.more() and switch.status_asked(cur):
             return switch.show_interfaces_status(cfg, show.carrier(cfg))
         if what == "running-config":

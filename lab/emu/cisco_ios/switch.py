@@ -97,6 +97,20 @@ def show_vlan_brief(cfg: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
+def show_vlan(cfg: Config) -> str:
+    """``show vlan``: the brief table, then each VLAN's type, SAID (100000 + ID) and MTU.
+
+    [M] Trimmed to the first type table; the Token Ring and remote SPAN sections are left out.
+    """
+    lines = ["", "VLAN Type  SAID       MTU   Parent RingNo BridgeNo Stp  BrdgMode Trans1 Trans2",
+             "---- ----- ---------- ----- ------ ------ -------- ---- -------- ------ ------"]
+    for vid, _ in [*_vlans(cfg).items(), *DEFAULT_VLANS]:
+        kind = {1002: "fddi", 1003: "tr", 1004: "fdnet", 1005: "trnet"}.get(vid, "enet")
+        tail = "1500  -      -      -        -    -        0      0"
+        lines.append(f"{vid:<4} {kind:<5} {100000 + vid:<10} {tail}")
+    return show_vlan_brief(cfg) + "\n".join(lines) + "\n"
+
+
 def show_interfaces_status(cfg: Config, link_up: dict[str, bool]) -> str:
     """``show interfaces status``: the physical ports (``link_up``: kernel carrier per interface name)."""
     lines = ["", "Port      Name               Status       Vlan       Duplex  Speed Type"]

@@ -61,6 +61,13 @@ def test_vlans_and_access_ports_in_show_vlan_brief(rig: Rig) -> None:
     assert "vlan 10\nvlan 20\n name VOICE\n!" in run  # [M] IOS may print ! between VLAN blocks
 
 
+def test_show_vlan_adds_the_type_table_and_parses_the_same(rig: Rig) -> None:
+    rig.config("vlan 20", " name VOICE")
+    full = rig.run("show vlan")
+    assert "20   enet  100020     1500" in full and full.startswith(rig.run("show vlan brief"))
+    assert parsed("show vlan", full) == parsed("show vlan brief", rig.run("show vlan brief"))
+
+
 def test_interfaces_status_and_ip_interface_brief_parse(rig: Rig) -> None:
     rig.config("interface GigabitEthernet1/0/2", " switchport mode trunk", " shutdown")
     rows = {r["port"]: r for r in parsed("show interfaces status", rig.run("show interfaces status"))}
