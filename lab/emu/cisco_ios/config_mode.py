@@ -131,6 +131,8 @@ def _default_interface(s: IosSession, cur: Cursor) -> str:
     itf = s.device.running.interfaces[_interface_name(s, cur)]
     itf.description, itf.shutdown, itf.address, itf.extra = "", False, None, []
     itf.acl_in4 = itf.acl_out4 = itf.acl_in6 = itf.acl_out6 = None
+    if itf.layer2 is not None:
+        itf.layer2 = True  # a switch's physical port defaults to a switch port
     s.device.changed()
     return ""
 

@@ -86,6 +86,8 @@ def test_no_switchport_makes_a_routed_port_and_switchport_undoes_it(rig: Rig) ->
     assert " no switchport" in run and "switchport access" not in run
     rig.config("interface GigabitEthernet1/0/1", " switchport")
     assert "no switchport" not in rig.run("show running-config | section GigabitEthernet1/0/1")
+    rig.config("default interface GigabitEthernet1/0/48")
+    assert "no switchport" not in rig.run("show running-config | section GigabitEthernet1/0/48")
 
 
 def test_acls_on_the_svi_and_the_uplink_and_shutdown_compile_to_nft(rig: Rig) -> None:
