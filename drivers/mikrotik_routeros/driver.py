@@ -118,9 +118,8 @@ class MikrotikRouterosDriver(NetmikoDriverBase):
             self.line(command, CommitError)
         if not self.has_pending_commit():
             raise CommitError(self.device.name, "the revert scheduler item did not stay armed")
-        try:
-            for command in self._candidate:
-                self.line(command)
+        try:  # one write and one prompt read per line (netmiko's send_config_set; no config mode on RouterOS)
+            self.send_config(self._candidate, enter_config_mode=False, exit_config_mode=False)
         except DeviceError:
             self.run_revert(RollbackError)
             raise

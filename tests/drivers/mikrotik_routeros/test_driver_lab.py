@@ -20,7 +20,7 @@ from egressctl_lab.testing.emulator import Emulated, available, serve_emulated, 
 from egressctl_lab.testing.lifecycle import EmulatedLifecycleSuite, at, make
 
 from egressctl.check import Status
-from egressctl.errors import CommitError
+from egressctl.errors import CommandRejected, CommitError
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Site
 from egressctl.policy import compute_policy
@@ -136,4 +136,17 @@ class TestMikrotikRouterosLifecycle(EmulatedLifecycleSuite):
                 again.load_candidate(iso, again.read_state())
         finally:
             drv.rollback()
+        assert not drv.has_pending_commit()
+
+    def test_13_a_refused_line_runs_the_revert_at_once(self, drv: Any, site: Site) -> None:
+        """A line refused mid-change: the lines before it were live, the armed script undoes them."""
+        before = drv.read_state()
+        iso = compute_policy(site, "isolated")
+        drv.load_candidate(compute_policy(site, "allowlist") if at(before, iso) else iso, before)
+        drv._candidate.insert(3, "/ip firewall filter add chain=forward action=nosuch-h11")
+        with pytest.raises(CommandRejected) as ei:
+            drv.commit(self.revert_in)
+        assert "input does not match" in (ei.value.device_output or "")
+        after = drv.read_state()
+        assert (after.target, after.fingerprint) == (before.target, before.fingerprint)
         assert not drv.has_pending_commit()
