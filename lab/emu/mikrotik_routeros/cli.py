@@ -15,7 +15,7 @@ from egressctl_lab.emu.base import Reply
 from egressctl_lab.emu.mikrotik_routeros import connections as conn
 from egressctl_lab.emu.mikrotik_routeros import constants as c
 from egressctl_lab.emu.mikrotik_routeros import model as m
-from egressctl_lab.emu.mikrotik_routeros.device import duration
+from egressctl_lab.emu.mikrotik_routeros.checks import expand, scripting, validate
 from egressctl_lab.emu.mikrotik_routeros.words import (
     ConsoleError,
     Token,
@@ -79,9 +79,9 @@ class RosSession:
     # -- parsing ------------------------------------------------------------------------------------
     def execute(self, line: str) -> str:
         """Run one line and return its output."""
-        toks = _expand(tokens(line))
+        toks = expand(tokens(line))
         if toks[0].text.startswith(":"):
-            return _scripting(toks)
+            return scripting(toks)
         path = [] if toks[0].text == "/" else list(self.cwd)
         i = 1 if toks[0].text == "/" else 0
         while i < len(toks):
@@ -178,7 +178,7 @@ class RosSession:
         if extra:
             raise ConsoleError(c.EXPECTED_END.format(col=extra[0].col))
         before = self._position(menu, props.pop("place-before", None))
-        _validate(menu, props)
+        validate(menu, props)
         if "name" in props and any(i.props.get("name") == props["name"] for i in self.items(menu)):
             raise ConsoleError(c.DUPLICATE)
         item = self.device.config.add(menu, props, before)
@@ -206,7 +206,7 @@ class RosSession:
                 raise ConsoleError(c.NOT_SET.format(prop="numbers"))
             chosen = self.select(menu, refs)
             for item in chosen:
-                _validate(menu, {**item.props, **props})
+                validate(menu, {**item.props, **props})
             for item in chosen:
                 item.props.update(props)
                 if menu == "system scheduler":
@@ -284,44 +284,3 @@ class RosSession:
                  and (not menu or k == menu or k.startswith(menu + " "))]
         return m.export(self.device.config, menus, "terse" in words, self.device.clock.now())
 
-
-def _validate(menu: str, props: dict[str, str]) -> None:
-    if menu.endswith("firewall filter"):
-        if not props.get("chain"):
-            raise ConsoleError(c.NOT_SET.format(prop="chain"))
-        if props.get("action", "accept") not in c.FILTER_ACTIONS:
-            raise ConsoleError(c.BAD_VALUE.format(prop="action"))
-        if props.get("action") == "jump" and not props.get("jump-target"):
-            raise ConsoleError(c.NOT_SET.format(prop="jump-target"))
-        if ("src-port" in props or "dst-port" in props) and props.get("protocol") not in (
-                "tcp", "udp", "udp-lite", "dccp", "sctp"):
-            raise ConsoleError(c.PORT_NEEDS_PROTO)
-    if menu == "system scheduler" and "interval" in props:
-        try:
-            duration(props["interval"])
-        except ValueError:
-            raise ConsoleError(c.BAD_VALUE.format(prop="interval")) from None
-
-
-def _expand(toks: list[Token]) -> list[Token]:
-    """v7's ``/ip/firewall/filter/add`` -> ``/ ip firewall filter add``."""
-    if not toks:
-        return [Token("", 1)]
-    first = toks[0]
-    if not first.text.startswith("/"):
-        return toks
-    out, pos = [Token("/", first.col)], 0
-    for word in first.text.split("/"):
-        if word:
-            out.append(Token(word, first.col + pos))
-        pos += len(word) + 1
-    return [*out, *toks[1:]]
-
-
-def _scripting(toks: list[Token]) -> str:
-    word = toks[0].text
-    if word == ":put":
-        return " ".join(unquote(t.text) for t in toks[1:]) + "\n"
-    if word in (":log", ":delay", ":local", ":global"):
-        return ""
-    raise ConsoleError(c.BAD_COMMAND.format(word=word, col=toks[0].col))
