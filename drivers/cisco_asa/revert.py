@@ -6,8 +6,9 @@ driver arms a job there *before* the first line of the change: ``revert_in`` sec
 confirm removed its ``armed`` file, it logs in to the ASA (management address, ``revert_port``, pinned key),
 reaches privileged EXEC with ``login`` (the same local user and password), and types the undo lines the
 driver computed from the read-back before the change (:func:`egressctl_drivers.cisco_asa.render.undo`) in
-``configure terminal``. Nothing is rebooted, no connection is dropped, nothing is saved (the startup
-configuration still holds the last confirmed state).
+``configure terminal``; it reports ``fired-ok`` unless the ASA refused a line (a group that is already
+gone, ``not found``, is no refusal). Nothing is rebooted, no connection is dropped, nothing is saved (the
+startup configuration still holds the last confirmed state).
 
 The host side (private directory, ``askpass``, detached start, disarm, state) is PAN-OS's job machinery,
 reused as it is (:mod:`egressctl_drivers.paloalto_panos.revertjob`); only the script differs.
@@ -52,7 +53,8 @@ feed() {{
   printf '!{DONE}\\n'; sleep 2; printf 'exit\\n'; sleep 1
 }}
 feed | SSH_ASKPASS="$d/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=egressctl {ssh} > "$d/out" 2>&1
-if grep -q 'ERROR:' "$d/out" || ! grep -q '{DONE}' "$d/out"; then echo fired-failed > "$d/result"
+if grep 'ERROR:' "$d/out" | grep -qv 'not found' || ! grep -q '{DONE}' "$d/out"; then
+  echo fired-failed > "$d/result"
 else echo fired-ok > "$d/result"; fi
 rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"
 """
