@@ -9,6 +9,7 @@ session table; ``show version`` parses with ntc-templates.
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -103,7 +104,7 @@ def test_groups_in_use_stay_and_a_new_binding_replaces_the_old() -> None:
         cli, "show running-config object-group")
 
 
-@pytest.mark.skipif(shutil.which("nft") is None, reason="nft not installed")
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
 def test_compiled_ruleset_is_stateful_valid_nft_and_family_exact() -> None:
     _, cli, plane = session()
     run(cli, "enable", "h9-pw", "configure terminal", "object-group service P tcp", "port-object eq 22",
