@@ -145,3 +145,14 @@ def test_durations(text: str, seconds: float) -> None:
     from egressctl_lab.emu.mikrotik_routeros.device import duration
 
     assert duration(text) == seconds
+
+
+def test_connection_listing_parses_with_ntc_templates() -> None:
+    from ntc_templates.parse import parse_output
+
+    dev, _, plane = router()
+    plane.sessions.entries = [Flow(7, 4, "tcp", "10.10.1.11", "192.0.2.80", 40000, 8080, "ESTABLISHED", 9)]
+    cmd = "/ip firewall connection print terse without-paging"
+    rows = parse_output(platform="mikrotik_routeros", command=cmd, data=say(dev.new_session("admin"), cmd))
+    assert rows[0]["source_address"] == "10.10.1.11" and rows[0]["destination_port"] == "8080"
+    assert rows[0]["tcp_state"] == "established" and rows[0]["seen_reply"] == "S"
