@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from egressctl_drivers.common.errors import map_netmiko_errors
-from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
+from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
 from egressctl_drivers.vyos import constants as c
 from egressctl_drivers.vyos import render as r
 from egressctl_drivers.vyos import revert as rv
@@ -47,11 +47,6 @@ from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
 _log = logging.getLogger(__name__)
-
-
-def confirm_minutes(seconds: int) -> int:
-    """``commit-confirm`` counts whole minutes: ``seconds`` rounded up, at least one."""
-    return whole_minutes(seconds, c.CONFIRM_MIN_MINUTES, c.CONFIRM_MAX_MINUTES)
 
 
 class VyosDriver(NetmikoDriverBase):
@@ -133,8 +128,11 @@ class VyosDriver(NetmikoDriverBase):
         return rv.version_of(self.op("show version", check=False))
 
     def prefer_reload(self) -> None:
-        """Set ``commit-confirm action reload`` in a commit of its own when the router knows it (1.5+)."""
-        if (self._action or self.read_action()) == c.RELOAD:
+        """Set ``commit-confirm action reload`` in a commit of its own when the router knows it (1.5+).
+
+        A version without it (or unreadable) is left alone: the line would only be refused there.
+        """
+        if (self._action or self.read_action()) == c.RELOAD or not rv.knows_reload(self.read_version()):
             return
         have = self.op(c.CC_READ, check=False)
         lines = [f"set {c.CC_ACTION_PATH} 'reload'"]
@@ -206,7 +204,7 @@ class VyosDriver(NetmikoDriverBase):
         if not self._candidate:
             return
         self._configure()
-        cmd = f"commit-confirm {confirm_minutes(revert_in)}"
+        cmd = f"commit-confirm {rv.confirm_minutes(revert_in)}"
         with map_netmiko_errors(self.device.name, "commit-confirm"):
             out = str(self.conn.send_command(cmd, expect_string=c.PROCEED_RE, read_timeout=self.timeout))
             if "[confirm]" in out:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from egressctl_drivers.common.session import whole_minutes
 from egressctl_drivers.vyos import constants as c
 from egressctl_drivers.vyos.preflight import REBOOT_FIRES, RELOAD_FIRES
 
@@ -56,3 +57,8 @@ def describe(action: str, version: tuple[int, int] | None) -> NetDescription:
         note = "" if action == c.RELOAD else " (egressctl sets commit-confirm action reload first)"
         return NetDescription(SafetyNet.NATIVE_CONFIRM, RELOAD_FIRES + note)
     return NetDescription(SafetyNet.REBOOT_REVERT, REBOOT_FIRES)
+
+
+def confirm_minutes(seconds: int) -> int:
+    """``commit-confirm`` counts whole minutes: ``seconds`` rounded up, at least one."""
+    return whole_minutes(seconds, c.CONFIRM_MIN_MINUTES, c.CONFIRM_MAX_MINUTES)

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from egressctl_drivers.vyos import constants as c
 from egressctl_drivers.vyos import sessions as vs
-from egressctl_drivers.vyos.driver import VyosDriver, confirm_minutes
+from egressctl_drivers.vyos.driver import VyosDriver
 from egressctl_drivers.vyos.parse import ParseError, parse_rule, parse_state
 from egressctl_drivers.vyos.preflight import REBOOT_FIRES, RELOAD_FIRES, pending_check, safety_net_check
+from egressctl_drivers.vyos.revert import confirm_minutes
 from egressctl_lab.emu.base import DeviceSpec
 from egressctl_lab.emu.clock import ManualClock
 from egressctl_lab.emu.dataplane import NullDataPlane
