@@ -5,15 +5,17 @@ watch agent per capture point and a held-session agent per vantage point. In an 
 once on two cores, so what each one imports is paid dozens of times. This prints, per child, the median
 user+system CPU, wall time and peak RSS of the whole child process (``os.wait4``), for:
 
-* ``before``: the code of a git revision (default ``HEAD``, exported to a temporary directory with its
-  built C helpers copied beside it, put first on ``PYTHONPATH``), started the way that revision starts it;
+* ``before``: the code of a git revision (default :data:`BEFORE`, the last one before the lighter
+  children: its watch agent takes the whole site as its job, so a later revision does not fit this side),
+  exported to a temporary directory with this tree's built C helpers copied beside it and put first on
+  ``PYTHONPATH``, started the way that revision starts it;
 * ``after``: this working tree, started the way it starts it now.
 
 Runs alternate (before, after, before, ...) so a load change hits both sides alike. Everything runs in two
 namespaces made here (``et-vca``/``et-vcb``, a veth pair, 10.251.0.0/24), removed in a ``finally``; probes
 and held flows go only to the other namespace.
 
-Usage: ``python bench/verify_children.py [--runs 5] [--rev HEAD]`` (root).
+Usage: ``python bench/verify_children.py [--runs 5] [--rev 2c6bd15]`` (root).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NS_A, NS_B = "et-vca", "et-vcb"
 ADDR_A, ADDR_B = "10.251.0.1", "10.251.0.2"
+BEFORE = "2c6bd15"
 Row = tuple[float, float, int]  # CPU seconds, wall seconds, peak RSS KiB
 
 
@@ -116,7 +119,7 @@ def main() -> int:
     """Measure every child kind, alternating before/after; print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--rev", default="HEAD")
+    ap.add_argument("--rev", default=BEFORE)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="verify-children-"))
     before_env = {**os.environ, "PYTHONPATH": str(export(args.rev, tmp))}

@@ -18,25 +18,33 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from egressctl.verify.matcher import LEAK, CompiledPolicy
 from egressctl.verify.plain import compiled_policy
 from egressctl.verify.watch.bpf import site_filter
-from egressctl.verify.watch.records import S_FRAGMENT, S_MALFORMED, S_NON_IP, S_OK, S_TRUNCATED
+from egressctl.verify.watch.layout import PACKED, S_FRAGMENT, S_MALFORMED, S_NON_IP, S_OK, S_TRUNCATED
 from egressctl.verify.watch.ring import Ring
 from egressctl.verify.watch.walker import Walker
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Emit = Callable[[dict[str, Any]], None]
 FlowKey = tuple[int, int, str, str, int, int, int]  # family, proto, src, dst, sport, dport, vlan (-1: none)
 _KEY_FIELDS = ["family", "proto", "src_h", "src_l", "dst_h", "dst_l", "sport", "dport", "vlan", "vflag"]
+RawKey = tuple[int, ...]  # the _KEY_FIELDS values of a record: numpy's sort order of unique keys
+Batch = list[tuple[RawKey, list[int]]]  # per raw key: [packets, bytes, first ns, last ns], sorted by key
+#: Batches up to this many records are judged one by one in Python (the matcher's scalar path, the same
+#: verdicts); a bigger one imports numpy once and the watch stays vectorised from then on.
+SCALAR_BATCH = 512
+_U32 = 0xFFFFFFFF
 
 
 def _addr(family: int, hi: int, lo: int) -> str:
@@ -62,7 +70,14 @@ class FlowStats:
 
 @dataclass
 class Watcher:
-    """Exact verdicts for batches of records; counters and leak flows."""
+    """Exact verdicts for batches of records; counters and leak flows.
+
+    Two paths with the same results: :meth:`feed` (a numpy record array, vectorised) and
+    :meth:`feed_rows` (records as tuples, one by one with the matcher's scalar lookup); :meth:`feed_packed`
+    picks one for the C walker's packed records. Both hand their leak packets to :meth:`_add_flows`
+    grouped by raw key in numpy's sort order, so flows, their first times and the order in which new
+    flows are reported are the same whichever path ran.
+    """
 
     cp: CompiledPolicy
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
@@ -76,8 +91,48 @@ class Watcher:
         c = self.counters
         return c["truncated"] + c["fragment"] + c["malformed"] + c["block"]
 
+    def feed_packed(self, data: memoryview) -> list[FlowKey]:
+        """Classify packed records (:data:`PACKED` each); numpy only for a big batch or once imported."""
+        n = len(data) // PACKED.size
+        if n <= SCALAR_BATCH and "numpy" not in sys.modules:
+            return self.feed_rows(PACKED.iter_unpack(data))
+        import numpy as np
+
+        from egressctl.verify.watch.records import RECORD
+
+        return self.feed(np.frombuffer(data, dtype=RECORD, count=n))
+
+    def feed_rows(self, rows: Iterable[tuple[int, ...]]) -> list[FlowKey]:
+        """Classify records given as tuples (FIELDS order); returns the leak flows seen for the first time."""
+        c, cp = self.counters, self.cp
+        leaks: dict[RawKey, list[int]] = {}
+        for ts, sh, sl, dh, dl, wirelen, sp, dp, vlan, fam, proto, status, vflag, _pad in rows:
+            c["packets"] += 1
+            c["bytes"] += wirelen
+            if status in (S_NON_IP, S_TRUNCATED, S_MALFORMED):
+                c[{S_NON_IP: "non_ip", S_TRUNCATED: "truncated", S_MALFORMED: "malformed"}[status]] += 1
+                continue
+            if status not in (S_OK, S_FRAGMENT) or fam not in (4, 6):
+                continue
+            src, dst = (sl & _U32, dl & _U32) if fam == 4 else ((sh << 64) | sl, (dh << 64) | dl)
+            if not cp.inside(fam, src) or cp.inside(fam, dst):
+                c["not_subject"] += 1
+            elif status == S_FRAGMENT:
+                c["fragment"] += 1
+            elif cp.code(fam, proto, src, dst, sp, dp) != LEAK:
+                c["subject"] += 1
+                c["permitted"] += 1
+            else:
+                c["subject"] += 1
+                c["leaks"] += 1
+                st = leaks.setdefault((fam, proto, sh, sl, dh, dl, sp, dp, vlan, vflag), [0, 0, ts, ts])
+                st[0], st[1], st[3] = st[0] + 1, st[1] + wirelen, max(st[3], ts)
+        return self._add_flows(sorted(leaks.items()))
+
     def feed(self, rec: np.ndarray[Any, Any]) -> list[FlowKey]:
-        """Classify one batch; returns the leak flows seen for the first time."""
+        """Classify one batch (a numpy record array); returns the leak flows seen for the first time."""
+        import numpy as np
+
         c = self.counters
         status = rec["status"]
         c["packets"] += len(rec)
@@ -93,6 +148,8 @@ class Watcher:
         return new
 
     def _family(self, fam: int, sel: np.ndarray[Any, Any]) -> list[FlowKey]:
+        import numpy as np
+
         c = self.counters
         src = (sel["src_l"].astype(np.uint32),) if fam == 4 else (sel["src_h"], sel["src_l"])
         dst = (sel["dst_l"].astype(np.uint32),) if fam == 4 else (sel["dst_h"], sel["dst_l"])
@@ -110,29 +167,37 @@ class Watcher:
         c["subject"] += len(s)
         c["leaks"] += int(np.count_nonzero(leak))
         c["permitted"] += len(s) - int(np.count_nonzero(leak))
-        return self._flows(s[leak]) if leak.any() else []
+        return self._add_flows(_grouped(s[leak])) if leak.any() else []
 
-    def _flows(self, leaks: np.ndarray[Any, Any]) -> list[FlowKey]:
-        keys = np.ascontiguousarray(leaks[_KEY_FIELDS])
-        uniq, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
-                                                 return_counts=True)
-        nbytes = np.bincount(inverse.reshape(-1), weights=leaks["wirelen"], minlength=len(uniq))
-        last = np.zeros(len(uniq), dtype=np.int64)
-        np.maximum.at(last, inverse.reshape(-1), leaks["ts_ns"])
+    def _add_flows(self, batch: Batch) -> list[FlowKey]:
+        """Add one batch's leak packets (grouped, sorted by raw key) to the flows; the new flows, in order."""
         new: list[FlowKey] = []
-        for i, u in enumerate(uniq):
-            fam = int(u["family"])
-            key: FlowKey = (fam, int(u["proto"]), _addr(fam, int(u["src_h"]), int(u["src_l"])),
-                            _addr(fam, int(u["dst_h"]), int(u["dst_l"])), int(u["sport"]), int(u["dport"]),
-                            int(u["vlan"]) if u["vflag"] else -1)
+        for raw, (packets, nbytes, first, last) in batch:
+            fam, proto, sh, sl, dh, dl, sport, dport, vlan, vflag = raw
+            key: FlowKey = (fam, proto, _addr(fam, sh, sl), _addr(fam, dh, dl), sport, dport,
+                            vlan if vflag else -1)
             st = self.flows.get(key)
             if st is None:
-                st = self.flows[key] = FlowStats(first_ns=int(leaks["ts_ns"][first[i]]))
+                st = self.flows[key] = FlowStats(first_ns=first)
                 new.append(key)
-            st.packets += int(counts[i])
-            st.bytes += int(nbytes[i])
-            st.last_ns = max(st.last_ns, int(last[i]))
+            st.packets += packets
+            st.bytes += nbytes
+            st.last_ns = max(st.last_ns, last)
         return new
+
+
+def _grouped(leaks: np.ndarray[Any, Any]) -> Batch:
+    """Leak records grouped by raw key, in key order: [packets, bytes, first ns, last ns] each."""
+    import numpy as np
+
+    keys = np.ascontiguousarray(leaks[_KEY_FIELDS])
+    uniq, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    nbytes = np.bincount(inverse.reshape(-1), weights=leaks["wirelen"], minlength=len(uniq))
+    last = np.zeros(len(uniq), dtype=np.int64)
+    np.maximum.at(last, inverse.reshape(-1), leaks["ts_ns"])
+    return [(tuple(int(u[f]) for f in _KEY_FIELDS),
+             [int(counts[i]), int(nbytes[i]), int(leaks["ts_ns"][first[i]]), int(last[i])])
+            for i, u in enumerate(uniq)]
 
 
 def run_agent(cp: CompiledPolicy, inside: list[Network], target: str, iface: str, seconds: float,
@@ -151,11 +216,11 @@ def run_agent(cp: CompiledPolicy, inside: list[Network], target: str, iface: str
 
     def drain(timeout_ms: int) -> None:
         for off in ring.ready_blocks(timeout_ms):
-            rec = walker.walk(ring.array, off, ring.block_size)
+            rec = walker.block(ring.map, ring.address, off, ring.block_size)
             if rec is None:
-                w.counters["block"] += int(np.frombuffer(ring.map, np.uint32, 1, off + 12)[0])
+                w.counters["block"] += struct.unpack_from("I", ring.map, off + 12)[0]  # its packets
                 continue
-            for key in w.feed(rec):
+            for key in (w.feed_packed(rec) if isinstance(rec, memoryview) else w.feed(rec)):
                 st = w.flows[key]
                 emit({"event": "leak", **base, "flow": flow_dict(key), "first_ns": st.first_ns})
 

@@ -12,7 +12,7 @@ import socket
 import struct
 from typing import TYPE_CHECKING, Any
 
-from egressctl.verify.watch.records import SNAPLEN
+from egressctl.verify.watch.layout import SNAPLEN
 
 if TYPE_CHECKING:  # the agent imports this module and must not pay for the inventory models
     from egressctl.inventory.models import Network

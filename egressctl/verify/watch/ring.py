@@ -9,13 +9,12 @@ pitfall). ``PACKET_STATISTICS`` is read (it resets on read, so it is accumulated
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import select
 import socket
 import struct
 from collections.abc import Iterator
-
-import numpy as np
 
 from egressctl.verify.watch.bpf import Insn, attach_filter
 
@@ -41,8 +40,8 @@ class Ring:
         self.block_size, self.blocks = block_size, blocks
         self.map = mmap.mmap(self.sock.fileno(), block_size * blocks, mmap.MAP_SHARED,
                              mmap.PROT_READ | mmap.PROT_WRITE)
-        self.array = np.frombuffer(self.map, dtype=np.uint8)
-        self.base = int(self.array.ctypes.data)
+        self._view = ctypes.c_char.from_buffer(self.map)  # no numpy: an idle watch never imports it
+        self.address = ctypes.addressof(self._view)  # of block 0, for the C walker
         self.cur = 0
         self.packets = self.drops = 0
         self.poller = select.poll()
@@ -71,7 +70,7 @@ class Ring:
 
     def close(self) -> None:
         """Release the mapping and the socket."""
-        del self.array
+        del self._view  # the mapping cannot close while a ctypes view exports it
         self.map.close()
         self.sock.close()
 

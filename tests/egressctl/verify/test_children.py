@@ -1,10 +1,12 @@
 """The verification children are light and judge exactly as before (issue 13).
 
 A probe run (``python -m egressctl.verify.probe -``) and a watch agent (``python -m
-egressctl.verify.watch.agent``) import neither typer, pydantic, scapy nor the inventory and policy code;
-the probe templates are the bytes scapy builds; the compiled policy the controller sends as plain data
-gives every packet the verdict the policy compiled in place gives. Real child processes, no namespace
-(a watch agent on an interface that does not exist fails as an error event, after its job was accepted).
+egressctl.verify.watch.agent``) import neither typer, pydantic, scapy nor the inventory and policy code,
+nor numpy (a watch agent imports it only for a big batch); the probe templates are the bytes scapy
+builds; the compiled policy the controller sends as plain data gives every packet the verdict the policy
+compiled in place gives; the agent's scalar path for small batches and its numpy path agree on counters,
+flows and their order. Real child processes, no namespace (a watch agent on an interface that does not
+exist fails as an error event, after its job was accepted).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from egressctl.verify.watch.session import agent_job, watch_site
 
 INV = Path(__file__).resolve().parents[3] / "inventory" / "lab.yaml"
 #: What a verification child must never import (``egressctl.inventory``: its models are pydantic).
-HEAVY = ("typer", "pydantic", "scapy", "yaml", "egressctl.inventory", "egressctl.policy", "egressctl.cli",
-         "egressctl.registry")
+HEAVY = ("typer", "pydantic", "scapy", "yaml", "numpy", "egressctl.inventory", "egressctl.policy",
+         "egressctl.cli", "egressctl.registry")
 #: Runs a module as ``python -m`` would, then prints the modules it had loaded on stderr's last line.
 WRAP = ("import atexit, json, runpy, sys\n"
         "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
@@ -168,3 +170,76 @@ def test_watch_of_an_unknown_target_fails_per_capture_point(site: Site) -> None:
     assert len(report.errors) == len(site.captures) == len(seen)
     assert all(e.startswith("PolicyError: ") for e in report.errors.values())
     assert {ev["event"] for ev in seen} == {"error"}
+
+
+def random_records(site: Site, cp_rules: list[Any], n: int, rng: random.Random) -> Any:
+    """``n`` records mixing inside/outside, allowed/denied destinations, every status, vlans."""
+    import numpy as np
+
+    from egressctl.verify.watch.records import RECORD, S_FRAGMENT, S_MALFORMED, S_NON_IP, S_OK, S_TRUNCATED
+
+    nets = {4: [n for n in site.inside if n.version == 4], 6: [n for n in site.inside if n.version == 6]}
+    dsts = {4: [], 6: []}  # type: dict[int, list[Any]]
+    for rule in cp_rules:
+        for d in rule.destinations:
+            dsts[d.version].append(d)
+    ports = sorted({p.first for r in cp_rules for p in r.dst_ports} | {25, 80, 443})
+    rec = np.zeros(n, dtype=RECORD)
+    for i in range(n):
+        fam = rng.choice([f for f in (4, 6) if nets[f]])
+        inside = rng.choice(nets[fam])
+        src = int(inside.network_address) + rng.randrange(min(inside.num_addresses, 1 << 16))
+        if rng.random() < 0.1:  # inbound or inside-to-inside: not subject
+            src = rng.getrandbits(32 if fam == 4 else 128)
+        dst_net = rng.choice(dsts[fam]) if dsts[fam] and rng.random() < 0.5 else None
+        dst = (int(dst_net.network_address) + rng.randrange(min(dst_net.num_addresses, 256))) if dst_net \
+            else rng.getrandbits(32 if fam == 4 else 128)
+        status = rng.choices([S_OK, S_FRAGMENT, S_NON_IP, S_TRUNCATED, S_MALFORMED], [20, 2, 1, 1, 1])[0]
+        vflag = int(rng.random() < 0.2)
+        rec[i] = (1_000 + rng.randrange(10_000), src >> 64, src & (2**64 - 1), dst >> 64, dst & (2**64 - 1),
+                  rng.randrange(60, 1500), rng.choice([1234, 40000, 53]), rng.choice(ports), vflag * 42, fam,
+                  rng.choice([6, 17, 1 if fam == 4 else 58]), status, vflag, 0)
+    return rec
+
+
+@pytest.mark.parametrize("target", ["isolated", "normal"])
+def test_scalar_and_numpy_watchers_agree(site: Site, target: str) -> None:
+    from egressctl.verify.watch.agent import SCALAR_BATCH, Watcher
+    from egressctl.verify.watch.layout import PACKED
+
+    policy = compute_policy(site, target)
+    cp = compiled_policy(policy_doc(CompiledPolicy.compile(policy, site)))
+    rng = random.Random(1313)
+    vec, rows, packed = Watcher(cp), Watcher(cp), Watcher(cp)
+    total_leaks = 0
+    for size in (300, 1, 0, 500, 77, SCALAR_BATCH):
+        rec = random_records(site, list(policy.rules), size, rng)
+        new_vec = vec.feed(rec)
+        assert rows.feed_rows(PACKED.iter_unpack(rec.tobytes())) == new_vec
+        assert packed.feed_packed(memoryview(rec.tobytes())) == new_vec
+        total_leaks += len(new_vec)
+    for other in (rows, packed):
+        assert other.counters == vec.counters
+        assert list(other.flows.items()) == list(vec.flows.items())  # same flows, times and order
+    assert (vec.counters["leaks"] > 0) == (target != "normal") and vec.counters["permitted"] > 0
+    assert total_leaks == len(vec.flows)
+
+
+def test_walker_block_gives_the_packed_records_of_walk() -> None:
+    import numpy as np
+    from egressctl_lab.testing.ring_blocks import tpacket_block
+    from scapy.layers.l2 import Ether
+
+    from egressctl.verify.watch.walker import Walker, library
+
+    if library() is None:
+        pytest.skip("no C compiler")
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    frames = [(bytes(eth / IP(src="10.10.1.11", dst=f"192.0.2.{i}") / TCP(dport=80 + i)), None)
+              for i in range(20)]
+    raw = bytearray(tpacket_block(frames))
+    walker = Walker()
+    got = walker.block(raw, np.frombuffer(raw, dtype=np.uint8).ctypes.data, 0, len(raw))
+    assert isinstance(got, memoryview) and len(got) == 20 * 56
+    ref = walker.walk(np.frombuffer(bytes(raw), dtype=np.uint8), 0, len(raw))
+    assert ref is not None and bytes(got) == ref.tobytes()
