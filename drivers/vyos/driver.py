@@ -10,8 +10,8 @@ What the timer does when it fires is the router's ``system config-management com
 VyOS 1.3-1.4 (and by default on 1.5) it **reboots** to the saved configuration (an outage of the whole
 router, every session dropped); with ``reload`` (1.5+) it loads the configuration before the commit in place.
 The driver prefers the reload: before its first change it sets ``action reload`` in a commit of its own
-(with ``commit-revisions``, which reload needs); a router that refuses the path (1.4) keeps the reboot, and
-the plan says so (:meth:`VyosDriver.net_description`). A confirmed change is saved at once (``save``), an
+(with ``commit-revisions``, which reload needs) when ``show version`` says 1.5+; an older router keeps the
+reboot, and the plan says so (:meth:`VyosDriver.net_description`). A confirmed change is saved at once (``save``), an
 unconfirmed one never is, so a reboot while the timer runs also undoes it.
 
 Modes are tracked here rather than asked of netmiko, whose VyOS ``check_config_mode`` costs a 2 s read.
