@@ -11,8 +11,8 @@ VyOS 1.3-1.4 (and by default on 1.5) it **reboots** to the saved configuration (
 router, every session dropped); with ``reload`` (1.5+) it loads the configuration before the commit in place.
 The driver prefers the reload: before its first change it sets ``action reload`` in a commit of its own
 (with ``commit-revisions``, which reload needs) when ``show version`` says 1.5+; an older router keeps the
-reboot, and the plan says so (:meth:`VyosDriver.net_description`). A confirmed change is saved at once (``save``), an
-unconfirmed one never is, so a reboot while the timer runs also undoes it.
+reboot, and the plan says so (:meth:`VyosDriver.net_description`). A confirmed change is saved at once
+(``save``), an unconfirmed one never is, so a reboot while the timer runs also undoes it.
 
 Modes are tracked here rather than asked of netmiko, whose VyOS ``check_config_mode`` costs a 2 s read.
 """
