@@ -8,6 +8,7 @@ of the last ``print`` (Console manual: "item numbers are assigned by print comma
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass, field
 
@@ -81,6 +82,10 @@ def baseline(spec: DeviceSpec) -> Config:
 
 
 def _ordered(menu: str, props: dict[str, str]) -> list[tuple[str, str]]:
+    if menu.endswith("firewall address-list"):
+        first: list[str] = [k for k in ("list", "address") if k in props]
+        rest = [k for k in props if k not in first and k not in ("comment", "disabled")]
+        return [(k, props[k]) for k in first + rest]
     if menu.endswith("firewall filter"):
         first = [k for k in c.FILTER_ORDER if k in props]
         rest = [k for k in props if k not in first and k not in ("comment", "disabled")]
@@ -92,8 +97,27 @@ def _flag_text(item: Item) -> str:
     return ("X" if item.props.get("disabled") == "yes" else "") + ("D" if item.dynamic else "")
 
 
+def print_addresses(items: list[tuple[int, Item]]) -> str:
+    """``/ip address print``: the ADDRESS, NETWORK, INTERFACE table (the shape ntc-templates parse)."""
+    out = ["Flags: X - DISABLED", "Columns: ADDRESS, NETWORK, INTERFACE",
+           "#   ADDRESS            NETWORK    INTERFACE"]
+    for num, item in items:
+        if "comment" in item.props:
+            out.append(f";;; {item.props['comment']}")
+        addr = item.props.get("address", "")
+        try:
+            net = str(ipaddress.ip_interface(addr).network.network_address)
+        except ValueError:
+            net = item.props.get("network", "")
+        flags = "X" if item.props.get("disabled") == "yes" else " "
+        out.append(f"{num:<2}{flags} {addr:<18} {net:<10} {item.props.get('interface', '')}")
+    return "\n".join(out) + "\n"
+
+
 def print_list(menu: str, items: list[tuple[int, Item]], terse: bool) -> str:
     """``print`` (``;;; comment`` then the properties) or ``print terse`` (one line per item)."""
+    if menu == "ip address" and not terse:
+        return print_addresses(items)
     out = [] if terse else ["Flags: X - disabled, I - invalid; D - dynamic "]
     for num, item in items:
         pairs = " ".join(f"{k}={quote(v)}" for k, v in _ordered(menu, item.props))

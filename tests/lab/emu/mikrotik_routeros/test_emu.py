@@ -156,3 +156,19 @@ def test_connection_listing_parses_with_ntc_templates() -> None:
     rows = parse_output(platform="mikrotik_routeros", command=cmd, data=say(dev.new_session("admin"), cmd))
     assert rows[0]["source_address"] == "10.10.1.11" and rows[0]["destination_port"] == "8080"
     assert rows[0]["tcp_state"] == "established" and rows[0]["seen_reply"] == "S"
+
+
+def test_address_and_address_list_prints_parse_with_ntc_templates() -> None:
+    from ntc_templates.parse import parse_output
+
+    dev, _, _ = router()
+    cli = dev.new_session("admin")
+    say(cli, "/ip address add address=10.81.0.1/24 interface=bridge comment=lan")
+    say(cli, "/ip firewall address-list add address=198.51.100.7 list=h11-blocked")
+    rows = parse_output(platform="mikrotik_routeros", command="/ip address print",
+                        data=say(cli, "/ip address print"))
+    assert rows == [{"num": "0", "flags": "", "comment": "lan", "ip": "10.81.0.1", "subnet": "24",
+                     "network": "10.81.0.0", "interface": "bridge"}]
+    cmd = "/ip firewall address-list print terse"
+    rows = parse_output(platform="mikrotik_routeros", command=cmd, data=say(cli, cmd))
+    assert rows[0]["list"] == "h11-blocked" and rows[0]["ip_address"] == "198.51.100.7"
