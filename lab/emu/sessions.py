@@ -135,15 +135,29 @@ class ConntrackTable:
             out += parse_conntrack(self._run(["conntrack", "-L", "-o", "extended,id", "-f", name]))
         return out
 
-    def delete(self, flow: Flow) -> bool:
-        """``conntrack -D`` with the whole original tuple."""
-        argv = ["conntrack", "-D", "-f", FAMILIES[flow.family], "-p", flow.proto, "-s", flow.src,
-                "-d", flow.dst]
+    @staticmethod
+    def _delete_argv(flow: Flow) -> list[str]:
+        argv = ["-D", "-f", FAMILIES[flow.family], "-p", flow.proto, "-s", flow.src, "-d", flow.dst]
         if flow.proto in ("tcp", "udp", "sctp", "dccp", "udplite") and flow.sport is not None:
             argv += ["--sport", str(flow.sport), "--dport", str(flow.dport)]
         elif flow.proto in ("icmp", "icmpv6") and flow.sport is not None:
             argv += [f"--{flow.proto}-id", str(flow.sport), f"--{flow.proto}-type", str(flow.dport)]
-        return bool(self._run(argv).strip())
+        return argv
+
+    def delete(self, flow: Flow) -> bool:
+        """``conntrack -D`` with the whole original tuple."""
+        return bool(self._run(["conntrack", *self._delete_argv(flow)]).strip())
+
+    def delete_many(self, flows: Sequence[Flow]) -> int:
+        """Delete every flow through one ``conntrack -R -`` (conntrack-tools >= 1.4.6).
+
+        One process for the lot, as a device ends a filter's sessions at once (a process per entry made a
+        100-session clear take seconds); entry by entry when the batch deletes nothing.
+        """
+        script = "".join(" ".join(self._delete_argv(f)) + "\n" for f in flows)
+        out = self._run(["conntrack", "-R", "-"], script)
+        gone = sum(1 for line in out.splitlines() if "src=" in line)
+        return gone if gone else sum(self.delete(f) for f in flows)
 
     def interfaces(self, addresses: Iterable[str]) -> dict[str, str | None]:
         """One ``ip -j -force -batch -`` of ``route get`` lookups."""
@@ -195,6 +209,13 @@ def crossings(table: SessionTable) -> list[Crossing]:
     flows = [f for f in table.flows() if not f.over]
     where = table.interfaces(a for f in flows for a in (f.src, f.dst))
     return [Crossing(f, where.get(f.src), where.get(f.dst)) for f in flows]
+
+
+def delete_all(table: SessionTable, flows: Sequence[Flow]) -> int:
+    """Delete ``flows`` together (one conntrack process on the real table); returns how many went."""
+    if isinstance(table, ConntrackTable) and len(flows) > 1:
+        return table.delete_many(flows)
+    return sum(table.delete(f) for f in flows)
 
 
 def prune(table: SessionTable, own: Sequence[str], keep: Callable[[Crossing], bool],

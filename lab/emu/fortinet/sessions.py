@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from egressctl_lab.emu.fortinet import constants as C
 from egressctl_lab.emu.fortinet.recheck import lookup
 from egressctl_lab.emu.fortinet.values import parse_error, value_error
-from egressctl_lab.emu.sessions import Crossing, crossings
+from egressctl_lab.emu.sessions import Crossing, crossings, delete_all
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.fortinet.cli import FortiSession
@@ -97,8 +97,7 @@ def diagnose(cli: FortiSession, args: list[str]) -> list[str]:
     chosen = [c for c in crossings(cli.device.dataplane.sessions)
               if c.flow.family == family and current.accepts(c, _vendor(cli))]
     if verb == "clear":
-        for c in chosen:
-            cli.device.dataplane.sessions.delete(c.flow)
+        delete_all(cli.device.dataplane.sessions, [c.flow for c in chosen])
         return []
     lines: list[str] = []
     for c in chosen:

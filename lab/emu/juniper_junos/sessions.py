@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from egressctl_lab.emu.juniper_junos import constants as c
 from egressctl_lab.emu.juniper_junos.flows import lookup
 from egressctl_lab.emu.juniper_junos.tree import JunosError, Tok, match_keyword
-from egressctl_lab.emu.sessions import Crossing, Flow, crossings
+from egressctl_lab.emu.sessions import Crossing, Flow, crossings, delete_all
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.juniper_junos.device import JunosDevice
@@ -94,5 +94,5 @@ def clear(dev: JunosDevice, toks: list[Tok], end: int) -> str:
         toks = []
     elif not toks:
         raise JunosError(c.SYNTAX_EXPECTING.format(what="<command>"), end)
-    gone = sum(dev.dataplane.sessions.delete(x.flow) for _, x in _chosen(dev, toks, end))
+    gone = delete_all(dev.dataplane.sessions, [x.flow for _, x in _chosen(dev, toks, end)])
     return c.SESSIONS_CLEARED.format(n=gone) + "\n"

@@ -17,7 +17,7 @@ from egressctl_lab.emu.paloalto_panos import constants as C
 from egressctl_lab.emu.paloalto_panos.compile import rule_match
 from egressctl_lab.emu.paloalto_panos.edit import CliError, syntax
 from egressctl_lab.emu.paloalto_panos.model import PanConfig
-from egressctl_lab.emu.sessions import Crossing, Flow, SessionTable, crossings, prune
+from egressctl_lab.emu.sessions import Crossing, Flow, SessionTable, crossings, delete_all, prune
 
 if TYPE_CHECKING:
     from egressctl_lab.emu.paloalto_panos.device import PanDevice
@@ -145,4 +145,4 @@ def clear(device: PanDevice, args: list[str]) -> list[str]:
     if args[:1] != ["all"]:
         raise syntax()
     chosen = [r for r in _rows(device) if _matches(r, _filters(args[1:]))]
-    return [C.SESSIONS_CLEARED.format(n=sum(table.delete(r[1].flow) for r in chosen))]
+    return [C.SESSIONS_CLEARED.format(n=delete_all(table, [r[1].flow for r in chosen]))]
