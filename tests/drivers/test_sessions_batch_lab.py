@@ -6,11 +6,11 @@ namespace on 28142-28143, and the lab canary answers 203.0.113.10:443 (held open
 device's vantage point a client holds 30 idle TCP connections to the web canary (denied), 5 to a denied
 port of the CERT's host (whose other ports the policy allows, so that host may only be cleared by protocol
 and port), one TCP connection to the CERT's TLS port and the CERT's VPN flow (both always allowed).
-``clear_sessions`` with the isolated
-policy must end exactly the 35 in two filtered clears, keep the allowed ones in the device's own table,
-and leave the driver's management session working. The devices stay at ``normal``: which sessions to end
-is decided by the policy given, and idle connections send nothing that could re-create an entry (the
-cut itself, with packets, is covered by ``test_sessions_lab``). Every process is bounded and killed.
+``clear_sessions`` with the isolated policy must end exactly the 35 in two filtered clears, keep the
+allowed ones in the device's own table, and leave the driver's management session working. The devices
+stay at ``normal``: which sessions to end is decided by the policy given, and the denied connections are
+idle, so nothing re-creates their entries (the cut itself, with packets, is covered by
+``test_sessions_lab``). Every process is bounded and killed.
 """
 
 from __future__ import annotations
