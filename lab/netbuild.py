@@ -114,11 +114,41 @@ def _address_batch(topo: Topology, node: Node) -> list[str]:
     return lines
 
 
-def _route_batch(node: Node) -> list[str]:
+#: First routing table of source routes (one table per distinct source of a node, in order).
+SOURCE_TABLE_BASE = 100
+
+
+def _source_tables(node: Node) -> dict[str, int]:
+    """Routing table of each distinct route source of ``node``, in order from ``SOURCE_TABLE_BASE``."""
+    sources = dict.fromkeys(str(r.source) for r in node.routes if r.source is not None)
+    return {src: SOURCE_TABLE_BASE + i for i, src in enumerate(sources)}
+
+
+def _rules(node: Node, family: int) -> list[str]:
+    """The two rules of each source route's source of that family (IPv4 or IPv6).
+
+    The main table first, its defaults suppressed (the site's own prefixes keep their routes), then the
+    source's table.
+    """
     lines = []
+    for src, table in _source_tables(node).items():
+        if (":" in src) == (family == 6):
+            lines += [f"rule add from {src} lookup main suppress_prefixlength 0 pref {table * 10}",
+                      f"rule add from {src} lookup {table} pref {table * 10 + 1}"]
+    return lines
+
+
+def _route_batch(node: Node) -> list[str]:
+    """Routes and the IPv4 rules; a source route goes to its source's table (see ``Route.source``).
+
+    The IPv6 rules are a batch of their own (``_rules(node, 6)``): ``ip -batch`` takes no ``-6`` per line.
+    """
+    tables = _source_tables(node)
+    lines = _rules(node, 4)
     for r in node.routes:
         dest = r.to if r.to != "default" else ("0.0.0.0/0" if r.family == 4 else "::/0")
-        lines.append(f"route add {dest} via {r.via}")
+        table = f" table {tables[str(r.source)]}" if r.source is not None else ""
+        lines.append(f"route add {dest} via {r.via}{table}")
     return lines
 
 
@@ -161,6 +191,10 @@ def build(topo: Topology, prefix: str) -> list[str]:
 
     _parallel(batch(n, _address_batch(topo, n)) for n in topo.nodes)
     _parallel(batch(n, _route_batch(n)) for n in topo.nodes if n.routes)
+    for node in topo.nodes:
+        rules6 = _rules(node, 6)
+        if rules6:
+            run(["ip", "-6", "-n", prefix + node.name, "-batch", "-"], stdin="\n".join(rules6) + "\n")
     for node in topo.nodes:
         if node.nat is not None:
             run([*netns_exec(prefix + node.name), "nft", "-f", "-"], stdin=_nat_ruleset(node))

@@ -80,15 +80,23 @@ class Interface(_Strict):
 
 
 class Route(_Strict):
-    """A static route: ``to`` a prefix (or ``default``) ``via`` a gateway."""
+    """A static route: ``to`` a prefix (or ``default``) ``via`` a gateway.
+
+    With ``source`` (a prefix) the route is a source route: it applies only to packets from that prefix and
+    only where the main table knows nothing more specific than its default, as a switch pinning one VLAN to
+    the second provider does (netbuild puts it in a table of its own behind ``ip rule`` lines).
+    """
 
     to: str
     via: Address
+    source: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 
     @model_validator(mode="after")
     def _prefix(self) -> Route:
         if self.to != "default":
             ipaddress.ip_network(self.to, strict=True)
+        if self.source is not None and self.source.version != self.via.version:
+            raise ValueError(f"route source {self.source} and gateway {self.via} differ in family")
         return self
 
     @property
