@@ -28,9 +28,9 @@ from egressctl_drivers.cisco_asa.preflight import EFFECT, WATCHDOG
 from egressctl_drivers.cisco_asa.preflight import preflight as _preflight
 from egressctl_drivers.cisco_asa.revert import AsaRevertHost
 from egressctl_drivers.common.errors import map_netmiko_errors
+from egressctl_drivers.common.marker import PendingMarker
+from egressctl_drivers.common.reverthost import revert_host
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
-from egressctl_drivers.fortinet.savemode import PendingMarker
-from egressctl_drivers.paloalto_panos.reverthost import revert_host
 
 from egressctl.driver import (
     Capability,

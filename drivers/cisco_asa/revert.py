@@ -10,16 +10,17 @@ driver computed from the read-back before the change (:func:`egressctl_drivers.c
 gone, ``not found``, is no refusal). Nothing is rebooted, no connection is dropped, nothing is saved (the
 startup configuration still holds the last confirmed state).
 
-The host side (private directory, ``askpass``, detached start, disarm, state) is PAN-OS's job machinery,
-reused as it is (:mod:`egressctl_drivers.paloalto_panos.revertjob`); only the script differs.
+The host side (private directory, ``askpass``, detached start, disarm, state) is shared by every platform
+(:mod:`egressctl_drivers.common.revertjob`, :mod:`egressctl_drivers.common.reverthost`); only the script
+differs.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from egressctl_drivers.paloalto_panos import revertjob as J
-from egressctl_drivers.paloalto_panos.reverthost import RevertHost
+from egressctl_drivers.common import revertjob as J
+from egressctl_drivers.common.reverthost import RevertHost
 
 from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device
@@ -31,12 +32,7 @@ DONE = "egressctl-revert-done"
 def job_script(device: Device, delay: int, port: int) -> str:
     """The job: wait, then (still armed) log in, ``login`` to privilege 15 and type the ``undo`` file."""
     host, user = str(device.mgmt_address), device.username
-    ssh = " ".join([
-        "ssh -tt -F /dev/null", '-o UserKnownHostsFile="$d/known_hosts"', "-o GlobalKnownHostsFile=/dev/null",
-        "-o StrictHostKeyChecking=yes", "-o PubkeyAuthentication=no",
-        "-o PreferredAuthentications=keyboard-interactive,password", "-o NumberOfPasswordPrompts=1",
-        "-o ConnectTimeout=20", f"-p {port}", shlex.quote(f"{user}@{host}"),
-    ])
+    ssh = J.ssh_command(user, host, port)
     return f"""#!/bin/sh
 # egressctl revert job for {device.name}: in {delay} s, unless disarmed, type the undo lines.
 umask 077
@@ -62,20 +58,13 @@ rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"
 
 def files(device: Device, delay: int, secret: Secret, undo: list[str], stamp: str) -> list[tuple[str, str]]:
     """(name, content) of every file the job needs, in the order they are written (``armed`` last)."""
-    port = int(device.options.get("revert_port", 22))
-    addr = str(device.mgmt_address)
-    where = addr if port == 22 else f"[{addr}]:{port}"
-    keytype, key = device.host_key.split()[:2]
-    return [("secret", secret.password or ""), ("askpass", J.ASKPASS),
-            ("known_hosts", f"{where} {keytype} {key}\n"), ("undo", "".join(f"{ln}\n" for ln in undo)),
-            ("job.sh", job_script(device, delay, port)), ("armed", stamp + "\n")]
+    return [*J.login_files(device, secret), ("undo", "".join(f"{ln}\n" for ln in undo)),
+            ("job.sh", job_script(device, delay, J.job_port(device))), ("armed", stamp + "\n")]
 
 
 class AsaRevertHost(RevertHost):
-    """PAN-OS's revert host client (one SSH client, exec per call), arming the ASA's job instead."""
+    """The shared revert host client (one SSH client, exec per call), arming the ASA's job."""
 
     def arm_undo(self, delay: int, secret: Secret, stamp: str, undo: list[str]) -> None:
         """Write the job's files and start it: it types ``undo`` in ``delay`` s unless disarmed."""
-        for name, content in files(self.device, delay, secret, undo, stamp):
-            self._run(J.write_command(self.device.name, name), content)
-        self._run(J.arm_command(self.device.name))
+        self.arm_files(files(self.device, delay, secret, undo, stamp))

@@ -37,7 +37,7 @@ from egressctl_drivers.fortinet import parse
 from egressctl_drivers.fortinet import sessions as fsessions
 from egressctl_drivers.fortinet.preflight import preflight as _preflight
 from egressctl_drivers.fortinet.render import render as render_lines
-from egressctl_drivers.fortinet.savemode import PendingMarker, SaveMode
+from egressctl_drivers.fortinet.savemode import SaveMode
 from egressctl_drivers.fortinet.scriptnet import ScriptNet
 
 from egressctl.driver import (
@@ -294,4 +294,4 @@ class FortinetDriver(NetmikoDriverBase):
         return fsessions.clear(self, policy, inside)
 
 
-__all__ = ["FortinetDriver", "PendingMarker"]
+__all__ = ["FortinetDriver"]

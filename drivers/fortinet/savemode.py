@@ -27,67 +27,23 @@ change (or what is left of one): the lifecycle confirms it or rolls it back, and
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from egressctl_drivers.common.marker import PendingMarker
 from egressctl_drivers.fortinet import constants as C
 
 from egressctl.errors import CommitError, DeviceError
-from egressctl.inventory.credentials import state_dir
 
 if TYPE_CHECKING:
     from egressctl_drivers.fortinet.driver import FortinetDriver
-
-    from egressctl.inventory.models import Device
 
 #: The auto-script holding the lines that put the save mode back (35 characters at most).
 RECORD = "egressctl-cfgsave"
 _RECORD_RE = re.compile(rf'^\s*edit "{RECORD}"\s*$(?P<body>[\s\S]*?)^\s*next\s*$', re.M)
 _SCRIPT_RE = re.compile(r'set script "((?:[^"\\]|\\.)*)"', re.S)
 _SETTING_RE = re.compile(r"^\s*(set|unset)\s+(cfg-save|cfg-revert-timeout)(?:\s+(\S+))?\s*$", re.M)
-
-
-class PendingMarker:
-    """Controller-side record of an armed, unconfirmed change (survives a controller restart).
-
-    One controller may drive many sites whose devices share names (every hospital of an estate has an
-    ``fw-a``), so the file is named by the device *and* where it is reached: name, host, port, jump host and
-    ssh_config. Two sites' ``fw-a`` never share a marker, so neither can take the other's armed change for
-    its own or remove it.
-    """
-
-    def __init__(self, platform: str, device: Device | str) -> None:
-        if isinstance(device, str):  # transitional, a bare name (collides across sites): pass the device
-            self.path = state_dir() / "drivers" / platform / f"{device}.json"
-            return
-        where = "|".join(str(v) for v in (device.host, device.port, device.jump, device.ssh_config))
-        digest = hashlib.sha256(where.encode()).hexdigest()[:12]
-        self.path = state_dir() / "drivers" / platform / f"{device.name}-{digest}.json"
-
-    def write(self, **data: Any) -> None:
-        """Record the armed change (atomic replace), private like the rest of the state directory."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"armed_at": time.time(), **data}))
-        tmp.replace(self.path)
-
-    def read(self) -> dict[str, Any] | None:
-        """The record, or None when no change is armed."""
-        try:
-            data: dict[str, Any] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return None
-        return data
-
-    def clear(self) -> None:
-        """Forget the armed change."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
 
 
 @dataclass(frozen=True)

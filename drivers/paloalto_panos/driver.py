@@ -36,16 +36,17 @@ import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
+from egressctl_drivers.common.marker import PendingMarker
+from egressctl_drivers.common.reverthost import RevertHost, revert_host
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
-from egressctl_drivers.fortinet.driver import PendingMarker
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos import parse
+from egressctl_drivers.paloalto_panos import revertjob as job
 from egressctl_drivers.paloalto_panos import sessions as psessions
 from egressctl_drivers.paloalto_panos.candidate import Candidate, compare
 from egressctl_drivers.paloalto_panos.preflight import preflight as _preflight
 from egressctl_drivers.paloalto_panos.render import management_problems
 from egressctl_drivers.paloalto_panos.render import render as render_lines
-from egressctl_drivers.paloalto_panos.reverthost import RevertHost, revert_host
 
 from egressctl.driver import (
     FOREIGN_CHANGE,
@@ -249,9 +250,9 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         """Arm the revert job before committing; without it there is no commit (the plan promised it)."""
         assert self.remote is not None and self._secret is not None
         stamp = current_stamp()
+        armed = f"op={stamp.op_id} owner={stamp.owner}" if stamp else "op=- owner=-"
         try:
-            self.remote.arm(max(revert_in, 1), self._secret,
-                            f"op={stamp.op_id} owner={stamp.owner}" if stamp else "op=- owner=-")
+            self.remote.arm_files(job.files(self.device, max(revert_in, 1), self._secret, armed))
         except DeviceError as exc:
             raise CommitError(self.device.name, f"the revert job could not be armed on {self.remote.name}; "
                               "not committing", exc.device_output or str(exc)) from exc

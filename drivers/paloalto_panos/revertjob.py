@@ -1,45 +1,33 @@
-"""The PAN-OS revert job: a POSIX shell script that undoes a commit from a second host (pure text here).
+"""The PAN-OS revert job: the script that undoes a commit from a second host (pure text here).
 
 A standalone PAN-OS firewall has no dead-man switch of its own, and one living in the controller dies with
-it. So, with the device option ``revert_host: NAME`` (a jump host of the site: the NOC bastion, a vantage
-host; anything with ``sh``, ``sleep``, ``setsid`` and an OpenSSH client), the driver arms this job there
-*before* it commits: ``revert_in`` seconds later, unless the confirm has removed its ``armed`` file, it logs
-in to the firewall (its management address, port ``revert_port``, default 22, pinned key) and loads the
-snapshot the driver saved on the firewall before the change (``load config from egressctl-snapshot.xml``)
-then commits it. It runs detached (``setsid``, no terminal), so neither the controller nor its SSH
-session to the host has to live.
-
-Everything lives in one private directory per firewall (``$HOME/.egressctl/revert/<device>``, ``0700``):
-``job.sh``, ``armed`` (the op id and owner of the change it guards: what a second controller reads),
-``known_hosts`` (the firewall's pin), ``askpass`` + ``secret`` (the firewall's password, ``0600``, read by
-``ssh`` through ``SSH_ASKPASS``, never on a command line; deleted by the confirm or after the job ran),
-``pid``, ``out`` (the session's transcript, secret-free) and ``result`` (``fired-ok``/``fired-failed``).
+it. So, with the device option ``revert_host: NAME`` (a jump host of the site), the driver arms this job
+there *before* it commits: ``revert_in`` seconds later, unless the confirm has removed its ``armed`` file,
+it logs in to the firewall (its management address, port ``revert_port``, default 22, pinned key) and loads
+the snapshot the driver saved on the firewall before the change (``load config from
+egressctl-snapshot.xml``) then commits it. It runs detached (``setsid``, no terminal), so neither the
+controller nor its SSH session to the host has to live. The host side (private directory, ``askpass``,
+detached start, disarm, state) is shared by every platform: :mod:`egressctl_drivers.common.revertjob`.
 """
 
 from __future__ import annotations
 
-import shlex
+from typing import TYPE_CHECKING
 
+from egressctl_drivers.common import revertjob as J
 from egressctl_drivers.paloalto_panos import constants as C
 
-ROOT = "$HOME/.egressctl/revert"
+if TYPE_CHECKING:
+    from egressctl.inventory.credentials import Secret
+    from egressctl.inventory.models import Device
+
 #: The firewall's own answers the job waits for (PAN-OS CLI).
 COMMITTED = "Configuration committed successfully"
 
 
-def job_dir(device: str) -> str:
-    """The job's directory on the revert host (shell text: ``$HOME`` expands there)."""
-    return f"{ROOT}/{device}"
-
-
 def job_script(device: str, delay: int, host: str, port: int, user: str) -> str:
     """The job: wait, then (still armed) load the snapshot and commit over a fresh SSH session."""
-    ssh = " ".join([
-        "ssh -tt -F /dev/null", '-o UserKnownHostsFile="$d/known_hosts"', "-o GlobalKnownHostsFile=/dev/null",
-        "-o StrictHostKeyChecking=yes", "-o PubkeyAuthentication=no",
-        "-o PreferredAuthentications=keyboard-interactive,password", "-o NumberOfPasswordPrompts=1",
-        "-o ConnectTimeout=20", f"-p {port}", shlex.quote(f"{user}@{host}"),
-    ])
+    ssh = J.ssh_command(user, host, port)
     return f"""#!/bin/sh
 # egressctl revert job for {device}: in {delay} s, unless disarmed, load {C.SNAPSHOT_FILE} and commit.
 umask 077
@@ -62,32 +50,8 @@ rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"
 """
 
 
-ASKPASS = '#!/bin/sh\ncat "$(dirname "$0")/secret"\n'
-
-
-def arm_command(device: str) -> str:
-    """Start the job detached (its own session, no terminal) and record its process group."""
-    d = job_dir(device)
-    return (f'umask 077; d="{d}"; chmod 700 "$d/job.sh" "$d/askpass" || exit 1; rm -f "$d/result" "$d/out"; '
-            f'setsid sh "$d/job.sh" </dev/null >/dev/null 2>&1 & echo $! > "$d/pid"; echo armed')
-
-
-def write_command(device: str, name: str) -> str:
-    """Write stdin to one file of the job's directory, private (the directory is created ``0700``)."""
-    d = job_dir(device)
-    return f'umask 077 && mkdir -p "{d}" && cat > "{d}/{name}"'
-
-
-def disarm_command(device: str) -> str:
-    """Stop the job if it still waits and remove what it would use; prints what it found."""
-    d = job_dir(device)
-    return (f'd="{d}"; if [ -f "$d/armed" ]; then echo was-armed; fi; '
-            f'[ -f "$d/result" ] && cat "$d/result"; rm -f "$d/armed" "$d/secret" "$d/askpass"; '
-            f'[ -f "$d/pid" ] && kill -TERM -- -"$(cat "$d/pid")" 2>/dev/null; rm -f "$d/pid"; true')
-
-
-def state_command(device: str) -> str:
-    """``armed <stamp>`` while the job waits, else the last result (or nothing)."""
-    d = job_dir(device)
-    return (f'd="{d}"; if [ -f "$d/armed" ]; then printf "armed "; cat "$d/armed"; '
-            f'elif [ -f "$d/result" ]; then cat "$d/result"; fi; true')
+def files(device: Device, delay: int, secret: Secret, stamp: str) -> list[tuple[str, str]]:
+    """(name, content) of every file the job needs, in the order they are written (``armed`` last)."""
+    port, addr = J.job_port(device), str(device.mgmt_address)
+    script = job_script(device.name, delay, addr, port, device.username)
+    return [*J.login_files(device, secret), ("job.sh", script), ("armed", stamp + "\n")]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from egressctl_drivers.cisco_asa import revert
-from egressctl_drivers.fortinet.savemode import PendingMarker
+from egressctl_drivers.common.marker import PendingMarker
 from egressctl_lab import hostkeys
 from egressctl_lab.testing.lifecycle import at, make
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from egressctl_drivers.common.marker import PendingMarker
 from egressctl_drivers.fortinet.preflight import left_by_egressctl
-from egressctl_drivers.fortinet.savemode import RECORD, Original, PendingMarker, parse_record, record_lines
+from egressctl_drivers.fortinet.savemode import RECORD, Original, parse_record, record_lines
 
 from egressctl.check import Status
 from egressctl.inventory.models import Device

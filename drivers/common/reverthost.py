@@ -1,28 +1,29 @@
-"""The PAN-OS revert job's host: arm, disarm and read the job over SSH (the script is :mod:`.revertjob`).
+"""``RevertHost``: a device's revert job on its revert host, armed, disarmed and read over SSH.
 
 The host is a jump host of the device's site named by the device option ``revert_host``, reached directly
 (its ``host``, ``port``, ``username``, ``credential`` and pinned ``host_key``: the same pin checks as any
 egressctl login). Each call is one ``exec`` on one client kept for the driver's session, so reading the
-job's state costs a round trip, not a login.
+job's state costs a round trip, not a login. The job's files and script come from the platform (its
+``revertjob.py`` or ``revert.py``); the shell text shared by every platform is :mod:`.revertjob`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+from collections.abc import Iterable
 from typing import Any
 
-from egressctl_drivers.paloalto_panos import revertjob as J
+from egressctl_drivers.common import revertjob as J
 
 from egressctl.errors import ConnectError, DeviceError
 from egressctl.inventory.access import JumpHost
-from egressctl.inventory.credentials import Secret, redact, secret_for_jump
+from egressctl.inventory.credentials import redact, secret_for_jump
 from egressctl.inventory.models import Device
 from egressctl.ssh.route import Endpoint
 from egressctl.ssh.tunnel import login
 
 OPTION = "revert_host"
-PORT_OPTION = "revert_port"
 
 
 def revert_host(device: Device) -> JumpHost | None:
@@ -72,19 +73,11 @@ class RevertHost:
             raise DeviceError(self.device.name, f"revert host {self.name}: exit {status}", err[-300:])
         return out
 
-    def arm(self, delay: int, secret: Secret, stamp: str) -> None:
-        """Write the job's files and start it: it will revert in ``delay`` s unless disarmed."""
-        port = int(self.device.options.get(PORT_OPTION, 22))
-        addr = str(self.device.mgmt_address)
-        where = addr if port == 22 else f"[{addr}]:{port}"
-        keytype, key = self.device.host_key.split()[:2]
-        d = self.device.name
-        self._run(J.write_command(d, "secret"), secret.password or "")
-        self._run(J.write_command(d, "askpass"), J.ASKPASS)
-        self._run(J.write_command(d, "known_hosts"), f"{where} {keytype} {key}\n")
-        self._run(J.write_command(d, "job.sh"), J.job_script(d, delay, addr, port, self.device.username))
-        self._run(J.write_command(d, "armed"), stamp + "\n")
-        self._run(J.arm_command(d))
+    def arm_files(self, files: Iterable[tuple[str, str]]) -> None:
+        """Write the job's files in order (``armed`` last), then start it detached."""
+        for name, content in files:
+            self._run(J.write_command(self.device.name, name), content)
+        self._run(J.arm_command(self.device.name))
 
     def disarm(self) -> str:
         """Stop the job; returns ``was-armed`` when it still waited, else what it did (``fired-ok``...)."""
