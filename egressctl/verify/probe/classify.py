@@ -98,7 +98,9 @@ class _RstJudge:
         if (p.family, hops) in self.routers:
             return self.routers[(p.family, hops)]
         if hops == 0 and (p.dst in self.gateways or len(self.gateways) < _MAX_ROUTE_LOOKUPS):
-            return self.gateways.setdefault(p.dst, first_hop(p.dst))
+            if p.dst not in self.gateways:  # one ``ip route get`` per destination, not one per RST
+                self.gateways[p.dst] = first_hop(p.dst)
+            return self.gateways[p.dst]
         return None
 
     def judge(self, p: Probe, r: RawOutcome) -> tuple[str, str, str | None]:

@@ -243,3 +243,23 @@ def test_walker_block_gives_the_packed_records_of_walk() -> None:
     assert isinstance(got, memoryview) and len(got) == 20 * 56
     ref = walker.walk(np.frombuffer(bytes(raw), dtype=np.uint8), 0, len(raw))
     assert ref is not None and bytes(got) == ref.tobytes()
+
+
+def test_one_route_lookup_per_destination(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RSTs forged next to the vantage point name the gateway: looked up once per destination, not per RST."""
+    from egressctl.verify.probe import classify as cl
+    from egressctl.verify.probe.records import Probe
+
+    calls: list[str] = []
+    real = cl.first_hop
+
+    def counted(dst: str) -> str | None:
+        calls.append(dst)
+        return real(dst)
+
+    monkeypatch.setattr(cl, "first_hop", counted)
+    probes = [Probe(f"p{i}", 4, "tcp", f"192.0.2.{i % 2 + 1}", 1000 + i) for i in range(30)]
+    raw = [cl.RawOutcome("rst", wire.packed(p.dst), 64, None, None, 1.0) for p in probes]
+    results = cl.classify(probes, raw, [0.5] * len(probes))
+    assert sorted(calls) == ["192.0.2.1", "192.0.2.2"]
+    assert {r.outcome for r in results} == {"refused"} and len({r.responder for r in results[::2]}) == 1
