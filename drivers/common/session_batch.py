@@ -28,6 +28,8 @@ from egressctl_drivers.common.sessions import Session, within
 from egressctl.inventory.models import Address, Network
 from egressctl.policy import PROTOCOL_ALIASES, Policy, Rule
 
+#: A session's 5-tuple (:meth:`Session.tuple_key`).
+Key = tuple[str, str, str, int | None, int | None]
 #: Widest destination prefix a merged filter may take, per family.
 WIDEST = {4: 16, 6: 48}
 
@@ -160,15 +162,14 @@ def kept_in(listed: Sequence[Session], ended: Sequence[Session]) -> list[Session
     return [s for s in listed if s.tuple_key() not in gone]
 
 
-def allowed_live(policy: Policy, inside: Sequence[Network], listed: Sequence[Session]) -> set[tuple[
-        str, str, str, int | None, int | None]]:
+def allowed_live(policy: Policy, inside: Sequence[Network], listed: Sequence[Session]) -> set[Key]:
     """Keys of the live egress sessions the policy allows: the ones a clear must leave in place."""
     return {s.tuple_key() for s in listed if s.live and s.egress and within(s.src, inside)
             and policy.permits(s.src, s.dst, s.protocol, s.sport, s.dport)}
 
 
-def outcome(ended: Sequence[Session], allowed: set[tuple[str, str, str, int | None, int | None]],
-            after: Sequence[Session], p: Plan | None = None) -> tuple[int, str]:
+def outcome(ended: Sequence[Session], allowed: set[Key], after: Sequence[Session],
+            p: Plan | None = None) -> tuple[int, str]:
     """From the listing after the clear: how many denied sessions went, and a note for the report."""
     left = {s.tuple_key() for s in after}
     cleared = sum(1 for s in ended if s.tuple_key() not in left)
@@ -183,19 +184,31 @@ def avoided(inside: Sequence[Network], mgmt: Address | None) -> list[Network]:
     return [*inside, *([host(mgmt)] if mgmt is not None else [])]
 
 
-def unassigned(ended: Sequence[Session], rows: Sequence[Session], done: set[tuple[
-        str, str, str, int | None, int | None]]) -> list[Session]:
-    """The denied sessions listed in one scope (``rows``) that no earlier scope's clears took; marks them."""
-    here = {s.tuple_key() for s in rows}
-    mine = [s for s in ended if s.tuple_key() in here and s.tuple_key() not in done]
-    done.update(s.tuple_key() for s in mine)
-    return mine
+class Batcher:
+    """Plans the clears scope by scope, and adds the plans up for the report.
 
+    A driver lists per inside prefix, zone pair or interface pair; each denied session is planned in the
+    first scope that lists it.
+    """
 
-def total(plans: Iterable[Plan]) -> Plan:
-    """Every scope's clears as one plan (for the report's count)."""
-    out = Plan()
-    for p in plans:
-        out.filters += p.filters
-        out.singles += p.singles
-    return out
+    def __init__(self, policy: Policy, avoid: Sequence[Network], *, widen: bool = True) -> None:
+        self.policy, self.avoid, self.widen = policy, avoid, widen
+        self.done: set[Key] = set()
+        self.plans: list[Plan] = []
+
+    def plan(self, scope: Sequence[Network], rows: Sequence[Session], ended: Sequence[Session]) -> Plan:
+        """The clears of one scope: ``rows`` is what it listed, ``scope`` the sources its clears name."""
+        here = {s.tuple_key() for s in rows}
+        mine = [s for s in ended if s.tuple_key() in here and s.tuple_key() not in self.done]
+        self.done.update(s.tuple_key() for s in mine)
+        p = plan(Guard(self.policy, scope, kept_in(rows, mine), self.avoid), mine, widen=self.widen)
+        self.plans.append(p)
+        return p
+
+    def total(self) -> Plan:
+        """Every scope's clears as one plan (for the report's count)."""
+        out = Plan()
+        for p in self.plans:
+            out.filters += p.filters
+            out.singles += p.singles
+        return out

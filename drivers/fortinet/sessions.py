@@ -109,16 +109,14 @@ def _listed(drv: NetmikoDriverBase, every: list[Scope]) -> dict[Scope, list[S.Se
 def _clears(drv: NetmikoDriverBase, policy: Policy, inside: Sequence[Network],
             listed: dict[Scope, list[S.Session]], ended: list[S.Session]) -> tuple[list[str], B.Plan]:
     """The lines ending ``ended`` (batch filters where safe, exact 5-tuples otherwise), and the plan."""
-    avoid, done, lines, plans = B.avoided(inside, drv.device.mgmt_address), set(), [], []  # type: ignore[var-annotated]
+    batch, lines = B.Batcher(policy, B.avoided(inside, drv.device.mgmt_address)), []
     for scope, rows in listed.items():
-        mine = B.unassigned(ended, rows, done)
-        p = B.plan(B.Guard(policy, [scope[1]], B.kept_in(rows, mine), avoid), mine)
-        plans.append(p)
+        p = batch.plan([scope[1]], rows, ended)
         for f in p.filters:
             lines += batch_filter(scope, f)
         for s in p.singles:
             lines += [*exact_filter(s), f"{C.SESSION_CMD[s.family]} clear"]
-    return lines, B.total(plans)
+    return lines, batch.total()
 
 
 def clear(drv: NetmikoDriverBase, policy: Policy, inside: Sequence[Network]) -> SessionReport:

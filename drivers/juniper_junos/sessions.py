@@ -97,15 +97,13 @@ def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -
     ended = S.to_end(policy, inside, every)
     if not ended:
         return S.report(how, ended, 0, watch, note)
-    avoid, done, plans = B.avoided(inside, device.mgmt_address), set(), []  # type: ignore[var-annotated]
+    batch = B.Batcher(policy, B.avoided(inside, device.mgmt_address))
     for net, rows in listed.items():
-        mine = B.unassigned(ended, rows, done)
-        p = B.plan(B.Guard(policy, [net], B.kept_in(rows, mine), avoid), mine)
-        plans.append(p)
+        p = batch.plan([net], rows, ended)
         for f in p.filters:
             run(filter_command(net, f))
         for s in p.singles:
             run(c.CMD_CLEAR.format(id=s.ref))
     after = [s for rows in _listed(run, device, inside, zones).values() for s in rows]
-    cleared, batch = B.outcome(ended, B.allowed_live(policy, inside, every), after, B.total(plans))
-    return S.report(how, ended, cleared, watch, f"{batch}; {note}")
+    cleared, done = B.outcome(ended, B.allowed_live(policy, inside, every), after, batch.total())
+    return S.report(how, ended, cleared, watch, f"{done}; {note}")

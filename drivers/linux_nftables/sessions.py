@@ -149,13 +149,11 @@ def listed(run: Run, device: Device, inside: Sequence[Network]) -> dict[Network,
 def _commands(policy: Policy, device: Device, inside: Sequence[Network],
               found: dict[Network, list[S.Session]], ended: list[S.Session]) -> tuple[list[str], B.Plan]:
     """The deletions ending ``ended`` (batch filters where safe, exact tuples otherwise), and the plan."""
-    avoid, done, out, plans = B.avoided(inside, device.mgmt_address), set(), [], []  # type: ignore[var-annotated]
+    batch, out = B.Batcher(policy, B.avoided(inside, device.mgmt_address)), []
     for net, rows in found.items():
-        mine = B.unassigned(ended, rows, done)
-        p = B.plan(B.Guard(policy, [net], B.kept_in(rows, mine), avoid), mine)
-        plans.append(p)
+        p = batch.plan([net], rows, ended)
         out += [filter_command(net, f) for f in p.filters] + [delete_command(s) for s in p.singles]
-    return out, B.total(plans)
+    return out, batch.total()
 
 
 def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -> SessionReport:

@@ -70,15 +70,13 @@ def clear(op: Op, device: Device, policy: Policy, inside: Sequence[Network]) -> 
     ended = S.to_end(policy, inside, every)
     if not ended:
         return S.report(how, ended, 0, watch)
-    avoid, done, plans = B.avoided(inside, device.mgmt_address), set(), []  # type: ignore[var-annotated]
+    batch = B.Batcher(policy, B.avoided(inside, device.mgmt_address), widen=False)
     for zones, rows in listed.items():
-        mine = B.unassigned(ended, rows, done)
-        p = B.plan(B.Guard(policy, [], B.kept_in(rows, mine), avoid), mine, widen=False)
-        plans.append(p)
+        p = batch.plan([], rows, ended)
         for f in p.filters:
             op(filter_command(zones, f))
         for s in p.singles:
             op(C.CMD_CLEAR.format(id=s.ref))
     after = [s for rows in _listed(op, device).values() for s in rows]
-    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, B.total(plans))
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, batch.total())
     return S.report(how, ended, cleared, watch, note)
