@@ -27,6 +27,7 @@ from egressctl_drivers.arista_eos import render as r
 from egressctl_drivers.arista_eos.parse import ParseError, own_sessions, parse_state
 from egressctl_drivers.arista_eos.preflight import EFFECT
 from egressctl_drivers.arista_eos.preflight import preflight as _preflight
+from egressctl_drivers.common import persist as P
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
@@ -40,7 +41,6 @@ from egressctl.driver import (
     SessionReport,
 )
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
-from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
@@ -168,19 +168,12 @@ class AristaEosDriver(NetmikoDriverBase):
         if self.has_pending_commit():
             raise ConfirmError(self.device.name, "the commit is still pending after confirming",
                                device_output=out)
-        try:  # confirmed and live whatever the save does: a failure is left to ensure_saved, never undone
-            self.save()
-        except DeviceError as exc:
-            _log.warning("%s: confirmed but not saved: %s", self.device.name, exc)
+        P.save_confirmed(self.save, self.device.name, _log)  # a failure is left to ensure_saved, never undone
 
     # -------------------------------------------------------------- persistence
     def save(self) -> None:
         """``copy running-config startup-config``; ``DeviceError`` unless the switch confirms the copy."""
-        with map_netmiko_errors(self.device.name, p.SAVE_CMD):
-            out = redact(str(self.conn.save_config(cmd=p.SAVE_CMD)))
-        problem = p.save_problem(out)
-        if problem:
-            raise DeviceError(self.device.name, f"{p.SAVE_CMD} failed", device_output=problem)
+        P.write_startup(self, p.SAVE_CMD, p.save_problem)
         self._saved = True
 
     def ensure_saved(self) -> str:
@@ -191,7 +184,7 @@ class AristaEosDriver(NetmikoDriverBase):
         """
         if self._saved or self.has_pending_commit():
             return ""
-        if not p.differs(lambda cmd: self.send(cmd, read_timeout=max(self.timeout, 60))):
+        if not p.differs(P.slow_show(self)):
             return ""
         self.save()
         return p.SAVED_NOTE

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from egressctl_drivers.arista_eos import constants as c
 from egressctl_drivers.arista_eos.parse import acl_blocks, bindings
+from egressctl_drivers.common.persist import save_problem as save_problem_in
 
 #: The same section of both configurations (every ACL and every interface binding one).
 SECTION = "show {which} | section access-"
@@ -47,12 +48,8 @@ def differs(send: Callable[[str], str]) -> bool:
 
 def save_problem(output: str) -> str:
     """Why the copy's ``output`` is not a successful save ("" when it is)."""
-    bad = SAVE_FAILED_RE.search(output)
-    if bad is not None:
-        return bad.group(0).strip()
-    if SAVED_RE.search(output) is None:
-        return "the switch did not confirm the copy: " + (" ".join(output.split())[-160:] or "(no output)")
-    return ""
+    return save_problem_in(output, failed=SAVE_FAILED_RE, saved=SAVED_RE,
+                           unconfirmed="the switch did not confirm the copy: ")
 
 
 #: The note for the journal when a save happened, and the one the plan shows.

@@ -27,6 +27,7 @@ from egressctl_drivers.cisco_asa.parse import ParseError, parse_state
 from egressctl_drivers.cisco_asa.preflight import EFFECT, WATCHDOG
 from egressctl_drivers.cisco_asa.preflight import preflight as _preflight
 from egressctl_drivers.cisco_asa.revert import AsaRevertHost
+from egressctl_drivers.common import persist as P
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.marker import PendingMarker
 from egressctl_drivers.common.reverthost import revert_host
@@ -247,10 +248,7 @@ class CiscoAsaDriver(NetmikoDriverBase):
                 elif self._outcome is not None or self._marker.read() is None:
                     raise ConfirmError(self.device.name, f"too late, the watchdog fired: {self._outcome}")
         self._marker.clear()
-        try:  # confirmed and live whatever the save does: a failure is left to ensure_saved, never undone
-            self.save()
-        except DeviceError as exc:
-            _log.warning("%s: confirmed but not saved: %s", self.device.name, exc)
+        P.save_confirmed(self.save, self.device.name, _log)  # a failure is left to ensure_saved, never undone
 
     def rollback(self) -> None:
         """Type the undo lines of the change that waits (from this session or the marker file)."""
@@ -281,18 +279,14 @@ class CiscoAsaDriver(NetmikoDriverBase):
     # -------------------------------------------------------------- persistence
     def save(self) -> None:
         """``write memory``; ``DeviceError`` unless the ASA answers ``[OK]``."""
-        with map_netmiko_errors(self.device.name, p.SAVE_CMD):
-            out = redact(str(self.conn.save_config(cmd=p.SAVE_CMD)))
-        problem = p.save_problem(out)
-        if problem:
-            raise DeviceError(self.device.name, f"{p.SAVE_CMD} failed", device_output=problem)
+        P.write_startup(self, p.SAVE_CMD, p.save_problem)
         self._saved = True
 
     def ensure_saved(self) -> str:
         """Save when egressctl's objects differ between running and startup (never while a revert waits)."""
         if self._saved or self.has_pending_commit():
             return ""
-        if not p.differs(lambda cmd: self.send(cmd, read_timeout=max(self.timeout, 60))):
+        if not p.differs(P.slow_show(self)):
             return ""
         self.save()
         return p.SAVED_NOTE

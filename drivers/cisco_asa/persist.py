@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from egressctl_drivers.cisco_asa.parse import owned
+from egressctl_drivers.common.persist import save_problem as save_problem_in
 
 SAVE_CMD = "write memory"
 RUNNING, STARTUP = "show running-config", "show startup-config"
@@ -34,12 +35,8 @@ def differs(send: Callable[[str], str]) -> bool:
 
 def save_problem(output: str) -> str:
     """Why ``write memory``'s ``output`` is not a successful save ("" when it is)."""
-    bad = SAVE_FAILED_RE.search(output)
-    if bad is not None:
-        return bad.group(0).strip()
-    if SAVED_RE.search(output) is None:
-        return "the ASA did not confirm the save: " + (" ".join(output.split())[-160:] or "(no output)")
-    return ""
+    return save_problem_in(output, failed=SAVE_FAILED_RE, saved=SAVED_RE,
+                           unconfirmed="the ASA did not confirm the save: ")
 
 
 SAVED_NOTE = f"saved to the startup configuration ({SAVE_CMD})"

@@ -30,6 +30,7 @@ from egressctl_drivers.cisco_ios.parse import ParseError, parse_state
 from egressctl_drivers.cisco_ios.preflight import EFFECT
 from egressctl_drivers.cisco_ios.preflight import preflight as _preflight
 from egressctl_drivers.cisco_ios.switchcheck import shutdown_uplinks
+from egressctl_drivers.common import persist as P
 from egressctl_drivers.common import sessions as S
 from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole_minutes
@@ -43,7 +44,6 @@ from egressctl.driver import (
     SessionReport,
 )
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
-from egressctl.inventory.credentials import redact
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
@@ -165,24 +165,16 @@ class CiscoIosDriver(NetmikoDriverBase):
         back a confirmed cut would reopen the site): it is kept for :meth:`ensure_saved`, which retries
         once and reports it, and the operation ends as needing attention.
         """
-        try:
-            self.save()
-        except DeviceError as exc:
-            _log.warning("%s: confirmed but not saved: %s", self.device.name, exc)
+        P.save_confirmed(self.save, self.device.name, _log)
 
     def save(self) -> None:
         """``write memory``; ``DeviceError`` unless the router answers ``[OK]``."""
-        with map_netmiko_errors(self.device.name, p.SAVE_CMD):
-            out = redact(str(self.conn.save_config(cmd=p.SAVE_CMD)))
-        problem = p.save_problem(out)
-        if problem:
-            raise DeviceError(self.device.name, f"{p.SAVE_CMD} failed", device_output=problem)
+        P.write_startup(self, p.SAVE_CMD, p.save_problem)
         self._saved = True
 
     def unsaved(self) -> bool:
         """True when egressctl's ACLs or bindings in the startup-config differ from the running-config's."""
-        return p.differs(lambda command: self.send(command, read_timeout=max(self.timeout, 60)),
-                         shutdown_uplinks(self.device))
+        return p.differs(P.slow_show(self), shutdown_uplinks(self.device))
 
     def ensure_saved(self) -> str:
         """Make the startup-config hold egressctl's state once the router is at its target for good.

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from egressctl_drivers.cisco_ios import constants as c
 from egressctl_drivers.cisco_ios.parse import acl_blocks, bindings, owned_names, shut
+from egressctl_drivers.common.persist import save_problem as save_problem_in
 
 #: Sections read from both configurations to compare what egressctl owns (same filters, same order).
 ACLS = "show {which} | section access-list"
@@ -61,12 +62,8 @@ def differs(send: Callable[[str], str], uplinks: tuple[str, ...] = ()) -> bool:
 
 def save_problem(output: str) -> str:
     """Why ``write memory``'s ``output`` is not a successful save ("" when it is)."""
-    bad = SAVE_FAILED_RE.search(output)
-    if bad is not None:
-        return bad.group(0).strip()
-    if SAVED_RE.search(output) is None:
-        return "the router did not answer [OK]: " + (" ".join(output.split())[-160:] or "(no output)")
-    return ""
+    return save_problem_in(output, failed=SAVE_FAILED_RE, saved=SAVED_RE,
+                           unconfirmed="the router did not answer [OK]: ")
 
 
 #: The note a driver adds to the step that saved (for the journal), and the one the plan shows.
