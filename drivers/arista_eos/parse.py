@@ -13,7 +13,8 @@ import ipaddress
 import re
 
 from egressctl_drivers.arista_eos import constants as c
-from egressctl_drivers.common.state import MARKER_RE, STAMP_RE, atom_rule, build_state
+from egressctl_drivers.common.aclremarks import Remarks
+from egressctl_drivers.common.state import atom_rule, build_state
 
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device, Network, PortRange, Protocol
@@ -131,21 +132,15 @@ def parse_entry(text: str, fam: int, name: str) -> Rule:
 
 def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
     """(marker text, followed by the stamp remark's words when there is one; rules) of one owned ACL."""
-    marker_text, stamp, name = "", "", "entry"
+    seen = Remarks()
     rules: list[Rule] = []
     for line in lines:
         body = re.sub(r"^\d+\s+", "", line)
         if body.startswith("remark "):
-            text = body.removeprefix("remark ").strip()
-            if MARKER_RE.search(text):
-                marker_text = marker_text or text
-            elif STAMP_RE.search(text) and not rules:
-                stamp = stamp or text
-            else:
-                name = text
+            seen.read(body.removeprefix("remark ").strip(), rules_seen=bool(rules))
         elif body:
-            rules.append(parse_entry(body, fam, name))
-    return (f"{marker_text} {stamp}" if marker_text and stamp else marker_text), rules
+            rules.append(parse_entry(body, fam, seen.name))
+    return seen.marker_text(), rules
 
 
 def parse_state(device: Device, raw: str, *, pending: bool) -> DeviceState:

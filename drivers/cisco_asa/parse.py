@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 from egressctl_drivers.cisco_asa import constants as c
-from egressctl_drivers.common.state import MARKER_RE, STAMP_RE, atom_rule, build_state
+from egressctl_drivers.common.aclremarks import Remarks
+from egressctl_drivers.common.state import atom_rule, build_state
 
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device, Network, PortRange, Protocol
@@ -167,20 +168,14 @@ def parse_entry(text: str, name: str, groups: dict[str, list[str]]) -> list[Rule
 
 def parse_acl(lines: list[str], groups: dict[str, list[str]]) -> tuple[str, list[Rule]]:
     """(marker text, followed by the stamp remark's words when there is one; rules) of one owned ACL."""
-    marker_text, stamp, name = "", "", "entry"
+    seen = Remarks()
     rules: list[Rule] = []
     for line in lines:
         if line.startswith("remark "):
-            text = line.removeprefix("remark ").strip()
-            if MARKER_RE.search(text):
-                marker_text = marker_text or text
-            elif STAMP_RE.search(text) and not rules:
-                stamp = stamp or text
-            else:
-                name = text
+            seen.read(line.removeprefix("remark ").strip(), rules_seen=bool(rules))
         else:
-            rules += parse_entry(line, name, groups)
-    return (f"{marker_text} {stamp}" if marker_text and stamp else marker_text), rules
+            rules += parse_entry(line, seen.name, groups)
+    return seen.marker_text(), rules
 
 
 def bound_slot(device: Device, found: Owned) -> str:

@@ -15,7 +15,8 @@ import ipaddress
 import re
 
 from egressctl_drivers.cisco_ios import constants as c
-from egressctl_drivers.common.state import MARKER_RE, STAMP_RE, atom_rule, build_state
+from egressctl_drivers.common.aclremarks import Remarks
+from egressctl_drivers.common.state import atom_rule, build_state
 
 from egressctl.driver import DeviceState
 from egressctl.inventory.models import Device, Network, PortRange, Protocol
@@ -184,23 +185,17 @@ def parse_acl(lines: list[str], fam: int) -> tuple[str, list[Rule]]:
 
     The marker text ends with the stamp remark's words when the ACL has one (see ``render.acl_lines``).
     """
-    marker_text, stamp, name = "", "", "entry"
+    seen = Remarks()
     rules: list[Rule] = []
     for line in lines:
         if line.startswith("remark "):
-            text = line.removeprefix("remark ").strip()
-            if MARKER_RE.search(text):
-                marker_text = marker_text or text
-            elif STAMP_RE.search(text) and not rules:
-                stamp = stamp or text
-            else:
-                name = text
-        elif name == c.INFRA_REMARK:
+            seen.read(line.removeprefix("remark ").strip(), rules_seen=bool(rules))
+        elif seen.name == c.INFRA_REMARK:
             if not _infra(line):
                 raise ParseError(f"unexpected entry {line!r} under egressctl's infrastructure remark")
         else:
-            rules.append(parse_ace(line, fam, name))
-    return (f"{marker_text} {stamp}" if marker_text and stamp else marker_text), rules
+            rules.append(parse_ace(line, fam, seen.name))
+    return seen.marker_text(), rules
 
 
 def _enforced(device: Device, raw: str, bound: dict[Point, set[str]], fam: int) -> tuple[str | None, bool]:
