@@ -75,6 +75,21 @@ def reach() -> dict[str, bool]:
     }
 
 
+def settled(expected: dict[str, bool], tries: int = 3) -> dict[str, bool]:
+    """``reach()`` until it equals ``expected``, at most ``tries`` times.
+
+    On a loaded machine a permitted connect can miss its 1 s time-out; a dropped one never succeeds, so a
+    retry only removes false drops.
+    """
+    seen = reach()
+    for _ in range(tries - 1):
+        if seen == expected:
+            break
+        time.sleep(0.5)
+        seen = reach()
+    return seen
+
+
 def change(net: Clinic, device: Device, secret: Secret, policy: Policy, site: Site, *, confirm: bool = True,
            revert_in: int = CONFIRMED_REVERT) -> Any:
     """The executor's lifecycle for one device, on the router's namespace thread; the session report."""
@@ -128,7 +143,7 @@ ISOLATED = {"web4": False, "web6": False, "https4": True, "https6": True, "other
 def test_isolate_session_kill_stage_and_full_restore_with_packets(
         clinic: tuple[Clinic, Device, Secret, Site]) -> None:
     net, device, secret, site = clinic
-    assert reach() == ALL_OPEN
+    assert settled(ALL_OPEN) == ALL_OPEN
     before = on_router(net, device, secret, lambda d: d.snapshot())
     session = held(INSIDE, FAR4, 8080)
     try:
@@ -139,7 +154,7 @@ def test_isolate_session_kill_stage_and_full_restore_with_packets(
         change(net, device, secret, iso, site, confirm=False)
         session.settimeout(2.0)
         assert echoes(session, b"kept by fasttrack\n"), "FastTrack should keep an established connection"
-        assert reach() == ISOLATED
+        assert settled(ISOLATED) == ISOLATED
         on_router(net, device, secret, lambda d: d.rollback())
         report = change(net, device, secret, iso, site)
         assert report.handling == SessionHandling.KEPT and report.matched >= 1 and report.cleared >= 1, report
@@ -148,12 +163,12 @@ def test_isolate_session_kill_stage_and_full_restore_with_packets(
         assert not echoes(session, b"after the kill\n"), "the denied session outlived the cut"
     finally:
         session.close()
-    assert reach() == ISOLATED
+    assert settled(ISOLATED) == ISOLATED
     assert reach()["noc-ssh"], "management kept"
     change(net, device, secret, compute_policy(site, "web"), site)
-    assert reach() == {**ISOLATED, "web4": True, "web6": True}
+    assert settled({**ISOLATED, "web4": True, "web6": True}) == {**ISOLATED, "web4": True, "web6": True}
     change(net, device, secret, compute_policy(site, "normal"), site)
-    assert reach() == ALL_OPEN
+    assert settled(ALL_OPEN) == ALL_OPEN
     assert on_router(net, device, secret, lambda d: d.read_state()).is_normal
     after = on_router(net, device, secret, lambda d: d.snapshot())
     assert after.splitlines()[1:] == before.splitlines()[1:], "the full restore left something behind"
@@ -193,6 +208,6 @@ def test_a_reboot_fires_the_startup_revert(clinic: tuple[Clinic, Device, Secret,
 
     on_router(net, device, secret, reboot)
     assert wait_until(lambda: tcp_open(UPLINK, SERVER, 22), 30, 0.5), "the startup item did not revert"
-    assert reach() == ISOLATED, "the confirmed isolation survived the reboot"
+    assert settled(ISOLATED) == ISOLATED, "the confirmed isolation survived the reboot"
     change(net, device, secret, compute_policy(site, "normal"), site)
-    assert reach() == ALL_OPEN
+    assert settled(ALL_OPEN) == ALL_OPEN
