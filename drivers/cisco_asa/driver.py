@@ -15,7 +15,6 @@ connections on an ACL change: the ones the cut denies are cleared one by one (``
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -32,6 +31,7 @@ from egressctl_drivers.common.errors import map_netmiko_errors
 from egressctl_drivers.common.marker import PendingMarker
 from egressctl_drivers.common.reverthost import revert_host
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
+from egressctl_drivers.common.watchdog import Watchdog, rollback_on_fresh_session
 
 from egressctl.driver import (
     Capability,
@@ -43,7 +43,7 @@ from egressctl.driver import (
     current_stamp,
 )
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
-from egressctl.inventory.credentials import Secret, redact
+from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
@@ -67,9 +67,7 @@ class CiscoAsaDriver(NetmikoDriverBase):
         self._undo: list[str] = []
         self._secret: Secret | None = None
         self._marker = PendingMarker(self.platform, device.name)
-        self._lock = threading.Lock()
-        self._watchdog: threading.Timer | None = None
-        self._outcome: str | None = None
+        self._watchdog = Watchdog(self._marker, lambda: rollback_on_fresh_session(self, self._secret))
         self._saved = False
         self._committed = False  # this session typed a change (a rollback then has something to undo)
         host = revert_host(device)
@@ -159,7 +157,7 @@ class CiscoAsaDriver(NetmikoDriverBase):
             raise
         self._saved, self._committed = False, True
         if self.remote is None:
-            self._arm(revert_in)
+            self._watchdog.arm(revert_in)
 
     def _arm_remote(self, revert_in: int) -> None:
         assert self.remote is not None and self._secret is not None
@@ -172,33 +170,6 @@ class CiscoAsaDriver(NetmikoDriverBase):
             self._marker.clear()
             raise CommitError(self.device.name, f"the revert job could not be armed on {self.remote.name}; "
                               "not changing anything", exc.device_output or str(exc)) from exc
-
-    def _arm(self, revert_in: int) -> None:
-        with self._lock:
-            self._outcome = None
-            self._watchdog = threading.Timer(max(revert_in, 1), self._fire)
-            self._watchdog.daemon = True
-            self._watchdog.start()
-
-    def _fire(self) -> None:
-        """Watchdog: the confirm did not come in time; undo on a fresh session of its own."""
-        with self._lock:
-            if self._watchdog is None:
-                return
-            self._watchdog = None
-            if self._marker.read() is None:
-                self._outcome = "already settled on another session"
-                return
-            other = type(self)(self.device, timeout=self.timeout)
-            try:
-                assert self._secret is not None
-                other.open(self._secret)
-                other.rollback()
-                self._outcome = "rolled back"
-            except Exception as exc:  # recorded; confirm() reports it
-                self._outcome = f"rollback failed: {redact(str(exc))}"
-            finally:
-                other.close()
 
     def _undo_now(self) -> None:
         """Type the undo lines (leaving config mode first) and forget the armed net.
@@ -240,22 +211,16 @@ class CiscoAsaDriver(NetmikoDriverBase):
                 self._marker.clear()
                 raise ConfirmError(self.device.name, f"too late, the revert job on {self.remote.name} ran "
                                    f"({found})")
-        else:
-            with self._lock:
-                if self._watchdog is not None:
-                    self._watchdog.cancel()
-                    self._watchdog = None
-                elif self._outcome is not None or self._marker.read() is None:
-                    raise ConfirmError(self.device.name, f"too late, the watchdog fired: {self._outcome}")
+        elif not self._watchdog.cancel():  # not waiting: it fired, or nothing was armed here
+            fired = self._watchdog.outcome
+            if fired is not None or self._marker.read() is None:
+                raise ConfirmError(self.device.name, f"too late, the watchdog fired: {fired}")
         self._marker.clear()
         P.save_confirmed(self.save, self.device.name, _log)  # a failure is left to ensure_saved, never undone
 
     def rollback(self) -> None:
         """Type the undo lines of the change that waits (from this session or the marker file)."""
-        with self._lock:
-            if self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
+        self._watchdog.cancel()
         if self.remote is not None and self._marker.read() is not None and self.remote.state() == "fired-ok":
             self._marker.clear()  # the job reverted it already (a resumed run finds it back)
             self._committed = False

@@ -32,13 +32,13 @@ committed nor thrown away by a rollback.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
 from egressctl_drivers.common.marker import PendingMarker
 from egressctl_drivers.common.reverthost import RevertHost, revert_host
 from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase
+from egressctl_drivers.common.watchdog import Watchdog, rollback_on_fresh_session
 from egressctl_drivers.paloalto_panos import constants as C
 from egressctl_drivers.paloalto_panos import parse
 from egressctl_drivers.paloalto_panos import revertjob as job
@@ -59,7 +59,7 @@ from egressctl.driver import (
     current_stamp,
 )
 from egressctl.errors import CommandRejected, CommitError, ConfirmError, DeviceError, RollbackError
-from egressctl.inventory.credentials import Secret, redact
+from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
@@ -80,9 +80,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self._policy: Policy | None = None
         self._secret: Secret | None = None
         self._marker = PendingMarker(self.platform, device)
-        self._lock = threading.Lock()
-        self._watchdog: threading.Timer | None = None
-        self._watchdog_outcome: str | None = None
+        self._watchdog = Watchdog(self._marker, lambda: rollback_on_fresh_session(self, self._secret))
         self._committed = False  # this session committed a change (its snapshot is the state before it)
         host = revert_host(device)
         self.remote = RevertHost(device, host, timeout) if host is not None else None
@@ -244,7 +242,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
             raise
         self._committed = True
         if self.remote is None:
-            self._arm(revert_in)
+            self._watchdog.arm(revert_in)
 
     def _arm_remote(self, revert_in: int) -> None:
         """Arm the revert job before committing; without it there is no commit (the plan promised it)."""
@@ -268,33 +266,6 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
             m = C.COMMIT_FAILED_RE.search(out)
             raise CommitError(self.device.name, "commit failed", m.group(0) if m else out[-500:])
 
-    def _arm(self, revert_in: int) -> None:
-        with self._lock:
-            self._watchdog_outcome = None
-            self._watchdog = threading.Timer(max(revert_in, 1), self._fire)
-            self._watchdog.daemon = True
-            self._watchdog.start()
-
-    def _fire(self) -> None:
-        """Watchdog: confirm did not come in time; roll back on a fresh session of our own."""
-        with self._lock:
-            if self._watchdog is None:
-                return
-            self._watchdog = None
-            if self._marker.read() is None:  # confirmed or rolled back on another session meanwhile
-                self._watchdog_outcome = "already settled on another session"
-                return
-            other = type(self)(self.device, timeout=self.timeout)
-            try:
-                assert self._secret is not None
-                other.open(self._secret)
-                other.rollback()
-                self._watchdog_outcome = "rolled back"
-            except Exception as exc:  # recorded; confirm() reports it
-                self._watchdog_outcome = f"rollback failed: {redact(str(exc))}"
-            finally:
-                other.close()
-
     def confirm(self) -> None:
         """Disarm the job or the watchdog so the commit stays (``ConfirmError`` if it already rolled back)."""
         if self.remote is not None:
@@ -307,13 +278,8 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
                 raise ConfirmError(self.device.name, f"too late, the revert job on {self.remote.name} ran "
                                    f"({found})")
             return
-        with self._lock:
-            if self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
-            elif self._watchdog_outcome is not None:
-                why = self._watchdog_outcome
-                raise ConfirmError(self.device.name, f"too late, the watchdog fired: {why}")
+        if not self._watchdog.cancel() and self._watchdog.outcome is not None:
+            raise ConfirmError(self.device.name, f"too late, the watchdog fired: {self._watchdog.outcome}")
         self._marker.clear()
 
     def rollback(self) -> None:
@@ -325,10 +291,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         loaded snapshot is committed only when it differs from the running configuration in egressctl's
         objects alone: anything else was committed since the snapshot was saved, and is never undone.
         """
-        with self._lock:  # the watchdog rolls back on its own instance, so this never self-deadlocks
-            if self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
+        self._watchdog.cancel()  # its rollback runs on an instance of its own: never a self-deadlock
         try:
             if not (self._committed or self._armed()):
                 self._drop_own_candidate()

@@ -135,7 +135,7 @@ def test_revert_job_armed_by_the_driver_fires_or_is_disarmed(emulated: Emulated,
         drv.load_candidate(target, state)
         drv.commit(2)
         assert drv.has_pending_commit() and drv.remote.state().startswith("armed op=")
-        assert at(drv.read_state(), target) and drv._watchdog is None  # the job, not the controller
+        assert at(drv.read_state(), target) and not drv._watchdog.waiting  # the job, not the controller
         if confirm:
             drv.confirm()
             assert not drv.has_pending_commit() and at(drv.read_state(), target)
