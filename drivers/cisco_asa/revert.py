@@ -32,28 +32,20 @@ DONE = "egressctl-revert-done"
 def job_script(device: Device, delay: int, port: int) -> str:
     """The job: wait, then (still armed) log in, ``login`` to privilege 15 and type the ``undo`` file."""
     host, user = str(device.mgmt_address), device.username
-    ssh = J.ssh_command(user, host, port)
-    return f"""#!/bin/sh
-# egressctl revert job for {device.name}: in {delay} s, unless disarmed, type the undo lines.
-umask 077
-d=$(cd "$(dirname "$0")" && pwd)
-sleep {delay}
-[ -f "$d/armed" ] || exit 0
-feed() {{
-  sleep 2; printf 'login\\n'
+    feed = f"""  sleep 2; printf 'login\\n'
   sleep 1; printf '%s\\n' {shlex.quote(user)}
   sleep 1; cat "$d/secret"; printf '\\n'
   sleep 1; printf 'terminal pager 0\\nconfigure terminal\\n'
   while IFS= read -r line; do printf '%s\\n' "$line"; sleep 0.2; done < "$d/undo"
   printf 'end\\n'
   printf '!{DONE}\\n'; sleep 2; printf 'exit\\n'; sleep 1
-}}
-feed | SSH_ASKPASS="$d/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=egressctl {ssh} > "$d/out" 2>&1
-if grep 'ERROR:' "$d/out" | grep -qv 'not found' || ! grep -q '{DONE}' "$d/out"; then
+"""
+    verdict = f"""if grep 'ERROR:' "$d/out" | grep -qv 'not found' || ! grep -q '{DONE}' "$d/out"; then
   echo fired-failed > "$d/result"
 else echo fired-ok > "$d/result"; fi
-rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"
 """
+    ssh = J.ssh_command(user, host, port)
+    return J.job_script(device.name, delay, "type the undo lines", feed, verdict, ssh)
 
 
 def files(device: Device, delay: int, secret: Secret, undo: list[str], stamp: str) -> list[tuple[str, str]]:

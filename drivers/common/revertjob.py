@@ -49,6 +49,22 @@ def ssh_command(user: str, host: str, port: int) -> str:
     ])
 
 
+def job_script(device: str, delay: int, purpose: str, feed: str, verdict: str, ssh: str) -> str:
+    """The job around a platform's session: wait, check it is still armed, run, judge, forget the secret.
+
+    ``feed`` is the body of a shell function whose output is typed into the session (``ssh``, from
+    :func:`ssh_command`), ``verdict`` the shell lines writing ``fired-ok`` or ``fired-failed`` to
+    ``$d/result`` from the transcript ``$d/out``; both end with a newline. Whatever the verdict, the
+    secret, ``askpass``, ``armed`` and ``pid`` are removed at the end: a job runs at most once.
+    """
+    return (f"#!/bin/sh\n# egressctl revert job for {device}: in {delay} s, unless disarmed, {purpose}.\n"
+            'umask 077\nd=$(cd "$(dirname "$0")" && pwd)\n'
+            f'sleep {delay}\n[ -f "$d/armed" ] || exit 0\nfeed() {{\n{feed}}}\n'
+            'feed | SSH_ASKPASS="$d/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=egressctl '
+            f'{ssh} > "$d/out" 2>&1\n'
+            f'{verdict}rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"\n')
+
+
 def login_files(device: Device, secret: Secret) -> list[tuple[str, str]]:
     """(name, content) of the files the job logs in with: ``secret``, ``askpass`` and ``known_hosts``.
 

@@ -27,15 +27,7 @@ COMMITTED = "Configuration committed successfully"
 
 def job_script(device: str, delay: int, host: str, port: int, user: str) -> str:
     """The job: wait, then (still armed) load the snapshot and commit over a fresh SSH session."""
-    ssh = J.ssh_command(user, host, port)
-    return f"""#!/bin/sh
-# egressctl revert job for {device}: in {delay} s, unless disarmed, load {C.SNAPSHOT_FILE} and commit.
-umask 077
-d=$(cd "$(dirname "$0")" && pwd)
-sleep {delay}
-[ -f "$d/armed" ] || exit 0
-feed() {{
-  sleep 3; printf 'configure\\n'
+    feed = f"""  sleep 3; printf 'configure\\n'
   sleep 3; printf '{C.CMD_LOAD}\\n'
   sleep 3; printf 'commit\\n'
   i=0
@@ -43,11 +35,11 @@ feed() {{
     sleep 1; i=$((i + 1))
   done
   printf 'exit\\n'; sleep 1; printf 'exit\\n'; sleep 1
-}}
-feed | SSH_ASKPASS="$d/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=egressctl {ssh} > "$d/out" 2>&1
-if grep -q '{COMMITTED}' "$d/out"; then echo fired-ok > "$d/result"; else echo fired-failed > "$d/result"; fi
-rm -f "$d/armed" "$d/secret" "$d/askpass" "$d/pid"
 """
+    verdict = (f"if grep -q '{COMMITTED}' \"$d/out\"; then echo fired-ok > \"$d/result\"; "
+               "else echo fired-failed > \"$d/result\"; fi\n")
+    return J.job_script(device, delay, f"load {C.SNAPSHOT_FILE} and commit", feed, verdict,
+                        J.ssh_command(user, host, port))
 
 
 def files(device: Device, delay: int, secret: Secret, stamp: str) -> list[tuple[str, str]]:
