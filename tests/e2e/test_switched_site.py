@@ -87,14 +87,23 @@ def _listen(node: str, address: str) -> socket.socket:
     return in_netns(PREFIX + node, make)
 
 
-def tcp_open(node: str, host: str, port: int) -> bool:
-    """One bounded TCP connect from lab node ``node``."""
+def tcp_open(node: str, host: str, port: int, attempts: int = 3) -> bool:
+    """Whether any of up to ``attempts`` bounded TCP connects from lab node ``node`` succeeds.
+
+    A permitted connect can miss its 1 s time-out on a loaded machine and a dropped one never succeeds, so
+    retrying makes the "open" checks robust and the "cut" checks stricter.
+    """
     def probe() -> bool:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.settimeout(1.0)
             return s.connect_ex((host, port)) == 0
 
-    return in_netns(PREFIX + node, probe)
+    return any(in_netns(PREFIX + node, probe) for _ in range(attempts))
+
+
+def silent(node: str, host: str, port: int) -> bool:
+    """Whether one bounded TCP connect from ``node`` fails (a dropped connect never succeeds)."""
+    return not tcp_open(node, host, port, attempts=1)
 
 
 @pytest.fixture(scope="module")
@@ -142,11 +151,11 @@ def test_isolate_by_one_command_cuts_at_both_switches(site: SwitchedSite) -> Non
         assert any(c["vantage"] == vp and c["dst"] == CERT_TLS for c in cells if c["observed"] == "answered")
     # our own packets: canaries cut, always-allowed kept, on both sides
     for node in ("ws1", "srv1", "ws2", "ws3"):
-        assert not tcp_open(node, WEB, 80) and not tcp_open(node, WEB, 443), node
+        assert silent(node, WEB, 80) and silent(node, WEB, 443), node
         assert tcp_open(node, CERT_TLS, 443), node
     # management kept: the NOC's SSH to a firewall (through dist) and to a closet host (through closet)
     assert tcp_open("ops", FW_A, 22) and tcp_open("ops", WS2, 22)
-    assert not tcp_open("ws1", FW_A, 22), "a workstation's SSH to the firewall crossed the isolated uplink"
+    assert silent("ws1", FW_A, 22), "a workstation's SSH to the firewall crossed the isolated uplink"
 
 
 def test_restore_stage_ministry_opens_exactly_its_destinations(site: SwitchedSite) -> None:
@@ -158,7 +167,7 @@ def test_restore_stage_ministry_opens_exactly_its_destinations(site: SwitchedSit
     cells = matrix(ver)
     assert answered(cells) == should_answer(site.site, "ministry", cells)
     for node in ("ws1", "ws2"):
-        assert tcp_open(node, MAIL, 25) and not tcp_open(node, WEB, 80), node
+        assert tcp_open(node, MAIL, 25) and silent(node, WEB, 80), node
 
 
 def test_restore_full_returns_both_switches_to_their_baseline(site: SwitchedSite) -> None:
