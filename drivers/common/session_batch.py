@@ -168,13 +168,29 @@ def allowed_live(policy: Policy, inside: Sequence[Network], listed: Sequence[Ses
             and policy.permits(s.src, s.dst, s.protocol, s.sport, s.dport)}
 
 
+def still_listed(ended: Sequence[Session], after: Sequence[Session]) -> list[Session]:
+    """The denied sessions a batch left, as the listing after it shows them (so with their current ids).
+
+    A device whose CLI takes a filter differently from its documentation, or refuses it, must not leave a
+    denied session open: these are then cleared one by one.
+    """
+    wanted, out, seen = {s.tuple_key() for s in ended}, [], set()
+    for s in after:
+        key = s.tuple_key()
+        if key in wanted and key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
 def outcome(ended: Sequence[Session], allowed: set[Key], after: Sequence[Session],
-            p: Plan | None = None) -> tuple[int, str]:
+            p: Plan | None = None, retried: int = 0) -> tuple[int, str]:
     """From the listing after the clear: how many denied sessions went, and a note for the report."""
     left = {s.tuple_key() for s in after}
     cleared = sum(1 for s in ended if s.tuple_key() not in left)
     lost = len(allowed - left)
     note = f"{p.commands()} clears ({len(p.filters)} filters, {len(p.singles)} single)" if p else ""
+    note += f"; {retried} left by the batch cleared one by one" if retried else ""
     note += f"; WARNING {lost} allowed sessions no longer listed" if lost else ""
     return cleared, note.lstrip("; ")
 

@@ -14,6 +14,7 @@ turns ``diagnose sys session clear`` into "end every session".
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from egressctl_drivers.common.session import NetmikoDriverBase
 from egressctl_drivers.fortinet import constants as C
 
 from egressctl.driver import SessionHandling, SessionReport
+from egressctl.errors import CommandRejected
 from egressctl.inventory.models import Network
 from egressctl.policy import Policy
 
@@ -132,10 +134,15 @@ def clear(drv: NetmikoDriverBase, policy: Policy, inside: Sequence[Network]) -> 
         if not ended:
             return S.report(how, ended, 0, watch)
         lines, p = _clears(drv, policy, inside, listed, ended)
-        drv.send_config(lines)
-        used = {s.family for s in ended}
-        after = [s for found in _listed(drv, [x for x in every if x[0] in used]).values() for s in found]
+        with contextlib.suppress(CommandRejected):  # a refused filter: what it left goes by 5-tuple below
+            drv.send_config(lines)
+        used = [x for x in every if x[0] in {s.family for s in ended}]
+        after = [s for found in _listed(drv, used).values() for s in found]
+        left = B.still_listed(ended, after)
+        if left:
+            drv.send_config([x for s in left for x in (*exact_filter(s), f"{C.SESSION_CMD[s.family]} clear")])
+            after = [s for found in _listed(drv, used).values() for s in found]
     finally:
         drv.send_config([f"{C.SESSION_CMD[f]} filter clear" for f in families])
-    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, rows), after, p)
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, rows), after, p, len(left))
     return S.report(how, ended, cleared, watch, note)

@@ -12,6 +12,7 @@ session and the always-allowed flows.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from egressctl_drivers.common import session_batch as B
@@ -19,6 +20,7 @@ from egressctl_drivers.common import sessions as S
 from egressctl_drivers.juniper_junos import constants as c
 
 from egressctl.driver import SessionHandling, SessionReport
+from egressctl.errors import CommandRejected
 from egressctl.inventory.models import Device, Network
 from egressctl.policy import Policy
 
@@ -98,12 +100,18 @@ def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -
     if not ended:
         return S.report(how, ended, 0, watch, note)
     batch = B.Batcher(policy, B.avoided(inside, device.mgmt_address))
-    for net, rows in listed.items():
-        p = batch.plan([net], rows, ended)
-        for f in p.filters:
-            run(filter_command(net, f))
-        for s in p.singles:
-            run(c.CMD_CLEAR.format(id=s.ref))
+    with contextlib.suppress(CommandRejected):  # a refused filter: what it left is cleared by id below
+        for net, rows in listed.items():
+            p = batch.plan([net], rows, ended)
+            for f in p.filters:
+                run(filter_command(net, f))
+            for s in p.singles:
+                run(c.CMD_CLEAR.format(id=s.ref))
     after = [s for rows in _listed(run, device, inside, zones).values() for s in rows]
-    cleared, done = B.outcome(ended, B.allowed_live(policy, inside, every), after, batch.total())
+    left = B.still_listed(ended, after)
+    if left:
+        for s in left:
+            run(c.CMD_CLEAR.format(id=s.ref))
+        after = [s for rows in _listed(run, device, inside, zones).values() for s in rows]
+    cleared, done = B.outcome(ended, B.allowed_live(policy, inside, every), after, batch.total(), len(left))
     return S.report(how, ended, cleared, watch, f"{done}; {note}")

@@ -174,5 +174,10 @@ def clear(run: Run, device: Device, policy: Policy, inside: Sequence[Network]) -
     for command in chunks(commands, "; "):
         run(command + "; true")
     after = [s for rows in _per_prefix(run, inside).values() for s in rows]
-    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, p)
+    left = B.still_listed(ended, after)
+    if left:
+        for command in chunks((delete_command(s) for s in left), "; "):
+            run(command + "; true")
+        after = [s for rows in _per_prefix(run, inside).values() for s in rows]
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, p, len(left))
     return S.report(how, ended, cleared, watch, note)

@@ -78,5 +78,10 @@ def clear(op: Op, device: Device, policy: Policy, inside: Sequence[Network]) -> 
         for s in p.singles:
             op(C.CMD_CLEAR.format(id=s.ref))
     after = [s for rows in _listed(op, device).values() for s in rows]
-    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, batch.total())
+    left = B.still_listed(ended, after)
+    if left:
+        for s in left:
+            op(C.CMD_CLEAR.format(id=s.ref))
+        after = [s for rows in _listed(op, device).values() for s in rows]
+    cleared, note = B.outcome(ended, B.allowed_live(policy, inside, every), after, batch.total(), len(left))
     return S.report(how, ended, cleared, watch, note)

@@ -1,5 +1,6 @@
 """Batched session clears (issue 10 leftover): which filters :mod:`egressctl_drivers.common.session_batch`
-may use, on the lab site's isolated policy.
+may use, on the lab site's isolated policy, and each platform's fallback when a device refuses or ignores
+a batch filter (its CLI differing from the documentation the emulators follow).
 
 Each case is a risk a filter must never take: a kept session sharing the destination, a destination the
 policy still permits on some port, an inside prefix, a merge reaching an allowed address or wider than the
@@ -9,11 +10,17 @@ bound; and the gain: hundreds of sessions to one command-and-control host end in
 from __future__ import annotations
 
 import ipaddress
+from typing import Any, cast
 
 from egressctl_drivers.common import session_batch as B
 from egressctl_drivers.common import sessions as S
+from egressctl_drivers.fortinet import sessions as fsessions
+from egressctl_drivers.juniper_junos import sessions as jsessions
+from egressctl_drivers.linux_nftables import sessions as lsessions
+from egressctl_drivers.paloalto_panos import sessions as psessions
 
-from tests.drivers.test_sessions import INSIDE, ISOLATED
+from egressctl.errors import CommandRejected
+from tests.drivers.test_sessions import INSIDE, ISOLATED, Shell, device, forti, junos, pan
 
 V4 = [n for n in INSIDE if n.version == 4]
 
@@ -85,3 +92,58 @@ def test_outcome_counts_from_the_listing_after_and_warns_of_lost_allowed() -> No
     cleared, note = B.outcome(ended, allowed, [], B.Plan([B.Filter(ipaddress.ip_network("192.0.2.80/32"))]))
     assert cleared == 2
     assert note == "1 clears (1 filters, 0 single); WARNING 1 allowed sessions no longer listed"
+
+
+# --- a device that refuses or ignores the batch filter: what it left is cleared one by one
+def test_junos_refused_filter_falls_back_to_session_ids() -> None:
+    cli, plane = junos()
+
+    def run(command: str) -> str:
+        if "destination-prefix" in command:
+            raise CommandRejected("ce-b", "syntax error")
+        return str(cli.handle(command).text)
+
+    report = jsessions.clear(run, device("ce-b"), ISOLATED, INSIDE)
+    assert (report.matched, report.cleared) == (2, 2)
+    assert "2 left by the batch cleared one by one" in report.detail
+    assert sorted(f.ct_id for f in plane.sessions.entries) == [13, 14, 15]
+
+
+def test_panos_ignored_filter_falls_back_to_session_ids() -> None:
+    cli, plane = pan("no")
+    op = lambda command: "" if "filter from" in command and "clear" in command else str(  # noqa: E731
+        cli.handle(command).text)
+    report = psessions.clear(op, device("fw-a"), ISOLATED, INSIDE)
+    assert (report.matched, report.cleared) == (2, 2) and "left by the batch" in report.detail
+    assert sorted(f.ct_id for f in plane.sessions.entries) == [13, 14, 15]
+
+
+def test_fortios_refused_filter_falls_back_to_exact_tuples() -> None:
+    drv, plane = forti("check-new")
+    plain = drv.send
+
+    def send(command: str, **kw: Any) -> str:
+        if "filter dst" in command and drv.sent[-1].endswith("10.10.255.255"):  # a batch's, not an exact one
+            drv.sent.append(command)
+            raise CommandRejected("fw-b", "Command fail")
+        return plain(command, **kw)
+
+    drv.send = send  # type: ignore[method-assign]
+    report = fsessions.clear(cast(Any, drv), ISOLATED, INSIDE)
+    assert (report.matched, report.cleared) == (2, 2) and "left by the batch" in report.detail
+    assert sorted(f.ct_id for f in plane.sessions.entries) == [13, 14, 15]
+    assert drv.sent[-1].endswith("filter clear")
+
+
+def test_linux_ignored_masks_fall_back_to_exact_tuples() -> None:
+    class OldConntrack(Shell):
+        def __call__(self, command: str) -> str:
+            if "--mask-src" in command:
+                self.sent.append(command)
+                return ""
+            return super().__call__(command)
+
+    shell = OldConntrack("table inet site {\n chain forward {\n  ct state established accept\n }\n}\n")
+    report = lsessions.clear(shell, device("core-b"), ISOLATED, INSIDE)
+    assert (report.matched, report.cleared) == (3, 3) and "3 left by the batch" in report.detail
+    assert [x for x in shell.deleted if "TIME_WAIT" in x or "4500" in x or "10.10.1.50" in x] == []
