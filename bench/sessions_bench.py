@@ -208,7 +208,7 @@ def run_size(lab: Any, state: Path, n: int, old: dict[str, types.ModuleType]) ->
 def table(results: dict[int, Times]) -> None:
     """One row per device and N: before, after, speed-up; and the part spent in the clear commands."""
     print("\nclear_sessions wall time; 'in clears' = inside the commands that end sessions (the device's"
-          "\nwork; an emulator deletes each conntrack entry with a conntrack process), the rest is listing")
+          "\nwork: an emulator ends one command's entries with one conntrack -R batch), the rest is listing")
     print("device  platform         N     before s (in clears)  after s (in clears)     x")
     for n, got in results.items():
         for device, platform in PLATFORM_OF.items():
