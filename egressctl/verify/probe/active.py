@@ -9,6 +9,10 @@ egressctl.verify.probe -`` (:func:`probe_command`), a site host over SSH running
 * **blocked-allowed**: an expected-reachable probe was not answered;
 * **cut-confirmed** / **normal-ok**: every probe as expected. Blocked means refused *or* silent, so the
   verdict never depends on an ICMP refusal arriving; reachable means a real answer.
+
+An expected-reachable probe is blocked only after its retries (:mod:`retry`): one missed reply on a
+loaded machine is no evidence. Each observation says how many tries it took (``tries``); one that
+answered only on a retry is a warning line in the summary, not a failure.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from egressctl.inventory.models import Site, VantagePoint
 from egressctl.policy import Policy
 from egressctl.verify.matcher import CompiledPolicy
 from egressctl.verify.probe.matrix import Cell, build_matrix
-from egressctl.verify.probe.records import ProbeResult, ProbeRun, plan_to_json
+from egressctl.verify.probe.records import Probe, ProbeResult, ProbeRun, plan_to_json
+from egressctl.verify.probe.retry import SCHEDULE, Settled, settle
 
 ExecPrefix = Callable[[str], list[str]]
 VERDICTS = ("cut-confirmed", "leak", "blocked-allowed", "leak+blocked-allowed", "normal-ok", "error")
@@ -40,6 +45,7 @@ class Observation:
 
     cell: Cell
     result: ProbeResult
+    tries: int = 1
 
     @property
     def problem(self) -> str | None:
@@ -55,14 +61,15 @@ class Observation:
         """Flat record for the journal and ``--json``."""
         d = asdict(self.cell)
         d.update(observed=self.result.outcome, detail=self.result.detail, responder=self.result.responder,
-                 hops=self.result.hops, rtt_ms=self.result.rtt_ms, problem=self.problem)
+                 hops=self.result.hops, rtt_ms=self.result.rtt_ms, problem=self.problem, tries=self.tries)
         return d
 
     def describe(self) -> str:
         """``vantage: path via exit X (observed detail [by who])``."""
         by = f" by {self.result.responder}" if self.result.responder else ""
+        tries = f", {self.tries} tries" if self.tries > 1 else ""
         return (f"{self.cell.vantage}: {self.cell.path} via exit {self.cell.exit} ({self.cell.purpose}, "
-                f"expected {self.cell.expected}, {self.result.outcome}: {self.result.detail}{by})")
+                f"expected {self.cell.expected}, {self.result.outcome}: {self.result.detail}{by}{tries})")
 
 
 @dataclass
@@ -85,6 +92,11 @@ class ActiveReport:
     def blocked_allowed(self) -> list[Observation]:
         """Expected-reachable probes that were not answered."""
         return [o for o in self.observations if o.problem == "blocked-allowed"]
+
+    @property
+    def answered_on_retry(self) -> list[Observation]:
+        """Expected-reachable probes that answered only on a retry: open, but late (a warning)."""
+        return [o for o in self.observations if o.tries > 1 and o.result.outcome == "answered"]
 
     @property
     def leaking_exits(self) -> list[str]:
@@ -123,6 +135,9 @@ class ActiveReport:
         if self.blocked_allowed:
             lines.append("  allowed but blocked:")
             lines += [f"    {o.describe()}" for o in self.blocked_allowed]
+        if self.answered_on_retry:
+            lines.append("  warning: answered only on a retry (open, but late: is this machine loaded?):")
+            lines += [f"    {o.describe()}" for o in self.answered_on_retry]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +147,7 @@ class ActiveReport:
                 "leaking_exits": self.leaking_exits, "errors": self.errors,
                 "leaks": [o.to_dict() for o in self.leaks],
                 "blocked_allowed": [o.to_dict() for o in self.blocked_allowed],
+                "answered_on_retry": [o.to_dict() for o in self.answered_on_retry],
                 "matrix": [o.to_dict() for o in self.observations], "runs": self.runs}
 
 
@@ -166,18 +182,34 @@ def _run_local(argv: list[str], plan: str, budget: float) -> ProbeRun:
         raise VerificationError(f"probe run printed no JSON: {exc}") from None
 
 
-def _run_vantage(vp: VantagePoint, cells: list[Cell], timeout: float, prefix: ExecPrefix | None) -> ProbeRun:
-    plan = plan_to_json([c.probe(i) for i, c in enumerate(cells)], timeout)
+def _run_probes(vp: VantagePoint, probes: list[Probe], timeout: float, prefix: ExecPrefix | None) -> ProbeRun:
+    """One run of ``probes`` on ``vp``; every probe's result must come back (a missing one is no verdict)."""
+    plan = plan_to_json(probes, timeout)
     budget = timeout * 2 + 60
     if vp.netns is not None:
-        return _run_local([*(prefix or _default_prefix)(vp.netns), *probe_command()], plan, budget)
-    from egressctl.verify.probe.ssh import run_over_ssh
+        run = _run_local([*(prefix or _default_prefix)(vp.netns), *probe_command()], plan, budget)
+    else:
+        from egressctl.verify.probe.ssh import run_over_ssh
 
-    return ProbeRun.from_dict(run_over_ssh(vp, plan, budget))
+        run = ProbeRun.from_dict(run_over_ssh(vp, plan, budget))
+    got = {r.id for r in run.results}
+    missing = [p.id for p in probes if p.id not in got]
+    if missing:  # never read a missing result as "blocked"
+        raise VerificationError(f"{len(missing)} probe result(s) missing from {run.host}")
+    return run
+
+
+def _run_vantage(vp: VantagePoint, cells: list[Cell], timeout: float, prefix: ExecPrefix | None,
+                 schedule: tuple[float, ...]) -> tuple[ProbeRun, Settled]:
+    """The first run of ``cells`` on ``vp``, then the retries of its silent expected-reachable probes."""
+    first = _run_probes(vp, [c.probe(i) for i, c in enumerate(cells)], timeout, prefix)
+    return first, settle(cells, first, lambda probes, wait: _run_probes(vp, probes, wait, prefix), timeout,
+                         schedule=schedule)
 
 
 def verify_active(site: Site, target: str, *, timeout: float = 1.0,
-                  exec_prefix: ExecPrefix | None = None, policy: Policy | None = None) -> ActiveReport:
+                  exec_prefix: ExecPrefix | None = None, policy: Policy | None = None,
+                  retry_schedule: tuple[float, ...] = SCHEDULE) -> ActiveReport:
     """Probe the matrix of ``site`` at ``target`` from every vantage point (in parallel) and judge it.
 
     A vantage point that cannot run its probes is reported in ``errors`` (verdict ``error``); a leak is a
@@ -194,20 +226,17 @@ def verify_active(site: Site, target: str, *, timeout: float = 1.0,
     if not vps:
         report.errors["(site)"] = "no vantage point with probes: add vantage_points and canaries"
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(vps)))) as pool:
-        futures = {vp.name: pool.submit(_run_vantage, vp, matrix[vp.name], timeout, exec_prefix)
-                   for vp in vps}
+        futures = {vp.name: pool.submit(_run_vantage, vp, matrix[vp.name], timeout, exec_prefix,
+                                        retry_schedule) for vp in vps}
         for name, fut in futures.items():
             try:
-                run = fut.result()
+                run, settled = fut.result()
             except (EgressError, OSError) as exc:
                 report.errors[name] = redact(str(exc))
                 continue
-            by_id = {r.id: r for r in run.results}
-            missing = [i for i in range(len(matrix[name])) if f"{name}:{i}" not in by_id]
-            if missing:  # never read a missing result as "blocked"
-                report.errors[name] = f"{len(missing)} probe result(s) missing from {run.host}"
-                continue
-            report.observations += [Observation(c, by_id[f"{name}:{i}"]) for i, c in enumerate(matrix[name])]
-            report.runs[name] = {"host": run.host, "elapsed_s": run.elapsed_s, "stats": run.stats}
+            report.observations += [Observation(c, settled.results[i], settled.tries[i])
+                                    for i, c in enumerate(matrix[name])]
+            report.runs[name] = {"host": run.host, "elapsed_s": run.elapsed_s, "stats": run.stats,
+                                 "retries": settled.log}
     report.elapsed_s = time.monotonic() - start
     return report

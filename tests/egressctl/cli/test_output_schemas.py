@@ -118,6 +118,23 @@ def test_verify_active(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     check(json.loads(journaled.stdout), jsonout.VERIFY_ACTIVE)
 
 
+def test_verify_active_with_retries() -> None:
+    """A probe that answered only on a retry: ``tries`` on every observation, ``answered_on_retry`` listed."""
+    from egressctl.verify.probe.active import ActiveReport, Observation
+    from egressctl.verify.probe.matrix import Cell
+    from egressctl.verify.probe.records import ProbeResult
+
+    cell = Cell("ws1", "primary", 4, "10.10.1.11", "203.0.113.53", "tcp", 53, "allowed:dns", "reachable",
+                "dns")
+    late = Observation(cell, ProbeResult("ws1:0", "answered", "syn-ack", "203.0.113.53", 3, 2.5), tries=2)
+    doc = {"schema": jsonout.VERIFY_ACTIVE, **ActiveReport("hq", "isolated", [late]).to_dict()}
+    assert doc["ok"] and doc["matrix"][0]["tries"] == 2 and len(doc["answered_on_retry"]) == 1
+    check(doc, jsonout.VERIFY_ACTIVE)
+    doc["matrix"][0]["tries"] = 0
+    with pytest.raises(AssertionError):
+        check(doc, jsonout.VERIFY_ACTIVE)
+
+
 def test_verify_watch_stream(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_watch(monkeypatch)
     res = cli("verify", "hq", "--watch", "2", "--stage", "isolated", "--json")
