@@ -180,9 +180,16 @@ def _take_addr(words: list[str], groups: Groups) -> list[Net]:
     return [ipaddress.ip_network(f"{w}/{words.pop(0)}", strict=False)]
 
 
+def _service_group_named(name: str, groups: Groups) -> ObjectGroup | None:
+    group = groups.get(name)
+    return group if group is not None and group.kind == "service" else None
+
+
 def _take_ports(words: list[str], groups: Groups) -> list[Ports | None]:
     if not words or words[0] not in ("eq", "lt", "gt", "neq", "range", "object-group"):
         return [None]
+    if words[0] == "object-group" and _service_group_named(words[1], groups) is None:
+        return [None]  # a network group: the next address, not a port operand (as parse_ace reads it)
     op = words.pop(0)
     if op == "object-group":
         return list(groups[words.pop(0)].ports())
