@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from egressctl_lab.emu.cisco_asa import constants as c
 from egressctl_lab.emu.cisco_asa.model import Config
 from egressctl_lab.emu.cisco_ios.tokens import CliError, Cursor
-from egressctl_lab.emu.sessions import Crossing, SessionTable, crossings
+from egressctl_lab.emu.sessions import Crossing, SessionTable, crossings, delete_all
 
 
 def _nameif(cfg: Config, kernel: str | None) -> str:
@@ -96,7 +96,7 @@ def parse_filter(words: str) -> Filter:
 
 
 def clear(cfg: Config, table: SessionTable, words: str) -> str:
-    """``clear conn ...``: delete the selected forwarded connections."""
+    """``clear conn ...``: delete the selected forwarded connections (together, as the ASA does)."""
     flt = parse_filter(words)
-    gone = sum(table.delete(x.flow) for x in crossings(table) if x.forwarded and flt.matches(x))
+    gone = delete_all(table, [x.flow for x in crossings(table) if x.forwarded and flt.matches(x)])
     return c.CONN_DELETED.format(n=gone) + "\n"

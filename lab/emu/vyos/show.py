@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-from egressctl_lab.emu.sessions import Flow
+from egressctl_lab.emu.sessions import Flow, delete_all
 from egressctl_lab.emu.vyos import constants as c
 from egressctl_lab.emu.vyos.tree import Tree, braces, commands, values
 from egressctl_lab.emu.vyos.versions import version_tuple
@@ -93,7 +93,10 @@ def conntrack_table(dev: VyosDevice, family: int) -> str:
 
 
 def conntrack_cmd(dev: VyosDevice, args: list[str]) -> str:
-    """``sudo conntrack -L|-D [-f ipv4|ipv6] [-p P] [-s A] [-d A] [--sport N] [--dport N] [-o extended]``."""
+    """``sudo conntrack -L|-D [-f F] [-p P] [-s A [--mask-src M]] [-d A [--mask-dst M]] [--sport/--dport N]``.
+
+    ``-o extended`` is the only output; a deletion's entries go together (one conntrack batch).
+    """
     opts: dict[str, str] = {}
     verb = ""
     i = 0
@@ -110,7 +113,7 @@ def conntrack_cmd(dev: VyosDevice, args: list[str]) -> str:
         body = "".join(_extended(f) + "\n" for f in chosen)
         return body + c.CT_LISTED.format(n=len(chosen))
     if verb in ("-D", "-F"):
-        gone = sum(1 for f in chosen if table.delete(f))
+        gone = delete_all(table, chosen)
         return c.CT_DELETED.format(n=gone)
     return "conntrack v1.4.7 (conntrack-tools): Missing arguments\n"
 
@@ -119,8 +122,8 @@ def _matches(f: Flow, opts: dict[str, str]) -> bool:
     fam = {"ipv4": 4, "ipv6": 6}.get(opts.get("-f", ""), f.family)
     if f.family != fam or ("-p" in opts and opts["-p"] != f.proto):
         return False
-    for flag, addr in (("-s", f.src), ("-d", f.dst)):
-        if flag in opts and not _within(addr, opts[flag]):
+    for flag, mask, addr in (("-s", "--mask-src", f.src), ("-d", "--mask-dst", f.dst)):
+        if flag in opts and not _within(addr, opts[flag], opts.get(mask)):
             return False
     for flag, port in (("--sport", f.sport), ("--dport", f.dport)):
         if flag in opts and str(port) != opts[flag]:
@@ -128,9 +131,12 @@ def _matches(f: Flow, opts: dict[str, str]) -> bool:
     return True
 
 
-def _within(addr: str, spec: str) -> bool:
+def _within(addr: str, spec: str, mask: str | None = None) -> bool:
+    """``addr`` under ``-s/-d spec`` (an address, the whole of it unless ``--mask-src/--mask-dst mask``)."""
     try:
-        return ipaddress.ip_address(addr) in ipaddress.ip_network(spec, strict=False)
+        bits = bin(int(ipaddress.ip_address(mask))).count("1") if mask is not None else None
+        net = ipaddress.ip_network(spec if bits is None else f"{spec}/{bits}", strict=False)
+        return ipaddress.ip_address(addr) in net
     except ValueError:
         return False
 
