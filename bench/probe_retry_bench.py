@@ -45,7 +45,7 @@ from egressctl_lab.testing.probe_testbed import Testbed
 
 from egressctl.inventory.models import Site
 from egressctl.verify.probe.active import verify_active
-from egressctl.verify.probe.retry import BUDGET, NO_RETRY, SCHEDULE
+from egressctl.verify.probe.retry import BUDGET, NO_RETRY, SCHEDULE, WALL
 
 PREFIX = "h19-"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHoR2vS8mK8Q0DAZU864neT/yRls23XrEDy7IrLAeu2"
@@ -197,7 +197,7 @@ def main() -> int:
                 p.terminate()
                 p.wait(5)
     print(f"\n{args.hogs} hog(s), time-out {args.timeout} s, "
-          f"retries {SCHEDULE} x time-out within {BUDGET} x time-out")
+          f"retries {SCHEDULE} x time-out, together within {BUDGET} x time-out, none after {WALL} x")
     print(table(rows))
     return 0
 

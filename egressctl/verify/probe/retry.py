@@ -5,9 +5,12 @@ vantage point's child, the destination's userspace service or the forwarding nam
 by more than the 1 s time-out, and the verification would report ``blocked-allowed`` (exit 3) on an
 open path. So, after the first run of a vantage point's probes, the *expected-reachable* probes that
 stayed silent (or could not even be sent) run again, alone, with growing time-outs
-(:data:`SCHEDULE`, multiples of the base time-out), while the total wall time of the extra tries stays
-within :data:`BUDGET` base time-outs (6 s by default). What answers on a retry is open (reported as a
-late answer, a warning); what is still silent after the last try is ``blocked-allowed`` as before.
+(:data:`SCHEDULE`, multiples of the base time-out). Their time-outs together stay within :data:`BUDGET`
+base time-outs (6 s by default), and no try starts once :data:`WALL` base time-outs of wall time have
+passed since the first retry (18 s): at load 20 starting a probe child costs seconds, which must not eat
+the listening time (a budget counted in wall time gave a starved service's late answer a 1 s window and
+called it blocked) nor make the wait unbounded. What answers on a retry is open (reported as a late
+answer, a warning); what is still silent after the last try is ``blocked-allowed`` as before.
 
 Nothing here loosens what counts as a leak: expected-blocked probes are never run again, so an answered
 one is a leak at once and a silent one passes exactly as before. A refusal (an RST forged by a device, an
@@ -28,7 +31,8 @@ from egressctl.verify.probe.matrix import Cell
 from egressctl.verify.probe.records import Probe, ProbeResult, ProbeRun
 
 SCHEDULE = (1.0, 1.5, 2.0)  # time-out of each extra try, in base time-outs (growing)
-BUDGET = 6.0  # wall time of all extra tries together, in base time-outs
+BUDGET = 6.0  # the extra tries' time-outs together, in base time-outs
+WALL = 18.0  # no extra try starts after this much wall time since the first one, in base time-outs
 MIN_TRY = 0.5  # a try shorter than this (in base time-outs) proves nothing: the budget is spent
 NO_RETRY: tuple[float, ...] = ()
 
@@ -75,13 +79,14 @@ def settle(cells: Sequence[Cell], first: ProbeRun, run: Runner, timeout: float, 
     results = [by_id[c.probe(i).id] for i, c in enumerate(cells)]
     tries = [1] * len(cells)
     log: list[dict[str, Any]] = []
-    start, limit = clock(), budget * timeout
+    start, listened = clock(), 0.0
     for factor in schedule:
         pending = _pending(cells, results)
-        left = limit - (clock() - start)
-        if not pending or left < MIN_TRY * timeout:
+        left = budget * timeout - listened
+        if not pending or left < MIN_TRY * timeout or clock() - start >= WALL * timeout:
             break
         wait = min(factor * timeout, left)
+        listened += wait
         entry: dict[str, Any] = {"probes": len(pending), "timeout_s": round(wait, 3)}
         log.append(entry)
         t0 = clock()

@@ -19,7 +19,7 @@ from egressctl.inventory.models import Site
 from egressctl.verify.probe import active
 from egressctl.verify.probe.matrix import Cell, build_matrix
 from egressctl.verify.probe.records import Probe, ProbeResult, ProbeRun
-from egressctl.verify.probe.retry import BUDGET, NO_RETRY, SCHEDULE, needs_retry, settle
+from egressctl.verify.probe.retry import BUDGET, NO_RETRY, SCHEDULE, WALL, needs_retry, settle
 
 INV = Path(__file__).resolve().parents[3] / "inventory" / "lab.yaml"
 
@@ -120,25 +120,30 @@ def test_still_silent_after_the_last_try_is_blocked(cells: list[Cell]) -> None:
     assert "4 tries" in report.summary and "warning" not in report.summary
 
 
-def test_the_budget_bounds_slow_runs(cells: list[Cell]) -> None:
-    """Runs slower than their time-out (a starved child): later tries shrink to, then stop at, the budget."""
+def test_the_budgets_bound_the_tries(cells: list[Cell]) -> None:
+    """Time-outs together within BUDGET; no try starts after WALL; a try under half a time-out is skipped."""
     clock = FakeClock()
-    runner = FakeRunner(clock, {}, overhead=2.0)
+    runner = FakeRunner(clock, {}, overhead=2.0)  # a slow child start does not eat the listening time
     settle(cells, _all_silent(cells), runner, 1.0, clock=clock)
-    assert [w for _, w in runner.calls] == [1.0, 1.5]  # 3 s, then 3.5 s: the budget (6 s) is spent
+    assert [w for _, w in runner.calls] == [1.0, 1.5, 2.0]
+    clock = FakeClock()
+    runner = FakeRunner(clock, {}, overhead=8.0)  # 9 s, then 18.5 s: past WALL, no third try
+    settle(cells, _all_silent(cells), runner, 1.0, clock=clock)
+    assert [w for _, w in runner.calls] == [1.0, 1.5] and WALL == 18.0
+    assert clock.now - 100.0 <= WALL + 2.0 + 8.0  # at most one run past the wall limit
     clock = FakeClock()
     runner = FakeRunner(clock, {}, overhead=0.5)
     settle(cells, _all_silent(cells), runner, 2.0, clock=clock)  # the schedule scales with the time-out
     assert [w for _, w in runner.calls] == [2.0, 3.0, 4.0]
     clock = FakeClock()
-    runner = FakeRunner(clock, {}, overhead=1.2)
-    settle(cells, _all_silent(cells), runner, 1.0, clock=clock)
-    assert [w for _, w in runner.calls] == pytest.approx([1.0, 1.5, 1.1])  # the last try gets what is left
-    assert clock.now - 100.0 <= BUDGET + 1.2 + 1e-9  # at most one run's overhead past the budget
+    runner = FakeRunner(clock, {})
+    settle(cells, _all_silent(cells), runner, 1.0, schedule=(2.0, 3.0, 4.0), clock=clock)
+    assert [w for _, w in runner.calls] == [2.0, 3.0, 1.0]  # the last try gets what is left of BUDGET
     clock = FakeClock()
-    runner = FakeRunner(clock, {}, overhead=1.6)
-    settle(cells, _all_silent(cells), runner, 1.0, clock=clock)
-    assert [w for _, w in runner.calls] == [1.0, 1.5]  # 0.3 s left: under half a time-out, no third try
+    runner = FakeRunner(clock, {})
+    settle(cells, _all_silent(cells), runner, 1.0, schedule=(3.0, 2.8, 1.0), clock=clock)
+    assert [w for _, w in runner.calls] == pytest.approx([3.0, 2.8])  # 0.2 s left: no third try
+    assert sum(w for _, w in runner.calls) <= BUDGET
 
 
 def test_answers_stop_the_retries_of_those_that_answered(cells: list[Cell]) -> None:
