@@ -23,6 +23,11 @@ answers (answered only on a retry), the largest number of tries, wall time per v
 load average. Nothing leaves the namespaces made here; they are removed in a ``finally`` (also on
 Ctrl-C), and so are the hogs. No loopback port is used.
 
+Measured on 2 shared cores (false verdicts before -> after, N = 20 per side, time-out 1 s): 2 hogs alone
+(load 3) 0 -> 0, 18 hogs alone (load 19) 0 -> 0; with 1.5 s stalls every 1.5 s on average: 2 hogs (load 4)
+4 -> 0 (6 late answers, at most 2 tries), 18 hogs (load 17) 2 -> 0 (8 late answers, at most 3 tries,
+after's slowest verification 6.8 s vs 3.1 s).
+
 Usage: ``python bench/probe_retry_bench.py [--runs 20] [--hogs 2] [--timeout 1.0] [--limit 600]
 [--stall-ms 0] [--stall-every-ms 3000]`` (root).
 """
