@@ -193,13 +193,21 @@ class NetmikoDriverBase:
 
     # ---------------------------------------------------------------- commands
     def check_output(self, command: str, output: str) -> None:
-        """Raise ``CommandRejected`` carrying the device's own words when ``output`` holds a vendor error."""
+        """Raise ``CommandRejected`` carrying the device's own words when ``output`` holds a vendor error.
+
+        The words are every error line in the order the device printed them (at most three): FortiOS says
+        what was wrong first (``command parse error before 'x'``) and only then ``Command fail. Return code
+        -61``, and an operator needs the first as much as the second.
+        """
+        found: dict[int, str] = {}
         for pattern in self.error_patterns:
-            m = re.search(pattern, output, flags=re.M)
-            if m:
-                raise CommandRejected(
-                    self.device.name, f"line rejected: {redact(command)}", device_output=redact(m.group(0))
-                )
+            for m in re.finditer(pattern, output, flags=re.M):
+                found.setdefault(m.start(), m.group(0))
+        if found:
+            words = list(dict.fromkeys(found[k] for k in sorted(found)))[:3]
+            raise CommandRejected(
+                self.device.name, f"line rejected: {redact(command)}", device_output=redact("; ".join(words))
+            )
 
     def send(
         self,
