@@ -80,6 +80,9 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         self._policy: Policy | None = None
         self._secret: Secret | None = None
         self._marker = PendingMarker(self.platform, device)
+        #: Written before a load and removed once it finished: a controller killed mid-load finds, on
+        #: its re-run, an unstamped candidate of egressctl's objects alone that is its own partial load.
+        self._loading = PendingMarker(f"{self.platform}-load", device)
         self._watchdog = Watchdog(self._marker, lambda: rollback_on_fresh_session(self, self._secret))
         self._committed = False  # this session committed a change (its snapshot is the state before it)
         host = revert_host(device)
@@ -169,8 +172,13 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         """What the shared candidate holds beyond the running configuration (one read when nothing)."""
         if not self._diff():
             return Candidate((), (), (), False)
-        return compare(running if running is not None else self._op(C.CMD_RUNNING),
+        cand = compare(running if running is not None else self._op(C.CMD_RUNNING),
                        self._op(C.CMD_CANDIDATE))
+        if cand.foreign and not cand.outside and self._loading.read() is not None:
+            # Only egressctl's objects, unstamped, while this controller's own load never finished (it was
+            # killed before the stamped rules were set): a partial load of its own, never someone else's.
+            return Candidate(cand.changed, (), (), True)
+        return cand
 
     def _armed(self) -> bool:
         """A commit waits for its confirm: the revert job is armed (or, without one, our marker file)."""
@@ -200,8 +208,10 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
         lines = self.render(policy, current)
         if lines:
             # The named snapshot is always the state right before *this* change (candidate == running).
+            self._loading.write(target=policy.target)
             try:
                 self._config([C.CMD_SAVE, *lines])
+                self._loading.clear()
             except DeviceError:
                 # Lines sent before the rejected one sit in the shared candidate: take them out again
                 # (a lost session leaves them to the next run, which finds a candidate of egressctl's).
@@ -327,6 +337,7 @@ class PaloAltoPanosDriver(NetmikoDriverBase):
     def discard(self) -> None:
         """``revert config``: throw the uncommitted candidate away."""
         self._config([C.CMD_REVERT])
+        self._loading.clear()
 
     # ----------------------------------------------------------------------- sessions
     def session_handling(self) -> SessionHandling:
