@@ -145,7 +145,7 @@ class SignalOnCommit(FakeDriver):
 #: operation ends interrupted with that device still pending (its dead-man switch armed, the journal
 #: saying so, a re-run resuming it), where Ctrl-C's path rolls it back first. Intermittent: non-strict
 #: until the race is fixed.
-SIGNAL_RACE = pytest.mark.xfail(strict=False, reason="known race: an interrupt mid-commit can leave it pending")
+SIGNAL_RACE = pytest.mark.xfail(strict=False, reason="known race: interrupt mid-commit, left pending")
 
 
 @SIGNAL_RACE
