@@ -54,8 +54,6 @@ CMD_LIST = "conntrack -L -o extended -f {family} -s {prefix} 2>/dev/null; true"
 CT_FAMILY = {4: "ipv4", 6: "ipv6"}
 CMD_DELETE = "conntrack -D -f {family} -p {proto} -s {src} -d {dst}{ports} 2>&1"
 DELETED_RE = re.compile(r"(\d+) flow entries have been deleted")
-#: TCP states whose connection is over (nothing left to end).
-TCP_OVER = frozenset({"TIME_WAIT", "CLOSE"})
 #: Route lookups, several per command (``-force`` goes on past an unreachable address); each answer is a
 #: JSON array naming the ``dst`` it is for, with ``"type": "local"`` for the box's own addresses.
 CMD_ROUTES = "printf 'route get %s\\n' {addresses} | ip -j -force -batch - 2>/dev/null; true"

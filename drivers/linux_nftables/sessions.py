@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from egressctl_drivers.common import session_batch as B
 from egressctl_drivers.common import sessions as S
+from egressctl_drivers.common.conntrack import parse_entries
 from egressctl_drivers.linux_nftables import constants as c
 
 from egressctl.driver import SessionHandling, SessionReport
@@ -39,30 +40,6 @@ def handling(run: Run) -> SessionHandling:
         return SessionHandling.KEPT
     count = run(c.CMD_TRACKED).strip().splitlines()
     return SessionHandling.KEPT if count and count[-1].strip() not in ("", "0") else SessionHandling.STATELESS
-
-
-def parse_entries(text: str) -> list[S.Session]:
-    """Sessions of ``conntrack -L -o extended`` output (the original direction is the first tuple)."""
-    out: list[S.Session] = []
-    for line in text.splitlines():
-        tokens = line.split()
-        if len(tokens) < 6 or tokens[0] not in ("ipv4", "ipv6"):
-            continue
-        fields: dict[str, str] = {}
-        for token in tokens[5:]:
-            key, eq, value = token.partition("=")
-            if eq and key not in fields:
-                fields[key] = value
-        if "src" not in fields or "dst" not in fields:
-            continue
-        proto = tokens[2]
-        state = tokens[5] if proto == "tcp" else ""
-        out.append(S.Session(
-            ref="", protocol=proto, src=S.address(fields["src"]), dst=S.address(fields["dst"]),
-            sport=S.port(fields.get("sport")), dport=S.port(fields.get("dport")),
-            live=state not in c.TCP_OVER,
-        ))
-    return out
 
 
 def parse_routes(text: str) -> Routes:

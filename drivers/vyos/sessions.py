@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from egressctl_drivers.common import session_batch as B
 from egressctl_drivers.common import sessions as S
-from egressctl_drivers.linux_nftables.sessions import parse_entries
+from egressctl_drivers.common.conntrack import parse_entries
 from egressctl_drivers.vyos import constants as c
 
 from egressctl.driver import SessionHandling, SessionReport
