@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-#: The test kit's markers (ssh, root, lab, slow), registered as a plugin author's conftest would.
-pytest_plugins = ["egressctl_lab.testing.plugin"]
+#: The test kit's markers (ssh, root, lab, slow), registered as a plugin author's conftest would, and
+#: ``--shard I/K`` / ``--record-durations`` of scripts/test's concurrent shards (tests/support/sharding.py).
+pytest_plugins = ["egressctl_lab.testing.plugin", "tests.support.sharding"]
 
 #: tests/data holds inputs, among them a separate plugin package with its own tests (run by test_plugin_kit).
 collect_ignore = ["data"]
