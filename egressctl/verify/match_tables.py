@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 NOT_SUBJECT = -1
 LEAK = -2
 OPEN = -3
+RELATED = -4  # an ICMP error of a flow the policy allows (a leak by its own header alone)
 PROTO_NUMBERS = {"tcp": 6, "udp": 17}
 ICMP_NUMBER = {4: 1, 6: 58}
 MAX_ADDR = {4: (1 << 32) - 1, 6: (1 << 128) - 1}

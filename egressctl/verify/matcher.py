@@ -16,7 +16,15 @@ tables feed the scalar path, the vectorised numpy path (:mod:`match_vector`) and
 they are built in :mod:`match_tables`.
 
 Verdict codes: ``>= 0`` the index of the permit rule that matched; :data:`NOT_SUBJECT`; :data:`LEAK` (a
-deny rule matched, or nothing did); :data:`OPEN` (target ``normal``: no egressctl policy, nothing leaks).
+deny rule matched, or nothing did); :data:`OPEN` (target ``normal``: no egressctl policy, nothing leaks);
+:data:`RELATED` (a leak by its own header, but an ICMP error quoting a flow the policy allows).
+
+ICMP errors: every stateful firewall forwards the errors of a connection it allows (nftables ``ct state
+related``, ASA, FortiOS, PAN-OS): port unreachable for a late DNS answer, packet too big for PMTUD, time
+exceeded. An error leaving the site goes back to the sender of the datagram it quotes, an outside host, so
+the quote travels inward: the flow it belongs to, seen from inside, is the quote reversed (quoted
+destination and port to quoted source and port). :meth:`CompiledPolicy.related` is that decision; the
+parsers (``pktparse``) only hand over quotes that are whole and sent by the error's destination.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from egressctl.verify.match_tables import (
     NOT_SUBJECT,
     OPEN,
     PROTO_NUMBERS,
+    RELATED,
     FamilyTables,
     IntArray,
     compile_family,
@@ -42,7 +51,7 @@ if TYPE_CHECKING:
     from egressctl.policy import Policy
     from egressctl.verify.match_vector import Addr
 
-__all__ = ["LEAK", "NOT_SUBJECT", "OPEN", "CompiledPolicy", "FamilyTables", "Verdict"]
+__all__ = ["LEAK", "NOT_SUBJECT", "OPEN", "RELATED", "CompiledPolicy", "FamilyTables", "Verdict"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,8 @@ class CompiledPolicy:
         """Human label of a verdict code."""
         if code >= 0:
             return self.rule_names[code]
-        return {NOT_SUBJECT: "not-subject", LEAK: "leak", OPEN: "open"}.get(code, f"code {code}")
+        return {NOT_SUBJECT: "not-subject", LEAK: "leak", OPEN: "open", RELATED: "related"}.get(
+            code, f"code {code}")
 
     # -- scalar -------------------------------------------------------------------------------------------
     def inside(self, family: int, addr: object) -> bool:
@@ -133,6 +143,15 @@ class CompiledPolicy:
                 return atom.code
         return LEAK
 
+    def related(self, family: int, proto: int | str, qsrc: object, qdst: object, qsport: int = 0,
+                qdport: int = 0) -> bool:
+        """Whether an ICMP error quoting this datagram belongs to a flow the policy allows.
+
+        The quote is the flow's inbound packet (the error leaving the site answers it), so the flow is
+        judged reversed: quoted destination to quoted source, ports swapped, as a packet leaving the site.
+        """
+        return self.code(family, proto, qdst, qsrc, qdport, qsport) >= 0
+
     def verdict(self, family: int, proto: int | str, src: object, dst: object, sport: int = 0,
                 dport: int = 0) -> Verdict:
         """Verdict on one packet (see :meth:`code`), with the permit rule's name."""
@@ -153,6 +172,16 @@ class CompiledPolicy:
         from egressctl.verify.match_vector import classify
 
         return classify(self.v6, self.is_normal, proto, (src_h, src_l), (dst_h, dst_l), sport, dport)
+
+    def related_mask(self, family: int, proto: IntArray, qsrc: Addr, qdst: Addr, qsport: IntArray,
+                     qdport: IntArray) -> IntArray:
+        """Vectorised :meth:`related`: which quoted datagrams belong to a flow the policy allows."""
+        import numpy as np
+
+        from egressctl.verify.match_vector import classify
+
+        return np.asarray(classify(self.tables(family), self.is_normal, proto, qdst, qsrc, qdport,
+                                   qsport) >= 0)
 
     def subject_mask(self, family: int, src: Addr, dst: Addr) -> IntArray:
         """Which packets leave the site; addresses as ``(uint32,)`` or ``(high, low)`` uint64 tuples."""

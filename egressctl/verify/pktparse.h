@@ -9,6 +9,8 @@
  *   pp_l4    non-first fragments, the IPv6 extension-header chain, and TCP/UDP ports.
  * Each returns 0 to go on, or -1 with r->status set to the first problem found. A verdict needs the ports
  * only for TCP and UDP, so only those are "truncated" when the transport header is cut short.
+ * A fourth, pp_quote, parses the datagram an ICMP error quotes (callers use it only for a packet that
+ * would otherwise be a leak: an error related to an allowed flow is not one, as stateful firewalls agree).
  *
  * Every read is bounds-checked against r->n (the captured length): a hostile or truncated packet gets a
  * status, never a read out of bounds. Only stdint/string: no other dependency than a C99 compiler.
@@ -174,6 +176,30 @@ static inline int pp_l4(pp_pkt *r) {
         r->dport = pp_be16(r->p + r->l4 + 2);
     }
     return 0;
+}
+
+/* ICMP errors (ICMPv4 destination unreachable, source quench, redirect, time exceeded, parameter problem;
+ * ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem): a fully parsed packet
+ * whose ICMP header (8 bytes, then the quote) was captured. */
+static inline int pp_icmp_error(const pp_pkt *r) {
+    if (r->status != PP_OK || r->n - r->l4 < 8) return 0;
+    uint8_t t = r->p[r->l4];
+    if (r->family == 4 && r->proto == 1) return t == 3 || t == 4 || t == 5 || t == 11 || t == 12;
+    if (r->family == 6 && r->proto == 58) return t >= 1 && t <= 4;
+    return 0;
+}
+
+/* The datagram an ICMP error r quotes, parsed into q (raw IP of r's family from r->l4 + 8): 0 when the
+ * quote is a whole IP header (the IPv6 extension chain too), not a non-first fragment, with the ports of
+ * TCP and UDP, and sent by the error's destination (the error goes back to the sender of what it quotes,
+ * as conntrack demands: otherwise the quote is not this error's); -1 otherwise (judge r by its own header).
+ */
+static inline int pp_quote(const pp_pkt *r, pp_pkt *q) {
+    if (!pp_icmp_error(r)) return -1;
+    pp_init(q, r->p + r->l4 + 8, r->n - r->l4 - 8);
+    q->et = r->family == 6 ? 0x86DD : 0x0800;
+    if (pp_ip(q) < 0 || pp_l4(q) < 0 || q->l4 > q->n) return -1;
+    return q->src_h == r->dst_h && q->src_l == r->dst_l ? 0 : -1;
 }
 
 /* All three steps (callers that do not stop early: the watch's ring walker). */

@@ -8,7 +8,8 @@ watch uses it as its walker when the C helper is not built.
 
 ``status`` is the first problem found (:data:`OK` when none); ``family`` is non-zero once the addresses
 were read, which is what lets a caller decide "not leaving the site" before caring about the rest. Ports
-are required only for TCP and UDP (a verdict needs nothing else from the transport header).
+are required only for TCP and UDP (a verdict needs nothing else from the transport header). :func:`quote`
+(``pp_quote``) parses the datagram an ICMP error quotes: an error related to an allowed flow is no leak.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ ETHERNET, COOKED, COOKED_V2, RAW, RAW4, RAW6 = 1, 113, 276, 101, 228, 229
 VLAN_TYPES = frozenset({0x8100, 0x88A8, 0x9100})
 V6_EXT = frozenset({0, 43, 44, 51, 60, 135, 139, 140})
 MAX_TAGS, MAX_EXT = 8, 16
+#: ICMP error types by family (their quote is the start of the datagram they answer; RFC 792, RFC 4443).
+ICMP_ERRORS = {4: frozenset({3, 4, 5, 11, 12}), 6: frozenset({1, 2, 3, 4})}
+ICMP_PROTO = {4: 1, 6: 58}
 _H = struct.Struct("!H")
 
 
@@ -170,3 +174,26 @@ def parse(data: bytes, linktype: int = ETHERNET, vlan: int | None = None) -> Par
     if _link(r, data, linktype) and _ip(r, data):
         _l4(r, data)
     return r
+
+
+def icmp_error(r: Parsed, data: bytes) -> bool:
+    """Whether ``r`` (fully parsed) is an ICMP error with its ICMP header captured (``pp_icmp_error``)."""
+    if r.status != OK or len(data) - r.l4 < 8 or r.proto != ICMP_PROTO.get(r.family):
+        return False
+    return data[r.l4] in ICMP_ERRORS[r.family]
+
+
+def quote(r: Parsed, data: bytes) -> Parsed | None:
+    """The datagram the ICMP error ``r`` quotes, parsed (``pp_quote``); None when there is none to trust.
+
+    None unless the quote is a whole IP header of ``r``'s family (extension chain too), not a non-first
+    fragment, with the ports of TCP and UDP, and sent by the error's destination (an error goes back to
+    the sender of what it quotes, as conntrack demands). Offsets of the result are within the quote.
+    """
+    if not icmp_error(r, data):
+        return None
+    body = data[r.l4 + 8:]
+    q = Parsed(et=0x86DD if r.family == 6 else 0x0800)
+    if not (_ip(q, body) and _l4(q, body)) or q.l4 > len(body):
+        return None
+    return q if q.src == r.dst else None

@@ -6,7 +6,8 @@ where every background packet is permitted or not subject *by construction* (:mo
 leaks (~0.1%) are planted on the edges (:mod:`capture_leaks`). Every planted leak is checked with a naive
 rule walk independent of ``egressctl.verify.matcher``, so the ground truth does not share the code under
 test. Unverifiable packets (non-first fragments, truncated and malformed headers) are planted and counted
-too.
+too, and with ``icmp_error_rate`` ICMP errors leaving the site (:mod:`capture_icmp_errors`): quoting an
+allowed flow (related, not leaks) or a denied one (leaks).
 
 Records are laid out with numpy (no per-packet scapy, :mod:`capture_records`), chunk by chunk, so 2M
 packets take seconds. ``bpf_exact=True`` keeps to what a BPF filter can express (no QinQ, no IPv6 extension
@@ -23,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from egressctl_lab.testing.capture_icmp_errors import ErrorPlanter
 from egressctl_lab.testing.capture_leaks import Planter
 from egressctl_lab.testing.capture_records import file_header, records
 from egressctl_lab.testing.capture_site import Reference, build_site
@@ -46,6 +48,8 @@ def generate(path: str | Path, opts: GenOptions | None = None) -> GroundTruth:
             rng = np.random.default_rng([opts.seed, ci])
             f = background(model, rng, m, opts)
             Planter(model, random.Random(opts.seed * 1_000_003 + ci), opts, truth).plant(f, rng)
+            if opts.icmp_error_rate:
+                ErrorPlanter(model, random.Random(opts.seed * 7_000_003 + ci), opts, truth).plant(f, rng)
             ts = t + np.cumsum(rng.integers(1_000, 20_000, m))
             t = int(ts[-1])
             truth.packets += m

@@ -11,6 +11,7 @@ import struct
 from typing import Any
 
 import numpy as np
+from egressctl_lab.testing.capture_icmp_errors import icmp_errors
 
 Arr = np.ndarray[Any, Any]
 
@@ -31,6 +32,7 @@ def _frames(f: dict[str, Arr]) -> tuple[Arr, Arr, dict[str, Arr]]:
     l3 = np.where(fam == 4, 20 + f["opt"], np.where(fam == 6, 40 + ext, 28))
     l4 = np.select([proto == 6, proto == 17, (proto == 1) | (proto == 58), proto == 47], [20, 8, 8, 4], 0)
     l4 = np.where(fam == 0, 0, l4)
+    l4 = np.where(f["qtype"] > 0, np.where(fam == 4, 36, 56), l4)  # ICMP error: header, quoted IP + 8 bytes
     wire = np.maximum(f["size"], l2 + l3 + l4)
     cap = np.where(f["cut"] >= 0, np.minimum(f["cut"], wire), wire)
     return wire, cap, {"l2": l2, "l3": l3, "ext": ext}
@@ -70,6 +72,7 @@ def _encode_packets(buf: Arr, d0: Arr, f: dict[str, Arr], wire: Arr, h: dict[str
     _put(buf, l4[udp] + 4, wire[udp] - (l4[udp] - d0[udp]), 2)
     icmp = np.nonzero((proto == 1) | (proto == 58))[0]
     buf[l4[icmp]] = np.where(proto[icmp] == 1, 8, 128).astype(np.uint8)
+    icmp_errors(buf, l4, f, _put)
     gre = np.nonzero(proto == 47)[0]
     _put(buf, l4[gre] + 2, 0x0800, 2)
 

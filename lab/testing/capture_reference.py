@@ -99,6 +99,10 @@ class Judge:
             c["permitted"] += 1
             self.rule_hits[code] += 1
             return
+        q = pktparse.quote(r, data)
+        if q is not None and self.cp.related(r.family, q.proto, q.src, q.dst, q.sport, q.dport):
+            c["related"] += 1  # an ICMP error of an allowed flow: not a leak
+            return
         c["leaks"] += 1
         c["leak_bytes"] += len(data)
         src, dst = r.address_bytes(data)

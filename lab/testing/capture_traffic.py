@@ -70,7 +70,11 @@ class Model:
 COLS: dict[str, Any] = {"fam": np.uint8, "proto": np.uint8, "s4": np.uint32, "d4": np.uint32, "sh": np.uint64,
                         "sl": np.uint64, "dh": np.uint64, "dl": np.uint64, "sp": np.int64, "dp": np.int64,
                         "tags": np.uint8, "opt": np.int64, "ext": np.uint8, "frag": np.uint8,
-                        "size": np.int64, "cut": np.int64, "badver": np.bool_, "iface": np.uint8}
+                        "size": np.int64, "cut": np.int64, "badver": np.bool_, "iface": np.uint8,
+                        # ICMP errors (capture_icmp_errors): type (0: none), the quoted datagram's protocol,
+                        # ports and destination; its source is the error's destination
+                        "qtype": np.uint8, "qcode": np.uint8, "qproto": np.uint8, "qsp": np.int64,
+                        "qdp": np.int64, "qd4": np.uint32, "qdh": np.uint64, "qdl": np.uint64}
 
 
 def _draw(rng: np.random.Generator, pool: _Pool, n: int, fam: int) -> tuple[Arr, Arr, Arr]:

@@ -30,6 +30,7 @@ class GenOptions:
     bpf_exact: bool = False
     flows: int = 210
     chunk: int = 200_000
+    icmp_error_rate: float = 0.0  # ICMP errors leaving the site (capture_icmp_errors); 0: files as before
 
 
 @dataclass
@@ -44,6 +45,7 @@ class GroundTruth:
     non_ip: int = 0
     vlan_leaks: int = 0
     ipv6_leaks: int = 0
+    related_packets: int = 0  # ICMP errors quoting an allowed flow: leaving the site, not leaks
     target: str = TARGET
     options: dict[str, Any] = field(default_factory=dict)
 

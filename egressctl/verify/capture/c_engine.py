@@ -83,7 +83,7 @@ def _check(lib: ctypes.CDLL) -> bool:
         getattr(lib, fn).argtypes = args
     ours = {"eg_record_size": eng.LEAK_SIZE, "eg_state_size": ctypes.sizeof(_State),
             "eg_policy_size": ctypes.sizeof(_Policy), "eg_flow_size": ctypes.sizeof(Flow),
-            "eg_sync_size": ctypes.sizeof(Sync)}
+            "eg_sync_size": ctypes.sizeof(Sync), "eg_counter_count": len(eng.COUNTERS)}
     for fn, size in ours.items():
         if not hasattr(lib, fn):
             return False

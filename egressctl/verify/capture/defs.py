@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
     LEAK_DTYPE: np.dtype[Any]
 
-# Counter slots, in the order of the C enum.
+# Counter slots, in the order of the C enum. ``related``: ICMP errors of allowed flows, subject packets that
+# are neither permitted by a rule nor leaks (subject == permitted + leaks + related).
 COUNTERS = ("packets", "bytes", "subject", "permitted", "leaks", "leak_bytes", "not_subject", "non_ip",
-            "truncated", "fragment", "malformed", "linktype", "interface", "vlan", "ipv4", "ipv6")
+            "truncated", "fragment", "malformed", "linktype", "interface", "vlan", "ipv4", "ipv6", "related")
 C = {name: i for i, name in enumerate(COUNTERS)}
 UNVERIFIED = ("truncated", "fragment", "malformed", "linktype", "interface")
 

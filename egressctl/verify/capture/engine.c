@@ -14,7 +14,7 @@
 #include "engine.h"
 
 enum { C_PACKETS, C_BYTES, C_SUBJECT, C_PERMITTED, C_LEAKS, C_LEAK_BYTES, C_NOT_SUBJECT, C_NON_IP,
-       C_TRUNCATED, C_FRAGMENT, C_MALFORMED, C_LINKTYPE, C_INTERFACE, C_VLAN, C_IPV4, C_IPV6, C_N };
+       C_TRUNCATED, C_FRAGMENT, C_MALFORMED, C_LINKTYPE, C_INTERFACE, C_VLAN, C_IPV4, C_IPV6, C_RELATED, C_N };
 #define LEAK (-2)
 
 static inline u128 ld(const uint64_t *a, int64_t i) { return ((u128)a[2 * i + 1] << 64) | a[2 * i]; }
@@ -82,7 +82,19 @@ static const int STATUS_COUNTER[] = {C_PACKETS, C_NON_IP, C_TRUNCATED, C_FRAGMEN
 
 static u128 addr(uint64_t h, uint64_t l) { return ((u128)h << 64) | l; }
 
-/* A packet whose transport is parsed and which is leaving the site: permitted (rule hit) or a leak. */
+/* An ICMP error that would be a leak by its own header, quoting a datagram of a flow the policy allows: the
+ * quote travels inward (the error goes back to its sender), so the flow is the quote reversed, judged as a
+ * packet leaving the site (matcher.py: CompiledPolicy.related). Runs on the leak path only. */
+static int related(const eg_family *f, const pp_pkt *r) {
+    pp_pkt q;
+    if (pp_quote(r, &q) < 0) return 0;
+    u128 qsrc = addr(q.src_h, q.src_l), qdst = addr(q.dst_h, q.dst_l);
+    if (!inside(f, qdst) || inside(f, qsrc)) return 0;
+    return lookup(f, q.proto, qdst, qsrc, q.dport, q.sport) >= 0;
+}
+
+/* A packet whose transport is parsed and which is leaving the site: permitted (rule hit), an ICMP error
+ * of an allowed flow (related: counted, never a leak), or a leak. */
 static void verdict(eg_state *s, const eg_policy *pol, const eg_pkt *k, const pp_pkt *r) {
     uint64_t *cnt = s->counters;
     cnt[C_SUBJECT]++;
@@ -95,6 +107,7 @@ static void verdict(eg_state *s, const eg_policy *pol, const eg_pkt *k, const pp
         s->rule_hits[code]++;
         return;
     }
+    if (related(f, r)) { cnt[C_RELATED]++; return; }
     cnt[C_LEAKS]++;
     cnt[C_LEAK_BYTES] += k->wirelen;
     emit(s, k, r);
@@ -243,6 +256,7 @@ int64_t eg_record_size(void) { return (int64_t)sizeof(eg_leak); }
 int64_t eg_state_size(void) { return (int64_t)sizeof(eg_state); }
 int64_t eg_policy_size(void) { return (int64_t)sizeof(eg_policy); }
 int64_t eg_flow_size(void) { return (int64_t)sizeof(eg_flow); }
+int64_t eg_counter_count(void) { return C_N; }
 
 /* setup.py builds this file as the optional extension module
  * egressctl.verify.capture._engine: a valid extension module with no Python functions.

@@ -14,9 +14,11 @@ import numpy as np
 
 from egressctl.verify.capture import defs as d
 from egressctl.verify.capture.np_walk import Batch, walk_ng, walk_pcap
-from egressctl.verify.matcher import LEAK, CompiledPolicy
+from egressctl.verify.matcher import LEAK, RELATED, CompiledPolicy
+from egressctl.verify.pktparse import ICMP_ERRORS, ICMP_PROTO, Parsed, quote
 
 Arr = np.ndarray[Any, Any]
+Kept = tuple[Arr, Arr, Arr, Arr, Arr, Arr]  # kept mask, idx, proto, sport, dport, transport offset
 
 
 def _be16(buf: Arr, i: Arr) -> Arr:
@@ -206,8 +208,8 @@ class _Packets:
         return self._verdict(6, (src[0][sel], src[1][sel]), (dst[0][sel], dst[1][sel]), s16[sel], t16[sel],
                              keep)
 
-    def _ports(self, idx: Arr, proto: Arr, l4len: Arr, l4: Arr) -> tuple[Arr, Arr, Arr, Arr, Arr]:
-        """Read ports of TCP/UDP; returns (kept mask, idx, proto, sport, dport) after truncation checks."""
+    def _ports(self, idx: Arr, proto: Arr, l4len: Arr, l4: Arr) -> Kept:
+        """Read ports of TCP/UDP; (kept mask, idx, proto, sport, dport, transport offset) after truncation."""
         l4p = (proto == 6) | (proto == 17)
         short = l4p & (l4len < 4)
         self.kill(idx[short], "truncated")
@@ -217,11 +219,11 @@ class _Packets:
         rd = np.nonzero(l4p & keep)[0]
         sp[rd] = _be16(self.buf, l4[rd])
         dp[rd] = _be16(self.buf, l4[rd] + 2)
-        return keep, idx[keep], proto[keep], sp[keep], dp[keep]
+        return keep, idx[keep], proto[keep], sp[keep], dp[keep], l4[keep]
 
     def _verdict(self, fam: int, src: tuple[Arr, ...], dst: tuple[Arr, ...], s16: Arr, t16: Arr,
-                 kept: tuple[Arr, Arr, Arr, Arr, Arr]) -> tuple[Arr, Arr]:
-        keep, idx, proto, sp, dp = kept
+                 kept: Kept) -> tuple[Arr, Arr]:
+        keep, idx, proto, sp, dp, l4 = kept
         src, dst = tuple(x[keep] for x in src), tuple(x[keep] for x in dst)
         self.count("subject", len(idx))
         if self.cp.is_normal:
@@ -232,6 +234,7 @@ class _Packets:
         self.count("permitted", int(perm.sum()))
         hits = np.bincount(codes[perm], minlength=len(self.rule_hits))
         self.rule_hits += hits[: len(self.rule_hits)].astype(np.uint64)
+        self._related(fam, codes, idx, proto, l4, t16[keep])
         leak = np.nonzero(codes == LEAK)[0]
         self.count("leaks", len(leak))
         self.count("leak_bytes", int(self.wire[idx[leak]].sum()))
@@ -239,3 +242,24 @@ class _Packets:
         rec["sport"], rec["dport"], rec["proto"], rec["family"] = sp[leak], dp[leak], proto[leak], fam
         rec["src"], rec["dst"] = s16[keep][leak], t16[keep][leak]
         return rec, idx[leak]
+
+    def _related(self, fam: int, codes: Arr, idx: Arr, proto: Arr, l4: Arr, t16: Arr) -> None:
+        """Leaks that are ICMP errors of allowed flows become :data:`RELATED` in ``codes`` (and are counted).
+
+        Only ICMP leak packets whose type is an error are looked at, one by one with the reference parser's
+        :func:`~egressctl.verify.pktparse.quote` and the scalar matcher: ``engine.c`` runs the same check on
+        its leak path, and errors are rare (kernels rate-limit them), so no vectorised twin is worth its code.
+        """
+        end = self.off[idx] + self.cap[idx]
+        cand = (codes == LEAK) & (proto == ICMP_PROTO[fam]) & (end - l4 >= 8)
+        cand[cand] = np.isin(self.buf[l4[cand]], sorted(ICMP_ERRORS[fam]))
+        related = 0
+        for i in np.nonzero(cand)[0].tolist():
+            data = self.buf[int(l4[i]):int(end[i])].tobytes()
+            dst = int.from_bytes(t16[i][:4 if fam == 4 else 16])
+            outer = Parsed(family=fam, proto=int(proto[i]), dst=dst)
+            q = quote(outer, data)
+            if q is not None and self.cp.related(fam, q.proto, q.src, q.dst, q.sport, q.dport):
+                codes[i] = RELATED
+                related += 1
+        self.count("related", related)

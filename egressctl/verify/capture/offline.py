@@ -41,6 +41,7 @@ class CaptureReport:
     permitted_packets: int
     leak_packets: int
     leak_bytes: int
+    related_packets: int  # ICMP errors of allowed flows: leaving the site, never leaks (matcher.RELATED)
     not_subject_packets: int
     non_ip_packets: int
     vlan_tagged_packets: int
@@ -153,6 +154,7 @@ def analyze_compiled(path: str | Path, cp: CompiledPolicy, site: str, target: st
         path=str(path), site=site, target=target, engine=res.engine, format=res.fmt,
         packets=c["packets"], bytes=c["bytes"], subject_packets=c["subject"],
         permitted_packets=c["permitted"], leak_packets=c["leaks"], leak_bytes=c["leak_bytes"],
+        related_packets=c["related"],
         not_subject_packets=c["not_subject"], non_ip_packets=c["non_ip"], vlan_tagged_packets=c["vlan"],
         ipv4_packets=c["ipv4"], ipv6_packets=c["ipv6"], unverified={k: c[k] for k in d.UNVERIFIED},
         rule_hits={n: h for n, h in zip(cp.rule_names, res.rule_hits, strict=True) if h},
@@ -171,6 +173,8 @@ def report_lines(doc: dict[str, Any]) -> list[tuple[str, str | None]]:
         f"({doc['packets_per_s']:.0f}/s, {doc['engine']} engine), {doc['leak_packets']} leak "
         f"packets in {len(doc['leak_flows'])} flows, {doc['unverified_packets']} unverified",
         "bold green" if doc["ok"] else "bold red")]
+    if doc.get("related_packets"):
+        lines.append((f"  {doc['related_packets']} ICMP errors of allowed flows (not leaks)", None))
     live = doc.get("liveness")
     if live:
         lines.append((f"  {live['status']}: {live['reason']}",

@@ -82,7 +82,7 @@ class Watcher:
     cp: CompiledPolicy
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("packets", "bytes", "subject", "permitted", "leaks", "not_subject", "non_ip", "truncated",
-         "fragment", "malformed", "block"), 0))
+         "fragment", "malformed", "block", "related"), 0))
     flows: dict[FlowKey, FlowStats] = field(default_factory=dict)
 
     @property
@@ -106,7 +106,8 @@ class Watcher:
         """Classify records given as tuples (FIELDS order); returns the leak flows seen for the first time."""
         c, cp = self.counters, self.cp
         leaks: dict[RawKey, list[int]] = {}
-        for ts, sh, sl, dh, dl, wirelen, sp, dp, vlan, fam, proto, status, vflag, _pad in rows:
+        for ts, sh, sl, dh, dl, wirelen, sp, dp, vlan, fam, proto, status, vflag, quote, qp, qdh, qdl, qsp, \
+                qdp, _pad in rows:
             c["packets"] += 1
             c["bytes"] += wirelen
             if status in (S_NON_IP, S_TRUNCATED, S_MALFORMED):
@@ -122,6 +123,9 @@ class Watcher:
             elif cp.code(fam, proto, src, dst, sp, dp) != LEAK:
                 c["subject"] += 1
                 c["permitted"] += 1
+            elif quote and cp.related(fam, qp, dst, qdl & _U32 if fam == 4 else (qdh << 64) | qdl, qsp, qdp):
+                c["subject"] += 1
+                c["related"] += 1  # an ICMP error of an allowed flow: not a leak
             else:
                 c["subject"] += 1
                 c["leaks"] += 1
@@ -165,9 +169,23 @@ class Watcher:
                                          tuple(a[ok] for a in dst), s["sport"], s["dport"])
         leak = codes == LEAK
         c["subject"] += len(s)
-        c["leaks"] += int(np.count_nonzero(leak))
         c["permitted"] += len(s) - int(np.count_nonzero(leak))
+        self._related(fam, s, tuple(a[ok] for a in dst), leak)
+        c["leaks"] += int(np.count_nonzero(leak))
         return self._add_flows(_grouped(s[leak])) if leak.any() else []
+
+    def _related(self, fam: int, s: np.ndarray[Any, Any], dst: tuple[Any, ...], leak: Any) -> None:
+        """Clear ``leak`` for ICMP errors of allowed flows (the quote, reversed, is permitted); count them."""
+        import numpy as np
+
+        q = np.nonzero(leak & (s["quote"] == 1))[0]
+        if not q.size:
+            return
+        qs = tuple(a[q] for a in dst)  # the quoted source is the error's destination (pktparse.quote)
+        qd = (s["q_dst_l"][q].astype(np.uint32),) if fam == 4 else (s["q_dst_h"][q], s["q_dst_l"][q])
+        rel = q[self.cp.related_mask(fam, s["q_proto"][q], qs, qd, s["q_sport"][q], s["q_dport"][q])]
+        leak[rel] = False
+        self.counters["related"] += len(rel)
 
     def _add_flows(self, batch: Batch) -> list[FlowKey]:
         """Add one batch's leak packets (grouped, sorted by raw key) to the flows; the new flows, in order."""

@@ -14,9 +14,11 @@ from egressctl.verify import pktparse
 
 SNAPLEN = 256  # bytes per packet the kernel filter keeps: headers only
 FIELDS: tuple[str, ...] = ("ts_ns", "src_h", "src_l", "dst_h", "dst_l", "wirelen", "sport", "dport", "vlan",
-                           "family", "proto", "status", "vflag", "pad")
-#: The C struct ``wr_rec`` (ring_walk.c), little-endian, 56 bytes, in :data:`FIELDS` order.
-PACKED = struct.Struct("<qQQQQIHHHBBBBH")
+                           "family", "proto", "status", "vflag", "quote", "q_proto", "q_dst_h", "q_dst_l",
+                           "q_sport", "q_dport", "pad")
+#: The C struct ``wr_rec`` (ring_walk.c), little-endian, 80 bytes, in :data:`FIELDS` order. ``quote`` is 1
+#: for an ICMP error whose quoted datagram (``pktparse.quote``: sent by this packet's destination) follows.
+PACKED = struct.Struct("<qQQQQIHHHBBBBBBQQHHI")
 # Record statuses are the parser's (pktparse.h, pktparse.py): one numbering for C and Python.
 S_OK, S_NON_IP, S_TRUNCATED = pktparse.OK, pktparse.NON_IP, pktparse.TRUNCATED
 S_FRAGMENT, S_MALFORMED = pktparse.FRAGMENT, pktparse.MALFORMED

@@ -27,6 +27,10 @@ def parse_frame(frame: bytes, vlan: int | None = None, wirelen: int | None = Non
     r.update(ts_ns=ts_ns, wirelen=len(frame) if wirelen is None else wirelen, status=p.status,
              family=p.family, proto=p.proto, sport=p.sport, dport=p.dport, vlan=p.vlan, vflag=p.vflag,
              src_h=p.src >> 64, src_l=p.src & _U64, dst_h=p.dst >> 64, dst_l=p.dst & _U64)
+    q = pktparse.quote(p, frame)
+    if q is not None:
+        r.update(quote=1, q_proto=q.proto, q_dst_h=q.dst >> 64, q_dst_l=q.dst & _U64, q_sport=q.sport,
+                 q_dport=q.dport)
     return r
 
 

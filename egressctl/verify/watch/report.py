@@ -84,6 +84,9 @@ class WatchReport:
                          f"{c.get('counters', {}).get('leaks', 0)} leak packets, {c.get('unverified', 0)} "
                          f"unverified, {c.get('kernel_drops', 0)} kernel drops, "
                          f"{c.get('packets_per_cpu_s') or 0:.0f} packets per CPU-second")
+            related = c.get("counters", {}).get("related", 0)
+            if related:
+                lines.append(f"    {related} ICMP errors of allowed flows (not leaks)")
             lines.append(f"    {live[name]['status']}: {live[name]['reason']}")
         lines += [f"  capture {k} failed: {v}" for k, v in self.errors.items()]
         lines += [f"  LEAK via exit {f['exit']}: {describe_flow(f)} ({f.get('packets', '?')} packets)"

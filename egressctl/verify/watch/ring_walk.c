@@ -22,8 +22,11 @@ typedef struct {
     uint16_t sport, dport;
     uint16_t vlan;                       /* 802.1Q VID, valid when vflag */
     uint8_t family, proto, status, vflag;
-    uint16_t pad;
-} wr_rec; /* 56 bytes, the numpy dtype RECORD in watch/records.py */
+    uint8_t quote, q_proto;              /* an ICMP error's quote (pp_quote): 1 when trusted; its protocol */
+    uint64_t q_dst_h, q_dst_l;           /* the quoted destination (its source is this packet's destination) */
+    uint16_t q_sport, q_dport;           /* the quoted ports (TCP/UDP) */
+    uint32_t pad;
+} wr_rec; /* 80 bytes, the numpy dtype RECORD in watch/records.py */
 
 #define TP_STATUS_VLAN_VALID (1u << 4)
 
@@ -38,7 +41,8 @@ static inline uint16_t host16(const uint8_t *p) {
     return v;
 }
 
-/* Parse one Ethernet frame into *r (vflag/vlan: a tag the kernel already removed). */
+/* Parse one Ethernet frame into *r (vflag/vlan: a tag the kernel already removed), and the quote of an ICMP
+ * error: the agent needs it when the error's own header makes it a leak (a related error is not one). */
 static void frame(wr_rec *r, const uint8_t *p, int64_t n, int vflag, uint16_t vlan) {
     pp_pkt k;
     pp_init(&k, p, n);
@@ -56,6 +60,15 @@ static void frame(wr_rec *r, const uint8_t *p, int64_t n, int vflag, uint16_t vl
     r->family = k.family;
     r->proto = k.proto;
     r->status = k.status;
+    pp_pkt q;
+    if (pp_quote(&k, &q) == 0) {
+        r->quote = 1;
+        r->q_proto = q.proto;
+        r->q_dst_h = q.dst_h;
+        r->q_dst_l = q.dst_l;
+        r->q_sport = q.sport;
+        r->q_dport = q.dport;
+    }
 }
 
 /* Walk the block at b (blen bytes): one record per packet into out (cap records). Returns the number

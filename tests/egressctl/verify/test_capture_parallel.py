@@ -29,13 +29,14 @@ ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.skipif(not c_engine.available(), reason="no C engine in this install (no compiler)")
 
 VARIANTS = {
-    "pcap": pcapgen.GenOptions(packets=20_000, seed=21, leak_rate=0.004, unverified_rate=0.002),
+    "pcap": pcapgen.GenOptions(packets=20_000, seed=21, leak_rate=0.004, unverified_rate=0.002,
+                               icmp_error_rate=0.002),
     "pcap-be-ns": pcapgen.GenOptions(packets=20_000, seed=22, byte_order=">", nanosecond=True,
                                      leak_rate=0.004, unverified_rate=0.002),
     "pcapng": pcapgen.GenOptions(packets=20_000, seed=23, fmt="pcapng", leak_rate=0.004,
                                  unverified_rate=0.002),
     "pcapng-be": pcapgen.GenOptions(packets=20_000, seed=24, fmt="pcapng", byte_order=">", leak_rate=0.004,
-                                    unverified_rate=0.002),
+                                    unverified_rate=0.002, icmp_error_rate=0.002),
 }
 
 Parts = list[tuple[int, int, bool]]  # per scan: parts walked, parts counted, rest walked again
@@ -94,6 +95,7 @@ def test_threads_give_the_one_thread_report(files: dict[str, Path], site: Any, n
     doc = json.loads(one)
     assert doc["engine"] == "c" and doc["leak_packets"] > 0 and doc["unverified_packets"] > 0
     assert doc["vlan_tagged_packets"] > 0 and doc["ipv6_packets"] > 0
+    assert bool(doc["related_packets"]) == bool(VARIANTS[name].icmp_error_rate)  # errors of allowed flows
     # ... and the numpy engine (one thread, its own flow table) agrees on everything but its name
     numpy = report(files[name], site, 1, monkeypatch, "numpy")
     assert numpy == one.replace(b'"engine": "c"', b'"engine": "numpy"')

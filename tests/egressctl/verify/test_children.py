@@ -196,9 +196,13 @@ def random_records(site: Site, cp_rules: list[Any], n: int, rng: random.Random) 
             else rng.getrandbits(32 if fam == 4 else 128)
         status = rng.choices([S_OK, S_FRAGMENT, S_NON_IP, S_TRUNCATED, S_MALFORMED], [20, 2, 1, 1, 1])[0]
         vflag = int(rng.random() < 0.2)
+        proto = rng.choice([6, 17, 1 if fam == 4 else 58])
+        quote = int(proto in (1, 58) and rng.random() < 0.7)  # an ICMP error: its quote, as a walker reads it
+        q_dst = int(inside.network_address) + rng.randrange(min(inside.num_addresses, 1 << 16)) if quote else 0
         rec[i] = (1_000 + rng.randrange(10_000), src >> 64, src & (2**64 - 1), dst >> 64, dst & (2**64 - 1),
                   rng.randrange(60, 1500), rng.choice([1234, 40000, 53]), rng.choice(ports), vflag * 42, fam,
-                  rng.choice([6, 17, 1 if fam == 4 else 58]), status, vflag, 0)
+                  proto, status, vflag, quote, rng.choice([6, 17]) if quote else 0, q_dst >> 64,
+                  q_dst & (2**64 - 1), rng.choice(ports) if quote else 0, 40000 if quote else 0, 0)
     return rec
 
 
@@ -222,6 +226,7 @@ def test_scalar_and_numpy_watchers_agree(site: Site, target: str) -> None:
         assert other.counters == vec.counters
         assert list(other.flows.items()) == list(vec.flows.items())  # same flows, times and order
     assert (vec.counters["leaks"] > 0) == (target != "normal") and vec.counters["permitted"] > 0
+    assert (vec.counters["related"] > 0) == (target != "normal")  # ICMP errors of allowed flows
     assert total_leaks == len(vec.flows)
 
 
@@ -230,6 +235,7 @@ def test_walker_block_gives_the_packed_records_of_walk() -> None:
     from egressctl_lab.testing.ring_blocks import tpacket_block
     from scapy.layers.l2 import Ether
 
+    from egressctl.verify.watch.layout import PACKED
     from egressctl.verify.watch.walker import Walker, library
 
     if library() is None:
@@ -240,7 +246,7 @@ def test_walker_block_gives_the_packed_records_of_walk() -> None:
     raw = bytearray(tpacket_block(frames))
     walker = Walker()
     got = walker.block(raw, np.frombuffer(raw, dtype=np.uint8).ctypes.data, 0, len(raw))
-    assert isinstance(got, memoryview) and len(got) == 20 * 56
+    assert isinstance(got, memoryview) and len(got) == 20 * PACKED.size
     ref = walker.walk(np.frombuffer(bytes(raw), dtype=np.uint8), 0, len(raw))
     assert ref is not None and bytes(got) == ref.tobytes()
 
