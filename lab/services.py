@@ -1,6 +1,7 @@
 """Starting the lab's long-running processes: canaries, emulators, core-b's shell, sshds, the forwarder.
 
-The sshds are the real ones of the bastion and of the SSH vantage host (``start_ssh_servers``).
+The sshds are the real ones of the bastion and of the SSH vantage host (``start_ssh_servers``) as root; in
+a user namespace, where sshd cannot run, those nodes get the documented shellbox fallback instead.
 
 Each process is started in its own session (so it leads a process group that ``lab down`` can kill as a
 whole), with its output in ``run/logs/NAME.log`` and its pid recorded in ``run/pids/NAME.pid`` before it
@@ -118,7 +119,8 @@ def start_linux(paths: LabPaths, node: Node, device: Device, prefix: str, passwo
     if userns:  # its own mount namespace: the box's /etc is an overlay (linuxbox.private_etc)
         argv = [*base, "--mount", "--propagation", "private", "--", sys.executable, "-m",
                 "egressctl_lab.shellbox", "--root", str(root), "--hostname", device.name,
-                "--device", device.name, "--user", device.username, "--secret-file", str(paths.secret)]
+                "--device", device.name, "--user", device.username, "--secret-file", str(paths.secret),
+                "--boot"]
         return spawn(paths, device.name, argv)
     linuxbox.prepare(root, device=device.name, hostname=device.name, username=device.username,
                      password=password)
@@ -131,21 +133,24 @@ def start_linux(paths: LabPaths, node: Node, device: Device, prefix: str, passwo
 
 def start_ssh_servers(paths: LabPaths, topo: Topology, prefix: str, password: str,
                       userns: bool) -> list[Started]:
-    """The real sshd of every node that has one (root mode only; see ``topology.SshServer``).
+    """The SSH server of every node that has one (see ``topology.SshServer``), named ``sshd-NODE``.
 
-    Each runs as core-b's does (``linuxbox``), with the lab password for its user; a bastion's host key is
-    the lab key of its jump host's name, a vantage host's that of its node's name. Both reach this
-    interpreter (``--share-interpreter``): a vantage host runs the probe with it, and a bastion can run a
-    job of its own (say a revert job that must outlive the controller) as a site's bastion would.
+    As root each is a real sshd run as core-b's is (``linuxbox``), with the lab password for its user; in
+    a user namespace, where sshd cannot switch users, the ``shellbox`` fallback gives the same logins,
+    shells, exec requests, forwarding and detached jobs (:func:`start_shellbox_server`). A bastion's host
+    key is the lab key of its jump host's name, a vantage host's that of its node's name. Both reach this
+    interpreter: a vantage host runs the probe with it, and a bastion can run a job of its own (say a
+    revert job that must outlive the controller) as a site's bastion would.
     """
-    if userns:
-        return []
     started = []
     for node in topo.nodes:
         if node.sshd is None:
             continue
         root = paths.run / f"sshd-{node.name}"
         root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if userns:
+            started.append(start_shellbox_server(paths, node, prefix, root))
+            continue
         linuxbox.prepare(root, device=node.sshd.jump_host or node.name, hostname=node.name,
                          username=node.sshd.user, password=password, bastion=node.sshd.jump_host is not None,
                          probe_python=sys.executable if node.sshd.probe else None)
@@ -156,6 +161,20 @@ def start_ssh_servers(paths: LabPaths, topo: Topology, prefix: str, password: st
         server.pid_file = root / "sshd.pid"
         started.append(server)
     return started
+
+
+def start_shellbox_server(paths: LabPaths, node: Node, prefix: str, root: Path) -> Started:
+    """A node's SSH server in a user namespace: ``shellbox`` (asyncssh, real bash) with sshd's options."""
+    assert node.sshd is not None
+    argv = [*netns_exec(prefix + node.name), "unshare", "--uts", "--", sys.executable, "-m",
+            "egressctl_lab.shellbox", "--root", str(root), "--hostname", node.name,
+            "--device", node.sshd.jump_host or node.name, "--user", node.sshd.user,
+            "--secret-file", str(paths.secret)]
+    if node.sshd.jump_host is not None:
+        argv.append("--jump-host")
+    if node.sshd.probe:
+        argv += ["--probe-python", sys.executable]
+    return spawn(paths, f"sshd-{node.name}", argv)
 
 
 def start_forwarder(
