@@ -7,7 +7,8 @@ prefixes, target, interface, seconds, exit) as JSON on stdin and prints one JSON
 packets, leaks, unverified, kernel drops, CPU) and ``end`` (totals and every leak flow with its packet
 count). Every packet that reaches user space gets an exact verdict from
 VERIFY-A's compiled policy, vectorised over a whole ring block; packets that cannot be verified
-(truncated, malformed, non-first fragments of subject traffic) are counted as unverified, never passed.
+(truncated, malformed, non-first fragments of subject traffic) are counted as unverified, never passed;
+ICMP errors whose quoted datagram belongs to a flow the policy allows are counted as ``related``, not leaks.
 
 The controller compiles the policy once (:func:`egressctl.verify.watch.session.agent_job`), so an agent
 imports neither the inventory models (pydantic) nor the policy code: in an estate, twenty of these start at

@@ -45,6 +45,11 @@ class WatchReport:
         return sum(int(c.get("counters", {}).get("leaks", 0)) for c in self.captures.values())
 
     @property
+    def related_packets(self) -> int:
+        """ICMP errors of allowed flows seen (all capture points): leaving the site, never leaks."""
+        return sum(int(c.get("counters", {}).get("related", 0)) for c in self.captures.values())
+
+    @property
     def liveness(self) -> dict[str, dict[str, Any]]:
         """Per capture point: did it see site traffic it can account for (subject, permitted packets)."""
         out = {}
@@ -98,6 +103,7 @@ class WatchReport:
         return {"event": "report", "site": self.site, "target": self.target, "seconds": self.seconds,
                 "verdict": self.verdict, "ok": self.ok, "kernel_drops": self.drops,
                 "unverified": self.unverified, "leak_packets": self.leak_packets,
+                "related_packets": self.related_packets,
                 "leaking_exits": sorted({f["exit"] for f in self.flows}), "flows": self.flows,
                 "captures": {n: {**c, "liveness": self.liveness[n]} for n, c in self.captures.items()},
                 "errors": self.errors, "summary": self.summary}

@@ -198,7 +198,7 @@ def random_records(site: Site, cp_rules: list[Any], n: int, rng: random.Random) 
         vflag = int(rng.random() < 0.2)
         proto = rng.choice([6, 17, 1 if fam == 4 else 58])
         quote = int(proto in (1, 58) and rng.random() < 0.7)  # an ICMP error: its quote, as a walker reads it
-        q_dst = int(inside.network_address) + rng.randrange(min(inside.num_addresses, 1 << 16)) if quote else 0
+        q_dst = (int(inside.network_address) + rng.randrange(min(inside.num_addresses, 1 << 16))) * quote
         rec[i] = (1_000 + rng.randrange(10_000), src >> 64, src & (2**64 - 1), dst >> 64, dst & (2**64 - 1),
                   rng.randrange(60, 1500), rng.choice([1234, 40000, 53]), rng.choice(ports), vflag * 42, fam,
                   proto, status, vflag, quote, rng.choice([6, 17]) if quote else 0, q_dst >> 64,
