@@ -33,7 +33,6 @@ import copy
 import json
 import os
 import pickle
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,11 +40,11 @@ from pathlib import Path
 from typing import Any
 
 from egressctl_lab.emu import registry
-from egressctl_lab.emu.__main__ import load_spec, parse_args
+from egressctl_lab.emu.__main__ import load_spec, parse_args, serve, stop_on_signals
 from egressctl_lab.emu.base import DataPlane, DeviceSpec, EmulatedDevice, Reply, Session
 from egressctl_lab.emu.clock import LoopClock
 from egressctl_lab.emu.dataplane import NftDataPlane, NullDataPlane
-from egressctl_lab.emu.server import log, start_server
+from egressctl_lab.emu.server import log
 
 FAULT_KINDS = ("reject", "fail-commit")
 
@@ -296,46 +295,19 @@ def make_device(args: argparse.Namespace, spec: DeviceSpec, clock: SavingClock,
     return GuardedDevice(device, keeper)
 
 
-def _signal_ready(fd: int | None) -> None:
-    if fd is None:
-        sys.stdout.write("ready\n")
-        sys.stdout.flush()
-        return
-    os.write(fd, b"ready\n")
-    os.close(fd)
-
-
 async def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT, as ``egressctl_lab.emu`` does; returns the exit code."""
     spec = load_spec(args.spec_file)
     plane: NftDataPlane | NullDataPlane = NftDataPlane() if args.dataplane == "nft" else NullDataPlane()
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         device = make_device(args, spec, SavingClock(args.time_scale, loop), plane)
     except Exception as exc:  # a broken saved state must not stop the device from answering
         log(f"{spec.name}: boot failed ({type(exc).__name__}: {exc}); factory configuration")
         device = registry.factory(args.platform)(spec, LoopClock(args.time_scale, loop), plane)
         plane.apply(device.ruleset())
-    try:
-        acceptor = await start_server(device, host=args.listen, port=args.port,
-                                      host_key_path=args.host_key_file)
-    except OSError as exc:
-        log(f"{spec.name}: cannot listen on {args.listen}:{args.port}: {exc.strerror}")
-        plane.remove()
-        return 1
-    log(f"{spec.name} ({args.platform}) listening on {args.listen}:{acceptor.get_port()} (faultemu)")
-    _signal_ready(args.ready_fd)
-    try:
-        await stop.wait()
-    finally:
-        acceptor.close()
-        with contextlib.suppress(TimeoutError, OSError):
-            await asyncio.wait_for(acceptor.wait_closed(), 5)
-        plane.remove()
-    return 0
+    return await serve(args, spec, plane, device, stop, " (faultemu)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from egressctl_lab.emu.base import DataPlane, DeviceSpec
+from egressctl_lab.emu.base import DataPlane, DeviceSpec, EmulatedDevice
 from egressctl_lab.emu.clock import LoopClock
 from egressctl_lab.emu.dataplane import NftDataPlane, NullDataPlane
 from egressctl_lab.emu.server import build_device, log, start_server
@@ -71,20 +71,36 @@ async def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec_file)
     plane: NftDataPlane | NullDataPlane = NftDataPlane() if args.dataplane == "nft" else NullDataPlane()
     dataplane: DataPlane = plane
+    stop = stop_on_signals()
+    clock = LoopClock(args.time_scale, asyncio.get_running_loop())
+    device = build_device(args.platform, spec, clock, dataplane)
+    return await serve(args, spec, plane, device, stop)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM/SIGINT; installed before the device is built, so a stop is never missed."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    device = build_device(args.platform, spec, LoopClock(args.time_scale, loop), dataplane)
+    return stop
+
+
+async def serve(args: argparse.Namespace, spec: DeviceSpec, plane: NftDataPlane | NullDataPlane,
+                device: EmulatedDevice, stop: asyncio.Event, tag: str = "") -> int:
+    """Listen, say ``ready``, serve until ``stop``, then close and remove the device's nft table.
+
+    Shared with :mod:`egressctl_lab.faultemu` (``tag`` names it in the log), so the two emulator processes
+    cannot drift apart in how they start and stop.
+    """
     try:
-        acceptor = await start_server(
-            device, host=args.listen, port=args.port, host_key_path=args.host_key_file
-        )
+        acceptor = await start_server(device, host=args.listen, port=args.port,
+                                      host_key_path=args.host_key_file)
     except OSError as exc:
         log(f"{spec.name}: cannot listen on {args.listen}:{args.port}: {exc.strerror}")
         plane.remove()
         return 1
-    log(f"{spec.name} ({args.platform}) listening on {args.listen}:{acceptor.get_port()}")
+    log(f"{spec.name} ({args.platform}) listening on {args.listen}:{acceptor.get_port()}{tag}")
     _signal_ready(args.ready_fd)
     try:
         await stop.wait()
