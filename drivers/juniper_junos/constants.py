@@ -17,8 +17,14 @@ ERROR_PATTERNS: tuple[str, ...] = (
     r"^\s*invalid (value|ip address|prefix|port).*$",
     r"^\s*(configuration check-out failed|commit failed).*$",
 )
-#: ``show system commit``: entry 0 of a commit waiting for confirmation.
+#: ``show system commit``: the commit history, newest first, "and any pending commit operation" (Junos CLI
+#: reference). Entry 0 of a commit waiting for confirmation ends ``commit confirmed, rollback in Nmins``.
+CMD_COMMITS = "show system commit"
 PENDING_RE = r"commit confirmed, rollback in"
+#: A numbered entry of that history: ``0   2026-12-03 16:59:30 UTC by admin via cli ...``.
+COMMIT_ENTRY_RE = re.compile(r"^\s*\d+\s+\d{4}-\d\d-\d\d\s.*$")
+#: How many times a read-back is taken again when a commit landed between its commands.
+READ_TRIES = 3
 #: Printed when entering configuration mode over someone else's uncommitted changes.
 DIRTY_CANDIDATE = "configuration has been changed but not committed"
 COMMIT_COMPLETE = "commit complete"

@@ -21,7 +21,13 @@ from egressctl_drivers.common.session import EXPRESSES, NetmikoDriverBase, whole
 from egressctl_drivers.juniper_junos import constants as c
 from egressctl_drivers.juniper_junos import render as r
 from egressctl_drivers.juniper_junos import sessions as jsessions
-from egressctl_drivers.juniper_junos.parse import ParseError, only_owned_changes, parse_state
+from egressctl_drivers.juniper_junos.parse import (
+    ParseError,
+    commit_head,
+    only_owned_changes,
+    parse_state,
+    pending_in,
+)
 from egressctl_drivers.juniper_junos.preflight import preflight as _preflight
 
 from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
@@ -147,11 +153,28 @@ class JuniperJunosDriver(NetmikoDriverBase):
         return r.render(self.device, policy, current)
 
     def read_state(self) -> DeviceState:
-        """Parse egressctl's policies, addresses and applications from the committed configuration."""
+        """Parse egressctl's policies, addresses and applications from the committed configuration.
+
+        The read-back is several commands, and a commit can land between them: above all the dead-man's
+        own rollback of an unconfirmed ``commit confirmed``, which fires on the device's clock whoever is
+        reading. Policies read before it and an address book or applications read after it do not fit
+        together (a policy naming an address that is gone). So the read is taken between two looks at
+        the commit history and taken again when its head moved; the pending flag comes from the second.
+        """
         self._operational()
-        raw = "\n".join(self.send(cmd) for cmd in _READ_BACK)
+        before = self.send(c.CMD_COMMITS, check=False)
+        for _ in range(c.READ_TRIES):
+            raw = "\n".join(self.send(cmd) for cmd in _READ_BACK)
+            after = self.send(c.CMD_COMMITS, check=False)
+            if commit_head(after) == commit_head(before):
+                break
+            _log.info("%s: a commit landed during the read-back; reading again", self.device.name)
+            before = after
+        else:
+            raise DeviceError(self.device.name, f"the configuration changed during each of {c.READ_TRIES} "
+                              "read-backs (commits landing one after another)")
         try:
-            return parse_state(self.device, raw, pending=self.has_pending_commit())
+            return parse_state(self.device, raw, pending=pending_in(after))
         except (ParseError, ValueError, IndexError) as exc:
             raise DeviceError(self.device.name, f"cannot parse egressctl's configuration: {exc}") from exc
 
@@ -224,9 +247,7 @@ class JuniperJunosDriver(NetmikoDriverBase):
     def has_pending_commit(self) -> bool:
         """True when ``show system commit`` lists a ``commit confirmed`` still waiting."""
         self._operational()
-        out = self.send("show system commit", check=False)
-        first = next((ln for ln in out.splitlines() if re.match(r"^\s*0\s", ln)), "")
-        return re.search(c.PENDING_RE, first) is not None
+        return pending_in(self.send(c.CMD_COMMITS, check=False))
 
     # -------------------------------------------------------------- sessions
     def session_handling(self) -> SessionHandling:

@@ -124,6 +124,24 @@ def only_owned_changes(device: Device, active: str, candidate: str) -> bool:
     return foreign(active) == foreign(candidate)
 
 
+def commit_head(history: str, entries: int = 2) -> tuple[str, ...]:
+    """The newest ``entries`` of ``show system commit``, any pending countdown left out.
+
+    Every commit adds a new entry 0, the automatic rollback of an unconfirmed ``commit confirmed``
+    included (Junos "loads and commits the previously committed configuration"). Two equal heads taken
+    before and after a read-back therefore mean no commit landed between its commands.
+    """
+    head = [re.sub(r"rollback in \S+", "rollback in", ln.strip()) for ln in history.splitlines()
+            if c.COMMIT_ENTRY_RE.match(ln)]
+    return tuple(head[:entries])
+
+
+def pending_in(history: str) -> bool:
+    """True when entry 0 of ``show system commit`` is a ``commit confirmed`` still waiting."""
+    first = next((ln for ln in history.splitlines() if re.match(r"^\s*0\s", ln)), "")
+    return re.search(c.PENDING_RE, first) is not None
+
+
 def _applications(raw: str) -> dict[str, dict[str, str]]:
     apps: dict[str, dict[str, str]] = {}
     for line in raw.splitlines():

@@ -157,3 +157,45 @@ def test_leftovers_that_are_only_egressctls_objects_are_recognised() -> None:
                     f"deactivate {CTX} policy site-web"):
         assert not only_owned_changes(dev, BASELINE, isolated + "\n" + foreign), foreign
     assert not only_owned_changes(dev, BASELINE, BASELINE.replace("junos-http", "junos-https"))
+
+
+# -- a read-back the dead-man's rollback splits -----------------------------------------------------------
+#: ``show system commit`` while a ``commit confirmed 1`` waits (the shape of the Junos CLI reference's
+#: "Rollback Pending" sample: entry, timestamp, user, method, then the pending note; comments indented below).
+HISTORY = "\n".join([
+    "0   2026-12-03 16:59:30 UTC by admin via cli commit confirmed, rollback in 1mins",
+    "1   2026-12-03 16:58:02 UTC by admin via cli",
+    "    2 policies added",
+    "2   2026-12-03 16:40:11 UTC by root via other",
+])
+#: The same history once the confirmation did not come: Junos committed the previous configuration back.
+ROLLED_BACK = "\n".join([
+    "0   2026-12-03 17:00:30 UTC by root via other",
+    "1   2026-12-03 16:59:30 UTC by admin via cli commit confirmed, rollback in 1mins",
+    "2   2026-12-03 16:58:02 UTC by admin via cli",
+    "    2 policies added",
+    "3   2026-12-03 16:40:11 UTC by root via other",
+])
+
+
+def test_the_commit_history_head_moves_with_every_commit_the_dead_mans_rollback_included() -> None:
+    from egressctl_drivers.juniper_junos.parse import commit_head, pending_in
+
+    assert pending_in(HISTORY) and not pending_in(ROLLED_BACK)
+    assert len(commit_head(HISTORY)) == 2 and "    2 policies added" not in commit_head(HISTORY, 3)
+    assert commit_head(HISTORY) != commit_head(ROLLED_BACK)
+    # the same history read a minute later, should the countdown tick: nothing was committed in between
+    assert commit_head(HISTORY) == commit_head(HISTORY.replace("rollback in 1mins", "rollback in 0mins"))
+    assert commit_head("") == ()
+
+
+def test_a_read_back_split_by_a_rollback_does_not_parse() -> None:
+    """Policies read before the rollback, address book and applications after it: no parse can make one
+    state of that, which is why the driver reads again when the commit history's head moved."""
+    from egressctl_drivers.juniper_junos.parse import ParseError
+
+    _, drv, isolated = _isolated_raw(BASELINE)
+    policies = "\n".join(ln for ln in isolated.splitlines() if ln.startswith("set security policies"))
+    assert parse_state(drv.device, isolated, pending=True).target == "isolated"
+    with pytest.raises(ParseError, match="is not in the address book read back"):
+        parse_state(drv.device, policies, pending=False)  # the baseline has no address book, no application

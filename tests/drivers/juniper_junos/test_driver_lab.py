@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from egressctl_lab.testing.emulator import wait_until
 
 from egressctl.errors import CommitError
 from egressctl.inventory.credentials import Secret
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.skipif(not emu.available("juniper_junos"), reason="no j
 
 SPEC = {"interfaces": {"ge-0/0/0": "ge0", "ge-0/0/1": "ge1"},
         "zones": {"untrust": ["ge-0/0/0.0"], "trust": ["ge-0/0/1.0"]}}
+POLICIES = "show configuration security policies"
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,40 @@ class TestJuniperJunosLifecycle(LabEmulatedLifecycleSuite):
         drv.rollback()
         state = drv.read_state()
         assert state.is_normal and not state.pending_commit
+
+    # -- a read-back taken while the dead-man switch fires ------------------------------------------------
+    def test_13_a_read_that_the_dead_man_rollback_splits_is_taken_again(
+        self, drv: Any, device: Device, secret: Secret, site: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The SRX's own rollback of an unconfirmed commit lands between the read-back's commands: the
+        policies were read before it, the address book and applications after it. The driver reads again
+        and returns the state after the rollback (before: ParseError, "address ... is not in the address
+        book read back", the e2e test's JUNOS_PENDING_READ)."""
+        assert drv.read_state().is_normal
+        self.apply(drv, compute_policy(site, "isolated"), revert_in=self.short_revert_in)
+        sent: list[str] = []
+        send = drv.send
+
+        def split_by_the_rollback(cmd: str, *args: Any, **kw: Any) -> str:
+            out = str(send(cmd, *args, **kw))
+            sent.append(cmd)
+            if cmd.startswith(POLICIES) and [c for c in sent if c.startswith(POLICIES)] == [cmd]:
+                assert "policy egressctl-" in out  # read while the commit confirmed waits
+                assert rolled_back(device, secret, self.revert_wait + self.revert_margin), "no rollback came"
+            return out
+
+        monkeypatch.setattr(drv, "send", split_by_the_rollback)
+        state = drv.read_state()
+        assert state.is_normal and not state.pending_commit, state
+        reads = [cmd for cmd in sent if cmd.startswith(POLICIES)]
+        assert len(reads) == 2, sent  # the split read, then the read taken again
+
+
+def rolled_back(device: Device, secret: Secret, within: float) -> bool:
+    """Whether the pending commit rolled back within ``within`` s, seen from a session of its own."""
+    d = make(device)
+    d.open(secret)
+    try:
+        return wait_until(lambda: not d.has_pending_commit(), within, interval=0.3)
+    finally:
+        d.close()

@@ -129,6 +129,18 @@ def test_commit_confirmed_rolls_back(rig: Rig) -> None:
     assert commits.splitlines()[1].endswith("commit confirmed, rollback in 2mins")
 
 
+
+def test_the_dead_mans_rollback_is_a_new_entry_0_of_the_commit_history(rig: Rig) -> None:
+    """Junos "loads and commits the previously committed configuration": a commit like any other, so a
+    reader comparing the history's head before and after its reads sees it (the driver's read-back does)."""
+    rig.run("configure", *DENY_WEB, "commit confirmed 1", "exit")
+    pending = rig.run("show system commit").splitlines()
+    assert pending[0].startswith("0   ") and pending[0].endswith("commit confirmed, rollback in 1mins")
+    rig.clock.advance(61)
+    after = rig.run("show system commit").splitlines()
+    assert len(after) == len(pending) + 1 and after[1] == "1" + pending[0][1:]
+    assert "rollback in" not in after[0]
+
 def test_plain_commit_confirms(rig: Rig) -> None:
     rig.run("configure", *DENY_WEB, "commit confirmed 1", "commit")
     rig.clock.advance(3600)
