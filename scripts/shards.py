@@ -96,9 +96,11 @@ def init(argv: list[str]) -> int:
     Path("/run/netns").mkdir(exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run/netns"], check=True)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    children: list[subprocess.Popen[bytes]] = []
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # before the child: it gets them at default
+        signal.signal(sig, lambda s, _f: [c.send_signal(s) for c in children])
     child = subprocess.Popen(argv)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: child.send_signal(s))
+    children.append(child)
     while True:
         pid, status = os.wait()
         if pid == child.pid:
@@ -149,7 +151,7 @@ def progress(shard: Shard) -> str:
     except OSError:
         return "?"
     pos = tail.rfind("%]")
-    return tail[tail.rfind("[", 0, pos) + 1:pos + 1].strip() if pos > 0 else "starting"
+    return tail[tail.rfind("[", 0, pos) + 1:pos + 1].strip() if pos > 0 else "under its first 80 tests"
 
 
 def kill(shard: Shard) -> None:
@@ -282,6 +284,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--init"]:
         return init(argv[1:])
     python, count, record, user = parse_args(argv)
+    # Started in the background by a shell, we would pass SIGINT on ignored, and the tests that interrupt
+    # a child (``lab up``) would find it deaf: at its default again for every process from here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="egressctl-test-"))
     fast_junit = work / "fast.xml"
     fast = (run_fast_tier(python, user, fast_junit), fast_junit)

@@ -84,7 +84,8 @@ def test_shards_of_a_real_run_partition_the_modules(tmp_path: Path) -> None:
     ran: dict[str, set[str]] = {}
     for spec in ("1/2", "2/2"):
         rec = tmp_path / f"rec{spec[0]}.json"
-        out = run_pytest(tmp_path, f"--shard={spec}", f"--durations-table={table}", f"--record-durations={rec}")
+        out = run_pytest(tmp_path, f"--shard={spec}", f"--durations-table={table}",
+                         f"--record-durations={rec}")
         assert out.returncode == 0, out.stdout + out.stderr
         ran[spec] = set(json.loads(rec.read_text()))
     assert ran == {"1/2": {"test_big.py"}, "2/2": {"test_mid.py", "test_small.py"}}
