@@ -97,8 +97,13 @@ def init(argv: list[str]) -> int:
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run/netns"], check=True)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     children: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        for c in children:
+            c.send_signal(signum)
+
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # before the child: it gets them at default
-        signal.signal(sig, lambda s, _f: [c.send_signal(s) for c in children])
+        signal.signal(sig, forward)
     child = subprocess.Popen(argv)
     children.append(child)
     while True:
