@@ -117,8 +117,7 @@ class Nat(_Strict):
 
 
 class SshServer(_Strict):
-    """A real OpenSSH sshd in a node (root mode; in a user namespace, where sshd cannot switch users, the
-    documented fallback ``egressctl_lab.shellbox`` serves the node the same way).
+    """A real OpenSSH sshd in a node (root mode; in a user namespace, ``egressctl_lab.shellbox`` instead).
 
     ``jump_host`` makes it the site's jump host of that name: TCP forwarding on, and the lab exposes it on
     that jump host's loopback port, as it does the devices. ``probe`` makes the node an SSH vantage host:
