@@ -126,7 +126,7 @@ class UsernsSite(SiteLab):
 
 
 @contextmanager
-def userns_site(factory: pytest.TempPathFactory, source: Path, name: str, prefix: str,
+def userns_site(factory: pytest.TempPathFactory, source: Path, name: str, label: str, prefix: str,
                 port_base: int, ports: int) -> Iterator[UsernsSite]:
     """A lab in user-namespace mode, up for the body, down however it ends (checked)."""
     reason = _usable()
@@ -140,11 +140,12 @@ def userns_site(factory: pytest.TempPathFactory, source: Path, name: str, prefix
         try:
             t0 = time.monotonic()
             lab.up()
-            TIMINGS[f"{name} lab up"] = time.monotonic() - t0
+            TIMINGS[f"{label} lab up"] = time.monotonic() - t0
             yield UsernsSite(lab, state, name=name)
         finally:
             lab.down()
-            print("\nur timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in TIMINGS.items()))
+            mine = {k: v for k, v in TIMINGS.items() if k.startswith(label)}
+            print(f"\nur {label} timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in mine.items()))
     assert processes_mentioning(str(state)) == [], "a process of the lab (a shellbox? a job?) outlived it"
     assert all(port_free(port_base + i) for i in range(ports))
 
@@ -152,7 +153,7 @@ def userns_site(factory: pytest.TempPathFactory, source: Path, name: str, prefix
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UsernsSite]:
     """The clinic, up for the module, with its baseline configurations recorded."""
-    with userns_site(tmp_path_factory, CLINIC, "clinic", "ur-c-", 28650, 4) as site:
+    with userns_site(tmp_path_factory, CLINIC, "clinic", "clinic", "ur-c-", 28650, 4) as site:
         assert site.lab.status().mode == "userns"
         site.baseline = site.snapshots()
         yield site
@@ -247,7 +248,7 @@ def test_asa_revert_job_fires_with_the_controller_killed_rootless(clinic: Userns
 @pytest.fixture(scope="module")
 def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UsernsSite]:
     """The hospital (``inventory/lab.yaml``), up for the module."""
-    with userns_site(tmp_path_factory, HOSPITAL, "lab", "ur-h-", 28660, 6) as site:
+    with userns_site(tmp_path_factory, HOSPITAL, "lab", "hospital", "ur-h-", 28660, 6) as site:
         yield site
 
 
