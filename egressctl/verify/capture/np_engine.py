@@ -256,7 +256,7 @@ class _Packets:
         related = 0
         for i in np.nonzero(cand)[0].tolist():
             data = self.buf[int(l4[i]):int(end[i])].tobytes()
-            dst = int.from_bytes(t16[i][:4 if fam == 4 else 16])
+            dst = int.from_bytes(t16[i][:4 if fam == 4 else 16].tobytes(), "big")
             outer = Parsed(family=fam, proto=int(proto[i]), dst=dst)
             q = quote(outer, data)
             if q is not None and self.cp.related(fam, q.proto, q.src, q.dst, q.sport, q.dport):
