@@ -1,27 +1,32 @@
 """``RevertHost``: a device's revert job on its revert host, armed, disarmed and read over SSH.
 
-The host is a jump host of the device's site named by the device option ``revert_host``, reached directly
-(its ``host``, ``port``, ``username``, ``credential`` and pinned ``host_key``: the same pin checks as any
-egressctl login). Each call is one ``exec`` on one client kept for the driver's session, so reading the
-job's state costs a round trip, not a login. The job's files and script come from the platform (its
+The host is a jump host of the device's site named by the device option ``revert_host``, reached exactly
+as the device's ``jump:`` would reach it (:func:`egressctl.ssh.route.jump_route`): the entry's ``host``,
+``port``, ``username`` and ``credential`` win, the ssh_config in effect (the device's, else the site's, else
+``~/.ssh/config``) fills in ``HostName``, ``Port``, ``User`` and ``IdentityFile``, its own ``ProxyJump``
+chain is followed hop by hop, and every hop and the host itself are checked against their pins before any
+credential is sent (a site whose bastion lives only in ssh_config, as most do, needs nothing more than
+its pin in ``jump_hosts``). A connect that fails for a transient reason is retried once, as a device's.
+Each call is one ``exec`` on one client kept for the driver's session, so reading the job's state costs a
+round trip, not a login. The job's files and script come from the platform (its
 ``revertjob.py`` or ``revert.py``); the shell text shared by every platform is :mod:`.revertjob`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 from collections.abc import Iterable
 from typing import Any
 
 from egressctl_drivers.common import revertjob as J
 
-from egressctl.errors import ConnectError, DeviceError
+from egressctl.errors import AuthError, ConnectError, DeviceError
 from egressctl.inventory.access import JumpHost
 from egressctl.inventory.credentials import redact, secret_for_jump
 from egressctl.inventory.models import Device
-from egressctl.ssh.route import Endpoint
-from egressctl.ssh.tunnel import login
+from egressctl.ssh.retry import retry_once
+from egressctl.ssh.route import Route, RouteError, jump_route
+from egressctl.ssh.tunnel import Tunnel, login_over
 
 OPTION = "revert_host"
 
@@ -47,17 +52,39 @@ class RevertHost:
     def __init__(self, device: Device, host: JumpHost, timeout: float) -> None:
         self.device, self.host, self.timeout = device, host, timeout
         self._client: Any = None
+        self._tunnel: Tunnel | None = None
 
     @property
     def name(self) -> str:
         """The revert host's inventory name."""
         return self.host.name
 
+    def route(self) -> Route:
+        """The path to the revert host, as the device's ``jump:`` would take it (nothing is opened).
+
+        Raises:
+            ConnectError: the ssh_config in effect is unreadable, or a hop of the chain is not pinned.
+        """
+        try:
+            dev = self.device
+            return jump_route(self.host, dev.ssh_config, dev.site_ssh, f"revert host {self.name}")
+        except RouteError as exc:
+            raise ConnectError(self.device.name, f"revert host {self.name}: SSH path: {exc}") from None
+
+    def _connect(self) -> None:
+        """Log in over the route (hops first, each pinned), retried once after a transient failure."""
+        route = self.route()
+        try:
+            secret = secret_for_jump(self.host)
+        except KeyError as exc:
+            raise AuthError(self.device.name, f"revert host {self.name}: credential cannot be resolved: "
+                            f"{exc.args[0]}") from None
+        self._client, self._tunnel = retry_once(
+            lambda: login_over(route, self.device.name, secret, self.timeout, secret_for_jump))
+
     def _run(self, command: str, stdin: str | None = None) -> str:
         if self._client is None:
-            h = self.host
-            ep = Endpoint(h.name, h.host or h.name, h.port or 22, h.username or getpass.getuser(), h.host_key)
-            self._client = login(self.device.name, ep, secret_for_jump(h), None, self.timeout)
+            self._connect()
         try:
             chan_in, chan_out, chan_err = self._client.exec_command(command, timeout=self.timeout)
             if stdin is not None:
@@ -88,8 +115,11 @@ class RevertHost:
         return self._run(J.state_command(self.device.name)).strip()
 
     def close(self) -> None:
-        """Close the client. Never raises."""
+        """Close the client, then its jump hosts. Never raises."""
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):  # closing must never raise
                 client.close()
+        tunnel, self._tunnel = self._tunnel, None
+        if tunnel is not None:
+            tunnel.close()

@@ -9,6 +9,9 @@ be pinned in ``jump_hosts`` (by name, or by its host); a ProxyJump through any o
 before anything is opened. When both ProxyJump and ProxyCommand apply, ProxyJump wins (paramiko's
 ssh_config reader keeps no order to decide as ssh does); a first hop's own ProxyCommand is honoured.
 
+A jump host logged in to for itself (a device's ``revert_host``: :func:`jump_route`) is reached exactly
+as a device's ``jump:`` reaches it: the same entry-then-ssh_config precedence, its own ProxyJump chain.
+
 The ssh_config file in effect: the device's or vantage point's ``ssh_config``, else the site's, else
 ``~/.ssh/config`` when it exists; ``none`` reads no file. ``Include`` is followed (relative paths from
 ``~/.ssh``, globs, nested up to :data:`MAX_INCLUDES` deep), by inlining each file where it is named.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import getpass
 import glob
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +196,12 @@ class _Builder:
             hops.append(hop)
         return hops, proxy
 
+    def reach(self, jump: JumpHost) -> tuple[list[Endpoint], str | None]:
+        """The hops to ``jump`` ending with its own, as ``jump: NAME`` takes them (and the ProxyCommand)."""
+        hop, found = self.hop(jump, None, jump.name, None)
+        before, proxy = self.first(found, 1)
+        return [*before, hop], proxy
+
     def first(self, found: dict[str, Any], depth: int) -> tuple[list[Endpoint], str | None]:
         """How the first connection of a chain is made: its own ProxyJump, ProxyCommand, or TCP."""
         if found.get("proxyjump") and found["proxyjump"].lower() != "none":
@@ -234,9 +243,8 @@ def _route(label: str, alias: str, port: int | None, user: str | None, host_key:
         pinned = ssh.jump_host(jump)
         if pinned is None:
             raise RouteError(f"jump host {jump!r} is not in the site's jump_hosts")
-        hop, hop_found = build.hop(pinned, None, pinned.name, None)
-        before, proxy = build.first(hop_found, 1)
-        return Route(target, (*before, hop), proxy, cfg.path)
+        hops, proxy = build.reach(pinned)
+        return Route(target, tuple(hops), proxy, cfg.path)
     hops, proxy = build.chain(found.get("proxyjump"), 1)
     if not hops:
         command = found.get("proxycommand")
@@ -253,6 +261,21 @@ def device_route(device: Device) -> Route:
     explicit_port = device.port if "port" in device.model_fields_set else None
     return _route(f"device {device.name}", device.host, explicit_port, device.username, device.host_key,
                   device.credential.startswith("key:"), device.jump, device.ssh_config, device.site_ssh)
+
+
+def jump_route(jump: JumpHost, own_config: str | None, ssh: SiteSsh, label: str) -> Route:
+    """The path to a jump host as the login's target (a device's ``revert_host``), labelled ``label``.
+
+    The same endpoint a device's ``jump:`` would open as its hop (the entry's fields, then ssh_config's
+    ``HostName``/``Port``/``User``/``IdentityFile``), over the hops of the jump host's own ProxyJump;
+    ``own_config`` is the device's ``ssh_config`` (None: the site's).
+
+    Raises:
+        RouteError: a named ssh_config is missing or unreadable, or a hop of the chain is not pinned.
+    """
+    cfg = _Config(config_path(own_config, ssh))
+    (*hops, target), proxy = _Builder(cfg, ssh).reach(jump)
+    return Route(replace(target, label=label), tuple(hops), proxy, cfg.path)
 
 
 def vantage_route(vp: VantagePoint) -> Route:

@@ -186,3 +186,21 @@ def open_tunnel(route: Route, who: str, timeout: float,
         tunnel.close()
         raise
     return tunnel
+
+
+def login_over(route: Route, who: str, secret: Secret | None, timeout: float,
+               secrets: Callable[[JumpHost], Secret]) -> tuple[paramiko.SSHClient, Tunnel]:
+    """A client logged in to ``route.target`` over the route's hops, and the tunnel under it (close both).
+
+    One attempt, for an exec session to the target itself (a revert host): the hops as :func:`open_tunnel`
+    opens them, then :func:`login` with the target's pin; a failed login closes the hops.
+
+    Raises:
+        DeviceError: as :func:`open_tunnel` and :func:`login`, naming ``who`` and the failing endpoint.
+    """
+    tunnel = open_tunnel(route, who, timeout, secrets)
+    try:
+        return login(who, route.target, secret, tunnel.sock, timeout), tunnel
+    except BaseException:
+        tunnel.close()
+        raise
