@@ -511,7 +511,10 @@ naming the jump host (by its `name`, which is usually the `Host` alias, or by it
 host that is not in `jump_hosts` is refused before anything is opened, and a jump host that shows another
 key is dropped right after the key exchange: no credential is sent to it, nor through it to the device,
 whose own key is then checked the same way. The TCP connection to the first host may come from
-`ProxyCommand` (run as ssh runs it); when an ssh_config gives both, `ProxyJump` wins.
+`ProxyCommand` (run as ssh runs it); when an ssh_config gives both, `ProxyJump` wins. A device's
+`revert_host` (the jump host its revert job runs on: PAN-OS, ASA) is logged in to exactly as its `jump:`
+would reach it: the entry's fields, then ssh_config's `HostName`, `Port`, `User` and `IdentityFile` for its
+`name`, and its own `ProxyJump` chain, so a bastion described in ssh_config needs only its pin here.
 
 A connection that fails for a reason that may pass (refused, reset, timed out) is retried once, two
 seconds later; an authentication failure or a wrong host key never is.
