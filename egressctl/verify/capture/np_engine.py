@@ -14,11 +14,11 @@ import numpy as np
 
 from egressctl.verify.capture import defs as d
 from egressctl.verify.capture.np_walk import Batch, walk_ng, walk_pcap
-from egressctl.verify.matcher import LEAK, RELATED, CompiledPolicy
+from egressctl.verify.matcher import LEAK, CompiledPolicy
 from egressctl.verify.pktparse import ICMP_ERRORS, ICMP_PROTO, Parsed, quote
 
 Arr = np.ndarray[Any, Any]
-Kept = tuple[Arr, Arr, Arr, Arr, Arr, Arr]  # kept mask, idx, proto, sport, dport, transport offset
+Kept = tuple[Arr, Arr, Arr, Arr, Arr, Arr]  # kept mask, then idx, proto, sport, dport kept; transport offsets
 
 
 def _be16(buf: Arr, i: Arr) -> Arr:
@@ -209,7 +209,7 @@ class _Packets:
                              keep)
 
     def _ports(self, idx: Arr, proto: Arr, l4len: Arr, l4: Arr) -> Kept:
-        """Read ports of TCP/UDP; (kept mask, idx, proto, sport, dport, transport offset) after truncation."""
+        """Read ports of TCP/UDP: (kept mask, idx, proto, sport, dport) after truncation; ``l4`` as given."""
         l4p = (proto == 6) | (proto == 17)
         short = l4p & (l4len < 4)
         self.kill(idx[short], "truncated")
@@ -219,7 +219,7 @@ class _Packets:
         rd = np.nonzero(l4p & keep)[0]
         sp[rd] = _be16(self.buf, l4[rd])
         dp[rd] = _be16(self.buf, l4[rd] + 2)
-        return keep, idx[keep], proto[keep], sp[keep], dp[keep], l4[keep]
+        return keep, idx[keep], proto[keep], sp[keep], dp[keep], l4
 
     def _verdict(self, fam: int, src: tuple[Arr, ...], dst: tuple[Arr, ...], s16: Arr, t16: Arr,
                  kept: Kept) -> tuple[Arr, Arr]:
@@ -234,8 +234,7 @@ class _Packets:
         self.count("permitted", int(perm.sum()))
         hits = np.bincount(codes[perm], minlength=len(self.rule_hits))
         self.rule_hits += hits[: len(self.rule_hits)].astype(np.uint64)
-        self._related(fam, codes, idx, proto, l4, t16[keep])
-        leak = np.nonzero(codes == LEAK)[0]
+        leak = self._unrelated(fam, np.nonzero(codes == LEAK)[0], idx, proto, keep, l4, t16)
         self.count("leaks", len(leak))
         self.count("leak_bytes", int(self.wire[idx[leak]].sum()))
         rec = np.zeros(len(leak), dtype=d.LEAK_DTYPE)
@@ -243,23 +242,27 @@ class _Packets:
         rec["src"], rec["dst"] = s16[keep][leak], t16[keep][leak]
         return rec, idx[leak]
 
-    def _related(self, fam: int, codes: Arr, idx: Arr, proto: Arr, l4: Arr, t16: Arr) -> None:
-        """Leaks that are ICMP errors of allowed flows become :data:`RELATED` in ``codes`` (and are counted).
+    def _unrelated(self, fam: int, leak: Arr, idx: Arr, proto: Arr, keep: Arr, l4: Arr, t16: Arr) -> Arr:
+        """The ``leak`` positions that stay leaks: ICMP errors of allowed flows are counted ``related``.
 
         Only ICMP leak packets whose type is an error are looked at, one by one with the reference parser's
         :func:`~egressctl.verify.pktparse.quote` and the scalar matcher: ``engine.c`` runs the same check on
         its leak path, and errors are rare (kernels rate-limit them), so no vectorised twin is worth its code.
+        ``l4`` and ``t16`` (transport offsets, destinations) are indexed before ``keep``, and only here.
         """
-        end = self.off[idx] + self.cap[idx]
-        cand = (codes == LEAK) & (proto == ICMP_PROTO[fam]) & (end - l4 >= 8)
-        cand[cand] = np.isin(self.buf[l4[cand]], sorted(ICMP_ERRORS[fam]))
-        related = 0
-        for i in np.nonzero(cand)[0].tolist():
-            data = self.buf[int(l4[i]):int(end[i])].tobytes()
-            dst = int.from_bytes(t16[i][:4 if fam == 4 else 16].tobytes(), "big")
-            outer = Parsed(family=fam, proto=int(proto[i]), dst=dst)
-            q = quote(outer, data)
+        icmp = leak[proto[leak] == ICMP_PROTO[fam]]
+        if not icmp.size:
+            return leak
+        pre = np.nonzero(keep)[0][icmp]
+        at, end = l4[pre], self.off[idx[icmp]] + self.cap[idx[icmp]]
+        err = end - at >= 8
+        err[err] = np.isin(self.buf[at[err]], sorted(ICMP_ERRORS[fam]))
+        related = []
+        for j in np.nonzero(err)[0].tolist():
+            dst = int.from_bytes(t16[pre[j]][:4 if fam == 4 else 16].tobytes(), "big")
+            q = quote(Parsed(family=fam, proto=int(proto[icmp[j]]), dst=dst),
+                      self.buf[int(at[j]):int(end[j])].tobytes())
             if q is not None and self.cp.related(fam, q.proto, q.src, q.dst, q.sport, q.dport):
-                codes[i] = RELATED
-                related += 1
-        self.count("related", related)
+                related.append(int(icmp[j]))
+        self.count("related", len(related))
+        return np.setdiff1d(leak, related, assume_unique=True) if related else leak
