@@ -1,8 +1,9 @@
 """cisco_ios emulator in its own namespace: ``show interfaces`` / ``show ip interface brief`` read the kernel.
 
 The emulator process runs with ``--dataplane nft`` in namespace ``h7-ir`` between ``h7-ih1`` and ``h7-ih2``
-(lab prefix ``h7``, port 27620); netmiko's ``cisco_ios`` class reads the shows, ntc-templates parses them, and
-the addresses, MAC and packet counters are those of the kernel interfaces behind GigabitEthernet0/0-1.
+(lab prefix ``h7``, port 27620; :mod:`tests.support.kernel_backed_emulator`); netmiko's ``cisco_ios`` class
+reads the shows, ntc-templates parses them, and the addresses, MAC and packet counters are those of the
+kernel interfaces behind GigabitEthernet0/0-1.
 """
 
 from __future__ import annotations
@@ -10,44 +11,26 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from egressctl_lab.emu.base import DeviceSpec
-from netmiko import ConnectHandler
 from ntc_templates.parse import parse_output
 
-from tests.support.emulator_in_netns import Site, lab_available, tcp_open  # isort: skip
+from tests.support.emulator_in_netns import Site, tcp_open
+from tests.support.kernel_backed_emulator import connect, kernel_backed
 
 pytestmark = pytest.mark.lab
 
 PASSWORD = "h7-Ios-ns-pw"
 PORT = 27620
-SPEC = DeviceSpec(name="h7-ce-a", hostname="ce-a", username="admin", password=PASSWORD,
-                  interfaces={"GigabitEthernet0/0": "gi0-0", "GigabitEthernet0/1": "gi0-1"})
-
-
-class H7Site(Site):
-    """The shared three-namespace site under this module's own prefix."""
-
-    def __init__(self, tag: str, inside: str, outside: str) -> None:
-        super().__init__(tag, inside, outside)
-        self.h1, self.r, self.h2 = f"h7-{tag}h1", f"h7-{tag}r", f"h7-{tag}h2"
+SPEC = {"name": "h7-ce-a", "hostname": "ce-a", "username": "admin", "password": PASSWORD,
+        "interfaces": {"GigabitEthernet0/0": "gi0-0", "GigabitEthernet0/1": "gi0-1"}}
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if not lab_available():
-        pytest.skip("needs root, iproute2 and nft for network namespaces")
-    s = H7Site("i", "gi0-1", "gi0-0")
-    try:
-        s.build()
-        spec = json.dumps({"name": SPEC.name, "hostname": SPEC.hostname, "username": "admin",
-                           "password": PASSWORD, "interfaces": SPEC.interfaces})
-        s.start("cisco_ios", spec, tmp_path_factory.mktemp("h7iosns"), PORT, 0.05)
+    with kernel_backed("h7", "i", ("gi0-1", "gi0-0"), "cisco_ios", SPEC, tmp_path_factory.mktemp("h7iosns"),
+                       PORT) as s:
         yield s
-    finally:
-        s.destroy()
 
 
 def _mac(ns: str, dev: str) -> str:
@@ -57,14 +40,8 @@ def _mac(ns: str, dev: str) -> str:
     return ".".join(digits[i:i + 4] for i in range(0, 12, 4))
 
 
-def _connect(site: Site) -> Any:
-    return ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=PORT, username="admin",
-                          password=PASSWORD, fast_cli=True, conn_timeout=10,
-                          sock=site.socket_to_emulator(PORT))
-
-
 def test_shows_carry_kernel_addresses_macs_and_counters(site: Site) -> None:
-    conn = _connect(site)
+    conn = connect(site, "cisco_ios", PORT, PASSWORD, fast_cli=True)
     try:
         before = {i["interface"]: i for i in conn.send_command("show interfaces", use_textfsm=True)}
         for _ in range(3):

@@ -1,53 +1,36 @@
 """fortinet emulator in its own namespace: ``get system interface physical`` reads the kernel's ports.
 
 The emulator process runs with ``--dataplane nft`` in namespace ``h12-fr`` between ``h12-fh1`` and
-``h12-fh2`` (lab prefix ``h12``, port 28020); netmiko's ``fortinet`` class reads the show, ntc-templates
-parses it, and each port's address and state are those of the kernel interface behind it (a port whose
-link goes down says so; a configured ``set ip`` wins over the kernel's address).
+``h12-fh2`` (lab prefix ``h12``, port 28020; :mod:`tests.support.kernel_backed_emulator`); netmiko's
+``fortinet`` class reads the show, ntc-templates parses it, and each port's address and state are those of
+the kernel interface behind it (a port whose link goes down says so; a configured ``set ip`` wins over the
+kernel's address).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from egressctl_lab.emu.base import DeviceSpec
-from netmiko import ConnectHandler
 from ntc_templates.parse import parse_output
 
-from tests.support.emulator_in_netns import Site, lab_available, sh  # isort: skip
+from tests.support.emulator_in_netns import Site, sh
+from tests.support.kernel_backed_emulator import connect, kernel_backed
 
 pytestmark = pytest.mark.lab
 
 PASSWORD = "h12-Forti-ns-pw"
 PORT = 28020
-SPEC = DeviceSpec(name="h12-fw-b", hostname="fw-b", username="admin", password=PASSWORD,
-                  interfaces={"port1": "wan0", "port2": "lan0"})
-
-
-class H12Site(Site):
-    """The shared three-namespace site under this module's own prefix."""
-
-    def __init__(self, tag: str, inside: str, outside: str) -> None:
-        super().__init__(tag, inside, outside)
-        self.h1, self.r, self.h2 = f"h12-{tag}h1", f"h12-{tag}r", f"h12-{tag}h2"
+SPEC = {"name": "h12-fw-b", "hostname": "fw-b", "username": "admin", "password": PASSWORD,
+        "interfaces": {"port1": "wan0", "port2": "lan0"}}
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if not lab_available():
-        pytest.skip("needs root, iproute2 and nft for network namespaces")
-    s = H12Site("f", "lan0", "wan0")
-    try:
-        s.build()
-        spec = json.dumps({"name": SPEC.name, "hostname": SPEC.hostname, "username": "admin",
-                           "password": PASSWORD, "interfaces": SPEC.interfaces})
-        s.start("fortinet", spec, tmp_path_factory.mktemp("h12fns"), PORT, 0.05)
+    with kernel_backed("h12", "f", ("lan0", "wan0"), "fortinet", SPEC, tmp_path_factory.mktemp("h12fns"),
+                       PORT) as s:
         yield s
-    finally:
-        s.destroy()
 
 
 def _ports(conn: Any) -> dict[str, dict[str, str]]:
@@ -57,8 +40,7 @@ def _ports(conn: Any) -> dict[str, dict[str, str]]:
 
 
 def test_physical_ports_carry_the_kernels_addresses_and_state(site: Site) -> None:
-    conn = ConnectHandler(device_type="fortinet", host="127.0.0.1", port=PORT, username="admin",
-                          password=PASSWORD, conn_timeout=10, timeout=20, sock=site.socket_to_emulator(PORT))
+    conn = connect(site, "fortinet", PORT, PASSWORD, timeout=20)
     try:
         ports = _ports(conn)
         assert (ports["port2"]["ip_address"], ports["port2"]["netmask"]) == ("10.71.1.1", "255.255.255.0")
