@@ -255,8 +255,9 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UsernsSite]:
 def _through_the_bastion(site: UsernsSite, out: Path) -> Path:
     """The bastion-only variant (``bastion_kit``), fw-a's revert job on that bastion.
 
-    The revert host is logged in to by its inventory entry alone (``RevertHost`` reads no ssh_config), so
-    the entry gets the bastion's address, port and user too.
+    The inventory entry gets the bastion's address, port and user too, so this test does not depend on the
+    ssh_config the variant writes (``RevertHost`` reads it as a device's jump does since c789026; that path
+    has its own test, ``tests/lab/test_reverthost_lab.py``).
     """
     files = write_site(site.lab, out)
     data = yaml.safe_load(files.inventory.read_text())
