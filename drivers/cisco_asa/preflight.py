@@ -3,7 +3,9 @@
 The ASA has no dead-man switch: the safety net is the revert job on the device's ``revert_host`` (a job
 that undoes the change with the controller gone) or, without one, the controller's own watchdog (which
 dies with the controller). Site ACLs bound ``out`` on an outside nameif would be replaced by egressctl's
-(one ACL per interface and direction), so the check names them.
+(one ACL per interface and direction), so the check names them. With a revert host, the ``revert-host``
+check takes the path arming would take and proves the job could be armed there
+(:mod:`egressctl_drivers.common.revertcheck`), arming nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from egressctl_drivers.cisco_asa import constants as c
 from egressctl_drivers.cisco_asa.render import foreign_groups
+from egressctl_drivers.common.revertcheck import check_revert_host
 
 from egressctl.check import CheckResult, fail, ok, warn
 
@@ -37,9 +40,11 @@ def safety_net_check(drv: CiscoAsaDriver) -> CheckResult:
     """Which net the driver uses, and what it does when it fires."""
     if drv.remote is None:
         return warn("safety-net", "no revert_host: the revert lives in the controller", WATCHDOG)
-    return ok("safety-net", f"revert job on {drv.remote.name}", EFFECT.format(host=drv.remote.name))
+    return ok("safety-net", f"revert job on {drv.remote.name}: armed there before the first line, disarmed "
+                            "by the confirm", EFFECT.format(host=drv.remote.name))
 
 
 def preflight(drv: CiscoAsaDriver) -> list[CheckResult]:
-    """ASA prerequisites, read-only: bindings egressctl would replace, and the safety net."""
-    return [bindings_check(drv.send(c.READ_BACK[2], check=False), drv), safety_net_check(drv)]
+    """ASA prerequisites, read-only: bindings egressctl would replace, the safety net and its revert host."""
+    found = [bindings_check(drv.send(c.READ_BACK[2], check=False), drv), safety_net_check(drv)]
+    return found if drv.remote is None else [*found, check_revert_host(drv.remote)]

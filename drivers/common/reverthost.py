@@ -100,6 +100,20 @@ class RevertHost:
             raise DeviceError(self.device.name, f"revert host {self.name}: exit {status}", err[-300:])
         return out
 
+    def connect(self) -> None:
+        """Log in now, if not yet logged in (a check tells a failed login from a failed command by it).
+
+        Raises:
+            ConnectError: the path cannot be used or the host cannot be reached (``HostKeyMismatch``,
+                ``AuthError`` and ``DeviceTimeout`` as :func:`~egressctl.ssh.tunnel.login_over`).
+        """
+        if self._client is None:
+            self._connect()
+
+    def read(self, command: str) -> str:
+        """Run one command that only looks (``egressctl check``'s probe) and return its output."""
+        return self._run(command)
+
     def arm_files(self, files: Iterable[tuple[str, str]]) -> None:
         """Write the job's files in order (``armed`` last), then start it detached."""
         for name, content in files:

@@ -7,15 +7,18 @@ by someone would stop the isolation at 3 a.m. The check reads ``show config diff
 the running configuration) and changes nothing.
 
 A standalone PAN-OS firewall has no dead-man switch of its own: the driver proves the management path in
-the candidate before committing and a watchdog *in the controller* rolls back unless confirmed. The check
-says what that means when it matters: a controller that dies (or loses the firewall) after the commit
-leaves the change in place until the next run.
+the candidate before committing, then either arms a revert job on the device's ``revert_host`` (it loads
+the snapshot and commits even with the controller gone) or, without one, relies on a watchdog *in the
+controller*, which dies with it (the change then stays until the next run). The safety-net line says which
+one this device uses; with a revert host, the ``revert-host`` check takes the path arming would take and
+proves the job could be armed there (:mod:`egressctl_drivers.common.revertcheck`), arming nothing.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from egressctl_drivers.common.revertcheck import check_revert_host
 from egressctl_drivers.paloalto_panos import constants as C
 
 from egressctl.check import CheckResult, fail, ok
@@ -25,7 +28,9 @@ if TYPE_CHECKING:
 
 EFFECT = ("no on-box revert: the controller's watchdog loads the snapshot (`load config from "
           f"{C.SNAPSHOT_FILE}`) and commits it; if the controller crashes or loses the firewall after the "
-          "commit, the change stays until the next run rolls it back")
+          "commit, the change stays until the next run rolls it back (set revert_host for a job that can)")
+JOB_EFFECT = ("a job on {host} logs in to the firewall, loads the snapshot (`load config from "
+              f"{C.SNAPSHOT_FILE}`) and commits it, also with the controller gone")
 DIFF_LINES = 6
 
 
@@ -43,13 +48,20 @@ def candidate_check(diff: str) -> CheckResult:
                 + (f" ({shown})" if shown else ""))
 
 
-def safety_net_check() -> CheckResult:
-    """How the dead-man switch works on PAN-OS and what it does when it fires."""
-    return ok("safety-net", "guarded snapshot: the management path is proved in the candidate before "
-                            f"`commit`, the configuration saved as {C.SNAPSHOT_FILE}, and the controller "
-                            "rolls back unless confirmed", EFFECT)
+def safety_net_check(host: str | None = None) -> CheckResult:
+    """Which dead-man switch this firewall uses (the job on ``host``, else the watchdog) and what it does."""
+    proved = (f"the management path is proved in the candidate before `commit`, the configuration saved as "
+              f"{C.SNAPSHOT_FILE}")
+    if host is None:
+        return ok("safety-net", f"guarded snapshot: {proved}, and the controller rolls back unless confirmed",
+                  EFFECT)
+    return ok("safety-net", f"revert job on {host}: {proved}, and the job armed there before the commit "
+                            "rolls back unless the confirm disarms it", JOB_EFFECT.format(host=host))
 
 
 def preflight(drv: PaloAltoPanosDriver) -> list[CheckResult]:
-    """PAN-OS prerequisites, read-only: a clean shared candidate, and what the safety net depends on."""
-    return [candidate_check(drv.diff()), safety_net_check()]
+    """PAN-OS prerequisites, read-only: a clean shared candidate, the safety net and its revert host."""
+    found = [candidate_check(drv.diff())]
+    if drv.remote is None:
+        return [*found, safety_net_check()]
+    return [*found, safety_net_check(drv.remote.name), check_revert_host(drv.remote)]
