@@ -6,9 +6,10 @@ created) stops the commit ("the revert job could not be armed"): safe, but durin
 finds the same faults before it. It takes the route arming takes (:class:`~.reverthost.RevertHost`: the
 ssh_config in effect, the ProxyJump chain, every hop pinned), logs in, and runs **one** command that only
 looks (``command -v``, ``test``, ``ls -ld``, ``cat``): the tools the job script and its arming use are on
-``PATH``, the job's directory exists private (``0700``, owned by the login user, writable) or can be
-created (its nearest existing parent is writable), and no job is armed for the device (one armed means a
-change of some operation waits for its confirm there). Nothing is written, nothing armed.
+``PATH`` (``ssh`` an OpenSSH of 8.4 or later), the job's directory exists private (``0700``, owned by the
+login user, writable) or can be created (its nearest existing parent is writable), and no job is armed for
+the device (one armed means a change of some operation waits for its confirm there). Nothing is written,
+nothing armed.
 
 The result names the step that failed (``path``, ``credential``, ``login``, ``tools``, ``directory``,
 ``armed``) in plain words; error texts come from the SSH layer, which redacts them (never the secret).
@@ -16,6 +17,7 @@ The result names the step that failed (``path``, ``credential``, ``login``, ``to
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from egressctl_drivers.common import revertjob as J
@@ -29,6 +31,8 @@ from egressctl.inventory.credentials import secret_for_jump
 NAME = "revert-host"
 #: What the job script, its arming and its disarming run on the host (revertjob.py and the platforms' scripts;
 #: ``printf``, ``read`` and ``kill`` are shell builtins).
+OPENSSH = re.compile(r"OpenSSH_(?:for_Windows_)?(\d+)\.(\d+)")
+MIN_OPENSSH = (8, 4)
 TOOLS = ("sh", "setsid", "sleep", "ssh", "grep", "cat", "rm", "mkdir", "chmod", "dirname")
 
 
@@ -92,6 +96,20 @@ def missing_tools(probe: Probe) -> list[str]:
     return [t for t in TOOLS if probe.tools.get(t, "-") == "-"]
 
 
+def ssh_problem(version: str) -> str:
+    """Why the host's ``ssh`` cannot run the job ('' when it can): OpenSSH 8.4 or later is needed.
+
+    The job logs in with OpenSSH options and hands the password over ``SSH_ASKPASS_REQUIRE=force``,
+    which OpenSSH reads from 8.4 on.
+    """
+    found = OPENSSH.search(version)
+    if found is None:
+        return f"ssh is not OpenSSH ({version or 'no version printed'}): the job's ssh options are OpenSSH's"
+    if (int(found.group(1)), int(found.group(2))) < MIN_OPENSSH:
+        return f"ssh is {found.group(0)}: the job needs OpenSSH 8.4 or later (SSH_ASKPASS_REQUIRE)"
+    return ""
+
+
 def directory_problem(probe: Probe, where: str) -> str:
     """Why the job's files could not be written in ``where`` ('' when they could)."""
     if probe.dir[:1] == ["absent"]:
@@ -121,6 +139,9 @@ def judge(probe: Probe, host: str, device: str) -> CheckResult:
     if lost or not probe.tools:
         return fail(NAME, f"revert host {host}: tools: {', '.join(lost) or 'none'} not on the PATH of the "
                     "login: the revert job could not run there")
+    problem = ssh_problem(probe.ssh_version)
+    if problem:
+        return fail(NAME, f"revert host {host}: tools: {problem}")
     problem = directory_problem(probe, where)
     if problem:
         return fail(NAME, f"revert host {host}: directory: {problem}")

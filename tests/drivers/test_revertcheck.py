@@ -125,7 +125,8 @@ def test_missing_tools_fail_at_tools(tmp_path: Path) -> None:
 
 
 def test_judge_reads_what_root_cannot_produce() -> None:
-    text = "uid 1000\n" + "".join(f"tool {t} /usr/bin/{t}\n" for t in rc.TOOLS)
+    tools = "".join(f"tool {t} /usr/bin/{t}\n" for t in rc.TOOLS)
+    text = f"uid 1000\n{tools}ssh-version OpenSSH_8.4p1\n"
     blocked = rc.judge(rc.parse_probe(text + "dir absent\nparent /home/ops writable=no\n"), "b", DEV)
     assert blocked.status == Status.FAIL and "(/home/ops) is not writable" in blocked.detail, blocked
     lost = rc.judge(rc.parse_probe(text + "dir absent\nparent - writable=no\n"), "b", DEV)
@@ -212,3 +213,14 @@ def test_the_preflights_name_the_revert_host_and_check_it(tmp_path: Path,
     assert [(c.name, c.status) for c in found][1:] == [("safety-net", Status.OK),
                                                        ("revert-host", Status.FAIL)]
     assert found[1].detail.startswith("revert job on vault")
+
+
+@pytest.mark.parametrize(("version", "words"), [
+    ("OpenSSH_9.2p1 Debian-2+deb12u10", ""), ("OpenSSH_8.4p1", ""), ("OpenSSH_10.0p2", ""),
+    ("OpenSSH_7.4p1", "8.4 or later"), ("OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "8.4 or later"),
+    ("Dropbear v2022.83", "not OpenSSH"), ("", "not OpenSSH")])
+def test_the_hosts_ssh_must_be_an_openssh_that_reads_askpass_require(version: str, words: str) -> None:
+    assert (rc.ssh_problem(version) and words in rc.ssh_problem(version)) or rc.ssh_problem(version) == words
+    text = "uid 0\n" + "".join(f"tool {t} /usr/bin/{t}\n" for t in rc.TOOLS) + f"ssh-version {version}\n"
+    found = rc.judge(rc.parse_probe(text + "dir absent\nparent /root writable=yes\n"), "b", DEV)
+    assert found.status == (Status.FAIL if words else Status.OK), found
