@@ -37,6 +37,8 @@ from egressctl.results import SUCCESS, DeviceResult, Execution
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: Seconds between the main thread's wake-ups while it waits for the devices (see ``Executor._gather``).
+POLL = 0.2
 
 
 class Executor:
@@ -64,12 +66,19 @@ class Executor:
                                 is_ours=is_ours)
 
     def _gather(self, pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """Map ``fn`` over ``items`` in the pool; a first interrupt stops new commits, then waits."""
+        """Map ``fn`` over ``items`` in the pool and wait for all of them.
+
+        The wait wakes every :data:`POLL` seconds: a signal the kernel handed to a worker thread only runs
+        its Python handler (setting ``cancel``) once the main thread runs again, and a wait without a
+        time-out would hold it back until every device had finished. Where the handlers are not the
+        operation's (:func:`egressctl.interrupts.signals_cancel`), a first ``KeyboardInterrupt`` that lands
+        in the wait stops new commits, a second leaves.
+        """
         futures: list[Future[R]] = [pool.submit(fn, it) for it in items]
         while True:
             try:
-                wait(futures)
-                break
+                if not wait(futures, timeout=POLL).not_done:
+                    break
             except KeyboardInterrupt:
                 if self.cancel.is_set():
                     raise

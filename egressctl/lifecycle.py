@@ -218,12 +218,38 @@ class Lifecycle:
             added = sum(1 for ln in dp.diff if ln.startswith("+"))
             note.add(f"{added} rule atoms added, {len(dp.diff) - added} removed")
         self._checkpoint()
-        with self._step(name, Step.COMMIT, f"revert in {self.revert_in}s unless confirmed"):
-            drv.commit(self.revert_in)
-            live.committed = True
+        self._commit(live, drv)
         self.emit(CommitPending(self.op_id, self.site.name, device=name, revert_in=self.revert_in,
                                 deadline=time.time() + self.revert_in))
         self._prove(live)
+
+    def _commit(self, live: Live, drv: Driver) -> None:
+        """Commit under the dead-man switch; a commit that raised may still have taken (see :meth:`_took`)."""
+        try:
+            with self._step(live.device.name, Step.COMMIT, f"revert in {self.revert_in}s unless confirmed"):
+                drv.commit(self.revert_in)
+                live.committed = True
+        except Exception:
+            live.committed = live.committed or self._took(live, drv)
+            raise
+
+    def _took(self, live: Live, drv: Driver) -> bool:
+        """Whether a commit whose call failed took effect on the device all the same.
+
+        The call can fail after the device accepted the commit (the session dropped while the prompt came
+        back, the controller's own output broke when its terminal closed): the undo must then roll the
+        pending commit back, not merely discard a candidate, or the device waits for its dead-man switch
+        while the journal says it was undone. A device that cannot be read is taken as committed: the
+        undo reads it again (on a fresh session if need be) and rolls back only what is pending.
+        """
+        assert live.state is not None
+        try:
+            with self._step(live.device.name, Step.READ_STATE, "the commit failed: did it take?") as note:
+                state = drv.read_state()
+                note.add(f"holds {state.target}" + (" (commit pending)" if state.pending_commit else ""))
+        except Exception:  # not read (or not journaled): in doubt, undo it as a commit
+            return True
+        return state.pending_commit or not equivalent(state.rules, live.state.rules)
 
     def _prove(self, live: Live) -> None:
         """Read back and compare, then check management on a brand-new session."""

@@ -31,6 +31,7 @@ from egressctl.errors import EgressError
 from egressctl.events import Event, OperationFinished, OperationStarted, Sink
 from egressctl.executor import DriverFactory, Execution, Executor
 from egressctl.exitcodes import ExitCode
+from egressctl.interrupts import Deferral, signals_cancel
 from egressctl.inventory.models import Site
 from egressctl.journal import Journal, OperationRecord, this_owner
 from egressctl.planner import Plan
@@ -127,20 +128,23 @@ class Operation:
         Raises:
             SiteLocked: another live operation holds the site.
         """
-        name, op_id, owner = self.site.name, new_op_id(), this_owner()
-        if force_unlock:
-            self.journal.force_unlock(name, by=owner)
-        self.journal.acquire_lock(name, owner, op_id, self.lease)
         cancel = cancel or threading.Event()
-        stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(owner, stop, cancel), daemon=True)
-        renewer.start()
-        try:
-            return self._run(op_id, owner, cancel)
-        finally:
-            stop.set()
-            renewer.join(timeout=5)
-            self.journal.release_lock(name, owner, op_id)
+        # from here to the end, Ctrl-C, SIGTERM and SIGHUP only set ``cancel``: the operation ends through
+        # its journaled path whatever line the signal lands on (see egressctl.interrupts)
+        with signals_cancel(cancel) as signals:
+            name, op_id, owner = self.site.name, new_op_id(), this_owner()
+            if force_unlock:
+                self.journal.force_unlock(name, by=owner)
+            self.journal.acquire_lock(name, owner, op_id, self.lease)
+            stop = threading.Event()
+            renewer = threading.Thread(target=self._renew, args=(owner, stop, cancel), daemon=True)
+            renewer.start()
+            try:
+                return self._run(op_id, owner, cancel, signals)
+            finally:
+                stop.set()
+                renewer.join(timeout=5)
+                self.journal.release_lock(name, owner, op_id)
 
     def _renew(self, owner: str, stop: threading.Event, cancel: threading.Event) -> None:
         """Keep our lease alive; if the lock was taken from us, stop before the next commit."""
@@ -234,7 +238,7 @@ class Operation:
         self.journal.set_site_state(s.name, state, op_id)
         return state, states
 
-    def _run(self, op_id: str, owner: str, cancel: threading.Event) -> OperationResult:
+    def _run(self, op_id: str, owner: str, cancel: threading.Event, signals: Deferral) -> OperationResult:
         s, p = self.site, self.plan
         start = self._start(op_id, owner)
         emit = journal_emitter(self.journal, self.sink)
@@ -251,17 +255,24 @@ class Operation:
                                      device_states=states)
             result.message = operation_message(result)
             if self.verify and execution.outcome in ("ok", "noop") and state != sitestate.MIXED:
-                self._verify(op_id, emit, result, held)
+                self._verify(op_id, emit, result, signals, held)
         emit(OperationFinished(op_id, s.name, outcome=result.outcome, state=state, message=result.message))
         return result
 
     def _verify(self, op_id: str, emit: Callable[[Event], None], result: OperationResult,
-                held: object = None) -> None:
-        """Prove the policy with packets; an interruption here ends the operation as interrupted (130)."""
+                signals: Deferral, held: object = None) -> None:
+        """Prove the policy with packets; an interruption here ends the operation as interrupted (130).
+
+        Verification changes nothing, so a signal stops it at once; one that came after the last device
+        had already finished (the change was done anyway) skips it: the operator asked to stop.
+        """
         watch = self.proof.watch_for(self.plan.target) if self.proof else 0.0
         try:
-            result.verification = run_verification(self.site, self.plan.policy, op_id, emit, self.state_dir,
-                                                   held=held, watch_after=watch)
+            if signals.received:
+                raise KeyboardInterrupt(signals.received[0])
+            with signals.raising():
+                result.verification = run_verification(self.site, self.plan.policy, op_id, emit,
+                                                       self.state_dir, held=held, watch_after=watch)
         except KeyboardInterrupt:
             result.exit_code = ExitCode.INTERRUPTED
             result.message += "; verification interrupted (re-run `egressctl verify` to prove the state)"
