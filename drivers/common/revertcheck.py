@@ -177,8 +177,9 @@ def check_revert_host(remote: RevertHost) -> CheckResult:
     try:
         remote.connect()
     except DeviceError as exc:
-        return fail(NAME, f"revert host {host} ({route}): login: {_words(exc, device)}: the revert job "
-                    "could not be armed, so the device would not be changed")
+        words = re.sub(rf"^revert host {re.escape(host)} \([^)]*\): ", "", _words(exc, device))
+        return fail(NAME, f"revert host {host} ({route}): login: {words}: the revert job could not be "
+                    "armed, so the device would not be changed")
     try:
         text = remote.read(probe_command(device))
     except DeviceError as exc:
