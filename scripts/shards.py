@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,8 @@ UNSHARE = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--
 #: A shard still running after this many seconds is killed (and fails); CI's own limit is 90 minutes.
 SHARD_TIMEOUT = float(os.environ.get("EGRESSCTL_TEST_SHARD_TIMEOUT", "3000"))
 PROGRESS_EVERY = 300.0
+#: One line of pytest -q's progress: a letter per finished test, then maybe ``[ 45%]``.
+PROGRESS_LINE = re.compile(r"([.sFExX]+)(?:\s+\[[ \d%/]+\])?")
 
 
 @dataclass
@@ -150,13 +153,14 @@ def start(shard: Shard, python: str, user: list[str]) -> None:
 
 
 def progress(shard: Shard) -> str:
-    """The last ``[ NN%]`` pytest wrote to the shard's log."""
+    """How many tests the shard has finished: the outcome letters of pytest's ``-q`` progress lines."""
     try:
-        tail = shard.log.read_bytes()[-400:].decode(errors="replace")
+        lines = shard.log.read_text(errors="replace").splitlines()
     except OSError:
         return "?"
-    pos = tail.rfind("%]")
-    return tail[tail.rfind("[", 0, pos) + 1:pos + 1].strip() if pos > 0 else "under its first 80 tests"
+    report = next((i for i, line in enumerate(lines) if line.startswith("==")), len(lines))
+    marks = (PROGRESS_LINE.fullmatch(line.strip()) for line in lines[:report])  # not a traceback's "E"
+    return f"{sum(len(m.group(1)) for m in marks if m)} done"
 
 
 def kill(shard: Shard) -> None:

@@ -113,3 +113,10 @@ def test_summary_fails_on_a_failed_shard_and_on_no_test(tmp_path: Path,
     assert script.summarize(fast, [shard("a", 1, 4, 1)]) == 1
     assert "log of a" in capsys.readouterr().out  # the failing shard's log is shown
     assert script.summarize((5, junit(tmp_path / "none.xml", 0)), [shard("c", 0, 2, 0, 2)]) == 1
+
+
+def test_progress_counts_finished_tests_not_a_tracebacks_lines(tmp_path: Path) -> None:
+    script = load_script()
+    s = script.Shard("1of2", "1/2", True, tmp_path)
+    s.log.write_text("bringing up nodes...\n" + "." * 72 + " [ 50%]\n..sF.xX\n\n== FAILURES ==\nE\nE  x\n")
+    assert script.progress(s) == "79 done"
