@@ -32,6 +32,11 @@ CONFIRMED_REVERT = 600  # the timer of changes the tests confirm: never reached
 Apply = Callable[..., Any]
 
 
+#: Device seconds until the bad change's safety net fires: two device minutes (IOS and VyOS count whole
+#: minutes), so that a change that is slow on a loaded machine is still unconfirmed when the test looks.
+REVERT_IN = 120
+
+
 @dataclass(frozen=True)
 class Rig:
     """The running site, the inventory's device pointing at its emulator, its secret and its site."""
@@ -103,7 +108,7 @@ class Rig:
         apply = apply or self.change
         apply(iso)
         assert net.reach()[mgmt]
-        apply(bad, confirm=False, revert_in=60)
+        apply(bad, confirm=False, revert_in=REVERT_IN)
         armed = time.monotonic()
         assert not net.probe(mgmt), "the bad change should cut the management path"
         assert net.probe("https4"), "the rest of the isolated policy is in force"

@@ -19,7 +19,7 @@ import pytest
 from egressctl.policy import compute_policy
 from tests.support.device_netns import DeviceNet
 from tests.support.emulator_in_netns import lab_available
-from tests.support.netns_change import Rig, running_rig
+from tests.support.netns_change import REVERT_IN, Rig, running_rig
 from tests.support.netns_probes import echoes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow,
@@ -64,7 +64,7 @@ def test_isolate_stage_and_full_restore_with_packets(closet: Rig) -> None:
 
 def test_management_rule_dropped_is_reverted_by_the_commit_timer(closet: Rig) -> None:
     armed = closet.cut_management_unconfirmed()
-    closet.management_back(armed, 60 * SCALE, "the commit timer")
+    closet.management_back(armed, REVERT_IN * SCALE, "the commit timer")
     closet.isolated_and_settled()
     closet.change(compute_policy(closet.site, "normal"))
     assert closet.net.reach() == ALL_OPEN

@@ -24,7 +24,7 @@ from egressctl.policy import Policy, compute_policy
 from tests.drivers.cisco_ios.switch_netns import CLOSET, SCALE, UPLINK_PORT
 from tests.support.device_netns import running
 from tests.support.emulator_in_netns import lab_available
-from tests.support.netns_change import CONFIRMED_REVERT, Rig, rig_for
+from tests.support.netns_change import CONFIRMED_REVERT, REVERT_IN, Rig, rig_for
 from tests.support.netns_probes import echoes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow,
@@ -91,7 +91,7 @@ def test_acl_mode_isolate_stage_and_full_restore_with_packets(closet: Rigs) -> N
 def test_acl_mode_management_rule_dropped_is_reverted_by_the_revert_timer(closet: Rigs) -> None:
     rig = closet["h13net"]
     armed = rig.cut_management_unconfirmed(lambda p, **kw: change(rig, p, **kw))
-    rig.management_back(armed, 60 * SCALE, "the revert timer")
+    rig.management_back(armed, REVERT_IN * SCALE, "the revert timer")
     rig.isolated_and_settled()
     change(rig, compute_policy(rig.site, "normal"))
     assert rig.net.reach() == ALL_OPEN

@@ -24,7 +24,7 @@ from egressctl.driver import SessionHandling
 from egressctl.policy import Policy, compute_policy
 from tests.support.device_netns import DeviceNet
 from tests.support.emulator_in_netns import lab_available
-from tests.support.netns_change import CONFIRMED_REVERT, Rig, bad_isolation, running_rig
+from tests.support.netns_change import CONFIRMED_REVERT, REVERT_IN, Rig, bad_isolation, running_rig
 from tests.support.netns_probes import echoes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow,
@@ -90,7 +90,7 @@ def test_isolate_session_kill_stage_and_full_restore_with_packets(clinic: Rig) -
 
 def test_management_rule_dropped_is_reverted_by_the_scheduler(clinic: Rig) -> None:
     armed = clinic.cut_management_unconfirmed(lambda p, **kw: change(clinic, p, **kw))
-    clinic.management_back(armed, 60 * SCALE, "the scheduler")
+    clinic.management_back(armed, REVERT_IN * SCALE, "the scheduler")
     clinic.isolated_and_settled()
 
 

@@ -24,7 +24,7 @@ from egressctl.driver import SessionHandling
 from egressctl.policy import compute_policy
 from tests.support.device_netns import DeviceNet
 from tests.support.emulator_in_netns import lab_available
-from tests.support.netns_change import Rig, running_rig
+from tests.support.netns_change import REVERT_IN, Rig, running_rig
 from tests.support.netns_probes import echoes, held
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow,
@@ -105,7 +105,7 @@ def test_a_held_session_survives_a_cut_without_the_kill(lab: Lab) -> None:
 def test_management_rule_dropped_is_reloaded_back_by_commit_confirm(lab: Lab) -> None:
     rig, _ = lab
     armed = rig.cut_management_unconfirmed()
-    rig.management_back(armed, 60 * SCALE, "commit-confirm")
+    rig.management_back(armed, REVERT_IN * SCALE, "commit-confirm")
     assert rig.net.probe("https4"), "reloaded in place: no outage"
     rig.isolated_and_settled()
     rig.change(compute_policy(rig.site, "normal"))
@@ -119,9 +119,9 @@ def test_on_14_the_safety_net_fires_by_rebooting(lab: Lab) -> None:
     net.start(tmp, rig.secret.password or "", OLD_PORT, {"version": "1.4.0", "boot_seconds": "150"})
     old = dataclasses.replace(rig, device=rig.device.model_copy(update={"port": OLD_PORT}))
     armed = old.cut_management_unconfirmed()
-    down = wait_for_timer(lambda: not net.probe("https4"), armed_at=armed, due_after=60 * SCALE)
+    down = wait_for_timer(lambda: not net.probe("https4"), armed_at=armed, due_after=REVERT_IN * SCALE)
     assert down, "the reboot should stop all forwarding while the router boots"
-    up = wait_for_timer(lambda: net.probe("noc-ssh"), armed_at=armed, due_after=(60 + 150) * SCALE)
+    up = wait_for_timer(lambda: net.probe("noc-ssh"), armed_at=armed, due_after=(REVERT_IN + 150) * SCALE)
     assert up, "the router did not come back with the management path"
     assert net.reach() == ISOLATED, "back on the saved configuration: the confirmed isolation"
     old.change(compute_policy(rig.site, "normal"))
