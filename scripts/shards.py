@@ -267,7 +267,8 @@ def run_fast_tier(python: str, user: list[str], junit: Path) -> int:
     xdist = subprocess.run([python, "-c", "import xdist"], capture_output=True, check=False).returncode == 0
     extra = ["-m", FAST_TIER, *(["-n", "auto", "--dist", "loadfile"] if xdist else []), *user]
     print("scripts/test: the fast tier", flush=True)
-    return subprocess.run(pytest_argv(python, junit, extra), cwd=ROOT, check=False).returncode
+    return subprocess.run(pytest_argv(python, junit, extra), cwd=ROOT, check=False,
+                          start_new_session=True).returncode
 
 
 def parse_args(argv: list[str]) -> tuple[str, int, bool, list[str]]:
@@ -288,14 +289,25 @@ def parse_args(argv: list[str]) -> tuple[str, int, bool, list[str]]:
     return python, count, record, user
 
 
+def default_signals() -> None:
+    """Every process from here starts with SIGINT and SIGHUP at their defaults, as the tests assume.
+
+    Started by a shell in the background (SIGINT ignored) or under nohup (SIGHUP ignored), we would pass the
+    ignored disposition on, and the tests that interrupt a child (``lab up``, an operation) would find it
+    deaf. A handler, unlike SIG_IGN, is reset at exec; ours keeps this process deaf to a hangup if it was,
+    and the pytest runs have sessions of their own, so a hangup nohup shielded them from does not reach them.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, lambda _s, _f: None)
+
+
 def main(argv: list[str]) -> int:
     """Fast tier, then the slow tiers sharded (or serial, saying why), then one summary."""
     if argv[:1] == ["--init"]:
         return init(argv[1:])
     python, count, record, user = parse_args(argv)
-    # Started in the background by a shell, we would pass SIGINT on ignored, and the tests that interrupt
-    # a child (``lab up``) would find it deaf: at its default again for every process from here.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    default_signals()
     work = Path(tempfile.mkdtemp(prefix="egressctl-test-"))
     fast_junit = work / "fast.xml"
     fast = (run_fast_tier(python, user, fast_junit), fast_junit)
@@ -305,7 +317,8 @@ def main(argv: list[str]) -> int:
         serial = Shard("serial", "", False, work)
         own = ["-m", SLOW_TIERS, f"--record-durations={serial.durations}", *user]
         t0 = time.monotonic()
-        serial.rc = subprocess.run(pytest_argv(python, serial.junit, own), cwd=ROOT, check=False).returncode
+        serial.rc = subprocess.run(pytest_argv(python, serial.junit, own), cwd=ROOT, check=False,
+                                   start_new_session=True).returncode
         serial.wall = time.monotonic() - t0
         shards = [serial]
     else:
