@@ -20,15 +20,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from egressctl.describe import describe
 from egressctl.errors import EgressError, InputError, InventoryError, PlanError, PolicyError, SiteLocked
 from egressctl.events import DeviceStep, Event, Sink
+from egressctl.executor import POLL
 from egressctl.exitcodes import ExitCode
-from egressctl.interrupts import signals_interrupt
+from egressctl.interrupts import signals_cancel
 from egressctl.preflight import check_device_credentials
 
 if TYPE_CHECKING:
@@ -235,21 +236,16 @@ def run_estate(engine: Engine, sites: Sequence[str], target: str, *, group: str 
         run.slowest_device, run.slowest_device_seconds = clock.slowest(name)
         return run
 
-    with signals_interrupt(), ThreadPoolExecutor(max_workers=max_sites or len(sites)) as pool:
+    # Ctrl-C, SIGTERM or SIGHUP, from before the first site is handed out, only set ``cancel`` (see
+    # egressctl.interrupts): each site stops before its next commit and journals ``interrupted``, as a
+    # single-site operation does, and the summary says so; none can escape between two submissions with
+    # sites left running. A second signal raises out of the wait; the pool still waits for the sites,
+    # already told to stop, whose devices in flight end confirmed or rolled back. The wait wakes every
+    # POLL seconds: a signal the kernel handed to a site's thread runs its handler only once the main
+    # thread runs again (as in the executor).
+    with signals_cancel(cancel), ThreadPoolExecutor(max_workers=max_sites or len(sites)) as pool:
         futures = [pool.submit(one, name) for name in sites]
-        _wait_all(futures, cancel)
+        while wait(futures, timeout=POLL).not_done:
+            pass
     runs = [f.result() for f in futures]
     return EstateResult(operation, target, group, runs, time.monotonic() - started)
-
-
-def _wait_all(futures: list[Future[SiteRun]], cancel: threading.Event) -> None:
-    """Wait for every site; on Ctrl-C (or SIGTERM/SIGHUP) tell every site to stop and wait for them.
-
-    Each site then stops before its next commit and journals ``interrupted`` (re-running resumes), as a
-    single-site operation does; a second interrupt leaves at once.
-    """
-    try:
-        wait(futures)
-    except KeyboardInterrupt:
-        cancel.set()
-        wait(futures)
