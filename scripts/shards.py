@@ -265,7 +265,8 @@ def record_durations(shards: list[Shard]) -> None:
 def run_fast_tier(python: str, user: list[str], junit: Path) -> int:
     """The fast tier first, on every core with pytest-xdist when installed (as ``scripts/test --fast``)."""
     xdist = subprocess.run([python, "-c", "import xdist"], capture_output=True, check=False).returncode == 0
-    extra = ["-m", FAST_TIER, *(["-n", "auto", "--dist", "loadfile"] if xdist else []), *user]
+    workers = str(len(os.sched_getaffinity(0)) + 1)  # as scripts/test --fast: one more than cores, worksteal
+    extra = ["-m", FAST_TIER, *(["-n", workers, "--dist", "worksteal"] if xdist else []), *user]
     print("scripts/test: the fast tier", flush=True)
     return subprocess.run(pytest_argv(python, junit, extra), cwd=ROOT, check=False,
                           start_new_session=True).returncode
