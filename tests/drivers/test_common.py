@@ -117,6 +117,7 @@ def test_wrong_password_is_auth_error(ssh_server: int) -> None:
     assert "d1-wrong-password" not in str(ei.value)
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_closed_port_is_connect_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

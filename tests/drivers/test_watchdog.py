@@ -38,6 +38,7 @@ def test_fires_once_and_records_the_rollback(marker: PendingMarker) -> None:
     assert not dog.cancel()
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_cancel_in_time_means_no_rollback(marker: PendingMarker) -> None:
     """A confirm in time cancels the timer: nothing runs, no outcome."""
     calls: list[int] = []
@@ -49,6 +50,7 @@ def test_cancel_in_time_means_no_rollback(marker: PendingMarker) -> None:
     assert calls == [] and dog.outcome is None
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_settled_elsewhere_and_failed_rollback_are_recorded(marker: PendingMarker) -> None:
     """No marker: settled on another session (no undo); an undo that raises is recorded, redacted."""
     calls: list[int] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from egressctl.tui.app import make_app
 from egressctl.tui.heap import HELD_THRESHOLD, FullCollections
 from egressctl.tui.screens.operation import OperationScreen
@@ -23,6 +25,7 @@ def test_hold_raises_only_the_full_threshold_and_release_puts_it_back() -> None:
     assert gc.get_threshold() == before and not held.held
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_an_operation_holds_full_collections_until_its_result() -> None:
     before = gc.get_threshold()
     app = make_app(StaticBackend(), site="lab")

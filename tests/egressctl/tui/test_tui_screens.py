@@ -44,6 +44,7 @@ async def test_estate_lists_every_site_and_filters_by_state_and_verdict() -> Non
             assert table.row_count == expected, (needle, table.row_count)
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_isolate_requires_exact_site_name() -> None:
     backend = StaticBackend()
     app = make_app(backend, site="lab")
@@ -87,6 +88,7 @@ async def test_confirm_shows_plan_warnings_before_the_name_prompt() -> None:
         assert "SESSIONS SURVIVE" in body and "ends sessions" in body and "stateless" in body, body
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_operation_screen_reopens_over_the_same_progress() -> None:
     app = make_app(StaticBackend(), site="lab")
     async with app.run_test(size=(100, 40)) as pilot:
@@ -107,6 +109,7 @@ async def test_operation_screen_reopens_over_the_same_progress() -> None:
         assert "held session" not in str(app.screen.query_one("#op-log").lines[-1].text)
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_full_restore_asks_twice() -> None:
     backend = StaticBackend(target="allowlist")
     app = make_app(backend, site="lab")
@@ -129,6 +132,7 @@ async def test_full_restore_asks_twice() -> None:
         assert backend.applied == ["normal"]
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_restore_next_stage_from_isolated() -> None:
     backend = StaticBackend(target="isolated")
     app = make_app(backend, site="lab")
@@ -141,6 +145,7 @@ async def test_restore_next_stage_from_isolated() -> None:
         assert backend.applied == ["ministry"]
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_quit_during_operation_asks_first() -> None:
     backend = StaticBackend(step_delay=0.05)
     app = make_app(backend, site="lab")
@@ -252,6 +257,7 @@ def test_app_class() -> None:
     assert isinstance(make_app(StaticBackend()), EgressApp)
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 async def test_quit_during_operation_stops_it_first() -> None:
     class Interruptible(StaticBackend):
         def __init__(self) -> None:

@@ -92,6 +92,7 @@ def test_engines_identical_records(files: Any, cp: CompiledPolicy, name: str) ->
     assert sum(rc.rule_hits) == rc.counters["permitted"]
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_small_windows_same_result(files: Any, cp: CompiledPolicy, engine: str) -> None:
     path, _ = files["pcapng"]

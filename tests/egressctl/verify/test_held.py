@@ -143,6 +143,7 @@ def flow(i: int, proto: str, port: int, expect: str, purpose: str) -> HeldFlow:
                     expect, purpose)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_agent_tells_dead_from_alive_across_a_cut(echo: Echo) -> None:
     flows = {"ws1": [flow(0, "udp", echo.udp["allowed"], "alive", "allowed:vpn"),
                      flow(1, "udp", echo.udp["denied"], "dead", "canary:c2-udp"),

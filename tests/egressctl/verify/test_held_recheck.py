@@ -100,6 +100,7 @@ def observed(held: HeldSessions, **kw: float) -> tuple[dict[str, str], dict[str,
     return {e["purpose"]: e["observed"] for e in report.entries}, report.errors, int(report.cost_s["looks"])
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_a_starved_agents_silence_proves_nothing(echo: Echo, tmp_path: Path) -> None:
     held, pid = hold(echo, tmp_path)
     echo.cut.set()
@@ -110,6 +111,7 @@ def test_a_starved_agents_silence_proves_nothing(echo: Echo, tmp_path: Path) -> 
     assert "starved of CPU" in errors["ws1"]
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_a_starved_agent_is_looked_at_again_until_its_silence_is_evidence(echo: Echo, tmp_path: Path) -> None:
     held, pid = hold(echo, tmp_path)
     echo.cut.set()
@@ -119,6 +121,7 @@ def test_a_starved_agent_is_looked_at_again_until_its_silence_is_evidence(echo: 
     assert got == {"allowed": "alive", "denied": "dead"} and not errors and looks > 1
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_an_allowed_flow_answered_late_by_a_starved_peer_is_alive(echo: Echo, tmp_path: Path) -> None:
     held, _ = hold(echo, tmp_path)
     echo.hold.set()  # the peer answers nothing during the first window...
@@ -128,6 +131,7 @@ def test_an_allowed_flow_answered_late_by_a_starved_peer_is_alive(echo: Echo, tm
     assert got["allowed"] == "alive" and looks > 1 and not errors
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_an_allowed_flow_cut_for_good_is_still_dropped(echo: Echo, tmp_path: Path) -> None:
     held, _ = hold(echo, tmp_path)
     echo.hold.set()  # never answers again: the re-checks end and the session is dropped, as before

@@ -58,6 +58,7 @@ def _l4(pkt: IPv6) -> tuple[int, int, int, bool]:
     return pkt.nh, 0, 0, False
 
 
+@pytest.mark.slow  # over 1.4 s: kept out of the fast tier (scripts/test --fast, < 60 s)
 def test_truth_confirmed_by_scapy(tmp_path: Path) -> None:
     opts = pcapgen.GenOptions(packets=6000, seed=21, leak_rate=0.01, unverified_rate=0.003)
     path = tmp_path / "s.pcap"
