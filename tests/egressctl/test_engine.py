@@ -26,21 +26,19 @@ from egressctl.errors import CommitError, ConfirmError, DeviceError, RollbackErr
 from egressctl.inventory.models import Site
 from egressctl.planner import SESSIONS_MAY_SURVIVE
 from egressctl.policy import Policy
-from tests.support.engine_double import PASSWORD, FakeNet, NoSessionKill, SimulatedCrash, write_inventory
+from tests.support.engine_double import (
+    PASSWORD,
+    FakeNet,
+    NoSessionKill,
+    SimulatedCrash,
+    engine_over,
+    targets,
+)
 
 
 @pytest.fixture(autouse=True)
 def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EGTEST_PASSWORD", PASSWORD)
-
-
-def make(tmp_path: Path, net: FakeNet, devices: int = 4, vantage: bool = False, **kw: object) -> Engine:
-    inv = write_inventory(tmp_path, devices=devices, vantage=vantage)
-    return Engine(inv, state_dir=tmp_path / "state", driver_factory=net.factory, **kw)  # type: ignore[arg-type]
-
-
-def targets(net: FakeNet) -> dict[str, str]:
-    return {k: b.state.target + ("*" if b.state.pending_commit else "") for k, b in sorted(net.boxes.items())}
 
 
 def dead_owner() -> str:
@@ -51,7 +49,7 @@ def dead_owner() -> str:
 
 def test_isolate_then_idempotent(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq")
     assert (res.outcome, res.exit_code, res.state) == ("ok", 0, "isolated")
     assert set(targets(net).values()) == {"isolated"}
@@ -64,14 +62,14 @@ def test_isolate_then_idempotent(tmp_path: Path) -> None:
 
 def test_parallel_and_bounded(tmp_path: Path) -> None:
     net = FakeNet(delay=0.05)
-    eng = make(tmp_path, net, devices=6, max_workers=3)
+    eng = engine_over(tmp_path, net, devices=6, max_workers=3)
     assert eng.isolate("hq").outcome == "ok"
     assert 2 <= net.max_in_open <= 3
 
 
 def test_steps_journaled_before_and_after(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net, devices=1)
+    eng = engine_over(tmp_path, net, devices=1)
     res = eng.isolate("hq")
     steps = [(s.step, s.status) for s in eng.journal.steps(res.op_id)]
     order = ["connect", "read-state", "snapshot", "load", "diff", "commit", "readback", "mgmt-check",
@@ -87,7 +85,7 @@ def test_steps_journaled_before_and_after(tmp_path: Path) -> None:
 def test_isolation_is_fail_closed(tmp_path: Path) -> None:
     net = FakeNet()
     net.fail[("dev2", "commit")] = CommitError("dev2", "commit refused")
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq")
     assert (res.outcome, res.exit_code, res.state) == ("partial", 5, "failed-partial")
     assert targets(net) == {"dev1": "isolated", "dev2": "normal", "dev3": "isolated", "dev4": "isolated"}
@@ -100,7 +98,7 @@ def test_isolation_is_fail_closed(tmp_path: Path) -> None:
 
 def test_management_lockout_is_rolled_back(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq", faults=TestFaults(drop_management_on={"dev3"}))
     assert res.exit_code == 5
     dev3 = next(d for d in res.devices if d.device == "dev3")
@@ -112,7 +110,7 @@ def test_fresh_session_failure_is_rolled_back(tmp_path: Path) -> None:
     net = FakeNet()
     net.fail[("dev1", "open")] = DeviceError("dev1", "connection timed out")
     net.fail_nth[("dev1", "open")] = 2  # the management check's fresh session
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq")
     dev1 = next(d for d in res.devices if d.device == "dev1")
     assert (dev1.outcome, dev1.failed_step) == ("rolled-back", "mgmt-check")
@@ -124,7 +122,7 @@ def test_rollback_failure_needs_an_operator(tmp_path: Path) -> None:
     net.fail[("dev1", "read_state")] = DeviceError("dev1", "garbled output")
     net.fail_nth[("dev1", "read_state")] = 2
     net.fail[("dev1", "rollback")] = RollbackError("dev1", "rollback refused")
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq")
     dev1 = next(d for d in res.devices if d.device == "dev1")
     assert dev1.outcome == "rollback-failed" and res.exit_code == 5
@@ -132,7 +130,7 @@ def test_rollback_failure_needs_an_operator(tmp_path: Path) -> None:
 
 def test_skip_exit_fault_leaves_devices_untouched(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq", faults=TestFaults(skip_exit="primary"))
     assert {d.device: d.outcome for d in res.devices} == {
         "dev1": "skipped", "dev2": "changed", "dev3": "skipped", "dev4": "changed"}
@@ -142,7 +140,7 @@ def test_skip_exit_fault_leaves_devices_untouched(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fail", [("dev3", "open", 2), ("dev2", "confirm", 1), ("dev4", "commit", 1)])
 def test_restore_is_all_or_nothing(tmp_path: Path, fail: tuple[str, str, int]) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     assert eng.isolate("hq").outcome == "ok"
     net.fail[fail[:2]] = ConfirmError(fail[0], "injected")
     net.fail_nth[fail[:2]] = fail[2] + net.calls[fail[:2]]
@@ -154,7 +152,7 @@ def test_restore_is_all_or_nothing(tmp_path: Path, fail: tuple[str, str, int]) -
 
 def test_restore_stage_by_stage_then_full(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.isolate("hq")
     for stage in ("ministry", "allowlist"):
         res = eng.restore("hq", stage)
@@ -166,7 +164,7 @@ def test_restore_stage_by_stage_then_full(tmp_path: Path) -> None:
 
 def test_cancel_before_commit_changes_nothing(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     cancel = threading.Event()
     cancel.set()
     res = eng.isolate("hq", cancel=cancel)
@@ -176,7 +174,7 @@ def test_cancel_before_commit_changes_nothing(tmp_path: Path) -> None:
 
 def test_locked_site_is_refused(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.journal.acquire_lock("hq", f"{socket.gethostname()}:{os.getppid()}", "other")
     with pytest.raises(SiteLocked):
         eng.isolate("hq")
@@ -186,7 +184,7 @@ def test_locked_site_is_refused(tmp_path: Path) -> None:
 
 def test_dry_run_sends_nothing(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq", dry_run=True)
     assert res.outcome == "dry-run" and res.plan is not None and not res.plan.noop
     assert net.mutations() == []
@@ -205,7 +203,7 @@ CRASH_POINTS = [
 @pytest.mark.parametrize("op", ["isolate", "restore"])
 def test_resume_after_crash(tmp_path: Path, op: str, point: tuple[str, str, int], who: str) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     if op == "restore":
         eng.isolate("hq")
     target = "isolated" if op == "isolate" else "ministry"
@@ -234,7 +232,7 @@ def test_resume_after_crash(tmp_path: Path, op: str, point: tuple[str, str, int]
 
 def test_other_targets_pending_commit_is_rolled_back(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.isolate("hq")
     net.calls.clear()
     net.crash = ("*", "commit", "after", 1)
@@ -292,7 +290,7 @@ def verified(monkeypatch: pytest.MonkeyPatch) -> list[Policy]:
 def test_policy_is_computed_once_per_operation(tmp_path: Path, computations: list[Policy],
                                                verified: list[Policy], call: str) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net, vantage=True)
+    eng = engine_over(tmp_path, net, vantage=True)
     if call.startswith("restore"):
         assert eng.isolate("hq").exit_code == 0
     computations.clear()
@@ -320,7 +318,7 @@ def loads(eng: Engine, op_id: str) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("target", ["isolated", "ministry"])
 def test_journaled_lines_are_the_lines_loaded(tmp_path: Path, target: str) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     if target != "isolated":
         eng.isolate("hq")
     offline = eng.plan("hq", target, offline=True)
@@ -338,7 +336,7 @@ def test_journaled_lines_are_the_lines_loaded(tmp_path: Path, target: str) -> No
 # --- sessions: what the operation makes of them -------------------------------------------------------------
 def test_isolate_ends_sessions_and_reports_them(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     net.box("dev2").sessions = 3
     res = eng.isolate("hq")
     assert (res.exit_code, res.warnings) == (0, [])
@@ -353,7 +351,7 @@ def test_isolate_ends_sessions_and_reports_them(tmp_path: Path) -> None:
 def test_sessions_that_cannot_be_ended_need_attention(tmp_path: Path) -> None:
     net = FakeNet()
     net.fail[("dev3", "clear_sessions")] = DeviceError("dev3", "clear refused")
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq")
     assert (res.outcome, res.state, res.exit_code) == ("ok", "isolated", 5)
     assert set(targets(net).values()) == {"isolated"}, "the cut stays"
@@ -370,7 +368,7 @@ def test_sessions_that_cannot_be_ended_need_attention(tmp_path: Path) -> None:
 
 def test_a_rerun_at_the_target_still_ends_sessions(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.isolate("hq")
     net.box("dev1").sessions = 2  # e.g. the first run crashed before its sessions step
     sent = len(net.mutations())
@@ -381,7 +379,7 @@ def test_a_rerun_at_the_target_still_ends_sessions(tmp_path: Path) -> None:
 
 def test_restore_ends_no_sessions(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.isolate("hq")
     net.cleared.clear()
     res = eng.restore("hq", full=True)
@@ -391,7 +389,7 @@ def test_restore_ends_no_sessions(tmp_path: Path) -> None:
 def test_plan_reads_session_handling_and_tolerates_drivers_without_it(tmp_path: Path) -> None:
     net = FakeNet()
     net.fail[("dev2", "session_handling")] = DeviceError("dev2", "show command unknown")
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     p = eng.plan("hq", "isolated")
     assert {d.device: d.session_handling for d in p.devices} == {
         "dev1": "kept", "dev2": "unknown", "dev3": "kept", "dev4": "kept"}

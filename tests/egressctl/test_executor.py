@@ -19,7 +19,7 @@ from egressctl.inventory import parse_inventory
 from egressctl.inventory.models import Site
 from egressctl.planner import TestFaults, plan
 from egressctl.policy import compute_policy
-from tests.support.engine_double import PASSWORD, FakeNet, NoSessionKill, inventory_yaml
+from tests.support.engine_double import PASSWORD, FakeNet, NoSessionKill, inventory_yaml, targets
 
 
 @pytest.fixture(autouse=True)
@@ -55,10 +55,6 @@ class Run:
 
     def result(self, device: str) -> Any:
         return next(r for r in self.execution.results if r.device == device)
-
-
-def targets(net: FakeNet) -> dict[str, str]:
-    return {k: b.state.target + ("*" if b.state.pending_commit else "") for k, b in sorted(net.boxes.items())}
 
 
 def test_isolation_steps_in_order_with_sessions_last(site: Site) -> None:

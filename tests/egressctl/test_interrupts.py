@@ -21,11 +21,10 @@ from typing import Any
 
 import pytest
 
-from egressctl.engine import Engine
 from egressctl.errors import DeviceError
 from egressctl.events import DeviceStep, Event, OperationStarted
 from egressctl.interrupts import Deferral, signals_cancel
-from tests.support.engine_double import PASSWORD, FakeDriver, FakeNet, write_inventory
+from tests.support.engine_double import PASSWORD, FakeDriver, FakeNet, engine_over, targets
 
 SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
                                   ids=["SIGINT", "SIGTERM", "SIGHUP"])
@@ -34,15 +33,6 @@ SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, sign
 @pytest.fixture(autouse=True)
 def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EGTEST_PASSWORD", PASSWORD)
-
-
-def make(tmp_path: Path, net: FakeNet, devices: int = 4) -> Engine:
-    inv = write_inventory(tmp_path, devices=devices)
-    return Engine(inv, state_dir=tmp_path / "state", driver_factory=net.factory)
-
-
-def targets(net: FakeNet) -> dict[str, str]:
-    return {k: b.state.target + ("*" if b.state.pending_commit else "") for k, b in sorted(net.boxes.items())}
 
 
 def kill_on(match: Any, signum: int, times: int = 1) -> Any:
@@ -67,7 +57,7 @@ def handlers() -> list[Any]:
 def test_a_signal_before_any_device_is_read_ends_interrupted_with_nothing_sent(tmp_path: Path,
                                                                               signum: int) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     before = handlers()
     res = eng.isolate("hq", sink=kill_on(lambda e: isinstance(e, OperationStarted), signum))
     assert (res.outcome, res.exit_code) == ("interrupted", 130), res.message
@@ -82,7 +72,7 @@ def test_a_signal_before_any_device_is_read_ends_interrupted_with_nothing_sent(t
 @SIGNALS
 def test_a_signal_in_a_restores_commit_phase_rolls_every_device_back(tmp_path: Path, signum: int) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.max_workers = 1
     assert eng.isolate("hq").exit_code == 0
     net.sent.clear()
@@ -105,7 +95,7 @@ def test_a_signal_after_the_last_device_finished_skips_verification(tmp_path: Pa
     proved: list[str] = []
     monkeypatch.setattr("egressctl.operation.run_verification", lambda *a, **k: proved.append("run"))
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.max_workers = 1
 
     def dev4_done(e: Event) -> bool:
@@ -118,7 +108,7 @@ def test_a_signal_after_the_last_device_finished_skips_verification(tmp_path: Pa
 
 def test_a_second_signal_stops_at_once(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     with pytest.raises(KeyboardInterrupt):
         eng.isolate("hq", sink=kill_on(lambda e: isinstance(e, OperationStarted), signal.SIGTERM, times=2))
     assert net.mutations() == []
@@ -186,7 +176,7 @@ class FailsBeforeCommit(FakeDriver):
 
 def test_a_commit_that_failed_after_it_took_is_rolled_back(tmp_path: Path) -> None:
     net = FakeNet(driver=FailsAfterCommit)
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq", verify=False)
     assert (res.outcome, res.exit_code) == ("partial", 5)
     assert targets(net)["dev2"] == "normal", "rolled back, not left waiting for its dead-man switch"
@@ -199,7 +189,7 @@ def test_a_commit_that_failed_after_it_took_is_rolled_back(tmp_path: Path) -> No
 
 def test_a_commit_refused_before_it_took_is_only_discarded(tmp_path: Path) -> None:
     net = FakeNet(driver=FailsBeforeCommit)
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq", verify=False)
     assert (res.outcome, res.exit_code) == ("partial", 5)
     assert targets(net)["dev2"] == "normal" and ("dev2", "rollback") not in net.mutations()

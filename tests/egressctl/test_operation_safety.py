@@ -26,7 +26,14 @@ from egressctl.driver import DeviceState
 from egressctl.engine import Engine
 from egressctl.errors import ConnectError, PolicyError
 from egressctl.policy import compute_policy
-from tests.support.engine_double import PASSWORD, FakeDriver, FakeNet, SimulatedCrash, write_inventory
+from tests.support.engine_double import (
+    PASSWORD,
+    FakeDriver,
+    FakeNet,
+    SimulatedCrash,
+    engine_over,
+    targets,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,20 +41,11 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EGTEST_PASSWORD", PASSWORD)
 
 
-def make(tmp_path: Path, net: FakeNet, devices: int = 4) -> Engine:
-    inv = write_inventory(tmp_path, devices=devices)
-    return Engine(inv, state_dir=tmp_path / "state", driver_factory=net.factory)
-
-
-def targets(net: FakeNet) -> dict[str, str]:
-    return {k: b.state.target + ("*" if b.state.pending_commit else "") for k, b in sorted(net.boxes.items())}
-
-
 # --- a restore is all-or-nothing, also across a crash in its confirm phase ----------------------------------
 def _crash_in_confirm_phase(tmp_path: Path, net: FakeNet) -> tuple[Engine, str]:
     """Isolate, then a restore whose controller dies right after dev2's confirm (dev1, dev2 confirmed;
     dev3, dev4 committed and waiting), its lock left behind; returns the engine and the dead operation."""
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.max_workers = 1  # devices confirm in order: the crash at dev2 leaves dev3, dev4 unconfirmed
     assert eng.isolate("hq").exit_code == 0
     net.calls.clear()
@@ -104,7 +102,7 @@ def test_a_confirmed_device_that_cannot_go_back_needs_an_operator(tmp_path: Path
 # --- --device: per-device states, the site mixed ------------------------------------------------------------
 def test_device_scoped_isolation_leaves_the_site_mixed(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     res = eng.isolate("hq", devices=["dev1"])
     assert (res.outcome, res.exit_code, res.state) == ("ok", 0, "mixed")
     assert res.device_states == {"dev1": "isolated", "dev2": "normal", "dev3": "normal", "dev4": "normal"}
@@ -120,7 +118,7 @@ def test_device_scoped_isolation_leaves_the_site_mixed(tmp_path: Path) -> None:
 
 def test_device_scoped_restore_of_an_isolated_site(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     eng.isolate("hq")
     res = eng.restore("hq", full=True, devices=["dev4"])
     assert res.state == "mixed" and res.device_states["dev4"] == "normal"
@@ -147,7 +145,7 @@ def test_sigterm_and_sighup_mid_operation_are_like_ctrl_c(tmp_path: Path, signum
     """SIGINT is Ctrl-C itself: the three take one path."""
     net = FakeNet(delay=0.05)
     net.driver = type("Signalling", (SignalOnCommit,), {"signum": signum})
-    eng = make(tmp_path, net, devices=6)
+    eng = engine_over(tmp_path, net, devices=6)
     eng.max_workers = 2  # devices after the signal have not committed yet: they must not start
     handlers = [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)]
     res = eng.isolate("hq")
@@ -165,7 +163,7 @@ def test_sigterm_and_sighup_mid_operation_are_like_ctrl_c(tmp_path: Path, signum
 
 def test_an_ignored_sighup_stays_ignored(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup egressctl ...
     try:
         seen: list[Any] = []
@@ -191,7 +189,7 @@ def _foreign(net: FakeNet, eng: Engine, device: str) -> None:
 
 def test_another_controllers_unconfirmed_change_refuses_with_exit_4(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     _foreign(net, eng, "dev3")
     res = eng.isolate("hq")
     assert (res.outcome, res.exit_code, res.state) == ("refused", 4, "normal")
@@ -206,7 +204,7 @@ def test_another_controllers_unconfirmed_change_refuses_with_exit_4(tmp_path: Pa
 
 def test_take_over_acts_on_it_and_carries_on_from_the_refused_run(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     _foreign(net, eng, "dev3")
     refused = eng.isolate("hq")
     res = eng.isolate("hq", take_over=True)
@@ -219,7 +217,7 @@ def test_take_over_acts_on_it_and_carries_on_from_the_refused_run(tmp_path: Path
 
 def test_a_confirmed_change_of_another_controller_is_no_obstacle(tmp_path: Path) -> None:
     net = FakeNet()
-    eng = make(tmp_path, net)
+    eng = engine_over(tmp_path, net)
     iso = compute_policy(eng.site("hq"), "isolated")
     for i in range(1, 5):
         net.box(f"dev{i}").state = DeviceState("isolated", iso.fingerprint(), iso.rules,
@@ -233,7 +231,7 @@ def test_state_dir_and_journal_are_private(tmp_path: Path) -> None:
     net = FakeNet()
     old = os.umask(0o022)
     try:
-        eng = make(tmp_path, net)
+        eng = engine_over(tmp_path, net)
         assert eng.isolate("hq").exit_code == 0
     finally:
         os.umask(old)

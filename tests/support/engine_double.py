@@ -23,9 +23,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from egressctl.driver import Capability, DeviceState, SafetyNet, SessionHandling, SessionReport
+from egressctl.engine import Engine
 from egressctl.errors import ConnectError, DeviceError
 from egressctl.inventory.credentials import Secret
 from egressctl.inventory.models import Device, Network
@@ -290,3 +291,14 @@ def write_inventory(tmp: Path, **kw: object) -> Path:
     path = tmp / "site.yaml"
     path.write_text(inventory_yaml(**kw))  # type: ignore[arg-type]
     return path
+
+
+def engine_over(tmp: Path, net: FakeNet, devices: int = 4, vantage: bool = False, **kw: Any) -> Engine:
+    """An engine on a fresh inventory of ``devices`` whose drivers are ``net``'s doubles (state in tmp)."""
+    inv = write_inventory(tmp, devices=devices, vantage=vantage)
+    return Engine(inv, state_dir=tmp / "state", driver_factory=net.factory, **kw)  # type: ignore[arg-type]
+
+
+def targets(net: FakeNet) -> dict[str, str]:
+    """Each double's target, ``*`` when a commit is pending: what a test compares after an operation."""
+    return {k: b.state.target + ("*" if b.state.pending_commit else "") for k, b in sorted(net.boxes.items())}
