@@ -39,8 +39,8 @@ from egressctl.inventory.credentials import secret_for
 from egressctl.inventory.loader import load_inventory
 from egressctl.registry import driver_class
 from tests.conftest import lab_available
-from tests.support.lab_checks import namespaces_with, port_free, processes_mentioning
-from tests.support.labkit import running_lab
+from tests.support.lab_checks import namespaces_with, port_free
+from tests.support.labkit import left_clean_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the bastion's sshd needs root")]
 PREFIX, PORT_BASE, CLINIC_PORTS = "rc-", 28750, 28760
@@ -54,13 +54,9 @@ READ = {"paloalto_panos": lambda drv: drv.read_state().raw + drv.diff(),
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     t0 = time.monotonic()
-    with running_lab(tmp_path_factory, PREFIX, PORT_BASE, export_state=False) as instance:
+    with left_clean_lab(tmp_path_factory, PREFIX, PORT_BASE) as instance:
         print(f"\nlab up in {time.monotonic() - t0:.1f} s")
-        state = instance.paths.state
         yield instance
-    assert namespaces_with(PREFIX) == [], "the lab's namespaces outlived it"
-    assert processes_mentioning(str(state)) == [], "a process of the lab (an sshd?) outlived it"
-    assert all(port_free(PORT_BASE + i) for i in range(6))
 
 
 def _site_file(lab: Lab, out: Path, *, bastion_pin: str | None = None) -> Path:

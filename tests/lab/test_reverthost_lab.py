@@ -38,8 +38,7 @@ from egressctl_lab import Lab, hostkeys
 from egressctl.inventory.credentials import resolve
 from egressctl.inventory.loader import load_inventory
 from egressctl.inventory.models import Device
-from tests.support.lab_checks import namespaces_with, port_free, processes_mentioning
-from tests.support.labkit import running_lab
+from tests.support.labkit import left_clean_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the bastion's sshd needs root")]
 PREFIX, PORT_BASE = "rh-", 28700
@@ -49,13 +48,9 @@ NEVER = 900  # seconds: the jobs armed here are always disarmed long before
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     t0 = time.monotonic()
-    with running_lab(tmp_path_factory, PREFIX, PORT_BASE, export_state=False) as instance:
+    with left_clean_lab(tmp_path_factory, PREFIX, PORT_BASE) as instance:
         print(f"\nlab up in {time.monotonic() - t0:.1f} s")
-        state = instance.paths.state
         yield instance
-    assert namespaces_with(PREFIX) == [], "the lab's namespaces outlived it"
-    assert processes_mentioning(str(state)) == [], "a process of the lab (an sshd?) outlived it"
-    assert all(port_free(PORT_BASE + i) for i in range(6))
 
 
 @pytest.fixture(autouse=True)

@@ -52,3 +52,21 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory, prefix: str, port_base
             yield instance
         finally:
             instance.down()
+
+
+@contextmanager
+def left_clean_lab(tmp_path_factory: pytest.TempPathFactory, prefix: str, port_base: int,
+                   ports: int = 6) -> Iterator[Any]:
+    """:func:`running_lab` (state not exported) that also proves, once it is down, that nothing outlived it.
+
+    No namespace of ``prefix``, no process naming its state dir (an sshd, a revert job's shell) and none of
+    its ``ports`` loopback ports still bound: a lab whose bastion runs real sshds must not leave them.
+    """
+    from tests.support.lab_checks import namespaces_with, port_free, processes_mentioning
+
+    with running_lab(tmp_path_factory, prefix, port_base, export_state=False) as instance:
+        state = instance.paths.state
+        yield instance
+    assert namespaces_with(prefix) == [], "the lab's namespaces outlived it"
+    assert processes_mentioning(str(state)) == [], "a process of the lab (an sshd?) outlived it"
+    assert all(port_free(port_base + i) for i in range(ports))
